@@ -1,0 +1,353 @@
+"""The ``patentscope`` command: thin commands that parse, call the library and report.
+
+Data goes to stdout, logs and progress to stderr. Expected failures print one line
+``patentscope: error: ...`` and exit with the code of their error class (see errors.py):
+1 general, 2 configuration/usage, 3 warehouse, 4 warehouse locked, 5 refused write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+import polars as pl
+
+from . import __version__
+from .config import Settings, load_settings
+from .errors import PatentscopeError
+from .landscape import Landscape, load_landscape
+
+
+class Ctx:
+    def __init__(self, settings: Settings, quiet: bool):
+        self.settings = settings
+        self.quiet = quiet
+
+    def log(self, msg: str) -> None:
+        if not self.quiet:
+            click.echo(msg, err=True)
+
+    def landscape(self) -> Landscape:
+        return load_landscape(self.settings.landscape)
+
+
+def fail(err: PatentscopeError) -> NoReturn:
+    click.echo(f"patentscope: error: {err}", err=True)
+    sys.exit(err.exit_code)
+
+
+class Group(click.Group):
+    """Turns every expected error into a one-line message and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PatentscopeError as e:
+            fail(e)
+
+
+# ----------------------------------------------------------------------------------------------
+# output
+
+
+def _cell(v: Any, width: int | None) -> str:
+    if v is None:
+        s = ""
+    elif isinstance(v, (list, tuple)):
+        s = " ".join(str(x) for x in v)
+    elif isinstance(v, float):
+        s = f"{v:.6g}"
+    else:
+        s = str(v)
+    s = s.replace("\n", " ")
+    if width and len(s) > width:
+        s = s[: width - 1] + "…"
+    return s
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    return str(v)
+
+
+def emit(df: pl.DataFrame, fmt: str, max_width: int | None = 60) -> None:
+    """Print a frame as an aligned text table, CSV or JSON (one array of objects)."""
+    if fmt == "json":
+        click.echo(json.dumps(df.to_dicts(), default=_json_default, ensure_ascii=False, indent=1))
+        return
+    if fmt == "csv":
+        flat = df.with_columns(
+            [pl.col(c).map_elements(lambda x: " ".join(map(str, x)), return_dtype=pl.Utf8)
+             for c, t in df.schema.items() if isinstance(t, pl.List)]
+        )
+        click.echo(flat.write_csv(), nl=False)
+        return
+    cols = df.columns
+    rows = [[_cell(v, max_width) for v in row] for row in df.iter_rows()]
+    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(cols)]
+    numeric = [df.schema[c].is_numeric() for c in cols]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.rjust(w) if n else c.ljust(w) for c, w, n in zip(cells, widths, numeric)).rstrip()
+
+    click.echo(line(cols))
+    click.echo("  ".join("-" * w for w in widths))
+    for r in rows:
+        click.echo(line(r))
+    click.echo(f"({df.height} row{'s' if df.height != 1 else ''})", err=True)
+
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+                      show_default=True, help="Output format.")
+CSV = click.option("--csv", "as_csv", is_flag=True, help="Shorthand for --format csv.")
+JSON = click.option("--json", "as_json", is_flag=True, help="Shorthand for --format json.")
+
+
+def _fmt(fmt: str, as_csv: bool, as_json: bool) -> str:
+    return "csv" if as_csv else "json" if as_json else fmt
+
+
+def _params(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for p in pairs:
+        if "=" not in p:
+            raise click.BadParameter(f"{p!r} is not NAME=VALUE", param_hint="--param")
+        k, v = p.split("=", 1)
+        out[k.strip()] = v
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# commands
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--warehouse", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="DuckDB warehouse file [env PATENTSCOPE_WAREHOUSE; default warehouse/patentscope.duckdb].")
+@click.option("--landscape", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Landscape definition TOML [env PATENTSCOPE_LANDSCAPE; default: the built-in NdFeB one].")
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="patentscope.toml to use [env PATENTSCOPE_CONFIG; default ./patentscope.toml, then ~/.config/patentscope/].")
+@click.option("-q", "--quiet", is_flag=True, help="No progress or log lines on stderr.")
+@click.version_option(__version__, prog_name="patentscope")
+@click.pass_context
+def main(ctx: click.Context, warehouse: Path | None, landscape: Path | None, config: Path | None, quiet: bool) -> None:
+    """patentscope: NdFeB permanent-magnet patent landscape and licensing analyzer.
+
+    \b
+    Start here:
+      patentscope demo                       build a warehouse + report from the embedded sample
+      patentscope sql "SELECT count(*) FROM publications" --warehouse patentscope-demo/patentscope.duckdb
+      patentscope query --list               the named questions in queries/
+    """
+    try:
+        settings = load_settings(warehouse=warehouse, landscape=landscape, config=config)
+    except PatentscopeError as e:
+        fail(e)
+    ctx.obj = Ctx(settings, quiet)
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("patentscope-demo"),
+              show_default=True, help="Folder for the demo warehouse and report.")
+@click.pass_obj
+def demo(obj: Ctx, out: Path) -> None:
+    """Build a warehouse from the embedded real sample and write an HTML report.
+
+    The sample is 147 real NdFeB patents transcribed from public web pages (with their
+    citations, licensing facts and a holder's own patent list): enough to try every command,
+    not a landscape. Re-running is safe: it reloads the same rows.
+
+    \b
+    Example:
+      patentscope demo --out /tmp/ndfeb-demo
+    """
+    from .pipeline import ingest_sample_format, sample_folder
+    from .report import write_report
+
+    land = obj.landscape()
+    wh = out / "patentscope.duckdb"
+    res = ingest_sample_format(wh, sample_folder(), land, command="patentscope demo", log=obj.log)
+    report = write_report(wh, land, out / "report.html")
+    n = res.counts["publications"]
+    click.echo(f"warehouse: {wh.resolve()}")
+    click.echo(f"report:    {report.resolve()}")
+    click.echo(
+        f"Loaded the embedded sample: {n} real NdFeB patents transcribed from public pages "
+        f"({res.counts['citations']} citations, {res.counts['parties']} parties, "
+        f"{len(res.rejected)} rows rejected). This is a sample to try patentscope on, not a full landscape."
+    )
+    click.echo(f'Try: patentscope --warehouse {wh} sql "SELECT country, count(*) AS n FROM publications GROUP BY ALL ORDER BY n DESC"')
+
+
+@main.command()
+@click.option("--list", "list_only", is_flag=True, help="Only list applied and pending migrations.")
+@click.pass_obj
+def migrate(obj: Ctx, list_only: bool) -> None:
+    """Create or upgrade the warehouse schema (named, ordered migrations).
+
+    Each migration commits together with its record in schema_migrations, or not at all.
+
+    \b
+    Example:
+      patentscope migrate --list
+    """
+    from .warehouse import migrations
+    from .warehouse.connection import reader, writer
+
+    path = obj.settings.warehouse
+    if list_only and path.exists():
+        with reader(path, sandbox=False) as con:
+            # a read-only connection cannot create schema_migrations: report from what exists
+            has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'").fetchall()[0][0]
+            if has:
+                st = migrations.status(con)
+            else:
+                st = [migrations.MigrationStatus(m.name, "pending", None) for m in migrations.builtin_migrations()]
+    elif list_only:
+        st = [migrations.MigrationStatus(m.name, "pending", None) for m in migrations.builtin_migrations()]
+    else:
+        with writer(path) as con:
+            done = migrations.apply(con)
+            st = migrations.status(con)
+        obj.log(f"{path}: applied {len(done)} migration(s)" + (f": {', '.join(done)}" if done else " (up to date)"))
+    for s in st:
+        click.echo(f"{s.state:8}  {s.name}" + (f"  ({s.applied_at:%Y-%m-%d %H:%M:%S})" if s.applied_at else ""))
+
+
+@main.command()
+@click.argument("statement")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Bind $NAME in the statement (as text; cast in SQL, e.g. $year::INT). Repeatable.")
+@FORMAT
+@CSV
+@JSON
+@click.pass_obj
+def sql(obj: Ctx, statement: str, params: tuple[str, ...], fmt: str, as_csv: bool, as_json: bool) -> None:
+    """Run read-only SQL against the warehouse and print the result.
+
+    Only SELECT/WITH/EXPLAIN/DESCRIBE/SHOW run; writes, ATTACH, COPY and file access are refused.
+    Tables and views are documented in docs/schema.md.
+
+    \b
+    Examples:
+      patentscope sql "SELECT country, count(*) FROM publications GROUP BY ALL"
+      patentscope sql "SELECT * FROM publication_overview WHERE earliest_year >= \\$y::INT" --param y=2015 --csv
+    """
+    from .warehouse.connection import reader
+    from .warehouse.query import run_read_only
+
+    with reader(obj.settings.warehouse) as con:
+        df = run_read_only(con, statement, _params(params) or None)
+    emit(df, _fmt(fmt, as_csv, as_json))
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Query parameter. Repeatable.")
+@click.option("--list", "list_only", is_flag=True, help="List the named queries with their parameters.")
+@FORMAT
+@CSV
+@JSON
+@click.pass_obj
+def query(obj: Ctx, name: str | None, params: tuple[str, ...], list_only: bool, fmt: str, as_csv: bool, as_json: bool) -> None:
+    """Run a named query from queries/ (read-only, parameters bound, never formatted into SQL).
+
+    \b
+    Examples:
+      patentscope query --list
+      patentscope query publications_by_holder --param min_publications=2
+      patentscope query publication_detail --param pub=US4770723A --json
+    """
+    from .warehouse.connection import reader
+    from .warehouse.query import get_query, load_queries, run_read_only
+
+    if list_only or not name:
+        for q in load_queries().values():
+            ps = ", ".join(f"{p.name} ({p.type}{'' if p.required else ' = ' + str(p.default)})" for p in q.params)
+            click.echo(f"{q.name}\n    {q.description}" + (f"\n    params: {ps}" if ps else ""))
+        return
+    q = get_query(name)
+    bound = q.bind(_params(params))
+    with reader(obj.settings.warehouse) as con:
+        df = run_read_only(con, q.sql, bound or None)
+    emit(df, _fmt(fmt, as_csv, as_json))
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write into.")
+@click.argument("names", nargs=-1)
+@click.pass_obj
+def export(obj: Ctx, fmt: str, out: Path, names: tuple[str, ...]) -> None:
+    """Write tables and views (all, or the NAMES given) as Parquet or CSV files.
+
+    \b
+    Example:
+      patentscope export --format parquet --out exports/ publications publication_overview
+    """
+    from .warehouse.export import export as do_export
+
+    for p in do_export(obj.settings.warehouse, out, fmt, list(names) or None):
+        click.echo(str(p))
+
+
+@main.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="HTML file to write.")
+@click.pass_obj
+def report(obj: Ctx, out: Path) -> None:
+    """Write the self-contained HTML report of the warehouse.
+
+    \b
+    Example:
+      patentscope report --out report.html
+    """
+    from .report import write_report
+
+    click.echo(str(write_report(obj.settings.warehouse, obj.landscape(), out).resolve()))
+
+
+@main.group()
+def ingest() -> None:
+    """Load data into the warehouse."""
+
+
+@ingest.command("sample")
+@click.argument("folder", required=False, type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.pass_obj
+def ingest_sample(obj: Ctx, folder: Path | None) -> None:
+    """Load a folder in the embedded-sample format (default: the embedded sample itself).
+
+    Bad rows are reported with file, line and column and quarantined; the good rows load in one
+    transaction. Exit status 1 when any row was rejected.
+
+    \b
+    Example:
+      patentscope ingest sample my-transcribed-records/
+    """
+    from .pipeline import ingest_sample_format, sample_folder
+
+    src = folder or sample_folder()
+    raw = obj.settings.warehouse.parent / "raw"
+    res = ingest_sample_format(obj.settings.warehouse, src, obj.landscape(),
+                               command=f"patentscope ingest sample {folder or ''}".strip(), raw_dir=raw, log=obj.log)
+    click.echo(json.dumps({"run_id": res.run_id, "rows_read": res.rows_read, "loaded": res.counts,
+                           "rejected": [str(e) for e in res.rejected]}, indent=1))
+    if res.rejected:
+        sys.exit(1)
+
+
+@main.command()
+@click.pass_obj
+def landscape(obj: Ctx) -> None:
+    """Print the landscape definition in use (codes, keywords, dates, offices) as JSON."""
+    click.echo(json.dumps(obj.landscape().as_dict(), indent=1))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,186 @@
+"""Saving normalized batches: the only code that writes patent rows.
+
+One batch = one transaction: child rows of the batch's source for the batch's publications
+are replaced, publications are upserted on their natural key, quarantined rows, the raw
+landing record and the source's cursor are written with them, and it all commits together
+or not at all. Saving the same batch twice leaves the warehouse as saving it once did.
+
+Across sources a publication row carries the values of the best-ranked source that has them
+(``SOURCE_RANK``; lower wins): a better or equal source replaces the row's values, a worse
+one only fills fields that are still empty. Each source's own child rows are kept apart
+(``source`` is part of every child table's key).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from ..errors import RowError, WarehouseError
+from ..normalize.batch import CHILD_TABLES, Batch, Row
+
+# Lower rank wins when two sources disagree on a publication field.
+SOURCE_RANK = {"bulk": 1, "odp": 1, "ops": 2, "file": 3, "sample": 4}
+
+_DUCK_TO_POLARS: dict[str, Any] = {
+    "VARCHAR": pl.Utf8, "DATE": pl.Date, "BOOLEAN": pl.Boolean, "INTEGER": pl.Int32,
+    "BIGINT": pl.Int64, "TIMESTAMP": pl.Datetime("us"), "VARCHAR[]": pl.List(pl.Utf8), "DOUBLE": pl.Float64,
+}
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_name = $t AND table_schema = 'main' ORDER BY ordinal_position",
+        {"t": table},
+    ).fetchall()
+    if not rows:
+        raise WarehouseError(f"table {table} does not exist; run `patentscope migrate` first")
+    return [(r[0], r[1]) for r in rows]
+
+
+def to_frame(con: duckdb.DuckDBPyConnection, table: str, rows: list[Row]) -> pl.DataFrame:
+    """Rows -> a polars frame typed exactly like the warehouse table (missing keys are NULL)."""
+    cols = table_columns(con, table)
+    schema = {name: _DUCK_TO_POLARS.get(typ, pl.Utf8) for name, typ in cols}
+    unknown = {k for r in rows for k in r} - schema.keys()
+    if unknown:
+        raise WarehouseError(f"rows for {table} carry unknown column(s) {sorted(unknown)}")
+    data = {name: [r.get(name) for r in rows] for name in schema}
+    return pl.DataFrame(data, schema=schema)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[Row], conflict: str = "") -> None:
+    if not rows:
+        return
+    frame = to_frame(con, table, rows)
+    cols = ", ".join(frame.columns)
+    con.register("_incoming", frame)
+    try:
+        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _incoming {conflict}").fetchall()
+    finally:
+        con.unregister("_incoming")
+
+
+def _upsert_publications(con: duckdb.DuckDBPyConnection, rows: list[Row], source: str) -> None:
+    """Upsert on pub_key. Same source: its new values replace its old ones. Better-or-equal
+    ranked other source: its values win, empty ones are filled from the row. Worse source:
+    fills only what is empty. ``in_landscape`` is true if any source put it there."""
+    if not rows:
+        return
+    cols = [c for c, _ in table_columns(con, "publications") if c != "pub_key"]
+    existing_rank = "CASE publications.source " + " ".join(
+        f"WHEN '{s}' THEN {r}" for s, r in SOURCE_RANK.items()) + " ELSE 9 END"
+    wins = f"({SOURCE_RANK.get(source, 9)} <= {existing_rank})"
+    sets = []
+    for c in cols:
+        if c == "in_landscape":
+            expr = "publications.in_landscape OR excluded.in_landscape"
+        elif c == "source":
+            expr = f"CASE WHEN {wins} THEN excluded.source ELSE publications.source END"
+        else:
+            expr = (f"CASE WHEN publications.source = excluded.source THEN excluded.{c} "
+                    f"WHEN {wins} THEN coalesce(excluded.{c}, publications.{c}) "
+                    f"ELSE coalesce(publications.{c}, excluded.{c}) END")
+        sets.append(f"{c} = {expr}")
+    frame = to_frame(con, "publications", rows)
+    names = ", ".join(frame.columns)
+    con.register("_incoming", frame)
+    try:
+        con.execute(
+            f"INSERT INTO publications ({names}) SELECT {names} FROM _incoming "
+            f"ON CONFLICT (pub_key) DO UPDATE SET {', '.join(sets)}"
+        ).fetchall()
+    finally:
+        con.unregister("_incoming")
+
+
+def quarantine_rows(errors: list[RowError], run_id: int, source: str) -> list[Row]:
+    return [
+        {"run_id": run_id, "source": source, "file": e.file, "line": e.line, "col": e.column,
+         "reason": e.reason, "raw_row": None}
+        for e in errors
+    ]
+
+
+def save_batch(
+    con: duckdb.DuckDBPyConnection,
+    batch: Batch,
+    *,
+    run_id: int,
+    cursor: dict[str, Any] | None = None,
+    landing: list[Row] | None = None,
+) -> dict[str, int]:
+    """Write one batch in one transaction; returns row counts written per table."""
+    source = batch.source
+    pub_keys = sorted({p["pub_key"] for p in batch.publications})
+    for name, key in CHILD_TABLES.items():
+        rows = batch.table(name)
+        if any(r.get("source", source) != source for r in rows):
+            raise WarehouseError(f"batch of source {source} carries {name} rows of another source")
+    con.execute("BEGIN TRANSACTION").fetchall()
+    try:
+        if pub_keys:
+            con.register("_keys", pl.DataFrame({"k": pub_keys}))
+            try:
+                for name, key in CHILD_TABLES.items():
+                    con.execute(
+                        f"DELETE FROM {name} WHERE source = $s AND {key} IN (SELECT k FROM _keys)", {"s": source}
+                    ).fetchall()
+            finally:
+                con.unregister("_keys")
+        _upsert_publications(con, batch.publications, source)
+        for name in CHILD_TABLES:
+            _insert(con, name, batch.table(name))
+        _insert(con, "families", batch.families, "ON CONFLICT (family_id) DO NOTHING")
+        _insert(con, "licensing_facts", batch.licensing_facts,
+                "ON CONFLICT (fact_id) DO UPDATE SET subject = excluded.subject, statement = excluded.statement, "
+                "date_of_statement = excluded.date_of_statement, source_url = excluded.source_url, source_type = excluded.source_type")
+        _insert(con, "holder_declared_patents", batch.holder_declared_patents,
+                "ON CONFLICT (holder, number_as_written) DO UPDATE SET office = excluded.office, pub_key = excluded.pub_key, "
+                "source_url = excluded.source_url, source_statement = excluded.source_statement")
+        _insert(con, "quarantine", quarantine_rows(batch.rejected, run_id, source))
+        _insert(con, "raw_landing", landing or [], "ON CONFLICT (payload_sha256) DO NOTHING")
+        if cursor is not None:
+            con.execute(
+                "INSERT INTO ingest_state VALUES ($s, $c, $t, $r) ON CONFLICT (source) DO UPDATE SET "
+                "cursor = excluded.cursor, updated_at = excluded.updated_at, run_id = excluded.run_id",
+                {"s": source, "c": json.dumps(cursor, sort_keys=True, default=str), "t": now(), "r": run_id},
+            ).fetchall()
+        con.execute("COMMIT").fetchall()
+    except BaseException:
+        # DuckDB silently turns COMMIT into a rollback after a failed statement; roll back
+        # explicitly so the connection is usable and nothing of the batch remains.
+        try:
+            con.execute("ROLLBACK").fetchall()
+        except duckdb.Error:
+            pass
+        raise
+    return batch.counts()
+
+
+def start_run(con: duckdb.DuckDBPyConnection, source: str, command: str) -> int:
+    rows = con.execute(
+        "INSERT INTO ingest_runs (source, command, started_at, status) VALUES ($s, $c, $t, 'running') RETURNING run_id",
+        {"s": source, "c": command, "t": now()},
+    ).fetchall()
+    return int(rows[0][0])
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection, run_id: int, status: str, *, read: int = 0, loaded: int = 0,
+    rejected: int = 0, message: str | None = None,
+) -> None:
+    con.execute(
+        "UPDATE ingest_runs SET finished_at = $t, status = $st, rows_read = $r, rows_loaded = $l, "
+        "rows_rejected = $x, message = $m WHERE run_id = $id",
+        {"t": now(), "st": status, "r": read, "l": loaded, "x": rejected, "m": message, "id": run_id},
+    ).fetchall()
