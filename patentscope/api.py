@@ -56,7 +56,7 @@ class Warehouse:
     def close(self) -> None:
         self._con.close()
 
-    def __enter__(self) -> "Warehouse":
+    def __enter__(self) -> Warehouse:
         return self
 
     def __exit__(self, *exc: object) -> None:

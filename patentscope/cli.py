@@ -93,7 +93,7 @@ def emit(df: pl.DataFrame, fmt: str, max_width: int | None = 60) -> None:
     numeric = [df.schema[c].is_numeric() for c in cols]
 
     def line(cells: list[str]) -> str:
-        return "  ".join(c.rjust(w) if n else c.ljust(w) for c, w, n in zip(cells, widths, numeric)).rstrip()
+        return "  ".join(c.rjust(w) if n else c.ljust(w) for c, w, n in zip(cells, widths, numeric, strict=True)).rstrip()
 
     click.echo(line(cols))
     click.echo("  ".join("-" * w for w in widths))
@@ -203,12 +203,7 @@ def migrate(obj: Ctx, list_only: bool) -> None:
     path = obj.settings.warehouse
     if list_only and path.exists():
         with reader(path, sandbox=False) as con:
-            # a read-only connection cannot create schema_migrations: report from what exists
-            has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'").fetchall()[0][0]
-            if has:
-                st = migrations.status(con)
-            else:
-                st = [migrations.MigrationStatus(m.name, "pending", None) for m in migrations.builtin_migrations()]
+            st = migrations.status(con)
     elif list_only:
         st = [migrations.MigrationStatus(m.name, "pending", None) for m in migrations.builtin_migrations()]
     else:

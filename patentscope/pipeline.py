@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Callable
 
 from .errors import RowError
 from .landscape import Landscape
@@ -94,6 +94,6 @@ def ingest_sample_format(
         finish_run(con, run_id, status, read=batch.rows_read, loaded=sum(counts.values()),
                    rejected=len(batch.rejected),
                    message=f"{len(batch.rejected)} rows quarantined" if batch.rejected else None)
-    for e in batch.rejected:
-        log(f"rejected {e}")
+    for bad in batch.rejected:
+        log(f"rejected {bad}")
     return IngestResult(run_id, batch.rows_read, counts, batch.rejected)

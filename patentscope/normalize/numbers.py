@@ -171,7 +171,7 @@ def parse_cited_reference(text: str, reference_type: str = "") -> tuple[PubNumbe
         pn = parse_pub_number(first)
         return (PubNumber(pn.country, pn.number, pn.kind, text), year) if pn else (None, year)
     m = _FOREIGN_CITED.match(s) or _FOREIGN_CITED_CC_LAST.match(s)
-    if m and not ("us patent" in rt):
+    if m and "us patent" not in rt:
         cc = m.group("cc").upper()
         raw = m.group("num")
         if cc == "JP":

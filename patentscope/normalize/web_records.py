@@ -28,10 +28,11 @@ import io
 import re
 import tomllib
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlparse
 
 from ..errors import InputError, RowError
@@ -127,7 +128,7 @@ def _rows(path: Path | str, text: str, delimiter: str, required: list[str]) -> I
         if len(cells) != len(header):
             yield start, {"__error__": f"has {len(cells)} fields, the header has {len(header)}"}
             continue
-        yield start, dict(zip(header, cells))
+        yield start, dict(zip(header, cells, strict=True))
 
 
 def read_text(path: Path | str) -> str:
@@ -324,7 +325,7 @@ class Precedence:
     ranks: dict[str, int]
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "Precedence":
+    def load(cls, path: str | Path | None = None) -> Precedence:
         if path is None:
             text = resources.files("patentscope").joinpath("data/source_precedence.toml").read_text(encoding="utf-8")
         else:

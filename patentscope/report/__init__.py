@@ -81,12 +81,12 @@ def build_context(warehouse: Path, landscape: Landscape) -> dict[str, Any]:
         years.setdefault(r["year"], {})[r["office"]] = r["n"]
     year_rows = [{"year": y, "by_office": [years[y].get(o, 0) for o in offices], "total": sum(years[y].values())}
                  for y in sorted(years)]
-    max_year_total = max((r["total"] for r in year_rows), default=1)
-    max_holder = max((h["publications"] for h in holders), default=1)
+    max_year_total = max((sum(years[y].values()) for y in years), default=1)
+    max_holder = max((int(h["publications"]) for h in holders), default=1)
     only_sample = [s["source"] for s in sources] == ["sample"]
     return {
         "title": "patentscope report",
-        "generated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "version": __version__,
         "warehouse": str(warehouse),
         "landscape": landscape.as_dict() | {"description": landscape.description},

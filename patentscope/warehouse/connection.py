@@ -12,9 +12,10 @@ the PID holding the lock and what to do.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -35,6 +36,11 @@ def _translate(e: Exception, path: Path, mode: str) -> WarehouseError:
         return WarehouseError(
             f"no warehouse at {path}; build one with `patentscope demo` or `patentscope migrate`, "
             "or point --warehouse / PATENTSCOPE_WAREHOUSE at an existing file"
+        )
+    if "different configuration" in msg:
+        return WarehouseError(
+            f"this process already has {path} open with other settings (e.g. a patentscope.open() "
+            "handle or a writer); close that connection first"
         )
     if "not a valid DuckDB database" in msg or "Serialization" in msg or "storage version" in msg.lower():
         return WarehouseError(f"{path} is not a DuckDB warehouse this version can read ({msg.splitlines()[0]})")
@@ -73,7 +79,10 @@ def open_reader(path: str | Path, *, sandbox: bool = True) -> duckdb.DuckDBPyCon
     try:
         con = duckdb.connect(str(p), read_only=True, config=config)
         if sandbox:
-            con.execute("SET lock_configuration = true").fetchall()
+            # connections in one process share the database instance: lock once
+            locked = con.execute("SELECT current_setting('lock_configuration')").fetchall()[0][0]
+            if not locked:
+                con.execute("SET lock_configuration = true").fetchall()
         return con
     except duckdb.Error as e:
         raise _translate(e, p, "reading") from None

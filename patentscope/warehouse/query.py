@@ -66,7 +66,7 @@ def run_read_only(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, An
 # --------------------------------------------------------------------------------------------
 # named queries
 
-_TYPES = {"text": str, "int": int, "float": float, "date": dt.date.fromisoformat, "bool": None}
+_TYPES: dict[str, Any] = {"text": str, "int": int, "float": float, "date": dt.date.fromisoformat, "bool": None}
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class Param:
                 return False
             raise QueryError(f"parameter {self.name}: expected true/false, got {raw!r}")
         try:
-            return _TYPES[self.type](raw)  # type: ignore[misc]
+            return _TYPES[self.type](raw)
         except (ValueError, TypeError):
             example = {"int": "42", "float": "0.5", "date": "2014-07-08", "text": "abc"}[self.type]
             raise QueryError(f"parameter {self.name}: expected {self.type} (e.g. {example}), got {raw!r}") from None

@@ -33,7 +33,7 @@ _DUCK_TO_POLARS: dict[str, Any] = {
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
@@ -122,7 +122,7 @@ def save_batch(
     """Write one batch in one transaction; returns row counts written per table."""
     source = batch.source
     pub_keys = sorted({p["pub_key"] for p in batch.publications})
-    for name, key in CHILD_TABLES.items():
+    for name in CHILD_TABLES:
         rows = batch.table(name)
         if any(r.get("source", source) != source for r in rows):
             raise WarehouseError(f"batch of source {source} carries {name} rows of another source")

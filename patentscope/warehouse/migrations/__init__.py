@@ -44,19 +44,25 @@ class MigrationStatus:
 
 def builtin_migrations() -> list[Migration]:
     folder = resources.files(__package__)
-    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql") and f.name[:4].isdigit())
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql") and f.name[:4].isdigit()), key=lambda f: f.name)
     return [Migration(f.name[:-4], f.read_text(encoding="utf-8")) for f in files]
 
 
-def _applied(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[dt.datetime, str]]:
-    con.execute(_RECORD_TABLE).fetchall()
+def _applied(con: duckdb.DuckDBPyConnection, *, create: bool = True) -> dict[str, tuple[dt.datetime, str]]:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+    ).fetchall()[0][0]
+    if not exists:
+        if not create:
+            return {}
+        con.execute(_RECORD_TABLE).fetchall()
     rows = con.execute("SELECT name, applied_at, sha256 FROM schema_migrations").fetchall()
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
 def status(con: duckdb.DuckDBPyConnection, migrations: list[Migration] | None = None) -> list[MigrationStatus]:
     migrations = builtin_migrations() if migrations is None else migrations
-    applied = _applied(con)
+    applied = _applied(con, create=False)  # works on read-only connections
     out = []
     for m in migrations:
         if m.name in applied:
@@ -89,7 +95,7 @@ def apply(con: duckdb.DuckDBPyConnection, migrations: list[Migration] | None = N
                 con.execute(st.query).fetchall()
             con.execute(
                 "INSERT INTO schema_migrations VALUES ($name, $at, $sha)",
-                {"name": m.name, "at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), "sha": m.sha256},
+                {"name": m.name, "at": dt.datetime.now(dt.UTC).replace(tzinfo=None), "sha": m.sha256},
             ).fetchall()
             con.execute("COMMIT").fetchall()
         except duckdb.Error as e:
