@@ -344,5 +344,13 @@ def landscape(obj: Ctx) -> None:
     click.echo(json.dumps(obj.landscape().as_dict(), indent=1))
 
 
+def _register_extra_commands() -> None:
+    from .commands import register_all
+
+    register_all(main)
+
+
+_register_extra_commands()
+
 if __name__ == "__main__":  # pragma: no cover
     main()
