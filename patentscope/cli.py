@@ -167,7 +167,7 @@ def demo(obj: Ctx, out: Path) -> None:
     Example:
       patentscope demo --out /tmp/ndfeb-demo
     """
-    from .pipeline import ingest_sample_format, sample_folder
+    from .ingest.sample import ingest_sample_format, sample_folder
     from .report import write_report
 
     land = obj.landscape()
@@ -325,7 +325,7 @@ def ingest_sample(obj: Ctx, folder: Path | None) -> None:
     Example:
       patentscope ingest sample my-transcribed-records/
     """
-    from .pipeline import ingest_sample_format, sample_folder
+    from .ingest.sample import ingest_sample_format, sample_folder
 
     src = folder or sample_folder()
     raw = obj.settings.warehouse.parent / "raw"

@@ -7,8 +7,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from patentscope.ingest.sample import ingest_sample_format, sample_folder
 from patentscope.landscape import load_landscape
-from patentscope.pipeline import ingest_sample_format, sample_folder
 from patentscope.warehouse import migrations
 
 REPO = Path(__file__).resolve().parents[1]

@@ -50,7 +50,7 @@ def test_sql_formats(demo_dir):
     data = json.loads(r.stdout)
     import csv
 
-    from patentscope.pipeline import sample_folder
+    from patentscope.ingest.sample import sample_folder
     us = set()
     for f in sample_folder().glob("ndfeb_records*.csv"):
         with open(f, newline="", encoding="utf-8") as fh:

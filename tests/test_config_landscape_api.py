@@ -66,7 +66,7 @@ def test_open_missing(tmp_path):
 def test_import_creates_nothing(tmp_path):
     import subprocess
     import sys
-    r = subprocess.run([sys.executable, "-c", "import patentscope, patentscope.cli, patentscope.report, patentscope.pipeline"],
+    r = subprocess.run([sys.executable, "-c", "import patentscope, patentscope.cli, patentscope.report, patentscope.ingest.sample"],
                        cwd=tmp_path, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert list(tmp_path.iterdir()) == []

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from patentscope.errors import InputError
+from patentscope.ingest.sample import ingest_sample_format, sample_folder
 from patentscope.normalize import web_records
-from patentscope.pipeline import ingest_sample_format, sample_folder
 
 
 def _distinct_patents_by_hand() -> int:

@@ -3,7 +3,7 @@
 import duckdb
 import pytest
 
-from patentscope.pipeline import ingest_sample_format, sample_folder
+from patentscope.ingest.sample import ingest_sample_format, sample_folder
 from patentscope.warehouse import save
 
 TABLES = ["publications", "parties", "classifications", "citations", "field_values", "priority_claims",

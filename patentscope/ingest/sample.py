@@ -1,65 +1,21 @@
-"""Ingest orchestration: read -> land -> normalize -> save (one transaction) -> run record.
-
-Each ``ingest_*`` function opens the warehouse as the single writer, migrates it, records a
-run, and saves the normalized batch with its landing records in one transaction, so a crash
-anywhere leaves either the whole batch or none of it (the run then stays 'running', which
-``patentscope query ingest_runs`` shows as interrupted). Re-running gives the same rows.
-"""
+"""Ingest of the embedded-sample format (the shipped sample, or a user's folder in that format)."""
 
 from __future__ import annotations
 
-import hashlib
-import shutil
-from collections.abc import Callable
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .errors import RowError
-from .landscape import Landscape
-from .normalize import web_records
-from .normalize.batch import Row
-from .warehouse import migrations
-from .warehouse.connection import writer
-from .warehouse.save import finish_run, now, save_batch, start_run
-
-Log = Callable[[str], None]
-
-
-@dataclass
-class IngestResult:
-    run_id: int
-    rows_read: int
-    counts: dict[str, int]
-    rejected: list[RowError]
+from ..landscape import Landscape
+from ..normalize import web_records
+from ..warehouse import migrations
+from ..warehouse.connection import writer
+from ..warehouse.save import finish_run, save_batch, start_run
+from . import IngestResult, Log, land_files
 
 
 def sample_folder() -> Path:
     """The embedded sample shipped inside the package."""
     return Path(str(resources.files("patentscope").joinpath("data/sample")))
-
-
-def land_files(paths: list[Path], source: str, raw_dir: Path | None) -> list[Row]:
-    """Hash each input file; copy it under ``raw_dir/source/`` unless it is already there."""
-    rows = []
-    for p in paths:
-        data = p.read_bytes()
-        sha = hashlib.sha256(data).hexdigest()
-        stored = str(p)
-        if raw_dir is not None:
-            dest = raw_dir / source / f"{sha}{p.suffix}"
-            if not dest.exists():
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                tmp = dest.with_suffix(dest.suffix + ".part")
-                shutil.copyfile(p, tmp)
-                tmp.replace(dest)
-            stored = str(dest)
-        rows.append({
-            "payload_sha256": sha, "source": source, "request": str(p), "fetched_at": now(),
-            "content_type": "text/tab-separated-values" if p.suffix == ".tsv" else "text/csv",
-            "byte_size": len(data), "stored_path": stored, "run_id": None,
-        })
-    return rows
 
 
 def ingest_sample_format(
