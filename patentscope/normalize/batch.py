@@ -23,6 +23,7 @@ CHILD_TABLES: dict[str, str] = {
     "priority_claims": "pub_key",
     "legal_events": "pub_key",
     "related_publications": "pub_key",
+    "term_inputs": "pub_key",
 }
 
 
@@ -37,6 +38,7 @@ class Batch:
     priority_claims: list[Row] = field(default_factory=list)
     legal_events: list[Row] = field(default_factory=list)
     related_publications: list[Row] = field(default_factory=list)
+    term_inputs: list[Row] = field(default_factory=list)
     families: list[Row] = field(default_factory=list)
     licensing_facts: list[Row] = field(default_factory=list)
     holder_declared_patents: list[Row] = field(default_factory=list)
