@@ -19,7 +19,9 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import polars as pl
 
 from ..normalize.classifications import matches_code
@@ -48,7 +50,7 @@ class Segment:
         return re.compile(rf"(?<![\w-])(?:{alts})", re.I)
 
 
-def _doc(path: str | Path | None) -> dict:  # type: ignore[type-arg]
+def _doc(path: str | Path | None) -> dict[str, Any]:
     text = (Path(path).read_text(encoding="utf-8") if path
             else resources.files("patentscope").joinpath("data/segments.toml").read_text(encoding="utf-8"))
     return tomllib.loads(text)
@@ -105,7 +107,7 @@ def _training_set(pubs: pl.DataFrame, rules: pl.DataFrame) -> tuple[list[str], l
     return [texts[i] for i in keep], [sorted(joined["segment"][i].to_list()) for i in keep]
 
 
-def _model():  # type: ignore[no-untyped-def]
+def _model() -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.multiclass import OneVsRestClassifier
@@ -207,7 +209,7 @@ def assign(pubs: pl.DataFrame, symbols: pl.DataFrame, segments: list[Segment] | 
     return pl.concat([out, unclassified]).sort("pub_key", "segment")
 
 
-def refresh(con, landscape_only: bool = True) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def refresh(con: duckdb.DuckDBPyConnection, landscape_only: bool = True) -> dict[str, int]:
     """Recompute publication_segments and segment_classifier_eval in one transaction."""
     import datetime as dt
 
