@@ -1,0 +1,693 @@
+"""Licensing model: the royalty burden the NdFeB patent wall puts on magnet exporters.
+
+For exporter e, destination market m and year t (docs/royalty.md has the full derivation):
+
+1. Blocking holder groups G(e, m, t): groups with a family in force in m during t whose
+   segments overlap e's products, other than e's own group. ``coverage_g`` is the fraction of
+   year t during which at least one such family of g is in force (sales are taken as spread
+   evenly over the year), ``weight_g`` its weighted family count in force (counts or centrality).
+2. Each g has one status for (e, m, t), first match wins:
+   ``licensed`` (e holds a licence from g covering m, the segments and t: the licence's rate),
+   ``compulsory`` (a compulsory licence in m from a date <= t: its rate),
+   ``refused`` (g refuses to license in m: no royalty, but an exclusion risk),
+   ``unlicensed`` (g would license at the scenario's rate for unlicensed use).
+3. Royalty rate of g: ``coverage_g * rate_g`` (% of net sales; per-kg rates are converted with
+   the scenario's price; lump sums are spread over the licence years and the territory's sales).
+   ``stack``: the aggregate rate is the sum. ``cap``: the aggregate is min(sum, cap) and split
+   among groups in proportion to ``coverage_g * weight_g``.
+4. royalties = aggregate rate x sales(e, m, t); burden = royalties / sales.
+   Sales at risk = sales x (1 - prod_g over refusing groups (1 - coverage_g * p_exclusion_g,m)).
+5. Uncertain inputs (rates, exclusion probabilities) are distributions; a seeded Monte Carlo
+   gives P5/P50/P95. A one-at-a-time sensitivity table ranks assumptions by the swing they
+   cause. The inverse solves for the rate that would give a target burden.
+
+Everything here is pure: frames and scenario objects in, frames out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ..errors import ConfigError
+
+# --------------------------------------------------------------------------------------------
+# distributions
+
+
+@dataclass(frozen=True)
+class Dist:
+    """A scenario quantity: fixed, uniform(low, high) or triangular(low, mode, high)."""
+
+    kind: str
+    params: tuple[float, ...]
+    name: str = ""
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        if self.kind == "fixed":
+            return np.full(n, self.params[0])
+        if self.kind == "uniform":
+            return rng.uniform(self.params[0], self.params[1], n)
+        lo, mode, hi = self.params
+        if hi == lo:
+            return np.full(n, lo)
+        return rng.triangular(lo, mode, hi, n)
+
+    def quantile(self, q: float) -> float:
+        if self.kind == "fixed":
+            return self.params[0]
+        if self.kind == "uniform":
+            lo, hi = self.params
+            return lo + q * (hi - lo)
+        lo, mode, hi = self.params
+        if hi == lo:
+            return lo
+        f = (mode - lo) / (hi - lo)
+        if q < f:
+            return lo + math.sqrt(q * (hi - lo) * (mode - lo))
+        return hi - math.sqrt((1 - q) * (hi - lo) * (hi - mode))
+
+    @property
+    def uncertain(self) -> bool:
+        return self.kind != "fixed" and len(set(self.params)) > 1
+
+
+# --------------------------------------------------------------------------------------------
+# scenario
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A royalty: ``percent`` of net sales (as a fraction, 0.05 = 5%), ``per_kg`` (currency/kg)
+    or ``lump_sum`` (currency, spread evenly over the licence years)."""
+
+    basis: str
+    value: Dist
+
+
+@dataclass(frozen=True)
+class Licence:
+    id: str
+    licensor_group: str
+    licensee: str
+    territory: tuple[str, ...]      # market codes, or ("*",) for worldwide
+    segments: tuple[str, ...]       # segment ids, or ("*",)
+    start: dt.date | None
+    end: dt.date | None
+    rate: Rate | None               # None = rate not public -> the scenario's licensed_rate applies
+    source: str
+
+    def covers(self, market: str, segments: Iterable[str], year: int) -> bool:
+        if "*" not in self.territory and market not in self.territory:
+            return False
+        if "*" not in self.segments and not (set(segments) & set(self.segments)):
+            return False
+        if self.start and self.start.year > year:
+            return False
+        return not (self.end and self.end.year < year)
+
+
+@dataclass(frozen=True)
+class Exporter:
+    id: str
+    name: str
+    home: str
+    holder_group: str | None
+    segments: tuple[str, ...]
+    sales: dict[tuple[str, int], tuple[float | None, float | None]]  # (market, year) -> (value, tonnes)
+    currency: str
+    licences: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class Refusal:
+    holder_group: str
+    markets: tuple[str, ...]
+    exclusion_probability: dict[str, Dist]   # market -> probability that refusal excludes the sales
+    source: str
+
+
+@dataclass(frozen=True)
+class Compulsory:
+    holder_group: str  # "*" = every group
+    market: str
+    rate: Rate
+    start: dt.date
+    end: dt.date | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    path: str
+    years: tuple[int, int]
+    price_per_kg: Dist | None           # converts tonnes <-> value and per-kg rates
+    unlicensed_rate: Rate               # what a willing holder charges an unlicensed exporter
+    unlicensed_by_group: dict[str, Rate]
+    licensed_rate: Rate                 # rate of licences whose rate is not public
+    apportionment: str                  # 'stack' | 'cap'
+    cap: Dist | None
+    weights: str                        # 'families' | 'centrality'
+    exporters: tuple[Exporter, ...]
+    licences: dict[str, Licence]
+    refusals: tuple[Refusal, ...]
+    compulsory: tuple[Compulsory, ...]
+    threshold: float
+    target_burden: float
+    benchmark_rate: float
+    samples: int
+    seed: int
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+class ScenarioError(ConfigError):
+    def __init__(self, path: str, key: str, expected: str, got: Any = None):
+        got_s = "" if got is None else f", got {got!r}"
+        super().__init__(f"{path}: {key}: expected {expected}{got_s}")
+
+
+def _dist(v: Any, path: str, key: str, lo: float = 0.0, hi: float = math.inf) -> Dist:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        vals: tuple[float, ...] = (float(v),)
+        kind = "fixed"
+    elif isinstance(v, dict) and "uniform" in v:
+        vals, kind = tuple(float(x) for x in v["uniform"]), "uniform"
+        if len(vals) != 2 or vals[0] > vals[1]:
+            raise ScenarioError(path, key, "uniform = [low, high] with low <= high", v)
+    elif isinstance(v, dict) and "triangular" in v:
+        vals, kind = tuple(float(x) for x in v["triangular"]), "triangular"
+        if len(vals) != 3 or not (vals[0] <= vals[1] <= vals[2]):
+            raise ScenarioError(path, key, "triangular = [low, mode, high] with low <= mode <= high", v)
+    elif isinstance(v, dict) and "fixed" in v:
+        vals, kind = (float(v["fixed"]),), "fixed"
+    else:
+        raise ScenarioError(path, key, "a number, {fixed = x}, {uniform = [low, high]} or {triangular = [low, mode, high]}", v)
+    if any(x < lo or x > hi for x in vals):
+        raise ScenarioError(path, key, f"values between {lo} and {hi}", v)
+    return Dist(kind, vals, key)
+
+
+def _rate(v: Any, path: str, key: str) -> Rate:
+    if not isinstance(v, dict):
+        raise ScenarioError(path, key, "a table like {percent = 0.05} or {per_kg = 1.5} or {lump_sum = 1e6}", v)
+    bases = [b for b in ("percent", "per_kg", "lump_sum") if b in v]
+    if len(bases) != 1:
+        raise ScenarioError(path, key, "exactly one of percent, per_kg, lump_sum", v)
+    b = bases[0]
+    return Rate(b, _dist(v[b], path, f"{key}.{b}", 0.0, 1.0 if b == "percent" else math.inf))
+
+
+def _date(v: Any, path: str, key: str) -> dt.date | None:
+    if v is None or v == "":
+        return None
+    if isinstance(v, dt.date):
+        return v
+    try:
+        return dt.date.fromisoformat(str(v))
+    except ValueError:
+        raise ScenarioError(path, key, "a date YYYY-MM-DD", v) from None
+
+
+def _req(d: dict[str, Any], k: str, path: str, prefix: str, expected: str) -> Any:
+    if k not in d:
+        raise ScenarioError(path, f"{prefix}{k}", f"{expected} (missing)")
+    return d[k]
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario TOML; every error names file, key and what was expected."""
+    p = Path(path)
+    try:
+        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"cannot read scenario {p}: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p}: not valid TOML ({e})") from None
+    f = str(p)
+    # licences may live in a separate file referenced by `licences_file` (relative to the scenario)
+    lic_docs = list(doc.get("licence", []))
+    if "licences_file" in doc:
+        lp = (p.parent / doc["licences_file"]).resolve()
+        try:
+            lic_docs += tomllib.loads(lp.read_text(encoding="utf-8")).get("licence", [])
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise ScenarioError(f, "licences_file", "a readable TOML file of [[licence]] tables", f"{lp}: {e}") from None
+    sc = _req(doc, "scenario", f, "", "a [scenario] table")
+    years = _req(sc, "years", f, "scenario.", "[first_year, last_year]")
+    if not (isinstance(years, list) and len(years) == 2 and all(isinstance(y, int) for y in years) and years[0] <= years[1]):
+        raise ScenarioError(f, "scenario.years", "[first_year, last_year] as integers", years)
+    rates = _req(doc, "rates", f, "", "a [rates] table")
+    unlicensed_rate = _rate(_req(rates, "unlicensed", f, "rates.", "a rate"), f, "rates.unlicensed")
+    licensed_rate = _rate(_req(rates, "licensed", f, "rates.", "a rate for licences whose rate is not public"), f, "rates.licensed")
+    unlicensed_by_group = {g: _rate(v, f, f"rates.unlicensed_by_group.{g}") for g, v in rates.get("unlicensed_by_group", {}).items()}
+    app = doc.get("apportionment", {"method": "stack"})
+    method = app.get("method", "stack")
+    if method not in ("stack", "cap"):
+        raise ScenarioError(f, "apportionment.method", "'stack' or 'cap'", method)
+    weights = app.get("weights", "families")
+    if weights not in ("families", "centrality"):
+        raise ScenarioError(f, "apportionment.weights", "'families' or 'centrality'", weights)
+    cap = _dist(_req(app, "cap", f, "apportionment.", "an aggregate cap (fraction of sales)"), f, "apportionment.cap", 0.0, 1.0) \
+        if method == "cap" else None
+    licences: dict[str, Licence] = {}
+    for i, ld in enumerate(lic_docs):
+        k = f"licence[{i}]"
+        lid = str(_req(ld, "id", f, k + ".", "a licence id"))
+        if lid in licences:
+            raise ScenarioError(f, f"{k}.id", "a unique licence id", lid)
+        licences[lid] = Licence(
+            id=lid,
+            licensor_group=str(_req(ld, "licensor_group", f, k + ".", "the licensor's holder group")),
+            licensee=str(_req(ld, "licensee", f, k + ".", "the licensee's name")),
+            territory=tuple(ld.get("territory", ["*"])),
+            segments=tuple(ld.get("segments", ["*"])),
+            start=_date(ld.get("start"), f, f"{k}.start"),
+            end=_date(ld.get("end"), f, f"{k}.end"),
+            rate=_rate(ld["rate"], f, f"{k}.rate") if "rate" in ld else None,
+            source=str(_req(ld, "source", f, k + ".", "a source (URL or citation) for the licence")),
+        )
+    exporters = []
+    for i, ed in enumerate(doc.get("exporter", [])):
+        k = f"exporter[{i}]"
+        sales: dict[tuple[str, int], tuple[float | None, float | None]] = {}
+        for j, sd in enumerate(_req(ed, "sales", f, k + ".", "a list of {market, year, value and/or tonnes}")):
+            sk = f"{k}.sales[{j}]"
+            m = str(_req(sd, "market", f, sk + ".", "a market code like 'US'"))
+            y = _req(sd, "year", f, sk + ".", "a year")
+            if not isinstance(y, int):
+                raise ScenarioError(f, f"{sk}.year", "an integer year", y)
+            val, ton = sd.get("value"), sd.get("tonnes")
+            if val is None and ton is None:
+                raise ScenarioError(f, sk, "value and/or tonnes")
+            for kk, vv in (("value", val), ("tonnes", ton)):
+                if vv is not None and (not isinstance(vv, (int, float)) or vv < 0):
+                    raise ScenarioError(f, f"{sk}.{kk}", "a non-negative number", vv)
+            sales[(m, y)] = (float(val) if val is not None else None, float(ton) if ton is not None else None)
+        held = tuple(ed.get("licences", []))
+        for lid in held:
+            if lid not in licences:
+                raise ScenarioError(f, f"{k}.licences", f"ids of [[licence]] tables ({', '.join(sorted(licences)) or 'none defined'})", lid)
+        exporters.append(Exporter(
+            id=str(_req(ed, "id", f, k + ".", "an exporter id")), name=str(ed.get("name", ed["id"])),
+            home=str(ed.get("home", "")), holder_group=ed.get("holder_group"),
+            segments=tuple(_req(ed, "segments", f, k + ".", "a list of segment ids, e.g. ['sintered']")),
+            sales=sales, currency=str(ed.get("currency", "USD")), licences=held,
+            source=str(_req(ed, "source", f, k + ".", "a source or 'assumption: ...'"))))
+    if not exporters:
+        raise ScenarioError(f, "exporter", "at least one [[exporter]] table")
+    refusals = []
+    for i, rd in enumerate(doc.get("refusal", [])):
+        k = f"refusal[{i}]"
+        probs = {m: _dist(v, f, f"{k}.exclusion_probability.{m}", 0.0, 1.0)
+                 for m, v in _req(rd, "exclusion_probability", f, k + ".", "a table market -> probability").items()}
+        refusals.append(Refusal(str(_req(rd, "holder_group", f, k + ".", "a holder group")),
+                                tuple(_req(rd, "markets", f, k + ".", "a list of markets")), probs,
+                                str(_req(rd, "source", f, k + ".", "a source"))))
+    compulsory = []
+    for i, cd in enumerate(doc.get("compulsory", [])):
+        k = f"compulsory[{i}]"
+        start = _date(_req(cd, "start", f, k + ".", "a start date"), f, f"{k}.start")
+        assert start is not None
+        compulsory.append(Compulsory(str(cd.get("holder_group", "*")), str(_req(cd, "market", f, k + ".", "a market")),
+                                     _rate(_req(cd, "rate", f, k + ".", "a rate"), f, f"{k}.rate"), start,
+                                     _date(cd.get("end"), f, f"{k}.end"), str(_req(cd, "source", f, k + ".", "a source"))))
+    mc = doc.get("monte_carlo", {})
+    inv = doc.get("inverse", {})
+    return Scenario(
+        name=str(sc.get("name", p.stem)), path=f, years=(years[0], years[1]),
+        price_per_kg=_dist(sc["price_per_kg"], f, "scenario.price_per_kg") if "price_per_kg" in sc else None,
+        unlicensed_rate=unlicensed_rate, unlicensed_by_group=unlicensed_by_group, licensed_rate=licensed_rate,
+        apportionment=method, cap=cap,
+        weights=weights, exporters=tuple(exporters), licences=licences, refusals=tuple(refusals),
+        compulsory=tuple(compulsory), threshold=float(doc.get("threshold", {}).get("burden", 0.05)),
+        target_burden=float(inv.get("target_burden", 0.30)), benchmark_rate=float(inv.get("benchmark_rate", 0.055)),
+        samples=int(mc.get("samples", 2000)), seed=int(mc.get("seed", 1)),
+        sources={k: str(v) for k, v in doc.get("sources", {}).items()},
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# portfolio -> blocking groups per (market, year)
+
+PORTFOLIO_COLUMNS = {"family_id": pl.Utf8, "holder_group": pl.Utf8, "jurisdiction": pl.Utf8, "segment": pl.Utf8,
+                     "in_force_from": pl.Date, "in_force_to": pl.Date, "weight": pl.Float64}
+
+
+def coverage(portfolio: pl.DataFrame, years: tuple[int, int]) -> pl.DataFrame:
+    """Per (holder_group, jurisdiction, segment, year): ``coverage`` = fraction of the year during
+    which at least one family is in force, and ``weight`` = sum of weights of families in force
+    at any time in the year (weighted family count).
+
+    Input: ``portfolio`` with PORTFOLIO_COLUMNS (one row per family x jurisdiction x segment;
+    in_force_from null = in force since before the horizon; in_force_to = expiry date, the
+    family no longer in force on that day; null = beyond the horizon).
+    """
+    rows = []
+    y0, y1 = years
+    p = portfolio.select(list(PORTFOLIO_COLUMNS))
+    for grp, jur, seg, start, end, w in p.select("holder_group", "jurisdiction", "segment", "in_force_from",
+                                                 "in_force_to", "weight").iter_rows():
+        s = start or dt.date(y0, 1, 1)
+        e = end or dt.date(y1 + 1, 1, 1)
+        for y in range(max(y0, s.year), min(y1, (e - dt.timedelta(days=1)).year) + 1):
+            ys, ye = dt.date(y, 1, 1), dt.date(y + 1, 1, 1)
+            a, b = max(s, ys), min(e, ye)
+            if b <= a:
+                continue
+            rows.append((grp, jur, seg, y, a, b, float(w if w is not None else 1.0)))
+    if not rows:
+        return pl.DataFrame(schema={"holder_group": pl.Utf8, "jurisdiction": pl.Utf8, "segment": pl.Utf8, "year": pl.Int64,
+                                    "coverage": pl.Float64, "weight": pl.Float64})
+    df = pl.DataFrame(rows, schema=["holder_group", "jurisdiction", "segment", "year", "a", "b", "w"], orient="row")
+    out = []
+    for (grp, jur, seg, y), part in df.group_by(["holder_group", "jurisdiction", "segment", "year"], maintain_order=True):
+        days_in_year = (dt.date(int(str(y)) + 1, 1, 1) - dt.date(int(str(y)), 1, 1)).days
+        intervals = sorted(zip(part["a"].to_list(), part["b"].to_list(), strict=True))
+        covered, cur_a, cur_b = 0, None, None
+        for a, b in intervals:  # union of in-force intervals within the year
+            if cur_b is None or a > cur_b:
+                if cur_b is not None:
+                    covered += (cur_b - cur_a).days
+                cur_a, cur_b = a, b
+            else:
+                cur_b = max(cur_b, b)
+        if cur_b is not None:
+            covered += (cur_b - cur_a).days
+        out.append((grp, jur, seg, int(str(y)), covered / days_in_year, float(part["w"].sum())))
+    return pl.DataFrame(out, schema=["holder_group", "jurisdiction", "segment", "year", "coverage", "weight"], orient="row")
+
+
+# --------------------------------------------------------------------------------------------
+# engine
+
+
+@dataclass
+class _Row:
+    exporter: str
+    market: str
+    year: int
+    value: float
+    tonnes: float | None
+    groups: list[tuple[str, float, float, str, Any]]  # (group, coverage, weight, status, rate or refusal)
+
+
+def _sales_value(ex: Exporter, market: str, year: int, price: float | None) -> tuple[float, float | None]:
+    val, ton = ex.sales[(market, year)]
+    if val is None:
+        if price is None:
+            raise ConfigError(f"exporter {ex.id}: sales for {market} {year} are in tonnes only; set scenario.price_per_kg")
+        val = (ton or 0.0) * 1000 * price
+    return val, ton
+
+
+def _compulsory(sc: Scenario, group: str, market: str, year: int) -> tuple[Compulsory, float] | None:
+    """The compulsory licence applying in (market, year) and the fraction of the year it covers."""
+    for c in sc.compulsory:
+        if c.market == market and c.holder_group in ("*", group) and c.start.year <= year and (c.end is None or c.end.year >= year):
+            ys, ye = dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
+            a = max(c.start, ys)
+            b = min(c.end + dt.timedelta(days=1), ye) if c.end else ye
+            return c, max(0, (b - a).days) / (ye - ys).days
+    return None
+
+
+def _status(sc: Scenario, ex: Exporter, group: str, market: str, year: int, segs: Iterable[str],
+            skip_compulsory: bool = False) -> tuple[str, Any]:
+    for lid in ex.licences:
+        lic = sc.licences[lid]
+        if lic.licensor_group == group and lic.covers(market, segs, year):
+            return "licensed", lic.rate or sc.licensed_rate
+    if not skip_compulsory and (cl := _compulsory(sc, group, market, year)):
+        return "compulsory", cl[0].rate
+    for r in sc.refusals:
+        if r.holder_group == group and market in r.markets:
+            return "refused", r.exclusion_probability.get(market, Dist("fixed", (0.0,)))
+    return "unlicensed", sc.unlicensed_by_group.get(group, sc.unlicensed_rate)
+
+
+def _rows(sc: Scenario, cov: pl.DataFrame) -> list[_Row]:
+    rows = []
+    y0, y1 = sc.years
+    price_mid = sc.price_per_kg.quantile(0.5) if sc.price_per_kg else None
+    by_key: dict[tuple[str, int], list[tuple[str, str, float, float]]] = {}
+    for grp, jur, seg, y, c, w in cov.iter_rows():
+        by_key.setdefault((jur, y), []).append((grp, seg, c, w))
+    for ex in sc.exporters:
+        for (m, y) in sorted(ex.sales):
+            if not (y0 <= y <= y1):
+                continue
+            value, tonnes = _sales_value(ex, m, y, price_mid)
+            per_group: dict[str, tuple[float, float]] = {}
+            for grp, seg, c, w in by_key.get((m, y), []):
+                if grp == ex.holder_group or seg not in ex.segments:
+                    continue
+                c0, w0 = per_group.get(grp, (0.0, 0.0))
+                per_group[grp] = (max(c0, c), w0 + w)
+            groups = []
+            for grp in sorted(per_group):
+                c, w = per_group[grp]
+                status, payload = _status(sc, ex, grp, m, y, ex.segments)
+                cl = _compulsory(sc, grp, m, y) if status == "compulsory" else None
+                if cl and cl[1] < 1.0:
+                    # a compulsory licence starting (or ending) within the year: the rest of the
+                    # year keeps the status the group would otherwise have
+                    groups.append((grp, c * cl[1], w, status, payload))
+                    other, other_payload = _status(sc, ex, grp, m, y, ex.segments, skip_compulsory=True)
+                    groups.append((grp, c * (1 - cl[1]), w, other, other_payload))
+                else:
+                    groups.append((grp, c, w, status, payload))
+            rows.append(_Row(ex.id, m, y, value, tonnes, groups))
+    return rows
+
+
+def _rate_fraction(rate: Rate, draws: np.ndarray, row: _Row, price: np.ndarray | float | None,
+                   lump_share: float) -> np.ndarray:
+    """A rate as a fraction of this row's sales value, per sample."""
+    if rate.basis == "percent":
+        return draws
+    if rate.basis == "per_kg":
+        if row.tonnes is None:
+            if price is None:
+                raise ConfigError(f"a per-kg rate needs tonnes or scenario.price_per_kg ({row.exporter} {row.market} {row.year})")
+            tonnes_arr = row.value / (1000 * np.asarray(price))
+        else:
+            tonnes_arr = np.asarray(row.tonnes)
+        return draws * tonnes_arr * 1000 / row.value if row.value else np.zeros_like(draws)
+    # lump sum per year, allocated to this row by its share of the exporter's sales in the territory
+    return draws * lump_share / row.value if row.value else np.zeros_like(draws)
+
+
+def simulate(sc: Scenario, portfolio: pl.DataFrame, *, samples: int | None = None, seed: int | None = None,
+             fixed: dict[str, float] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Run the model. Returns (per-row results with P5/P50/P95, per-group detail at the median).
+
+    ``fixed`` pins named uncertain quantities to a value (used by the sensitivity analysis).
+    Per-row output columns: exporter, market, year, sales_value, n_blocking, n_licensed,
+    n_unlicensed, n_refused, n_compulsory, royalties_p5/p50/p95 (currency), burden_p5/p50/p95
+    (fraction of sales), sales_at_risk_p5/p50/p95 (currency). Market 'ALL' rows aggregate an
+    exporter's markets per year (burden on its export sales).
+    """
+    n = samples or sc.samples
+    rng = np.random.default_rng(sc.seed if seed is None else seed)
+    fixed = fixed or {}
+    cov = coverage(portfolio, sc.years)
+    rows = _rows(sc, cov)
+    cache: dict[str, np.ndarray] = {}
+
+    def draws(d: Dist) -> np.ndarray:
+        if d.name in fixed:
+            return np.full(n, fixed[d.name])
+        if d.name not in cache:  # one draw per named quantity per sample: shared across rows
+            cache[d.name] = d.sample(rng, n)
+        return cache[d.name]
+
+    price = draws(sc.price_per_kg) if sc.price_per_kg else None
+    cap = draws(sc.cap) if sc.cap else None
+    # lump sums: spread over the licence's years, allocated by sales within the territory
+    territory_sales: dict[tuple[str, int, str], float] = {}
+    for r in rows:
+        for grp, _c, _w, status, payload in r.groups:
+            if status == "licensed" and payload.basis == "lump_sum":
+                territory_sales[(r.exporter, r.year, grp)] = territory_sales.get((r.exporter, r.year, grp), 0.0) + r.value
+    results, detail = [], []
+    by_ex_year: dict[tuple[str, int], list[tuple[float, np.ndarray, np.ndarray]]] = {}
+    for r in rows:
+        agg = np.zeros(n)
+        per_group_rate = []
+        keep_share = np.ones(n)
+        counts = {"licensed": 0, "unlicensed": 0, "refused": 0, "compulsory": 0}
+        for grp, c, w, status, payload in r.groups:
+            counts[status] += 1
+            if status == "refused":
+                keep_share *= 1 - c * draws(payload)
+                per_group_rate.append((grp, status, c, w, np.zeros(n)))
+                continue
+            rate: Rate = payload
+            lump_share = 0.0
+            if rate.basis == "lump_sum":
+                lic = next(sc.licences[lid] for lid in next(e for e in sc.exporters if e.id == r.exporter).licences
+                           if sc.licences[lid].licensor_group == grp)
+                years_n = ((lic.end.year if lic.end else sc.years[1]) - (lic.start.year if lic.start else sc.years[0]) + 1)
+                total = territory_sales.get((r.exporter, r.year, grp), r.value) or 1.0
+                lump_share = r.value / total / max(years_n, 1)
+            g_rate = c * _rate_fraction(rate, draws(rate.value), r, price, lump_share)
+            per_group_rate.append((grp, status, c, w, g_rate))
+            agg = agg + g_rate
+        if sc.apportionment == "cap" and cap is not None:
+            capped = np.minimum(agg, cap)
+            weights = np.array([c * w for _g, s, c, w, _r in per_group_rate if s != "refused"] or [0.0])
+            wsum = weights.sum()
+            paying = [(g, s, c, w, rr) for g, s, c, w, rr in per_group_rate if s != "refused"]
+            per_group_rate = [(g, s, c, w, capped * (c * w) / wsum if wsum else np.zeros(n)) for g, s, c, w, _ in paying] + \
+                             [x for x in per_group_rate if x[1] == "refused"]
+            agg = capped
+        royalties = agg * r.value
+        at_risk = (1 - keep_share) * r.value
+        by_ex_year.setdefault((r.exporter, r.year), []).append((r.value, royalties, at_risk))
+        results.append(_summarize(r.exporter, r.market, r.year, r.value, royalties, at_risk, len({g[0] for g in r.groups}), counts))
+        for g, s, c, w, rr in per_group_rate:
+            detail.append({"exporter": r.exporter, "market": r.market, "year": r.year, "holder_group": g, "status": s,
+                           "coverage": c, "weight": w, "rate_p50": float(np.median(rr))})
+    for (ex, y), parts in sorted(by_ex_year.items()):
+        value = sum(p[0] for p in parts)
+        roy = np.sum([p[1] for p in parts], axis=0)
+        risk = np.sum([p[2] for p in parts], axis=0)
+        results.append(_summarize(ex, "ALL", y, value, roy, risk, None, None))
+    res = pl.DataFrame(results, schema=RESULT_SCHEMA).sort("exporter", "market", "year")
+    det = pl.DataFrame(detail, schema={"exporter": pl.Utf8, "market": pl.Utf8, "year": pl.Int64, "holder_group": pl.Utf8,
+                                       "status": pl.Utf8, "coverage": pl.Float64, "weight": pl.Float64, "rate_p50": pl.Float64})
+    return res, det
+
+
+RESULT_SCHEMA = {
+    "exporter": pl.Utf8, "market": pl.Utf8, "year": pl.Int64, "sales_value": pl.Float64, "n_blocking": pl.Int64,
+    "n_licensed": pl.Int64, "n_unlicensed": pl.Int64, "n_refused": pl.Int64, "n_compulsory": pl.Int64,
+    "royalties_p5": pl.Float64, "royalties_p50": pl.Float64, "royalties_p95": pl.Float64,
+    "burden_p5": pl.Float64, "burden_p50": pl.Float64, "burden_p95": pl.Float64,
+    "sales_at_risk_p5": pl.Float64, "sales_at_risk_p50": pl.Float64, "sales_at_risk_p95": pl.Float64,
+}
+
+
+def _summarize(ex: str, market: str, year: int, value: float, roy: np.ndarray, risk: np.ndarray,
+               n_blocking: int | None, counts: dict[str, int] | None) -> dict[str, Any]:
+    q = [5, 50, 95]
+    rq = np.percentile(roy, q)
+    kq = np.percentile(risk, q)
+    bq = rq / value if value else np.zeros(3)
+    c = counts or {}
+    return {"exporter": ex, "market": market, "year": year, "sales_value": value, "n_blocking": n_blocking,
+            "n_licensed": c.get("licensed"), "n_unlicensed": c.get("unlicensed"), "n_refused": c.get("refused"),
+            "n_compulsory": c.get("compulsory"),
+            "royalties_p5": float(rq[0]), "royalties_p50": float(rq[1]), "royalties_p95": float(rq[2]),
+            "burden_p5": float(bq[0]), "burden_p50": float(bq[1]), "burden_p95": float(bq[2]),
+            "sales_at_risk_p5": float(kq[0]), "sales_at_risk_p50": float(kq[1]), "sales_at_risk_p95": float(kq[2])}
+
+
+def uncertain_quantities(sc: Scenario) -> list[Dist]:
+    qs: list[Dist] = [sc.unlicensed_rate.value, sc.licensed_rate.value, *(r.value for r in sc.unlicensed_by_group.values())]
+    qs += [lic.rate.value for lic in sc.licences.values() if lic.rate]
+    qs += [d for r in sc.refusals for d in r.exclusion_probability.values()]
+    qs += [c.rate.value for c in sc.compulsory]
+    if sc.cap:
+        qs.append(sc.cap)
+    if sc.price_per_kg:
+        qs.append(sc.price_per_kg)
+    seen: dict[str, Dist] = {}
+    for d in qs:
+        if d.uncertain:
+            seen.setdefault(d.name, d)
+    return list(seen.values())
+
+
+def sensitivity(sc: Scenario, portfolio: pl.DataFrame, exporter: str | None = None) -> pl.DataFrame:
+    """One-at-a-time sensitivity: each uncertain quantity at its P5 and P95 with every other one
+    at its median; the outcome is the exporter's mean burden on export sales (market 'ALL') over
+    the scenario years. Output sorted by swing (largest first): quantity, low_value, high_value,
+    burden_at_low, burden_at_high, swing."""
+    qs = uncertain_quantities(sc)
+    base = {d.name: d.quantile(0.5) for d in qs}
+    exporters = [exporter] if exporter else [e.id for e in sc.exporters]
+
+    def outcome(pins: dict[str, float]) -> dict[str, float]:
+        res, _ = simulate(sc, portfolio, samples=1, fixed=pins)
+        allm = res.filter(pl.col("market") == "ALL")
+        out: dict[str, float] = {}
+        for e in exporters:
+            mean = allm.filter(pl.col("exporter") == e)["burden_p50"].mean()
+            out[e] = float(mean) if isinstance(mean, (int, float)) else 0.0
+        return out
+
+    rows = []
+    for d in qs:
+        lo, hi = d.quantile(0.05), d.quantile(0.95)
+        at_lo, at_hi = outcome({**base, d.name: lo}), outcome({**base, d.name: hi})
+        for e in exporters:
+            rows.append({"exporter": e, "quantity": d.name, "low_value": lo, "high_value": hi,
+                         "burden_at_low": at_lo[e], "burden_at_high": at_hi[e], "swing": abs(at_hi[e] - at_lo[e])})
+    schema = {"exporter": pl.Utf8, "quantity": pl.Utf8, "low_value": pl.Float64, "high_value": pl.Float64,
+              "burden_at_low": pl.Float64, "burden_at_high": pl.Float64, "swing": pl.Float64}
+    return pl.DataFrame(rows, schema=schema).sort(["exporter", "swing"], descending=[False, True])
+
+
+def threshold_year(results: pl.DataFrame, threshold: float) -> pl.DataFrame:
+    """Per exporter: the first year from which the median burden on export sales (market 'ALL')
+    stays below ``threshold`` through the end of the horizon (null if it never does)."""
+    out = []
+    allm = results.filter(pl.col("market") == "ALL").sort("exporter", "year")
+    for (ex,), part in allm.group_by(["exporter"], maintain_order=True):
+        years = part["year"].to_list()
+        below = [b < threshold for b in part["burden_p50"].to_list()]
+        first = None
+        for i in range(len(years)):
+            if all(below[i:]):
+                first = years[i]
+                break
+        out.append({"exporter": ex, "threshold": threshold, "first_year_below": first,
+                    "burden_first_year": part["burden_p50"][0], "burden_last_year": part["burden_p50"][-1]})
+    return pl.DataFrame(out, schema={"exporter": pl.Utf8, "threshold": pl.Float64, "first_year_below": pl.Int64,
+                                     "burden_first_year": pl.Float64, "burden_last_year": pl.Float64})
+
+
+def inverse(sc: Scenario, portfolio: pl.DataFrame) -> pl.DataFrame:
+    """What would produce the target burden (e.g. 30% of export sales)?
+
+    Per exporter and year: ``required_avg_rate`` = target x S / sum_m (S_m x n_m), the average
+    per-licensor royalty rate (fraction of sales) that, stacked over the n_m royalty-bearing
+    holder groups blocking market m (licensed, unlicensed or compulsory; coverage-weighted),
+    gives royalties of target x S on export sales S; and ``licensors_at_benchmark`` = target /
+    benchmark_rate, the number of stacked licensors at the benchmark rate that would be needed
+    if they blocked every market. null where no group blocks any market.
+    """
+    cov = coverage(portfolio, sc.years)
+    rows = _rows(sc, cov)
+    acc: dict[tuple[str, int], list[float]] = {}
+    for r in rows:
+        n_paying = sum(c for _g, c, _w, s, _p in r.groups if s != "refused")
+        a = acc.setdefault((r.exporter, r.year), [0.0, 0.0])
+        a[0] += r.value
+        a[1] += r.value * n_paying
+    out = []
+    for (ex, y), (s, sn) in sorted(acc.items()):
+        out.append({"exporter": ex, "year": y, "target_burden": sc.target_burden,
+                    "required_avg_rate": (sc.target_burden * s / sn) if sn else None,
+                    "avg_blocking_licensors": sn / s if s else None,
+                    "benchmark_rate": sc.benchmark_rate,
+                    "licensors_at_benchmark": sc.target_burden / sc.benchmark_rate})
+    return pl.DataFrame(out, schema={"exporter": pl.Utf8, "year": pl.Int64, "target_burden": pl.Float64,
+                                     "required_avg_rate": pl.Float64, "avg_blocking_licensors": pl.Float64,
+                                     "benchmark_rate": pl.Float64, "licensors_at_benchmark": pl.Float64})
+
+
+def with_rates(sc: Scenario, unlicensed: Rate | None = None, licensed: Rate | None = None) -> Scenario:
+    """A copy of the scenario with other rate assumptions (for low/benchmark/demanded variants)."""
+    return replace(sc, unlicensed_rate=unlicensed or sc.unlicensed_rate, licensed_rate=licensed or sc.licensed_rate)
