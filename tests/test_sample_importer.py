@@ -171,3 +171,25 @@ def test_priority_claim_layouts():
     assert (r["priority_country"], r["priority_number"], r["priority_date"]) == ("JP", "62-205944", dt.date(1987, 8, 19))
     assert p("U.S. provisional application Ser. No. 62/231,760 filed Jul. 15, 2015")["claim_type"] == "provisional"
     assert p("Aug 04, 1989 [JP ...(truncated)") == {"priority_country": None, "priority_number": None, "priority_date": None, "claim_type": None}
+
+
+@pytest.mark.parametrize("text,cc", [
+    ("PROTERIAL, LTD., Tokyo (JP)", "JP"),
+    ("General Motors Corporation (Detroit, MI)", "US"),         # a US state alone: US
+    ("GM GLOBAL TECHNOLOGY OPERATIONS LLC (DETROIT, MI, US)", "US"),
+    ("Magnequench International, Inc. (Anderson, IN)", None),   # Indiana or India: not guessed
+    ("Takeshita; Takuo (Omiya, JP)", "JP"),
+    ("TDK CORP", None),
+])
+def test_party_country(text, cc):
+    assert web_records.party_country(text) == cc
+
+
+def test_co_holders_split_and_repeats_dropped(sample_con):
+    rows = sample_con.execute(
+        "SELECT name_as_written FROM parties WHERE pub_key = 'US-6022424' AND role = 'current_assignee' ORDER BY seq").fetchall()
+    assert [r[0] for r in rows] == ["Lockheed Martin Idaho Technologies Co", "Battelle Energy Alliance LLC"]
+    # the page listed the same assignee twice: one party
+    n = sample_con.execute("SELECT count(*) FROM parties p JOIN field_values f ON f.pub_key = p.pub_key AND f.source_record = 'NDW1014' "
+                           "WHERE p.role = 'original_assignee' AND f.field = 'original_assignee'").fetchall()[0][0]
+    assert n == 1

@@ -156,12 +156,48 @@ def _split(value: str) -> list[str]:
     return [v.strip() for v in value.split("|") if v.strip()] if value else []
 
 
-_PARTY_CC = re.compile(r"\((?:[^()]*,\s*)?([A-Z]{2})\)\s*$")
+_PARENS = re.compile(r"\(([^()]*)\)\s*$")
+US_STATES = {
+    "AK", "AL", "AR", "AZ", "CA", "CO", "CT", "DC", "DE", "FL", "GA", "HI", "IA", "ID", "IL", "IN", "KS", "KY",
+    "LA", "MA", "MD", "ME", "MI", "MN", "MO", "MS", "MT", "NC", "ND", "NE", "NH", "NJ", "NM", "NV", "NY", "OH",
+    "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VA", "VT", "WA", "WI", "WV", "WY",
+}
+# two-letter codes that are both a US state and an ISO 3166 country: "(Anderson, IN)" is not decidable
+STATE_OR_COUNTRY = {"AL", "AR", "AZ", "CA", "CO", "DE", "GA", "ID", "IL", "IN", "KY", "LA", "MA", "MD", "ME", "MN",
+                    "MO", "MS", "MT", "NC", "NE", "PA", "SC", "SD", "TN", "VA"}
+
+
+def party_country(text: str) -> str | None:
+    """The party's country from a trailing parenthesis as pages print it: "(JP)", "(Osaka, JP)",
+    "(DETROIT, MI, US)"; a US state alone gives US; a code that is both a state and a country
+    ("(Anderson, IN)") gives None rather than a guess."""
+    m = _PARENS.search(text)
+    if not m:
+        return None
+    parts = [p.strip() for p in m.group(1).split(",")]
+    last = parts[-1]
+    if not re.fullmatch(r"[A-Z]{2}", last):
+        return None
+    if len(parts) >= 3 or len(parts) == 1:
+        return last if len(parts) >= 3 or last not in US_STATES or last in STATE_OR_COUNTRY else None
+    if last in STATE_OR_COUNTRY:
+        return None
+    return "US" if last in US_STATES else last
 
 
 def _party(text: str) -> tuple[str, str | None]:
-    m = _PARTY_CC.search(text)
-    return text.strip(), (m.group(1) if m else None)
+    return text.strip(), party_country(text)
+
+
+def _split_holders(value: str) -> list[str]:
+    """Assignee-type fields list co-holders with '|' or '; ' (Google Patents); repeats dropped.
+    (Inventor fields are split on '|' only: "Croat; John J." is one name.)"""
+    out: list[str] = []
+    for part in _split(value):
+        for name in (n.strip() for n in part.split("; ")):
+            if name and name not in out:
+                out.append(name)
+    return out
 
 
 def parse_record(file: str, line: int, row: dict[str, str]) -> Observation:
@@ -245,11 +281,11 @@ def parse_record(file: str, line: int, row: dict[str, str]) -> Observation:
     label = row["assignee_field_label"].strip()
     if row["assignee_as_written"].strip():
         role = next((r for rx, r in _LABEL_ROLE if rx.search(label)), "original_assignee")
-        for name in _split(row["assignee_as_written"]):
+        for name in _split_holders(row["assignee_as_written"]):
             parties[role].append((*_party(name), label or "assignee_as_written"))
     for col, role in (("original_assignee", "original_assignee"), ("current_assignee", "current_assignee"),
                       ("applicant", "applicant"), ("filed_by", "applicant")):
-        for name in _split(row[col]):
+        for name in _split_holders(row[col]):
             if all(name != p[0] for p in parties[role]):
                 parties[role].append((*_party(name), col))
     for name in _split(row["inventors"]):

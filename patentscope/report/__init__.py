@@ -51,7 +51,7 @@ def build_context(warehouse: Path, landscape: Landscape) -> dict[str, Any]:
                    count(*) AS publications, count(DISTINCT family_id) AS families,
                    list_sort(list_distinct(list(country))) AS offices
             FROM publication_overview WHERE in_landscape
-            GROUP BY ALL ORDER BY publications DESC, holder""").to_dicts()
+            GROUP BY ALL ORDER BY (holder = '(holder not shown)'), publications DESC, holder""").to_dicts()
         by_office = frame(con, """
             SELECT country AS office, count(*) AS publications FROM publication_overview
             WHERE in_landscape GROUP BY ALL ORDER BY publications DESC, office""").to_dicts()
