@@ -269,3 +269,17 @@ def test_scenario_errors_are_precise(tmp_path, bad, message):
     with pytest.raises(ConfigError) as e:
         load_scenario(p)
     assert str(e.value).startswith(f"{p}: ") and message in str(e.value)
+
+
+def test_shipped_example_scenario_loads():
+    from patentscope.ingest.sample import sample_folder
+    from patentscope.metrics.royalty import load_scenario as ls
+    from patentscope.metrics.royalty import variants
+    path = sample_folder().parent / "royalty" / "example_scenario.toml"
+    sc = ls(path)
+    assert [v for v, _ in variants(sc)] == ["base", "low", "benchmark", "demanded"]
+    assert len(sc.licences) == 8 and all(lic.rate is None for lic in sc.licences.values())  # rates are not public
+    assert all(lic.source for lic in sc.licences.values())
+    ex = {e.id: e for e in sc.exporters}
+    assert ex["cn-licensed"].licences == ("HM-ZKSH",)
+    assert len(ex["cn-unlicensed"].sales) == 21 * 3

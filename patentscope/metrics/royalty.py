@@ -147,6 +147,16 @@ class Compulsory:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """A named rate assumption set (e.g. low / benchmark / demanded) run beside the base."""
+
+    name: str
+    unlicensed: Rate | None
+    licensed: Rate | None
+    note: str
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     path: str
@@ -168,6 +178,7 @@ class Scenario:
     samples: int
     seed: int
     sources: dict[str, str] = field(default_factory=dict)
+    variants: tuple[Variant, ...] = ()
 
 
 class ScenarioError(ConfigError):
@@ -280,7 +291,21 @@ def load_scenario(path: str | Path) -> Scenario:
     for i, ed in enumerate(doc.get("exporter", [])):
         k = f"exporter[{i}]"
         sales: dict[tuple[str, int], tuple[float | None, float | None]] = {}
-        for j, sd in enumerate(_req(ed, "sales", f, k + ".", "a list of {market, year, value and/or tonnes}")):
+        each = ed.get("sales_each_year")
+        if each is not None:
+            ek = f"{k}.sales_each_year"
+            yrs = _req(each, "years", f, ek + ".", "[first_year, last_year]")
+            if not (isinstance(yrs, list) and len(yrs) == 2 and all(isinstance(y, int) for y in yrs) and yrs[0] <= yrs[1]):
+                raise ScenarioError(f, f"{ek}.years", "[first_year, last_year] as integers", yrs)
+            if not any(b in each for b in ("tonnes", "value")):
+                raise ScenarioError(f, ek, "tonnes = {MARKET = t, ...} and/or value = {MARKET = amount, ...}")
+            markets = set(each.get("tonnes", {})) | set(each.get("value", {}))
+            for m in markets:
+                for y in range(yrs[0], yrs[1] + 1):
+                    val, ton = each.get("value", {}).get(m), each.get("tonnes", {}).get(m)
+                    sales[(str(m), y)] = (float(val) if val is not None else None, float(ton) if ton is not None else None)
+        for j, sd in enumerate(ed.get("sales", []) if each is not None else
+                               _req(ed, "sales", f, k + ".", "a list of {market, year, value and/or tonnes} (or sales_each_year)")):
             sk = f"{k}.sales[{j}]"
             m = str(_req(sd, "market", f, sk + ".", "a market code like 'US'"))
             y = _req(sd, "year", f, sk + ".", "a year")
@@ -321,6 +346,13 @@ def load_scenario(path: str | Path) -> Scenario:
         compulsory.append(Compulsory(str(cd.get("holder_group", "*")), str(_req(cd, "market", f, k + ".", "a market")),
                                      _rate(_req(cd, "rate", f, k + ".", "a rate"), f, f"{k}.rate"), start,
                                      _date(cd.get("end"), f, f"{k}.end"), str(_req(cd, "source", f, k + ".", "a source"))))
+    variants = []
+    for i, vd in enumerate(doc.get("variant", [])):
+        k = f"variant[{i}]"
+        variants.append(Variant(str(_req(vd, "name", f, k + ".", "a variant name")),
+                                _rate(vd["unlicensed"], f, f"{k}.unlicensed") if "unlicensed" in vd else None,
+                                _rate(vd["licensed"], f, f"{k}.licensed") if "licensed" in vd else None,
+                                str(_req(vd, "note", f, k + ".", "a note saying what the rates stand for and their source"))))
     mc = doc.get("monte_carlo", {})
     inv = doc.get("inverse", {})
     return Scenario(
@@ -333,6 +365,7 @@ def load_scenario(path: str | Path) -> Scenario:
         target_burden=float(inv.get("target_burden", 0.30)), benchmark_rate=float(inv.get("benchmark_rate", 0.055)),
         samples=int(mc.get("samples", 2000)), seed=int(mc.get("seed", 1)),
         sources={k: str(v) for k, v in doc.get("sources", {}).items()},
+        variants=tuple(variants),
     )
 
 
@@ -691,3 +724,11 @@ def inverse(sc: Scenario, portfolio: pl.DataFrame) -> pl.DataFrame:
 def with_rates(sc: Scenario, unlicensed: Rate | None = None, licensed: Rate | None = None) -> Scenario:
     """A copy of the scenario with other rate assumptions (for low/benchmark/demanded variants)."""
     return replace(sc, unlicensed_rate=unlicensed or sc.unlicensed_rate, licensed_rate=licensed or sc.licensed_rate)
+
+
+def variants(sc: Scenario) -> list[tuple[str, Scenario]]:
+    """The base scenario and each declared variant, as (name, scenario) pairs."""
+    out = [("base", sc)]
+    for v in sc.variants:
+        out.append((v.name, with_rates(sc, v.unlicensed, v.licensed)))
+    return out
