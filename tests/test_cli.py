@@ -95,18 +95,46 @@ def test_locked_warehouse_is_one_line(demo_dir, tmp_path):
     wh = tmp_path / "locked.duckdb"
     import shutil
     shutil.copy(d / "patentscope.duckdb", wh)
-    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(wh)!r}); print('ready', flush=True); time.sleep(30)"],
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(wh)!r}); print('ready', flush=True); time.sleep(120)"],
                               stdout=subprocess.PIPE, text=True)
+    fast = {"PATENTSCOPE_LOCK_WAIT": "1", "PATENTSCOPE_READ_WAIT": "1"}
     try:
         assert holder.stdout.readline().strip() == "ready"
-        r = run("--warehouse", str(wh), "sql", "SELECT 1")
+        r = run("--warehouse", str(wh), "sql", "SELECT 1", env=fast)
         assert r.returncode == 4
         assert "locked by another patentscope/DuckDB process" in r.stderr and r.stderr.count("\n") == 1
-        r = run("--warehouse", str(wh), "migrate")
+        r = run("--warehouse", str(wh), "migrate", env=fast)
         assert r.returncode == 4
     finally:
         holder.kill()
         holder.wait()
+    # once the holder is gone, a reader that was waiting gets in
+    r = run("--warehouse", str(wh), "sql", "SELECT count(*) AS n FROM publications", "--csv", env=fast)
+    assert r.returncode == 0 and r.stdout.splitlines() == ["n", "147"]
+
+
+def test_second_writer_waits_then_exits_clearly(demo_dir, tmp_path):
+    d, _ = demo_dir
+    wh = tmp_path / "w.duckdb"
+    import shutil
+    shutil.copy(d / "patentscope.duckdb", wh)
+    code = ("import sys, time; from patentscope.warehouse.connection import writer_lock\n"
+            f"with writer_lock({str(wh)!r}, command='patentscope ingest --all'):\n"
+            "    print('ready', flush=True); time.sleep(120)\n")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        r = run("--warehouse", str(wh), "migrate", env={"PATENTSCOPE_LOCK_WAIT": "1"})
+        assert r.returncode == 4
+        assert "another writer holds" in r.stderr and "patentscope ingest --all" in r.stderr and f"pid {holder.pid}" in r.stderr
+        # readers are not blocked by the writer lock itself (only while the DuckDB file is open)
+        r = run("--warehouse", str(wh), "sql", "SELECT count(*) AS n FROM publications", "--csv")
+        assert r.returncode == 0 and r.stdout.splitlines()[1] == "147"
+    finally:
+        holder.kill()
+        holder.wait()
+    r = run("--warehouse", str(wh), "migrate", env={"PATENTSCOPE_LOCK_WAIT": "5"})
+    assert r.returncode == 0  # the lock died with its holder
 
 
 def test_migrate_and_list(tmp_path):

@@ -47,11 +47,12 @@ def build_context(warehouse: Path, landscape: Landscape) -> dict[str, Any]:
             SELECT run_id, source, status, started_at, finished_at, rows_read, rows_rejected
             FROM ingest_runs ORDER BY run_id DESC LIMIT 10""").to_dicts()
         holders = frame(con, """
-            SELECT coalesce(holder_as_written, '(holder not shown)') AS holder,
-                   count(*) AS publications, count(DISTINCT family_id) AS families,
-                   list_sort(list_distinct(list(country))) AS offices
-            FROM publication_overview WHERE in_landscape
-            GROUP BY ALL ORDER BY (holder = '(holder not shown)'), publications DESC, holder""").to_dicts()
+            SELECT * FROM (
+                SELECT coalesce(holder_as_written, '(holder not shown)') AS holder,
+                       count(*) AS publications, count(DISTINCT family_id) AS families,
+                       list_sort(list_distinct(list(country))) AS offices
+                FROM publication_overview WHERE in_landscape GROUP BY ALL)
+            ORDER BY holder = '(holder not shown)', publications DESC, holder""").to_dicts()
         by_office = frame(con, """
             SELECT country AS office, count(*) AS publications FROM publication_overview
             WHERE in_landscape GROUP BY ALL ORDER BY publications DESC, office""").to_dicts()

@@ -4,14 +4,24 @@ Writers (ingest, migrate, analyze) use :func:`open_writer`; readers (``sql``, ``
 ``report``, ``export``, notebooks) use :func:`open_reader`, which is read-only and, for ad hoc
 SQL, has file-system access switched off and its configuration locked.
 
-DuckDB lets one process write a file at a time, and a writer's lock also keeps other
-processes' readers out until it closes: both failures come back as WarehouseLockedError with
-the PID holding the lock and what to do.
+Concurrency (DuckDB lets one process write a file, and while it has the file open other
+processes cannot even read it):
+
+- Writers take an exclusive advisory lock on ``<warehouse>.lock`` (fcntl) for the whole job, so
+  a second writer waits up to ``wait`` seconds (PATENTSCOPE_LOCK_WAIT, default 60) and then
+  fails with WarehouseLockedError naming the holder's PID and command — never two writers.
+- Writers open the DuckDB file only for their transactions (fetching and normalizing happen
+  with the file closed), so readers get in between batches; a reader that meets the file open
+  retries for up to ``wait`` seconds (default 30). Readers never see half a batch: each batch
+  commits in one transaction.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,20 +59,96 @@ def _translate(e: Exception, path: Path, mode: str) -> WarehouseError:
     return WarehouseError(f"cannot open warehouse {path} for {mode}: {msg.splitlines()[0]}")
 
 
-def open_writer(path: str | Path) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) the warehouse for writing. Callers must close it."""
+def _wait_default(var: str, default: float) -> float:
+    try:
+        return float(os.environ.get(var, default))
+    except ValueError:
+        return default
+
+
+def _is_lock_error(e: Exception) -> bool:
+    return "Could not set lock" in str(e) or "Conflicting lock" in str(e)
+
+
+def _connect_retrying(p: Path, wait: float, **kwargs: Any) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(p), **kwargs)
+        except duckdb.Error as e:
+            if not _is_lock_error(e) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 1.0)
+
+
+def open_writer(path: str | Path, *, wait: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the warehouse for writing, waiting up to ``wait`` seconds for
+    readers to let go. Callers must close it; hold :func:`writer_lock` around a whole job."""
     p = Path(path)
+    wait = _wait_default("PATENTSCOPE_LOCK_WAIT", 60.0) if wait is None else wait
     try:
         if p.parent and not p.parent.exists():
             p.parent.mkdir(parents=True, exist_ok=True)
-        return duckdb.connect(str(p))
+        return _connect_retrying(p, wait)
     except duckdb.Error as e:
         raise _translate(e, p, "writing") from None
     except OSError as e:
         raise WarehouseError(f"cannot create warehouse folder {p.parent}: {e.strerror}") from None
 
 
-def open_reader(path: str | Path, *, sandbox: bool = True) -> duckdb.DuckDBPyConnection:
+@contextmanager
+def writer_lock(path: str | Path, *, wait: float | None = None, command: str = "") -> Iterator[None]:
+    """The single-writer lock: an exclusive fcntl lock on ``<warehouse>.lock``, held for a whole
+    job. Re-entrant within one process (a job that opens the writer several times)."""
+    p = Path(path)
+    key = str(p.resolve())
+    if key in _HELD:
+        _HELD[key][1] += 1
+        try:
+            yield
+        finally:
+            _HELD[key][1] -= 1
+        return
+    wait = _wait_default("PATENTSCOPE_LOCK_WAIT", 60.0) if wait is None else wait
+    p.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = p.with_name(p.name + ".lock")
+    fh = open(lock_path, "a+")  # noqa: SIM115 - held open for the job's duration
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                fh.seek(0)
+                holder = fh.read().strip() or "unknown process"
+                fh.close()
+                raise WarehouseLockedError(
+                    f"another writer holds {p} ({holder}); waited {wait:.0f} s. Let it finish, or raise "
+                    "PATENTSCOPE_LOCK_WAIT to wait longer"
+                ) from None
+            time.sleep(0.1)
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"pid {os.getpid()}: {command or 'patentscope'}")
+    fh.flush()
+    _HELD[key] = [fh, 1]
+    try:
+        yield
+    finally:
+        _HELD.pop(key, None)
+        fh.seek(0)
+        fh.truncate()
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        fh.close()
+
+
+_HELD: dict[str, list[Any]] = {}
+
+
+def open_reader(path: str | Path, *, sandbox: bool = True, wait: float | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse read-only.
 
     ``sandbox=True`` (ad hoc SQL, notebooks) also disables every file-system access beyond the
@@ -76,8 +162,9 @@ def open_reader(path: str | Path, *, sandbox: bool = True) -> duckdb.DuckDBPyCon
             "or point --warehouse / PATENTSCOPE_WAREHOUSE at an existing file"
         )
     config: dict[str, Any] = {"enable_external_access": False} if sandbox else {}
+    wait = _wait_default("PATENTSCOPE_READ_WAIT", 30.0) if wait is None else wait
     try:
-        con = duckdb.connect(str(p), read_only=True, config=config)
+        con = _connect_retrying(p, wait, read_only=True, config=config)
         if sandbox:
             # connections in one process share the database instance: lock once
             locked = con.execute("SELECT current_setting('lock_configuration')").fetchall()[0][0]
@@ -89,17 +176,19 @@ def open_reader(path: str | Path, *, sandbox: bool = True) -> duckdb.DuckDBPyCon
 
 
 @contextmanager
-def writer(path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = open_writer(path)
-    try:
-        yield con
-    finally:
-        con.close()
+def writer(path: str | Path, *, wait: float | None = None, command: str = "") -> Iterator[duckdb.DuckDBPyConnection]:
+    """The writer lock plus an open read-write connection, closed (and the lock released) at exit."""
+    with writer_lock(path, wait=wait, command=command):
+        con = open_writer(path, wait=wait)
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 @contextmanager
-def reader(path: str | Path, *, sandbox: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = open_reader(path, sandbox=sandbox)
+def reader(path: str | Path, *, sandbox: bool = True, wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = open_reader(path, sandbox=sandbox, wait=wait)
     try:
         yield con
     finally:
