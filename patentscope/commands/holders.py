@@ -1,0 +1,191 @@
+"""``patentscope holders ...``: holder-name harmonization, lineage and its measured error rate.
+
+    patentscope holders build                       (re)build the holder tables of the warehouse
+    patentscope holders resolve NAME [--date D]     one name: normalized, holder, group at D, country, evidence
+    patentscope holders evaluate [--set ndfeb]      pairwise precision / recall / F1 on labelled real names
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import ConfigError
+
+OVERRIDES = click.option(
+    "--overrides", "overrides_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+    help="Holder overrides TOML [env PATENTSCOPE_HOLDER_OVERRIDES; default holder_overrides.toml beside the warehouse].")
+LINEAGE = click.option(
+    "--lineage", "lineage_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+    help="Extra lineage CSV read after the built-in one [env PATENTSCOPE_HOLDER_LINEAGE].")
+
+
+def _date(value: str | None) -> dt.date:
+    if not value:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"--date {value!r} is not a date; write it as YYYY-MM-DD (e.g. 2010-06-30)") from None
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    return str(v)
+
+
+def register(main: click.Group) -> None:
+    @main.group()
+    def holders() -> None:
+        """Holder names: harmonization, corporate lineage over time, evaluation.
+
+        \b
+        Examples:
+          patentscope holders build
+          patentscope holders resolve "PROTERIAL, LTD., Tokyo (JP)" --date 2010-01-01
+          patentscope holders evaluate
+        """
+
+    @holders.command("build")
+    @OVERRIDES
+    @LINEAGE
+    @click.pass_obj
+    def build_cmd(obj: Any, overrides_path: Path | None, lineage_path: Path | None) -> None:
+        """(Re)build the holder tables from the warehouse's parties (one transaction).
+
+        Migrates the warehouse if needed, then replaces holder_names, holder_entities,
+        holder_groups and holder_match_evidence (the view `holders` reads them). Safe to re-run;
+        the overrides file is applied on every build.
+
+        \b
+        Example:
+          patentscope --warehouse patentscope-demo/patentscope.duckdb holders build
+        """
+        from ..holders.build import refresh
+        from ..warehouse import migrations
+        from ..warehouse.connection import writer
+
+        path = obj.settings.warehouse
+        if not path.exists():
+            from ..errors import WarehouseError
+
+            raise WarehouseError(f"no warehouse at {path}; build one with `patentscope demo` or an ingest first")
+        with writer(path) as con:
+            applied = migrations.apply(con)
+            if applied:
+                obj.log(f"migrated {path}: {', '.join(applied)}")
+            stats = refresh(con, overrides_path=overrides_path, lineage_path=lineage_path)
+        for w in stats.warnings:
+            obj.log(f"warning: {w}")
+        click.echo(stats.summary())
+
+    @holders.command("resolve")
+    @click.argument("name")
+    @click.option("--date", "date_text", metavar="YYYY-MM-DD", default=None, help="Date for the holder group [default: today].")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @OVERRIDES
+    @LINEAGE
+    @click.pass_obj
+    def resolve_cmd(obj: Any, name: str, date_text: str | None, as_json: bool, overrides_path: Path | None,
+                    lineage_path: Path | None) -> None:
+        """Print the normalized name, holder, holder group at a date, country and match evidence.
+
+        Uses the warehouse's holder tables when they are built; otherwise resolves the name on
+        its own with the lineage file and the overrides. A field listing several holders
+        ("A; B") gives one answer per holder. Bad input (empty, punctuation, a country only,
+        very long, mixed scripts) is reported as unresolved.
+
+        \b
+        Examples:
+          patentscope holders resolve "Sumitomo Special Metals Co., Ltd." --date 2005-06-01
+          patentscope holders resolve "TDK CORP" --json
+        """
+        from ..holders.build import resolve_inputs
+        from ..holders.resolve import resolve
+        from ..warehouse.connection import reader
+
+        day = _date(date_text)
+        path = obj.settings.warehouse
+        if path.exists():
+            with reader(path, sandbox=False) as con:
+                lineage, overrides, _ = resolve_inputs(con, overrides_path, lineage_path)
+                res = resolve(name, day, lineage=lineage, overrides=overrides, con=con)
+        else:
+            obj.log(f"no warehouse at {path}: resolving the name on its own")
+            lineage, overrides, _ = resolve_inputs(None, overrides_path, lineage_path)
+            res = resolve(name, day, lineage=lineage, overrides=overrides)
+        if as_json:
+            click.echo(json.dumps([r.as_dict() for r in res], ensure_ascii=False, indent=1))
+            return
+        for i, r in enumerate(res):
+            if i:
+                click.echo("")
+            rows = [("name as written", r.part), ("normalized name", r.normalized_name), ("kind", f"{r.kind} ({r.kind_evidence})"),
+                    ("legal form", r.legal_form), ("location", r.location)]
+            if r.unresolved_reason:
+                rows.append(("status", f"UNRESOLVED: {r.unresolved_reason}"))
+            rows += [("holder", r.holder), (f"holder on {r.date}", r.holder_at_date), (f"holder group on {r.date}", r.holder_group),
+                     ("group id", r.group_id), ("country", r.country + (f" ({r.country_evidence})" if r.country_evidence else "")
+                                                if r.country else None),
+                     ("group country", r.group_country), ("match evidence", r.match_evidence),
+                     ("lineage", r.lineage_path),
+                     ("lineage confirmed", None if r.lineage_confirmed is None else ("yes" if r.lineage_confirmed else
+                                                                                      "no (an unconfirmed line was used)")),
+                     ("resolved from", r.source)]
+            width = max(len(k) for k, _ in rows)
+            for k, v in rows:
+                click.echo(f"{k.ljust(width)}  {_fmt(v)}")
+
+    @holders.command("evaluate")
+    @click.option("--set", "which", type=click.Choice(["ndfeb", "epo-ops", "all"]), default="all", show_default=True,
+                  help="Which shipped labelled set.")
+    @click.option("--labels", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+                  help="Your own labelled CSV (columns name_as_written, gold_holder).")
+    @click.option("--no-aliases", is_flag=True, help="Leave out the lineage file's alias lines (rules and TF-IDF only).")
+    @click.option("--with-overrides", "overrides_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                  default=None, help="Also apply this overrides file (off by default: overrides would grade themselves).")
+    @click.option("--errors/--no-errors", "show_errors", default=True, show_default=True, help="List false merges and misses.")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @click.pass_obj
+    def evaluate_cmd(obj: Any, which: str, labels: Path | None, no_aliases: bool, overrides_path: Path | None,
+                     show_errors: bool, as_json: bool) -> None:
+        """Print pairwise precision, recall and F1 of holder matching on labelled real names.
+
+        The NdFeB set is every holder name of the embedded sample (and its pages' other
+        writings), hand-labelled; the EPO OPS set is labelled by the EPO data itself (one
+        applicant in two formats). See patentscope/data/holders/LABELLING.md.
+
+        \b
+        Examples:
+          patentscope holders evaluate
+          patentscope holders evaluate --set ndfeb --no-aliases --json
+        """
+        from ..holders.evaluate import evaluate
+        from ..holders.overrides import load_overrides
+
+        ov = load_overrides(overrides_path) if overrides_path else None
+        if labels is not None:
+            results = [evaluate("custom", path=labels, use_aliases=not no_aliases, overrides=ov)]
+        else:
+            sets = ["ndfeb", "epo-ops"] if which == "all" else [which]
+            results = [evaluate(s, use_aliases=not no_aliases, overrides=ov) for s in sets]
+        if as_json:
+            click.echo(json.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=1))
+            return
+        for r in results:
+            click.echo(f"{r.name}: {r.n_names} names, {r.n_gold_holders} gold holders, {r.n_pairs} pairs "
+                       f"({r.n_positive_pairs} positive; {r.n_excluded_pairs} unsure left out)")
+            click.echo(f"  precision {_fmt(r.precision)}  recall {_fmt(r.recall)}  F1 {_fmt(r.f1)}  "
+                       f"(TP {r.tp}, FP {r.fp}, FN {r.fn})" + ("" if not no_aliases else "  [no aliases]"))
+            if show_errors:
+                for a, b, how in r.false_merges:
+                    click.echo(f"  false merge ({how}): {a!r} + {b!r}")
+                for a, b in r.misses:
+                    click.echo(f"  missed: {a!r} + {b!r}")
