@@ -1,0 +1,130 @@
+"""``patentscope expiry NUMBER``: expected expiry, status and calculation log of one publication."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+import polars as pl
+
+from ..errors import InputError
+
+
+def _normalized(text: str) -> str:
+    return re.sub(r"[\s,\-]", "", text).upper()
+
+
+def find_publication(con: Any, text: str) -> str:
+    """The pub_key a user means by ``text`` (US4770723A, US-4770723, "US 4,770,723"; a kind
+    that differs from the stored one still finds the number). Raises InputError if none."""
+    from ..normalize.numbers import parse_pub_number
+
+    n = _normalized(text)
+    rows = con.execute(
+        "SELECT pub_key FROM publications WHERE replace(pub_number, '-', '') = $n OR replace(pub_key, '-', '') = $n "
+        "ORDER BY pub_key", {"n": n}).fetchall()
+    if not rows:
+        parsed = parse_pub_number(text)
+        if parsed is not None:
+            rows = con.execute("SELECT pub_key FROM publications WHERE pub_key = $k", {"k": parsed.pub_key}).fetchall()
+    if not rows:
+        raise InputError(
+            f"no publication matching {text!r} in the warehouse; give it as the office prints it (US4770723A, "
+            "US-4770723, \"US 4,770,723\") or look it up with `patentscope sql \"SELECT pub_key FROM publications\"`"
+        )
+    if len(rows) > 1:
+        raise InputError(f"{text!r} matches several publications ({', '.join(r[0] for r in rows)}); give the full number")
+    return str(rows[0][0])
+
+
+def _family_members(con: Any, pub_key: str) -> list[tuple[str, str]]:
+    rows = con.execute(
+        "SELECT pub_key, country FROM publications WHERE family_id = (SELECT family_id FROM publications WHERE pub_key = $k) "
+        "AND pub_key <> $k ORDER BY pub_key", {"k": pub_key}).fetchall()
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    return str(v)
+
+
+def _print_text(row: dict[str, Any]) -> None:
+    exp = row["expiry_date"]
+    if row["document_type"] in ("application", "international_application"):
+        expiry = f"none: {row['document_type'].replace('_', ' ')}, not a patent"
+        if row["term_expiry"]:
+            expiry += f" (a patent on it would end {row['term_expiry']})"
+    elif exp is None:
+        expiry = "unknown (see the log)"
+    else:
+        expiry = f"{exp}" + (" at the latest" if row["expiry_is_upper_bound"] else "") + f" ({row['end_reason']})"
+    click.echo(f"{row['pub_number']}  jurisdiction {row['jurisdiction']}  family {row['family_id']}")
+    click.echo(f"expected expiry: {expiry}")
+    click.echo(f"rule: {row['rule'] or 'none'}")
+    click.echo(f"status at {row['status_date']}: {row['status']} -- {row['status_reason']}")
+    click.echo("calculation log:")
+    for line in row["calculation_log"]:
+        click.echo(f"  {line}")
+
+
+def register(main: click.Group) -> None:
+    @main.command("expiry")
+    @click.argument("number")
+    @click.option("--market", metavar="CC", default=None,
+                  help="Jurisdiction to report on, e.g. DE for the German part of an EP patent (default: every row).")
+    @click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                  help="Date of the status, YYYY-MM-DD [default: today].")
+    @click.option("--rules", "rules_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="Term-rules TOML to use [default: the built-in patentscope/data/term_rules.toml].")
+    @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
+    @click.pass_obj
+    def expiry(obj: Any, number: str, market: str | None, at: dt.datetime | None, rules_path: Path | None,
+               as_json: bool) -> None:
+        """Expected expiry, status at a date and the calculation log of one publication.
+
+        Computed now from the warehouse and the term rules (docs/expiry.md); nothing is
+        written. NUMBER may be written US4770723A, US-4770723 or "US 4,770,723".
+
+        \b
+        Examples:
+          patentscope expiry US4770723A
+          patentscope expiry "US 4,770,723" --at 1995-06-08
+          patentscope expiry EP1895551B1 --market DE --json
+        """
+        from ..metrics.expiry import compute_expiry, load_inputs, public_columns
+        from ..metrics.expiry_rules import load_rules
+        from ..warehouse.connection import reader
+
+        rules = load_rules(rules_path)
+        today = dt.date.today()
+        when = at.date() if at else today
+        cc = market.strip().upper() if market else None
+        if cc is not None and not re.fullmatch(r"[A-Z]{2}", cc):
+            raise click.BadParameter(f"{market!r} is not a two-letter office or country code", param_hint="--market")
+        with reader(obj.settings.warehouse) as con:
+            key = find_publication(con, number)
+            inp = load_inputs(con, [key])
+            office = str(inp["publications"]["country"][0])
+            if cc is not None and cc != office and office != "EP":
+                others = [k for k, c in _family_members(con, key) if c == cc]
+                hint = (f"; its family has {', '.join(others)} there: run `patentscope expiry {others[0]}`" if others
+                        else "; the warehouse has no member of its family there")
+                raise InputError(f"{key} is a {office} publication and has effect only in {office}, not {cc}{hint}")
+        ex = compute_expiry(inp["publications"], inp["term_inputs"], inp["legal_events"], inp["priority_claims"],
+                            at=when, today=today, rules=rules, markets=[cc] if cc else [])
+        if cc is not None:
+            ex = ex.filter(pl.col("jurisdiction") == cc)
+        rows = public_columns(ex).to_dicts()
+        if as_json:
+            click.echo(json.dumps(rows, default=_json_default, ensure_ascii=False, indent=1))
+            return
+        for i, row in enumerate(rows):
+            if i:
+                click.echo("")
+            _print_text(row)

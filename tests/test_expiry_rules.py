@@ -1,0 +1,447 @@
+"""Expiry engine: every rule branch on hand-worked cases (docs/expiry.md, DOMAIN.md §3).
+
+Publications here are synthetic test inputs (numbers 'T...'), except the DOMAIN.md test
+vector US 5,084,115, whose dates come from DOMAIN.md §3.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from patentscope.errors import ConfigError, InputError
+from patentscope.metrics.expiry import (
+    EXPIRY_COLUMNS,
+    STATUSES,
+    compute_expiry,
+    holder_cliffs,
+    in_force_stock,
+    status_at,
+)
+from patentscope.metrics.expiry_rules import builtin_rules_path, load_rules
+
+D = dt.date
+TODAY = D(2026, 11, 28)
+RULES = load_rules()
+
+
+def pub(key: str, kind: str | None, filed: dt.date | None = None, granted: dt.date | None = None, **kw) -> dict:
+    cc, num = key.split("-", 1)
+    row = {"pub_key": key, "pub_number": f"{key}-{kind}" if kind else key, "country": cc, "doc_number": num, "kind": kind,
+           "kinds_seen": [kind] if kind else None, "filing_date": filed, "grant_date": granted}
+    row.update(kw)
+    return row
+
+
+def run(pubs, ti=None, ev=None, pc=None, *, at=TODAY, rules=RULES, markets=()) -> dict:
+    frame = pl.DataFrame(pubs, schema_overrides={"kinds_seen": pl.List(pl.String), "filing_date": pl.Date,
+                                                 "grant_date": pl.Date, "publication_date": pl.Date,
+                                                 "priority_date": pl.Date})
+    out = compute_expiry(
+        frame,
+        pl.DataFrame(ti) if ti else None,
+        pl.DataFrame(ev) if ev else None,
+        pl.DataFrame(pc) if pc else None,
+        at=at, today=TODAY, rules=rules, markets=markets,
+    )
+    return {(r["pub_key"], r["jurisdiction"]): r for r in out.iter_rows(named=True)}
+
+
+def one(*args, **kw) -> dict:
+    res = run(*args, **kw)
+    assert len(res) == 1, res.keys()
+    return next(iter(res.values()))
+
+
+def log(r: dict) -> str:
+    return "\n".join(r["calculation_log"])
+
+
+def ev(key, date, effect, j="US", code="X"):
+    return {"pub_key": key, "jurisdiction": j, "event_date": date, "event_code": code, "effect": effect, "source": "test"}
+
+
+# --- US utility ------------------------------------------------------------------------------
+
+
+def test_domain_vector_us_5084115():
+    r = one([pub("US-5084115", "A", D(1989, 9, 14), D(1992, 1, 28))])
+    assert r["expiry_date"] == D(2009, 9, 14)  # max(2009-01-28, 2009-09-14)
+    assert r["rule"] == "us_utility:transition_greater_of_17_and_20"
+    assert "greater of 17 years from grant = 2009-01-28 and 20 years from 1989-09-14 = 2009-09-14" in log(r)
+    assert r["status"] == "expired by term"
+    assert one([pub("US-5084115", "A", D(1989, 9, 14), D(1992, 1, 28))], at=D(2009, 9, 13))["status"] == "in force"
+
+
+def test_us_20_years_from_earliest_us_filing_and_log_says_which():
+    p = [pub("US-T1", "B2", D(2005, 3, 1), D(2008, 6, 3))]
+    r = one(p, ti=[{"pub_key": "US-T1", "source": "odp", "earliest_us_filing_date": D(2001, 7, 4)}])
+    assert r["expiry_date"] == D(2021, 7, 4)
+    assert r["base_date"] == D(2001, 7, 4) and "term_inputs.earliest_us_filing_date" in r["base_basis"]
+    r = one(p)
+    assert r["expiry_date"] == D(2025, 3, 1)
+    assert "continuity is unknown" in r["base_basis"]
+    assert "PTA/PTE days not known" in log(r)
+
+
+def test_us_1995_06_08_boundary_both_sides():
+    before = one([pub("US-T2", "A", D(1995, 6, 7), D(1999, 1, 5))])
+    after = one([pub("US-T3", "B1", D(1995, 6, 8), D(1999, 1, 5))])
+    assert before["rule"] == "us_utility:transition_greater_of_17_and_20"
+    assert before["expiry_date"] == D(2016, 1, 5)  # grant + 17 beats filing + 20 (2015-06-07)
+    assert after["rule"] == "us_utility:20y_from_earliest_filing"
+    assert after["expiry_date"] == D(2015, 6, 8)
+
+
+def test_us_1978_06_08_boundary_no_revival():
+    old = [pub("US-T4", "A", D(1975, 1, 2), D(1978, 6, 8))]
+    r = one(old, at=D(1995, 6, 8))
+    assert r["rule"] == "us_utility:17y_from_grant_no_revival"
+    assert r["expiry_date"] == D(1995, 6, 8) and r["status"] == "expired by term"  # not in force on 1995-06-08
+    assert one(old, at=D(1995, 6, 7))["status"] == "in force"
+    r = one([pub("US-T5", "A", D(1975, 1, 2), D(1978, 6, 9))], at=D(1995, 6, 8))
+    assert r["rule"] == "us_utility:transition_greater_of_17_and_20"
+    assert r["expiry_date"] == D(1995, 6, 9) and r["status"] == "in force"  # in force on the day: greater term
+
+
+def test_leap_day_filing_plus_20_years_and_into_a_common_year():
+    assert one([pub("US-T6", "B2", D(2000, 2, 29), D(2003, 1, 7))])["expiry_date"] == D(2020, 2, 29)
+    design = [pub("US-DT7", "S", D(1999, 5, 3), D(2000, 2, 29))]
+    assert one(design)["expiry_date"] == D(2014, 2, 28)  # 14 years from 29 Feb -> 28 Feb (feb28 convention)
+    mar1 = dataclasses.replace(RULES, leap_day="mar1")
+    assert one(design, rules=mar1)["expiry_date"] == D(2014, 3, 1)
+
+
+def test_pta_and_pte_add_days_pta_only_after_1995():
+    p = [pub("US-T8", "B2", D(2003, 6, 27), D(2007, 1, 9))]
+    r = one(p, ti=[{"pub_key": "US-T8", "source": "odp", "pta_days": 278}])
+    assert r["expiry_date"] == D(2024, 3, 31)  # 2023-06-27 + 278 days
+    assert "+278 days PTA" in log(r)
+    r = one(p, ti=[{"pub_key": "US-T8", "source": "odp", "pta_days": 10, "pte_days": 5}])
+    assert r["expiry_date"] == D(2023, 6, 27) + dt.timedelta(days=15)
+    old = [pub("US-T9", "A", D(1990, 1, 2), D(1992, 3, 3))]
+    r = one(old, ti=[{"pub_key": "US-T9", "source": "odp", "pta_days": 100, "pte_days": 7}])
+    assert r["expiry_date"] == D(2010, 1, 2) + dt.timedelta(days=7)  # PTE yes, PTA not for a pre-1995 filing
+    assert "pta_days 100 not applied" in log(r)
+
+
+def test_terminal_disclaimer_caps_or_leaves_upper_bound():
+    p = [pub("US-T10", "B2", D(2004, 4, 14), D(2008, 5, 9))]
+    r = one(p, ti=[{"pub_key": "US-T10", "source": "odp", "terminal_disclaimer": True,
+                    "disclaimer_expiry_date": D(2020, 1, 1)}])
+    assert r["expiry_date"] == D(2020, 1, 1) and r["end_reason"] == "terminal_disclaimer"
+    assert "override: terminal disclaimer" in log(r)
+    r = one(p, ti=[{"pub_key": "US-T10", "source": "odp", "terminal_disclaimer": True,
+                    "disclaimer_expiry_date": D(2030, 1, 1)}])
+    assert r["expiry_date"] == D(2024, 4, 14) and "no effect" in log(r)
+    ti = [{"pub_key": "US-T10", "source": "odp", "terminal_disclaimer": True}]
+    r = one(p, ti=ti, at=D(2015, 1, 1))
+    assert r["status"] == "unknown" and r["expiry_is_upper_bound"] and r["status_basis"] == "term_range"
+    assert any("disclaimer_expiry_date" in m for m in r["missing"])
+    assert one(p, ti=ti, at=D(2024, 4, 14))["status"] == "expired by term"
+    r = one(p, ev=[ev("US-T10", D(2006, 1, 5), "terminal_disclaimer", code="DIST")], at=D(2015, 1, 1))
+    assert r["status"] == "unknown"  # a TD legal event without a date is the same
+
+
+@pytest.mark.parametrize("years,event_date", [(4, D(2012, 3, 20)), (8, D(2016, 2, 1)), (12, D(2020, 6, 1))])
+def test_maintenance_fee_lapse_at_4_8_12_years(years, event_date):
+    grant = D(2008, 1, 15)
+    p = [pub("US-T11", "B2", D(2005, 1, 10), grant)]
+    lapse = grant.replace(year=grant.year + years)
+    r = one(p, ev=[ev("US-T11", event_date, "lapse", code="EXP.")])
+    assert r["status"] == "lapsed" and r["expiry_date"] == lapse and r["end_reason"] == "lapse"
+    assert f"grant 2008-01-15 + {years} years" in log(r)
+    assert one(p, ev=[ev("US-T11", event_date, "lapse")], at=lapse - dt.timedelta(days=1))["status"] == "in force"
+    # reinstated: in force again after the reinstatement, lapsed in between
+    events = [ev("US-T11", event_date, "lapse"), ev("US-T11", event_date + dt.timedelta(days=30), "reinstatement")]
+    r = one(p, ev=events)
+    assert r["status"] == "expired by term" and r["expiry_date"] == D(2025, 1, 10)
+    assert r["lapse_periods"] == [{"start": lapse, "end": event_date + dt.timedelta(days=30)}]
+    assert one(p, ev=events, at=event_date)["status"] == "lapsed"
+    assert one(p, ev=events, at=event_date + dt.timedelta(days=31))["status"] == "in force"
+
+
+def test_lapse_recorded_before_first_fee_window_is_flagged_in_the_log():
+    p = [pub("US-T12", "B2", D(2005, 1, 10), D(2008, 1, 15))]
+    r = one(p, ev=[ev("US-T12", D(2010, 1, 1), "lapse")])
+    assert r["expiry_date"] == D(2010, 1, 1) and "before the first fee anniversary" in log(r)
+
+
+def test_legal_expiry_event_overrides_and_late_lapse_is_flagged():
+    p = [pub("US-T13", "B2", D(2005, 1, 10), D(2008, 1, 15))]
+    r = one(p, ev=[ev("US-T13", D(2025, 6, 1), "expiry")])
+    assert r["expiry_date"] == D(2025, 6, 1) and r["end_reason"] == "expiry_event"
+    assert "replaces the computed date 2025-01-10" in log(r)
+    r = one(p, ev=[ev("US-T13", D(2025, 6, 1), "revocation")])
+    assert r["expiry_date"] == D(2025, 1, 10) and "on/after the term end" in log(r)
+    r = one(p, ev=[ev("US-T13", D(2012, 6, 1), "revocation")])
+    assert r["status"] == "lapsed" and r["end_reason"] == "revocation"
+
+
+# --- designs, CN, JP, KR, EP, PCT ------------------------------------------------------------
+
+
+def test_us_design_14_or_15_years():
+    assert one([pub("US-DT14", "S", D(2015, 5, 12), D(2016, 8, 2))])["expiry_date"] == D(2030, 8, 2)
+    r = one([pub("US-DT15", "S", D(2015, 5, 13), D(2016, 8, 2))])
+    assert r["expiry_date"] == D(2031, 8, 2) and r["rule"] == "us_design:from_grant_alt"
+    # no filing date: a grant before the change date still tells 14 years; after it, unknown
+    assert one([pub("US-DT16", "S", None, D(2014, 8, 5))])["expiry_date"] == D(2028, 8, 5)
+    r = one([pub("US-DT17", "S", None, D(2016, 8, 2))])
+    assert r["status"] == "unknown" and any("14 or 15 years" in m for m in r["missing"])
+
+
+def test_cn_invention_utility_model_and_design():
+    r = run([pub("CN-T1", "B", D(2010, 3, 4), D(2014, 1, 1)), pub("CN-T2", "U", D(2018, 3, 1), D(2018, 9, 1)),
+             pub("CN-T3", "S", D(2021, 5, 31), D(2021, 9, 1)), pub("CN-T4", "S", D(2021, 6, 1), D(2021, 9, 1))])
+    assert r[("CN-T1", "CN")]["expiry_date"] == D(2030, 3, 4)
+    assert r[("CN-T2", "CN")]["expiry_date"] == D(2028, 3, 1) and r[("CN-T2", "CN")]["document_type"] == "utility_model"
+    assert r[("CN-T3", "CN")]["expiry_date"] == D(2031, 5, 31)
+    assert r[("CN-T4", "CN")]["expiry_date"] == D(2036, 6, 1)
+
+
+def test_jp_kr_adjustments_only_after_their_cutoffs():
+    pubs = [pub("JP-T1", "B2", D(2021, 2, 1), D(2023, 5, 6)), pub("KR-T2", "B1", D(2011, 2, 1), D(2013, 5, 6)),
+            pub("KR-T3", "B1", D(2013, 2, 1), D(2015, 5, 6))]
+    ti = [{"pub_key": k, "source": "x", "pta_days": 30} for k in ("JP-T1", "KR-T2", "KR-T3")]
+    r = run(pubs, ti=ti)
+    assert r[("JP-T1", "JP")]["expiry_date"] == D(2041, 3, 3)
+    assert r[("KR-T2", "KR")]["expiry_date"] == D(2031, 2, 1) and "not applied" in log(r[("KR-T2", "KR")])
+    assert r[("KR-T3", "KR")]["expiry_date"] == D(2033, 3, 3)
+
+
+def test_jp_pre_1995_rule_off_by_default_and_flagged_when_on(tmp_path: Path):
+    p = [pub("JP-T4", "B2", D(1990, 2, 1), None, publication_date=D(1994, 5, 6))]
+    r = one(p, at=D(2005, 1, 1))
+    assert r["rule"] == "jp_invention:jp_pre_1995_disabled" and r["expiry_is_upper_bound"]
+    assert r["status"] == "unknown" and "UPPER BOUND" in log(r) and "[unconfirmed]" in log(r)
+    assert one(p)["status"] == "expired by term"
+    text = builtin_rules_path().read_text(encoding="utf-8").replace("enabled = false", "enabled = true")
+    (tmp_path / "rules.toml").write_text(text, encoding="utf-8")
+    on = load_rules(tmp_path / "rules.toml")
+    r = one(p, rules=on, at=D(2005, 1, 1))
+    assert r["rule"] == "jp_invention:jp_pre_1995" and r["expiry_date"] == D(2009, 5, 6)  # 1994-05-06 + 15 < 2010-02-01
+    assert "[unconfirmed, enabled in term_rules.toml]" in log(r) and r["status"] == "in force"
+
+
+def test_pct_national_phases_count_from_the_international_filing_date():
+    pubs = [pub("EP-T1", "B1", D(2007, 1, 5), D(2012, 5, 6)), pub("US-T20", "B2", D(2008, 7, 1), D(2011, 5, 3)),
+            pub("JP-T5", "B2", D(2008, 6, 1), D(2011, 5, 3))]
+    ti = [{"pub_key": "EP-T1", "source": "ops", "international_filing_date": D(2006, 12, 20)},
+          {"pub_key": "US-T20", "source": "odp", "international_filing_date": D(2006, 12, 20)},
+          {"pub_key": "JP-T5", "source": "x", "international_filing_date": D(2006, 12, 20)}]
+    r = run(pubs, ti=ti)
+    for k in (("EP-T1", "EP"), ("US-T20", "US"), ("JP-T5", "JP")):
+        assert r[k]["expiry_date"] == D(2026, 12, 20), k
+        assert "international filing date" in r[k]["base_basis"]
+
+
+def test_ep_bundle_national_rows_from_legal_events_and_markets():
+    p = [pub("EP-T2", "B1", D(2005, 1, 10), D(2010, 5, 6))]
+    events = [ev("EP-T2", D(2015, 3, 1), "lapse", j="DE", code="PG25"), ev("EP-T2", D(2012, 3, 1), "fee_paid", j="FR"),
+              ev("EP-T2", D(2011, 1, 1), "fee_paid", j="EP")]
+    r = run(p, ev=events, at=D(2016, 1, 1), markets=["GB"])
+    assert set(r) == {("EP-T2", "EP"), ("EP-T2", "DE"), ("EP-T2", "FR"), ("EP-T2", "GB")}
+    assert r[("EP-T2", "DE")]["status"] == "lapsed" and r[("EP-T2", "DE")]["expiry_date"] == D(2015, 3, 1)
+    assert r[("EP-T2", "FR")]["status"] == "in force" and r[("EP-T2", "FR")]["rule"] == "ep_patent:national"
+    assert r[("EP-T2", "EP")]["status"] == "in force"
+    assert r[("EP-T2", "GB")]["status"] == "unknown" and r[("EP-T2", "GB")]["status_basis"] == "national_unknown"
+    assert r[("EP-T2", "GB")]["expiry_date"] == D(2025, 1, 10)
+    # an EP-wide revocation ends every part
+    r = run(p, ev=[*events, ev("EP-T2", D(2013, 6, 1), "revocation", j="EP")], at=D(2014, 1, 1))
+    assert {k[1]: v["status"] for k, v in r.items()} == {"EP": "lapsed", "DE": "lapsed", "FR": "lapsed"}
+
+
+def test_events_for_another_jurisdiction_are_logged_not_used():
+    p = [pub("US-T21", "B2", D(2005, 1, 10), D(2008, 1, 15))]
+    r = one(p, ev=[ev("US-T21", D(2012, 3, 1), "lapse", j="DE")])
+    assert r["status"] == "expired by term" and "applies to no jurisdiction" in log(r)
+
+
+def test_applications_wo_and_withdrawal():
+    r = run([pub("EP-T3", "A1", D(2010, 1, 4)), pub("US-T22", "A1", D(2003, 1, 4)), pub("WO-T1", "A1", D(2015, 8, 14)),
+             pub("EP-T4", "A1", D(2012, 1, 4))], ev=[ev("EP-T4", D(2014, 2, 1), "withdrawal", j="EP")])
+    assert r[("EP-T3", "EP")]["status"] == "pending" and r[("EP-T3", "EP")]["expiry_date"] is None
+    assert r[("EP-T3", "EP")]["term_expiry"] == D(2030, 1, 4)
+    assert r[("US-T22", "US")]["status"] == "unknown" and r[("US-T22", "US")]["status_basis"] == "application_past_term"
+    assert r[("WO-T1", "WO")]["status"] == "unknown" and "never in force" in r[("WO-T1", "WO")]["status_reason"]
+    assert r[("EP-T4", "EP")]["status"] == "lapsed"
+
+
+def test_status_before_filing_and_before_grant():
+    p = [pub("US-T23", "B2", D(2005, 1, 10), D(2008, 1, 15))]
+    assert one(p, at=D(2004, 1, 1))["status"] == "not yet filed"
+    assert one(p, at=D(2006, 1, 1))["status"] == "pending"
+
+
+# --- bad and missing input -------------------------------------------------------------------
+
+
+def test_missing_inputs_give_unknown_with_what_is_missing():
+    r = run([pub("US-T24", "B2"), pub("EP-T5", "B1", None, D(2010, 1, 1)), pub("US-T25", "A", D(1990, 1, 2), None)])
+    for k in r:
+        assert r[k]["status"] == "unknown" and r[k]["expiry_date"] is None, k
+    assert any("filing date" in m for m in r[("US-T24", "US")]["missing"])
+    assert any("filing date" in m for m in r[("EP-T5", "EP")]["missing"])
+    assert any(m.startswith("grant date: filed before 1995-06-08") for m in r[("US-T25", "US")]["missing"])
+    assert "MISSING: " in log(r[("US-T25", "US")])
+
+
+def test_grant_date_missing_uses_the_grant_document_as_a_bound():
+    p = [pub("JP-T6", "B2", D(2022, 5, 30), None, publication_date=D(2024, 6, 25))]
+    assert one(p)["status"] == "in force"
+    r = one(p, at=D(2023, 1, 1))
+    assert r["status"] == "unknown" and r["status_basis"] == "grant_date_bounded"
+    p = [pub("JP-T7", "B2", D(2022, 5, 30), None, publication_date=D(2020, 6, 25), kinds_seen=["A", "B2"])]
+    assert one(p)["status"] == "unknown"  # the publication date may be the application's
+
+
+@pytest.mark.parametrize("row,needle", [
+    (pub("US-T26", "B2", D(2010, 1, 1), D(2009, 5, 6)), "grant date 2009-05-06 is before the filing date"),
+    (pub("US-T27", "B2", D(2010, 1, 1), D(2027, 5, 6)), "grant_date 2027-05-06 is after today"),
+    (pub("US-T28", "A1", D(2010, 1, 1), None, publication_date=D(2009, 1, 1)), "filing date 2010-01-01 is after the publication"),
+    (pub("US-T29", "B2", D(2010, 1, 1), D(2012, 1, 1), priority_date=D(2011, 1, 1)), "priority date 2011-01-01 is after"),
+    (pub("US-T30", "B2", D(1700, 1, 1), D(2012, 1, 1)), "is before 1800-01-01"),
+    (pub("US-T31", "Q9", D(2010, 1, 1), D(2012, 1, 1)), "kind Q9 is not a known US kind code"),
+    (pub("XX-T1", "B2", D(2010, 1, 1), D(2012, 1, 1)), "office XX has no term rules"),
+    (pub("EP-T6", None, D(2010, 1, 1), None), "no kind shown and no grant date"),
+    (pub("EP-T7", "A1", D(2010, 1, 1), D(2012, 1, 1)), "is an application publication but a grant date"),
+    (pub("US-T32", "P2", D(2010, 1, 1), D(2012, 1, 1)), "no term rule for US plant"),
+])
+def test_impossible_dates_unknown_kinds_and_offices_are_flagged(row, needle):
+    r = one([row])
+    assert r["status"] == "unknown" and r["status_basis"] == "bad_input" and r["expiry_date"] is None
+    assert any(needle in f for f in r["flags"]), r["flags"]
+    assert "FLAG: " in log(r)
+
+
+def test_future_legal_event_and_conflicting_term_inputs_are_flagged():
+    p = [pub("US-T33", "B2", D(2005, 1, 10), D(2008, 1, 15))]
+    r = one(p, ev=[ev("US-T33", D(2027, 1, 1), "lapse")])
+    assert r["status"] == "unknown" and any("after today" in f for f in r["flags"])
+    r = one(p, ti=[{"pub_key": "US-T33", "source": "odp", "pta_days": 10}, {"pub_key": "US-T33", "source": "bulk", "pta_days": 12}])
+    assert r["status"] == "unknown" and any("disagree on pta_days: 10 / 12" in f for f in r["flags"])
+
+
+def test_kind_missing_uses_grant_date_and_number_series():
+    r = run([pub("US-5009706", None, D(1990, 7, 18), D(1991, 4, 23)), pub("US-20070131309", None, D(2004, 12, 6)),
+             pub("US-4710239", None)])
+    assert r[("US-5009706", "US")]["document_type"] == "invention" and "number series" not in r[("US-5009706", "US")]["flags"]
+    assert "invention series" in log(r[("US-5009706", "US")])
+    assert r[("US-20070131309", "US")]["document_type"] == "application"
+    assert r[("US-4710239", "US")]["document_type"] == "invention" and r[("US-4710239", "US")]["status"] == "unknown"
+
+
+def test_continuity_claims_turn_the_us_term_into_a_range():
+    p = [pub("US-T34", "B2", D(2009, 2, 2), D(2010, 7, 6))]
+    pc = [{"pub_key": "US-T34", "seq": 1, "claim_as_written": "continuation of 11/000,000", "priority_country": "US",
+           "priority_date": D(2005, 12, 14), "claim_type": "continuation"}]
+    assert one(p, pc=pc, at=D(2025, 1, 1))["status"] == "in force"
+    r = one(p, pc=pc)
+    assert r["status"] == "unknown" and r["status_basis"] == "term_range" and r["expiry_is_upper_bound"]
+    assert "between 2025-12-14 and 2029-02-02" in log(r)
+    assert one(p, pc=pc, at=D(2029, 2, 2))["status"] == "expired by term"
+    foreign = [{**pc[0], "priority_country": "JP", "claim_type": "foreign"}]
+    assert one(p, pc=foreign)["status"] == "in force"
+    ti = [{"pub_key": "US-T34", "source": "odp", "earliest_us_filing_date": D(2005, 12, 14)}]
+    assert one(p, pc=pc, ti=ti)["expiry_date"] == D(2025, 12, 14)
+    # a priority date too early for Paris priority is treated the same way
+    r = one([pub("US-T35", "B2", D(2009, 2, 2), D(2010, 7, 6), priority_date=D(2005, 12, 14))])
+    assert r["status"] == "unknown" and "more than 14 months before" in log(r)
+
+
+# --- frame contract, stock and cliffs -------------------------------------------------------
+
+
+def test_output_contract_and_status_at():
+    rows = [pub("US-T36", "B2", D(2005, 1, 10), D(2008, 1, 15)), pub("US-T37", "A1", D(2020, 1, 10))]
+    frame = pl.DataFrame(rows, schema_overrides={"kinds_seen": pl.List(pl.String)}).with_columns(
+        pl.col("filing_date").cast(pl.String))  # ISO strings are accepted
+    ex = compute_expiry(frame, at=TODAY, today=TODAY)
+    assert tuple(ex.columns[: len(EXPIRY_COLUMNS)]) == EXPIRY_COLUMNS
+    assert set(ex["status"]) <= set(STATUSES)
+    again = status_at(ex, D(2007, 1, 1))
+    assert again["status"].to_list() == ["pending", "not yet filed"]
+    assert again["calculation_log"][0][-1].startswith("status at 2007-01-01: pending")
+    with pytest.raises(InputError, match="one row per pub_key"):
+        compute_expiry(pl.concat([frame, frame]), at=TODAY, today=TODAY)
+    with pytest.raises(InputError, match="needs a pub_key column"):
+        compute_expiry(frame.drop("pub_key"), at=TODAY, today=TODAY)
+
+
+def _stock_case():
+    pubs = [pub("US-T40", "B2", D(2000, 1, 3), D(2003, 1, 7), family_id="F1"),
+            pub("EP-T40", "B1", D(2000, 1, 3), D(2004, 1, 7), family_id="F1"),
+            pub("US-T41", "B2", D(2002, 1, 3), D(2004, 1, 7), family_id="F2"),
+            pub("US-T42", "B2", D(2010, 1, 3), D(2012, 1, 7), family_id="F3"),
+            pub("US-T43", "B2", D(2011, 1, 3), D(2013, 1, 7), family_id="F4"),
+            pub("US-T44", "A1", D(2012, 1, 3), None, family_id="F5")]
+    holders = pl.DataFrame({"pub_key": ["US-T40", "EP-T40", "US-T41", "US-T42", "US-T43"],
+                            "holder_group": ["H", "H", "H", "H", "G"]})
+    ex = compute_expiry(pl.DataFrame(pubs, schema_overrides={"kinds_seen": pl.List(pl.String)}), at=TODAY, today=TODAY)
+    return ex, holders
+
+
+def test_in_force_stock_counts_families_not_documents():
+    ex, holders = _stock_case()
+    st = in_force_stock(ex, holders, [2003, 2005, 2021, 2029], today=TODAY)
+    cell = {(r["holder_group"], r["jurisdiction"], r["year"]): r for r in st.iter_rows(named=True)}
+    assert cell[("H", "ALL", 2005)]["families_in_force"] == 2          # F1 (US + EP) and F2
+    assert cell[("H", "ALL", 2005)]["publications_in_force"] == 3
+    assert cell[("H", "US", 2005)]["families_in_force"] == 2 and cell[("H", "EP", 2005)]["families_in_force"] == 1
+    assert cell[("H", "ALL", 2003)]["families_in_force"] == 1
+    assert cell[("H", "ALL", 2021)]["families_in_force"] == 2 and cell[("G", "US", 2021)]["families_in_force"] == 1
+    assert cell[("H", "ALL", 2029)]["projected"] and not cell[("H", "ALL", 2021)]["projected"]
+    assert not any(k[0] == "(no holder shown)" for k in cell)  # the pending application never counts
+    no_holders = in_force_stock(ex, None, [2005], today=TODAY)
+    assert set(no_holders["holder_group"]) == {"(no holder shown)"}
+
+
+def test_holder_cliff_is_when_half_the_families_have_expired():
+    ex, holders = _stock_case()
+    c = holder_cliffs(ex, holders, at=D(2015, 1, 1))
+    h = c.filter(pl.col("holder_group") == "H").row(0, named=True)
+    # families in force: F1 ends 2020-01-03 (US and EP), F2 2022-01-03, F3 2030-01-03 -> 2nd of 3 = 2022
+    assert h["families_in_force"] == 3 and h["cliff_date"] == D(2022, 1, 3) and h["cliff_year"] == 2022
+    assert h["last_expiry"] == D(2030, 1, 3)
+    by_j = holder_cliffs(ex, holders, at=D(2015, 1, 1), by_jurisdiction=True)
+    assert set(by_j.filter(pl.col("holder_group") == "H")["jurisdiction"]) == {"US", "EP"}
+
+
+# --- the rules file --------------------------------------------------------------------------
+
+
+def test_rules_file_has_a_source_for_every_rule_and_fails_loudly(tmp_path: Path):
+    assert all(r.source.strip() for r in RULES.rules)
+    assert RULES.rule("us_utility").change_date == D(1995, 6, 8)
+    text = builtin_rules_path().read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('leap_day = "feb28"', 'leap_day = "feb30"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match="leap_day"):
+        load_rules(bad)
+    bad.write_text(text.replace('change_date = "1995-06-08"', ""), encoding="utf-8")
+    with pytest.raises(ConfigError, match="change_date"):
+        load_rules(bad)
+    bad.write_text(text.replace('id = "cn_design"', 'id = "cn_design"\nfoo = 1').replace(
+        'source = "CN Patent Law Art. 42 (2020 amendment', 'sauce = "x'), encoding="utf-8")
+    with pytest.raises(ConfigError, match="needs a source"):
+        load_rules(bad)
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_rules(tmp_path / "absent.toml")
+
+
+def test_stock_follows_holder_groups_that_change_over_time():
+    ex, _ = _stock_case()
+    lineage = pl.DataFrame({"pub_key": ["US-T41", "US-T41"], "holder_group": ["Old", "New"],
+                            "valid_from": [None, D(2007, 4, 1)], "valid_to": [D(2007, 4, 1), None]},
+                           schema_overrides={"valid_from": pl.Date, "valid_to": pl.Date})
+    st = in_force_stock(ex, lineage, [2005, 2010], today=TODAY, all_jurisdictions=False)
+    got = {(r["holder_group"], r["year"]): r["families_in_force"] for r in st.iter_rows(named=True)}
+    assert got[("Old", 2005)] == 1 and ("Old", 2010) not in got and got[("New", 2010)] == 1
+    assert got[("(no holder shown)", 2005)] == 1  # F1, which the mapping leaves out
+    c = holder_cliffs(ex, lineage, at=D(2010, 1, 1))
+    assert set(c["holder_group"]) == {"New", "(no holder shown)"}

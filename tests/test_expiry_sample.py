@@ -1,0 +1,331 @@
+"""Expiry engine on the real embedded sample: hand-checked records, an independent per-row
+implementation, the warehouse writer, the named queries and the `patentscope expiry` command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+
+import duckdb
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from patentscope.cli import main
+from patentscope.errors import WarehouseError
+from patentscope.metrics.expiry import compute_expiry, load_inputs, refresh
+from patentscope.metrics.expiry_rules import load_rules
+from patentscope.warehouse import migrations
+from patentscope.warehouse.connection import reader
+from patentscope.warehouse.query import load_queries, run_read_only
+
+D = dt.date
+TODAY = D(2026, 11, 28)
+RULES = load_rules()
+
+
+@pytest.fixture(scope="module")
+def inputs(sample_con):
+    return load_inputs(sample_con)
+
+
+@pytest.fixture(scope="module")
+def sample_expiry(inputs):
+    return compute_expiry(inputs["publications"], inputs["term_inputs"], inputs["legal_events"], inputs["priority_claims"],
+                          at=TODAY, today=TODAY)
+
+
+def row(ex: pl.DataFrame, key: str) -> dict:
+    rows = ex.filter((pl.col("pub_key") == key) & (pl.col("jurisdiction") == pl.col("office"))).to_dicts()
+    assert len(rows) == 1, key
+    return rows[0]
+
+
+def test_us_4770723(sample_expiry):
+    r = row(sample_expiry, "US-4770723")
+    # filed 1987-02-10, granted 1988-09-13: in force on 1995-06-08 -> max(2005-09-13, 2007-02-10)
+    assert r["expiry_date"] == D(2007, 2, 10) and r["status"] == "expired by term"
+    assert r["rule"] == "us_utility:transition_greater_of_17_and_20"
+    text = "\n".join(r["calculation_log"])
+    assert "greater of 17 years from grant = 2005-09-13 and 20 years from 1987-02-10 = 2007-02-10" in text
+    assert "continuity is unknown" in r["base_basis"]
+    # its 1982 priority date is too early for a Paris priority of a 1987 filing: a US parent existed,
+    # so 2007-02-10 is an upper bound and the log gives the range
+    assert r["expiry_is_upper_bound"] and "between 2005-09-13 and 2007-02-10" in text
+
+
+def _frames(inputs):
+    return inputs["publications"], inputs["term_inputs"], inputs["legal_events"], inputs["priority_claims"]
+
+
+def test_us_4770723_was_in_force_on_1995_06_08(inputs):
+    ex = compute_expiry(*_frames(inputs), at=D(1995, 6, 8), today=TODAY)
+    assert row(ex, "US-4770723")["status"] == "in force"
+
+
+def test_printed_pta_and_pct_data_reach_the_engine_and_match_the_pages(sample_expiry):
+    # pages print PTA 278 days and "Mar 31 2024"; PTA 971 days and "Jul 30 2031"
+    assert row(sample_expiry, "US-7160398")["expiry_date"] == D(2024, 3, 31)
+    assert row(sample_expiry, "US-9818515")["expiry_date"] == D(2031, 7, 30)
+    r = row(sample_expiry, "US-6187259")  # 371 national stage of PCT/JP96/01745 filed 1996-06-25
+    assert r["base_date"] == D(1996, 6, 25) and r["expiry_date"] == D(2016, 6, 25)
+    assert "pct_data 'PCT Filed: June 25, 1996'" in "\n".join(r["calculation_log"])
+    # pages print "Dec 31 2008" and "Dec 14 2025": the lower ends of the ranges the engine gives
+    assert "between 2008-12-31 and 2011-01-07" in "\n".join(row(sample_expiry, "US-5076861")["calculation_log"])
+    r = row(sample_expiry, "US-7750776")
+    assert r["status"] == "unknown" and "between 2025-12-14 and 2029-02-02" in "\n".join(r["calculation_log"])
+
+
+def test_sample_statuses_are_explained(sample_expiry):
+    ex = sample_expiry
+    assert ex.height == 147 and ex["pub_key"].n_unique() == 147  # no legal events in the sample: office rows only
+    counts = dict(ex.group_by("status").len().iter_rows())
+    assert sum(counts.values()) == 147 and set(counts) <= {"pending", "in force", "expired by term", "lapsed", "unknown"}
+    assert counts["in force"] >= 20 and counts["expired by term"] >= 15
+    unknown = ex.filter(pl.col("status") == "unknown")
+    assert unknown["status_reason"].str.len_chars().min() > 10
+    for r in unknown.iter_rows(named=True):  # every unknown says why: a flag, a missing input, or a range
+        assert r["flags"] or r["missing"] or r["status_basis"] in ("pct_international", "application_past_term",
+                                                                    "term_range"), r["pub_key"]
+    assert set(unknown.filter(pl.col("status_basis") == "bad_input")["office"]) >= {"CA", "DE", "TW"}
+    live = ex.filter(pl.col("status") == "in force")
+    assert live["expiry_date"].null_count() == 0 and live["in_force_from"].null_count() == 0
+    assert (live["expiry_date"] > TODAY).all() and (live["in_force_from"] <= TODAY).all()
+
+
+# ----------------------------------------------------------------------------------------------
+# an independent, plain-Python implementation of the same rules, row by row
+
+
+def _add(d: dt.date | None, years: int | None) -> dt.date | None:
+    if d is None or years is None:
+        return None
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:
+        return dt.date(d.year + years, 2, 28)
+
+
+def _months_before(d: dt.date, months: int) -> dt.date:
+    y, m = divmod(d.year * 12 + d.month - 1 - months, 12)
+    day = d.day
+    while True:
+        try:
+            return dt.date(y, m + 1, day)
+        except ValueError:
+            day -= 1
+
+
+def reference(p: dict, ti: dict, claims: list[dict], at: dt.date) -> tuple[str, dt.date | None]:
+    """(status, expiry_date) by reading DOMAIN.md §3 and term_rules.toml directly."""
+    office, kind = p["country"], p["kind"]
+    if office not in {"US", "EP", "CN", "JP", "KR", "WO"}:
+        return "unknown", None
+    f, g, pub_d, pri = p["filing_date"], p["grant_date"], p["publication_date"], p["priority_date"]
+    if any(x is not None and x > TODAY for x in (f, g, pub_d, pri)):
+        return "unknown", None
+    if (g and f and g < f) or (f and pub_d and f > pub_d) or (pri and f and pri > f):
+        return "unknown", None
+    if kind:
+        typ = RULES.kinds.get(office, {}).get(kind)
+    elif g is not None:
+        typ = {"EP": "invention"}.get(office) or ("invention" if office == "US" and re.fullmatch(r"\d{1,8}", p["doc_number"]) else None)
+    elif office == "US" and re.fullmatch(r"\d{11}", p["doc_number"]):
+        typ = "application"
+    elif office == "US" and re.fullmatch(r"\d{1,8}", p["doc_number"]):
+        typ = "invention"
+    elif office == "WO":
+        typ = "international_application"
+    else:
+        typ = None
+    if typ is None or (typ == "application" and g is not None):
+        return "unknown", None
+    if typ == "international_application":
+        return ("not yet filed" if f and at < f else "unknown"), None
+    intl = ti.get("international_filing_date")
+    if office == "US":
+        e = min(x for x in (ti.get("earliest_us_filing_date"), intl, f, D(9999, 1, 1)) if x)
+        e = None if e == D(9999, 1, 1) else e
+    else:
+        e = intl or f
+    start = min((x for x in (f, e) if x), default=None)
+    status, end = _reference_term(p, typ, ti, claims, e, at)
+    return ("not yet filed" if start and at < start else status), end
+
+
+def _reference_term(p: dict, typ: str, ti: dict, claims: list[dict], e: dt.date | None,
+                    at: dt.date) -> tuple[str, dt.date | None]:
+    office = p["country"]
+    f, g, pub_d, pri = p["filing_date"], p["grant_date"], p["publication_date"], p["priority_date"]
+    if typ == "application":
+        if e is None or (office == "US" and (f or e) < D(1995, 6, 8)):
+            return "unknown", None
+        return ("pending" if at < _add(e, 20) else "unknown"), None
+    # granted: the term
+    pta = ti.get("pta_days") or 0
+    lower = None
+    if office == "US":
+        if e is None:
+            return "unknown", None
+        if (f or e) >= D(1995, 6, 8):
+            end = _add(e, 20) + dt.timedelta(days=pta)
+        elif g is None:
+            return "unknown", None
+        elif g <= D(1978, 6, 8):
+            end = _add(g, 17)
+        else:
+            end = max(_add(g, 17), _add(e, 20))
+        lower = end
+        if not ti.get("earliest_us_filing_date"):
+            cands = [c["priority_date"] for c in claims
+                     if c["claim_type"] not in ("foreign", "provisional") and c["priority_country"] in (None, "US", "WO")]
+            if pri and f and pri < _months_before(f, 14):
+                cands.append(pri)
+            if cands:
+                if any(c is None for c in cands):
+                    lower = _add(g, 17) if (f or e) < D(1995, 6, 8) and g and g > D(1978, 6, 8) else None
+                else:
+                    e_low = min(min(cands), e)
+                    if (f or e) >= D(1995, 6, 8):
+                        lower = _add(e_low, 20) + dt.timedelta(days=pta)
+                    elif g > D(1978, 6, 8):
+                        lower = max(_add(g, 17), _add(e_low, 20))
+    else:
+        years = {"invention": 20, "utility_model": 10, "design": 10}[typ]
+        if office == "CN" and typ == "design" and e and e >= D(2021, 6, 1):
+            years = 15
+        if e is None:
+            return "unknown", None
+        end = lower = _add(e, years)
+        if office == "JP" and e < D(1995, 7, 1):
+            lower = None
+    if at >= end:
+        return "expired by term", end
+    granted_from = g
+    if granted_from is None and p["kinds_seen"] and all(
+            RULES.kinds.get(office, {}).get(k) not in (None, "application") for k in p["kinds_seen"]):
+        granted_from = pub_d
+    if granted_from is None:
+        return "unknown", end
+    if at < granted_from:
+        return ("pending" if g is not None else "unknown"), end
+    if lower is None or at >= lower:
+        return "unknown", end
+    return "in force", end
+
+
+@pytest.mark.parametrize("at", [D(1990, 1, 1), D(2005, 6, 30), D(2019, 12, 31), TODAY, D(2040, 1, 1)])
+def test_engine_matches_an_independent_per_row_implementation(inputs, at):
+    assert inputs["legal_events"].height == 0  # the reference implements no legal events
+    ex = compute_expiry(*_frames(inputs), at=at, today=TODAY)
+    ti = {r["pub_key"]: r for r in inputs["term_inputs"].iter_rows(named=True)}
+    claims: dict[str, list[dict]] = {}
+    for c in inputs["priority_claims"].iter_rows(named=True):
+        claims.setdefault(c["pub_key"], []).append(c)
+    got = {r["pub_key"]: r for r in ex.iter_rows(named=True)}
+    mismatches = []
+    for p in inputs["publications"].iter_rows(named=True):
+        want_status, want_end = reference(p, ti.get(p["pub_key"], {}), claims.get(p["pub_key"], []), at)
+        r = got[p["pub_key"]]
+        if (r["status"], r["expiry_date"]) != (want_status, want_end):
+            mismatches.append((p["pub_key"], (r["status"], r["expiry_date"]), (want_status, want_end)))
+    assert not mismatches
+
+
+# ----------------------------------------------------------------------------------------------
+# the warehouse writer, the view and the named queries
+
+
+@pytest.fixture()
+def writable_copy(sample_warehouse, tmp_path):
+    path = tmp_path / "w.duckdb"
+    shutil.copy(sample_warehouse, path)
+    con = duckdb.connect(str(path))
+    migrations.apply(con)
+    yield con, path
+    con.close()
+
+
+def test_refresh_writes_idempotently_in_one_transaction(writable_copy):
+    con, _ = writable_copy
+    st = refresh(con, TODAY, today=TODAY)
+    assert st.publications == 147 and sum(st.by_status.values()) == 147
+    assert st.holder_basis == "as_written" and st.unknown_reasons
+    first = con.execute("SELECT * EXCLUDE (computed_at) FROM expiry_results ORDER BY ALL").fetchall()
+    stock = con.execute("SELECT * FROM in_force_stock ORDER BY ALL").fetchall()
+    st2 = refresh(con, TODAY, today=TODAY)
+    assert st2.by_status == st.by_status
+    assert con.execute("SELECT * EXCLUDE (computed_at) FROM expiry_results ORDER BY ALL").fetchall() == first
+    assert con.execute("SELECT * FROM in_force_stock ORDER BY ALL").fetchall() == stock
+    v = con.execute("SELECT expiry_date, status, rule FROM expiry WHERE pub_key = 'US-4770723'").fetchall()
+    assert v == [(D(2007, 2, 10), "expired by term", "us_utility:transition_greater_of_17_and_20")]
+    # a failure while writing leaves the previous rows
+    con.execute("ALTER TABLE holder_cliffs RENAME COLUMN cliff_year TO cliff_yr").fetchall()  # the last insert fails
+    with pytest.raises(WarehouseError, match="rolled back"):
+        refresh(con, D(2030, 1, 1), today=TODAY)
+    assert con.execute("SELECT DISTINCT status_date FROM expiry_results").fetchall() == [(TODAY,)]
+
+
+def test_refresh_with_holder_groups_and_on_an_unmigrated_warehouse(writable_copy, tmp_path):
+    con, _ = writable_copy
+    groups = pl.DataFrame({"pub_key": ["US-9947445", "US-9490053"], "holder_group": ["TDK", "TDK"]})
+    st = refresh(con, TODAY, today=TODAY, holders=groups, years=range(2020, 2031))
+    assert st.holder_basis == "holder_group"
+    got = con.execute("SELECT families_in_force FROM in_force_stock WHERE holder_group = 'TDK' AND jurisdiction = 'US' "
+                      "AND year = 2026").fetchall()
+    assert got == [(2,)]
+    bare = duckdb.connect(str(tmp_path / "bare.duckdb"))
+    with pytest.raises(WarehouseError, match="migrate"):
+        refresh(bare, TODAY)
+    bare.close()
+
+
+def test_expiry_queries_on_the_refreshed_sample(writable_copy):
+    con, path = writable_copy
+    refresh(con, TODAY, today=TODAY)
+    con.close()
+    qs = load_queries()
+    with reader(path) as ro:
+        fam = run_read_only(ro, qs["expiry_families_expiring"].sql,
+                            qs["expiry_families_expiring"].bind({"market": "us", "from_year": "2007", "to_year": "2007"}))
+        assert "PUB:US-4770723" in fam["family_id"].to_list()
+        counts = run_read_only(ro, qs["expiry_status_counts"].sql, {})
+        assert counts["publications"].sum() == 147
+        stock = run_read_only(ro, qs["expiry_in_force_stock"].sql,
+                              qs["expiry_in_force_stock"].bind({"from_year": "2026", "to_year": "2026"}))
+        assert stock.height > 0 and (stock["families_in_force"] > 0).all()
+        lines = run_read_only(ro, qs["expiry_log"].sql, qs["expiry_log"].bind({"pub": "US 4,770,723"}))
+        assert lines["line"][-1].startswith("status at 2026-11-28: expired by term")
+
+
+# ----------------------------------------------------------------------------------------------
+# the command
+
+
+@pytest.mark.parametrize("number", ["US4770723A", "US-4770723", "US 4,770,723", "us4770723"])
+def test_cli_expiry_accepts_common_number_forms(sample_warehouse, number):
+    res = CliRunner().invoke(main, ["--warehouse", str(sample_warehouse), "expiry", number, "--at", "2026-11-28", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert [(d["pub_key"], d["expiry_date"], d["status"]) for d in data] == [("US-4770723", "2007-02-10", "expired by term")]
+
+
+def test_cli_expiry_text_and_errors(sample_warehouse):
+    wh = str(sample_warehouse)
+    res = CliRunner().invoke(main, ["--warehouse", wh, "expiry", "US4770723A", "--at", "1995-06-08"])
+    assert res.exit_code == 0
+    assert "expected expiry: 2007-02-10 at the latest (term)" in res.output
+    assert "status at 1995-06-08: in force" in res.output and "calculation log:" in res.output
+    res = CliRunner().invoke(main, ["--warehouse", wh, "expiry", "US4770723A", "--market", "DE"])
+    assert res.exit_code == 1 and "has effect only in US, not DE" in res.output
+    res = CliRunner().invoke(main, ["--warehouse", wh, "expiry", "US1"])
+    assert res.exit_code == 1 and "no publication matching 'US1'" in res.output
+    res = CliRunner().invoke(main, ["--warehouse", wh, "expiry", "EP1895551B1", "--market", "de", "--at", "2020-01-01"])
+    assert res.exit_code == 0 and "jurisdiction DE" in res.output and "unknown" in res.output
+
+
+def test_refresh_on_an_empty_warehouse(mem_con):
+    st = refresh(mem_con, TODAY, today=TODAY)
+    assert (st.rows, st.stock_rows, st.by_status) == (0, 0, {})
