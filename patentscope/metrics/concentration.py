@@ -17,10 +17,13 @@ Units and conventions (docs/metrics.md):
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 
+import duckdb
 import polars as pl
 
 
@@ -137,3 +140,128 @@ def merger_delta(shares: pl.DataFrame, acquirer: str, target: str, by: list[str]
         ((pl.col("hhi_after") > th.highly_concentrated) & (pl.col("delta") > th.significant_delta)).alias("presumed_harmful")
     ).sort(keys)
     return out if by else out.drop(_ALL)
+
+
+# --------------------------------------------------------------------------------------------
+# the warehouse: concentration tables for `patentscope analyze`
+
+NO_HOLDER = "(no holder shown)"
+SCOPES = ("all", "jurisdiction", "segment", "holder_country")
+
+
+def _scope_frames(frame: pl.DataFrame, segs: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
+    """The same holdings under each scope type, with a ``scope_value`` column."""
+    out = [("all", frame.with_columns(pl.lit("all").alias("scope_value"))),
+           ("jurisdiction", frame.with_columns(pl.col("jurisdiction").alias("scope_value"))),
+           ("holder_country", frame.with_columns(pl.col("group_country").fill_null("unknown").alias("scope_value")))]
+    seg = frame.join(segs, on="pub_key", how="inner").with_columns(pl.col("segment").alias("scope_value"))
+    out.append(("segment", seg))
+    return out
+
+
+def stats_table(holdings: pl.DataFrame, segs: pl.DataFrame, period_type: str, weighting: str,
+                holder_basis: str, weight: str | None = None, thresholds: Thresholds | None = None) -> pl.DataFrame:
+    """Concentration rows for every scope. ``holdings``: pub_key, family_id, holder_group,
+    group_country, jurisdiction, year (+ ``weight``). Families without a holder group count in
+    ``n_unattributed`` and are left out of the shares."""
+    th = thresholds or Thresholds.load()
+    rows = []
+    for scope_type, f in _scope_frames(holdings, segs):
+        if f.height == 0:
+            continue
+        keys = ["scope_value", "year"]
+        if weight:
+            f = f.with_columns(pl.col(weight).fill_null(0.0))
+        attributed = f.filter(pl.col("holder_group") != NO_HOLDER)
+        un = f.group_by(keys).agg(
+            pl.col("family_id").filter(pl.col("holder_group") == NO_HOLDER).n_unique().alias("n_unattributed"))
+        if attributed.height:
+            per_family = attributed.select([*keys, "family_id", "holder_group", *([weight] if weight else [])]).unique()
+            st = concentration(per_family, by=keys, weight=weight, thresholds=th)
+            st = st.join(un, on=keys, how="full", coalesce=True)
+        else:
+            st = un
+        rows.append(st.with_columns(pl.lit(scope_type).alias("scope_type")))
+    if not rows:
+        return pl.DataFrame()
+    out = pl.concat(rows, how="diagonal_relaxed")
+    # summation order inside parallel group-bys varies in the last bits: store 9 decimals so a
+    # re-run writes identical rows
+    out = out.with_columns([pl.col(c).round(9) for c in ("hhi", "cr1", "cr4", "cr8", "gini", "n_equivalent") if c in out.columns])
+    out = out.with_columns(
+        pl.lit(period_type).alias("period_type"), pl.lit(weighting).alias("weighting"), pl.lit(holder_basis).alias("holder_basis"),
+        pl.col("n_unattributed").fill_null(0), pl.col("n_families").fill_null(0), pl.col("n_holders").fill_null(0))
+    return out
+
+
+def refresh(con: duckdb.DuckDBPyConnection, expiry_frame: pl.DataFrame, *, today: dt.date,
+            years: Iterable[int] | None = None, landscape_only: bool = True) -> dict[str, int]:
+    """Recompute ``concentration_stats`` in one transaction: in-force stock at each year's
+    reference day (from the expiry engine's full frame) and new filings by earliest year, by
+    scope, over families, with holder groups at the date (``publication_holder_groups``);
+    unweighted, and weighted by PageRank where the centrality table has values."""
+    from .expiry import live_families
+
+    pubs = con.sql("SELECT pub_key, family_id, in_landscape, "
+                   "least(priority_date, filing_date, publication_date, grant_date) AS earliest FROM publications").pl()
+    keep = pubs.filter(pl.col("in_landscape")) if landscape_only else pubs
+    holders = con.sql("SELECT pub_key, group_label AS holder_group, group_country, valid_from, valid_to "
+                      "FROM publication_holder_groups").pl()
+    segs = con.sql("SELECT pub_key, segment FROM publication_segments WHERE segment <> 'unclassified'").pl()
+    weights = _centrality_weights(con)
+    ex = expiry_frame.join(keep.select("pub_key"), on="pub_key", how="semi")
+    if years is None:
+        first = ex["in_force_from"].drop_nulls().min()
+        y0 = first.year if isinstance(first, dt.date) else today.year
+        years = range(y0, today.year + 21)
+    live = live_families(ex, holders, years).with_columns(pl.col("group_country").cast(pl.Utf8))
+    frames = [stats_table(live, segs, "in_force_stock", "families", "holder_group")]
+    # new filings: a family counts in the year of its earliest date, held by its groups then
+    fam_first = keep.drop_nulls("earliest").group_by("family_id").agg(pl.col("earliest").min().alias("reference_date"))
+    members = keep.select("pub_key", "family_id").join(fam_first, on="family_id")
+    valid = (pl.col("valid_from").is_null() | (pl.col("valid_from") <= pl.col("reference_date"))) & \
+            (pl.col("valid_to").is_null() | (pl.col("reference_date") < pl.col("valid_to")))
+    held = members.join(holders, on="pub_key", how="inner").filter(valid)
+    orphans = members.join(held.select("family_id").unique(), on="family_id", how="anti").with_columns(
+        pl.lit(NO_HOLDER).alias("holder_group"), pl.lit(None, dtype=pl.Utf8).alias("group_country"))
+    nf = pl.concat([held.select("pub_key", "family_id", "reference_date", "holder_group", pl.col("group_country").cast(pl.Utf8)),
+                    orphans.select("pub_key", "family_id", "reference_date", "holder_group", "group_country")])
+    nf = nf.with_columns(pl.lit("ALL").alias("jurisdiction"), pl.col("reference_date").dt.year().cast(pl.Int32).alias("year"))
+    frames.append(stats_table(nf, segs, "new_filings", "families", "holder_group"))
+    if weights.height:
+        wlive = live.join(weights, on="family_id", how="left")
+        frames.append(stats_table(wlive, segs, "in_force_stock", "centrality", "holder_group", weight="weight"))
+    table = pl.concat([f for f in frames if f.height], how="diagonal_relaxed")
+    cols = ["scope_type", "scope_value", "period_type", "year", "weighting", "holder_basis", "n_families",
+            "n_unattributed", "n_holders", "hhi", "cr1", "cr4", "cr8", "gini", "n_equivalent", "label"]
+    for c in cols:
+        if c not in table.columns:
+            table = table.with_columns(pl.lit(None).alias(c))
+    table = table.select(cols)
+    con.register("_conc", table)
+    try:
+        con.execute("BEGIN TRANSACTION").fetchall()
+        try:
+            con.execute("DELETE FROM concentration_stats").fetchall()
+            con.execute(f"INSERT INTO concentration_stats ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _conc").fetchall()
+            con.execute("COMMIT").fetchall()
+        except BaseException:
+            con.execute("ROLLBACK").fetchall()
+            raise
+    finally:
+        con.unregister("_conc")
+    return {"rows": table.height, "years": len(list(years))}
+
+
+def _centrality_weights(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Per-family weights from the centrality table (PageRank), when it exists and has rows."""
+    have = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    if "centrality" not in have:
+        return pl.DataFrame(schema={"family_id": pl.Utf8, "weight": pl.Float64})
+    cols = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'centrality'").fetchall()}
+    # raw PageRank (non-negative, sums to 1); the age-rescaled score is a z-score and can be negative
+    col = next((c for c in ("pagerank",) if c in cols), None)
+    if col is None or "family_id" not in cols:
+        return pl.DataFrame(schema={"family_id": pl.Utf8, "weight": pl.Float64})
+    return con.sql(f"SELECT family_id, {col}::DOUBLE AS weight FROM centrality WHERE {col} IS NOT NULL").pl()

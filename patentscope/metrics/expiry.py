@@ -1010,7 +1010,11 @@ def _holders(holders: pl.DataFrame | None) -> pl.DataFrame:
     missing = [c for c in HOLDER_SCHEMA if c not in holders.columns]
     if missing:
         raise InputError(f"the holder mapping needs columns pub_key, holder_group (missing {', '.join(missing)})")
-    return _conform(holders, schema, "holder mapping").drop_nulls(["pub_key", "holder_group"]).unique()
+    extra = [c for c in holders.columns if c not in schema]
+    base = _conform(holders.select([c for c in holders.columns if c in schema]), schema, "holder mapping")
+    if extra:
+        base = pl.concat([base, holders.select(extra)], how="horizontal")
+    return base.drop_nulls(["pub_key", "holder_group"]).unique()
 
 
 def _assign_holders(live: pl.DataFrame, holders: pl.DataFrame | None, day: pl.Expr) -> pl.DataFrame:
@@ -1022,7 +1026,31 @@ def _assign_holders(live: pl.DataFrame, holders: pl.DataFrame | None, day: pl.Ex
                                                                                | (day < pl.col("valid_to")))
     matched = f.join(h, on="pub_key", how="inner").filter(valid).drop("valid_from", "valid_to")
     rest = f.join(matched.select("_live").unique(), on="_live", how="anti").with_columns(holder_group=pl.lit(NO_HOLDER))
+    extra = [c for c in matched.columns if c not in rest.columns]
+    rest = rest.with_columns([pl.lit(None, dtype=matched.schema[c]).alias(c) for c in extra])
     return pl.concat([matched, rest.select(matched.columns)]).drop("_live")
+
+
+def live_families(expiry: pl.DataFrame, holders: pl.DataFrame | None, years: Iterable[int], *,
+                  rules: TermRules | None = None) -> pl.DataFrame:
+    """Every (publication, jurisdiction) in force on the reference day of each year, once per
+    holder group valid that day.
+
+    Input as :func:`in_force_stock` (``holders`` may carry extra columns, e.g. a country; they
+    are kept). Output: the holder columns, jurisdiction, year, reference_date, family_id,
+    pub_key."""
+    rules = rules or load_rules()
+    month, day = rules.stock_reference_day
+    ys = sorted(set(years))
+    dates = pl.DataFrame({"year": ys, "reference_date": [dt.date(y, month, day) for y in ys]},
+                         schema={"year": pl.Int32, "reference_date": pl.Date})
+    status, _, _ = _status_exprs(pl.col("reference_date"), rules.in_force_on_expiry_date, pl.col("st_in_lapse"))
+    grid = expiry.select("pub_key", "jurisdiction", "family_id", *[c for c in expiry.columns if c.startswith("st_")],
+                         "document_type", "in_force_from", "lapse_periods", "flags", "missing", "end_reason",
+                         ).join(dates, how="cross")
+    live = _with_in_lapse(grid, "reference_date").filter(status == "in force").select(
+        "pub_key", "jurisdiction", "family_id", "year", "reference_date")
+    return _assign_holders(live, holders, pl.col("reference_date"))
 
 
 def in_force_stock(
@@ -1050,20 +1078,12 @@ def in_force_stock(
     """
     rules = rules or load_rules()
     today = today or dt.date.today()
-    month, day = rules.stock_reference_day
     ys = sorted(set(years))
-    dates = pl.DataFrame({"year": ys, "reference_date": [dt.date(y, month, day) for y in ys]},
-                         schema={"year": pl.Int32, "reference_date": pl.Date})
     schema = {"holder_group": pl.String, "jurisdiction": pl.String, "year": pl.Int32, "reference_date": pl.Date,
               "families_in_force": pl.UInt32, "publications_in_force": pl.UInt32, "projected": pl.Boolean}
     if not ys or expiry.height == 0:
         return pl.DataFrame(schema=schema)
-    status, _, _ = _status_exprs(pl.col("reference_date"), rules.in_force_on_expiry_date, pl.col("st_in_lapse"))
-    grid = expiry.select("pub_key", "jurisdiction", "family_id", *[c for c in expiry.columns if c.startswith("st_")],
-                         "document_type", "in_force_from", "lapse_periods", "flags", "missing", "end_reason",
-                         ).join(dates, how="cross")
-    live = _assign_holders(_with_in_lapse(grid, "reference_date").filter(status == "in force"), holders,
-                           pl.col("reference_date"))
+    live = live_families(expiry, holders, ys, rules=rules)
     frames = [live.select("holder_group", "jurisdiction", "year", "reference_date", "family_id", "pub_key")]
     if all_jurisdictions:
         frames.append(live.select("holder_group", pl.lit(ALL_JURISDICTIONS).alias("jurisdiction"), "year", "reference_date",
@@ -1165,6 +1185,7 @@ class ExpiryStats:
     rules_version: str
     rules_sha256: str
     unknown_reasons: dict[str, int] = field(default_factory=dict)
+    frame: pl.DataFrame | None = field(default=None, repr=False, compare=False)  # full compute_expiry result
 
 
 _TABLES = ("expiry_results", "in_force_stock", "holder_cliffs")
@@ -1242,4 +1263,5 @@ def refresh(
         stock_rows=stock.height, cliff_rows=cliffs.height, holder_basis=basis, rules_version=rules.version,
         rules_sha256=rules.sha256,
         unknown_reasons=dict(zip(unknown["status_basis"].to_list(), unknown["len"].to_list(), strict=True)),
+        frame=ex,
     )

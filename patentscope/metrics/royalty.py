@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import polars as pl
 
@@ -731,4 +732,127 @@ def variants(sc: Scenario) -> list[tuple[str, Scenario]]:
     out = [("base", sc)]
     for v in sc.variants:
         out.append((v.name, with_rates(sc, v.unlicensed, v.licensed)))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the warehouse: portfolio in, results out
+
+
+def portfolio_from_warehouse(con: duckdb.DuckDBPyConnection, weights: str = "families") -> pl.DataFrame:
+    """The blocking portfolio from the derived tables: one row per family x jurisdiction x
+    segment x holder-group interval, in force from the grant to the expected expiry (expiry
+    engine), held by the group valid in that interval (lineage), in the segments of the
+    publication. Rows without a known in-force interval are left out (they cannot be counted
+    as blocking). ``weight``: 1 / number of co-holders, times the family's PageRank when
+    ``weights == 'centrality'``."""
+    have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    need = {"expiry_results", "publication_holder_groups", "publication_segments"}
+    if not need <= have or not con.execute("SELECT count(*) FROM expiry_results").fetchall()[0][0]:
+        raise ConfigError("the warehouse has no analysis results yet; run `patentscope analyze` first")
+    cent = "family_centrality" in have and weights == "centrality"
+    df = con.sql(f"""
+        WITH h AS (
+            SELECT pub_key, group_id, group_label, valid_from, valid_to,
+                   count(*) OVER (PARTITION BY pub_key, valid_from, valid_to) AS n_holders
+            FROM publication_holder_groups
+        )
+        SELECT p.family_id, h.group_id AS holder_group, h.group_label, e.jurisdiction, s.segment,
+               greatest(e.in_force_from, coalesce(h.valid_from, e.in_force_from)) AS in_force_from,
+               least(e.expiry_date, coalesce(h.valid_to, e.expiry_date)) AS in_force_to,
+               (1.0 / h.n_holders) {'* coalesce(c.pagerank, 0)' if cent else ''} AS weight,
+               e.expiry_is_upper_bound
+        FROM expiry_results e
+        JOIN publications p USING (pub_key)
+        JOIN h USING (pub_key)
+        JOIN publication_segments s USING (pub_key)
+        {'LEFT JOIN family_centrality c ON c.family_id = p.family_id' if cent else ''}
+        WHERE p.in_landscape AND e.in_force_from IS NOT NULL AND e.expiry_date IS NOT NULL
+          AND s.segment <> 'unclassified'
+    """).pl()
+    return df.filter(pl.col("in_force_from") < pl.col("in_force_to"))
+
+
+def resolve_groups(sc: Scenario, con: duckdb.DuckDBPyConnection) -> tuple[Scenario, dict[str, str], list[str]]:
+    """Map the holder groups a scenario names (licensors, refusing holders, exporters' own
+    groups) onto the warehouse's stable group ids, by any name the group or its holders have
+    had (normalized). Returns the rewritten scenario, id -> label, and warnings for names that
+    match no group in the warehouse (harmless: such a group blocks nothing)."""
+    from ..holders.normalize import normalize_name
+
+    rows = con.execute("""
+        SELECT DISTINCT group_id, group_label, n FROM (
+            SELECT group_id, group_label, unnest([group_id, group_name, group_label, holder, name_as_written]) AS n
+            FROM publication_holder_groups)
+        WHERE n IS NOT NULL""").fetchall()
+    by_key: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    for gid, label, n in rows:
+        labels[gid] = label
+        key = normalize_name(n).key or n.upper()
+        by_key.setdefault(key, gid)
+        by_key.setdefault(n.upper(), gid)
+    warnings: list[str] = []
+
+    def find(name: str | None, where: str) -> str | None:
+        if name is None or name == "*":
+            return name
+        if name in labels:
+            return name
+        gid = by_key.get(name.upper()) or by_key.get(normalize_name(name).key or "")
+        if gid is None:
+            warnings.append(f"{where}: holder group {name!r} matches no holder in the warehouse (it blocks nothing here)")
+            return name
+        return gid
+
+    lic = {k: replace(v, licensor_group=find(v.licensor_group, f"licence {k}") or v.licensor_group) for k, v in sc.licences.items()}
+    refusals = tuple(replace(r, holder_group=find(r.holder_group, "refusal") or r.holder_group) for r in sc.refusals)
+    comp = tuple(replace(c, holder_group=find(c.holder_group, "compulsory") or c.holder_group) for c in sc.compulsory)
+    exporters = tuple(replace(e, holder_group=find(e.holder_group, f"exporter {e.id}")) for e in sc.exporters)
+    by_group = {find(g, "rates.unlicensed_by_group") or g: r for g, r in sc.unlicensed_by_group.items()}
+    return replace(sc, licences=lic, refusals=refusals, compulsory=comp, exporters=exporters,
+                   unlicensed_by_group=by_group), labels, warnings
+
+
+def run_scenario(con: duckdb.DuckDBPyConnection, sc: Scenario, *, store: bool = True) -> dict[str, pl.DataFrame]:
+    """Run every variant of a scenario against the warehouse and (optionally) store the results,
+    replacing the rows of this scenario name, in one transaction."""
+    sc, labels, warnings = resolve_groups(sc, con)
+    pf = portfolio_from_warehouse(con, sc.weights)
+    results, details, thresholds = [], [], []
+    currency = {e.id: e.currency for e in sc.exporters}
+    for name, v in variants(sc):
+        res, det = simulate(v, pf)
+        results.append(res.with_columns(pl.lit(name).alias("variant")))
+        details.append(det.with_columns(pl.lit(name).alias("variant")))
+        thresholds.append(threshold_year(res, sc.threshold).with_columns(pl.lit(name).alias("variant")))
+    res_all = pl.concat(results).with_columns(
+        pl.lit(sc.name).alias("scenario"),
+        pl.col("exporter").replace_strict(currency, default="USD").alias("currency"))
+    det_all = pl.concat(details).with_columns(
+        pl.lit(sc.name).alias("scenario"),
+        pl.col("holder_group").replace_strict(labels, default=pl.col("holder_group")).alias("holder_group"))
+    thr_all = pl.concat(thresholds).with_columns(pl.lit(sc.name).alias("scenario"))
+    sens = sensitivity(sc, pf).with_columns(pl.lit(sc.name).alias("scenario"))
+    inv = inverse(sc, pf).with_columns(pl.lit(sc.name).alias("scenario"))
+    out = {"royalty_results": res_all, "royalty_detail": det_all, "royalty_thresholds": thr_all,
+           "royalty_sensitivity": sens, "royalty_inverse": inv,
+           "warnings": pl.DataFrame({"warning": warnings}, schema={"warning": pl.Utf8}),
+           "portfolio": pf}
+    if store:
+        con.execute("BEGIN TRANSACTION").fetchall()
+        try:
+            for table in ("royalty_results", "royalty_detail", "royalty_thresholds", "royalty_sensitivity", "royalty_inverse"):
+                frame = out[table]
+                con.execute(f"DELETE FROM {table} WHERE scenario = $s", {"s": sc.name}).fetchall()
+                if frame.height:
+                    con.register("_roy", frame)
+                    try:
+                        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _roy").fetchall()
+                    finally:
+                        con.unregister("_roy")
+            con.execute("COMMIT").fetchall()
+        except BaseException:
+            con.execute("ROLLBACK").fetchall()
+            raise
     return out

@@ -27,7 +27,8 @@ CREATE TABLE concentration_stats (
     year          INTEGER NOT NULL,
     weighting     VARCHAR NOT NULL,        -- 'families' or 'centrality'
     holder_basis  VARCHAR NOT NULL,        -- 'holder_group' (lineage at the date) or 'holder_as_written'
-    n_families    BIGINT,
+    n_families    BIGINT,                  -- families attributed to a holder group
+    n_unattributed BIGINT,                 -- families in scope with no holder shown (left out of the shares)
     n_holders     BIGINT,
     hhi           DOUBLE,                  -- 0-10,000
     cr1           DOUBLE,                  -- 0-1
@@ -47,6 +48,6 @@ CREATE VIEW concentration AS
 SELECT scope_type || ':' || scope_value AS scope,
        period_type || ' ' || year        AS period,
        scope_type, scope_value, period_type, year, weighting, holder_basis,
-       n_families, n_holders,
+       n_families, n_unattributed, n_holders,
        hhi, cr1, cr4, cr8, gini, n_equivalent, label
 FROM concentration_stats;
