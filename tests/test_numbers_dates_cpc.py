@@ -107,3 +107,13 @@ def test_matches_code():
     assert matches_code("B22F3/24", "B22F3")
     assert not matches_code("B22F30/00", "B22F3")
     assert matches_code("H01F41/0293", "H01F")
+
+
+@pytest.mark.parametrize("cc,kind,grant", [
+    ("US", "A", True), ("US", "B2", True), ("US", "S1", True), ("US", "P3", True), ("US", "A1", False),
+    ("EP", "B1", True), ("EP", "A2", False), ("CN", "U", True), ("CN", "A", False), ("JP", "B2", True), ("KR", "A", False),
+    ("US", None, None),
+])
+def test_is_grant_kind(cc, kind, grant):
+    from patentscope.normalize.numbers import is_grant_kind
+    assert is_grant_kind(cc, kind) is grant

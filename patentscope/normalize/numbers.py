@@ -97,15 +97,20 @@ def kind_rank(kind: str | None) -> int:
 
 
 def is_grant_kind(country: str, kind: str | None) -> bool | None:
-    """Whether the kind code denotes a granted patent; None when unknown.
+    """Whether the kind code denotes a granted right; None when unknown.
 
-    US: A before 2001 was the grant; B1/B2 after; A1/A2 are pre-grant publications.
-    EP/CN/JP/KR/DE: B* (and C for DE/JP old) are grants, A* applications.
+    US: A before 2001 was the grant, B1/B2 after, S design, P/P2/P3 plant, E reissue;
+    A1/A2/A9 are pre-grant publications. CN: U and Y are granted utility models.
+    Elsewhere (EP, JP, KR, DE, ...): B* and C* are grants, A* and U* applications.
     """
     if not kind:
         return None
     if country == "US":
-        return kind in {"A", "B1", "B2", "E", "E1"}
+        if kind in {"A", "B1", "B2", "E", "E1", "S", "S1", "P", "P2", "P3"}:
+            return True
+        return False if kind in {"A1", "A2", "A9", "P1", "P4", "P9"} else None
+    if country == "CN" and kind.startswith(("U", "Y")):
+        return True
     if kind.startswith(("B", "C")):
         return True
     if kind.startswith(("A", "U")):

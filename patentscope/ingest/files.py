@@ -1,0 +1,82 @@
+"""File imports: Google Patents / Lens.org CSV exports, or a folder in the embedded-sample format.
+
+``PATH`` may be one export file, a folder of export files (``*.csv``), or a folder in the
+embedded-sample format (it holds ``ndfeb_records*.csv``; delegated to :mod:`.sample`). Every
+file is read and normalized before the warehouse is opened, so a file that cannot be read at
+all (unknown header, not UTF-8, CSV syntax error) stops the import with nothing written; bad
+rows are reported with file, line and column, quarantined, and the good rows load in one
+transaction.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import InputError
+from ..landscape import Landscape
+from ..normalize import exports
+from ..warehouse import migrations
+from ..warehouse.connection import writer
+from ..warehouse.save import finish_run, save_batch, start_run
+from . import IngestResult, Log, land_files
+from .sample import ingest_sample_format
+
+SOURCE = exports.SOURCE
+
+
+def export_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted(p for p in path.glob("*.csv") if p.is_file())
+        if not files:
+            raise InputError(f"{path}: no *.csv files; expected Google Patents or Lens.org CSV exports "
+                             "or a folder in the embedded-sample format (ndfeb_records*.csv)")
+        return files
+    if path.is_file():
+        return [path]
+    raise InputError(f"{path}: no such file or folder")
+
+
+def is_sample_format(path: Path) -> bool:
+    folder = path if path.is_dir() else path.parent
+    return path.is_dir() and any(folder.glob("ndfeb_records*.csv")) or path.name.startswith("ndfeb_records")
+
+
+def ingest_files(
+    warehouse: Path,
+    path: Path,
+    landscape: Landscape,
+    *,
+    command: str,
+    raw_dir: Path | None = None,
+    log: Log = lambda _m: None,
+) -> IngestResult:
+    """Load one export file, a folder of them, or a sample-format folder."""
+    if is_sample_format(path):
+        folder = path if path.is_dir() else path.parent
+        log(f"{folder} is in the embedded-sample format; loading it as such")
+        return ingest_sample_format(warehouse, folder, landscape, command=command, raw_dir=raw_dir, log=log)
+    files = export_files(path)
+    batch, formats = exports.load_files(files, landscape)  # pure; InputError before any write
+    for name, fmt in formats.items():
+        log(f"{name}: {exports.FORMATS[fmt]}")
+    log(f"read {batch.rows_read} rows from {len(files)} file(s): {len(batch.publications)} publications, "
+        f"{len(batch.rejected)} rows rejected")
+    with writer(warehouse) as con:
+        applied = migrations.apply(con)
+        if applied:
+            log(f"migrated {warehouse}: {', '.join(applied)}")
+        run_id = start_run(con, SOURCE, command)
+        landing = land_files(files, SOURCE, raw_dir)
+        for r in landing:
+            r["run_id"] = run_id
+        try:
+            counts = save_batch(con, batch, run_id=run_id, landing=landing)
+        except BaseException as e:
+            finish_run(con, run_id, "failed", read=batch.rows_read, message=str(e)[:500])
+            raise
+        status = "partial" if batch.rejected else "ok"
+        finish_run(con, run_id, status, read=batch.rows_read, loaded=sum(counts.values()), rejected=len(batch.rejected),
+                   message=f"{len(batch.rejected)} rows quarantined" if batch.rejected else None)
+    for bad in batch.rejected:
+        log(f"rejected {bad}")
+    return IngestResult(run_id, batch.rows_read, counts, batch.rejected)
