@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -48,6 +49,14 @@ class Group(click.Group):
             return super().invoke(ctx)
         except PatentscopeError as e:
             fail(e)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as e:  # a bug: one line by default, the traceback on request
+            if os.environ.get("PATENTSCOPE_DEBUG"):
+                raise
+            click.echo(f"patentscope: internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+                       "(a bug: please report it; set PATENTSCOPE_DEBUG=1 to see the traceback)", err=True)
+            sys.exit(70)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -157,22 +166,32 @@ def main(ctx: click.Context, warehouse: Path | None, landscape: Path | None, con
               show_default=True, help="Folder for the demo warehouse and report.")
 @click.pass_obj
 def demo(obj: Ctx, out: Path) -> None:
-    """Build a warehouse from the embedded real sample and write an HTML report.
+    """Build a warehouse from the embedded real sample, analyze it and write an HTML report.
 
     The sample is 147 real NdFeB patents transcribed from public web pages (with their
     citations, licensing facts and a holder's own patent list): enough to try every command,
-    not a landscape. Re-running is safe: it reloads the same rows.
+    not a landscape. The demo loads it, runs `analyze` and the example royalty scenario
+    (rates are assumptions), and writes the report. Re-running is safe: it reloads the same rows.
 
     \b
     Example:
       patentscope demo --out /tmp/ndfeb-demo
     """
+    from .analyze import analyze
     from .ingest.sample import ingest_sample_format, sample_folder
     from .report import write_report
 
     land = obj.landscape()
     wh = out / "patentscope.duckdb"
+    from .metrics.royalty import load_scenario, run_scenario
+    from .warehouse.connection import writer
+
     res = ingest_sample_format(wh, sample_folder(), land, command="patentscope demo", log=obj.log)
+    analyze(wh, log=obj.log)
+    with writer(wh, command="patentscope demo: royalty") as con:
+        out_roy = run_scenario(con, load_scenario(sample_folder().parent / "royalty" / "example_scenario.toml"))
+    for w in out_roy["warnings"]["warning"].to_list():
+        obj.log(f"royalty: {w}")
     report = write_report(wh, land, out / "report.html")
     n = res.counts["publications"]
     click.echo(f"warehouse: {wh.resolve()}")
@@ -305,6 +324,32 @@ def report(obj: Ctx, out: Path) -> None:
     from .report import write_report
 
     click.echo(str(write_report(obj.settings.warehouse, obj.landscape(), out).resolve()))
+
+
+@main.command("analyze")
+@click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Status date for expiry (default: today).")
+@click.option("--step", "steps", multiple=True, type=click.Choice(["holders", "expiry", "segments", "centrality", "concentration"]),
+              help="Run only these steps (repeatable; default: all, in order).")
+@click.option("--json", "as_json", is_flag=True, help="Print the per-step statistics as JSON.")
+@click.pass_obj
+def analyze_cmd(obj: Ctx, at: dt.datetime | None, steps: tuple[str, ...], as_json: bool) -> None:
+    """Recompute the derived tables: holders, expiry, segments, centrality, concentration.
+
+    Each step replaces its tables in one transaction; the run is logged in ingest_runs.
+
+    \b
+    Example:
+      patentscope analyze --at 2014-07-08
+    """
+    from .analyze import STEPS, analyze
+
+    res = analyze(obj.settings.warehouse, at=at.date() if at else None, steps=steps or STEPS, log=obj.log)
+    if as_json:
+        click.echo(json.dumps(res, indent=1, default=str))
+    else:
+        for step, st in res.items():
+            click.echo(f"{step:13} {st.get('seconds', 0):7.2f} s")
 
 
 @main.group()

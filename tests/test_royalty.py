@@ -283,3 +283,12 @@ def test_shipped_example_scenario_loads():
     ex = {e.id: e for e in sc.exporters}
     assert ex["cn-licensed"].licences == ("HM-ZKSH",)
     assert len(ex["cn-unlicensed"].sales) == 21 * 3
+
+
+def test_ep_rows_count_in_validated_markets(tmp_path):
+    from patentscope.metrics.royalty import expand_ep
+    sc = scenario(tmp_path, EXPORTER + '\n[portfolio]\nep_validated_in = ["DE"]\n')
+    pf = expand_ep(portfolio(("A", "EP", "sintered", None, None, 1.0)), sc.ep_validated_in)
+    res, _ = simulate(sc, pf)
+    assert row(res, "DE")["royalties_p50"] == pytest.approx(5.0)
+    assert row(res, "US")["royalties_p50"] == 0.0

@@ -180,6 +180,7 @@ class Scenario:
     seed: int
     sources: dict[str, str] = field(default_factory=dict)
     variants: tuple[Variant, ...] = ()
+    ep_validated_in: tuple[str, ...] = ()   # markets where a granted EP counts as in force (assumption)
 
 
 class ScenarioError(ConfigError):
@@ -354,6 +355,10 @@ def load_scenario(path: str | Path) -> Scenario:
                                 _rate(vd["unlicensed"], f, f"{k}.unlicensed") if "unlicensed" in vd else None,
                                 _rate(vd["licensed"], f, f"{k}.licensed") if "licensed" in vd else None,
                                 str(_req(vd, "note", f, k + ".", "a note saying what the rates stand for and their source"))))
+    port = doc.get("portfolio", {})
+    ep_in = port.get("ep_validated_in", [])
+    if not (isinstance(ep_in, list) and all(isinstance(m, str) for m in ep_in)):
+        raise ScenarioError(f, "portfolio.ep_validated_in", "a list of market codes like ['DE', 'FR']", ep_in)
     mc = doc.get("monte_carlo", {})
     inv = doc.get("inverse", {})
     return Scenario(
@@ -367,6 +372,7 @@ def load_scenario(path: str | Path) -> Scenario:
         samples=int(mc.get("samples", 2000)), seed=int(mc.get("seed", 1)),
         sources={k: str(v) for k, v in doc.get("sources", {}).items()},
         variants=tuple(variants),
+        ep_validated_in=tuple(ep_in),
     )
 
 
@@ -375,6 +381,21 @@ def load_scenario(path: str | Path) -> Scenario:
 
 PORTFOLIO_COLUMNS = {"family_id": pl.Utf8, "holder_group": pl.Utf8, "jurisdiction": pl.Utf8, "segment": pl.Utf8,
                      "in_force_from": pl.Date, "in_force_to": pl.Date, "weight": pl.Float64}
+
+
+def expand_ep(portfolio: pl.DataFrame, markets: Iterable[str]) -> pl.DataFrame:
+    """Rows of jurisdiction 'EP' (the European bundle as a whole) copied to each market in
+    ``markets`` that has no national row of the same family and holder — the scenario's
+    assumption that a granted EP is validated there."""
+    ms = list(markets)
+    if not ms or portfolio.height == 0:
+        return portfolio
+    ep = portfolio.filter(pl.col("jurisdiction") == "EP")
+    copies = []
+    for m in ms:
+        national = portfolio.filter(pl.col("jurisdiction") == m).select("family_id", "holder_group").unique()
+        copies.append(ep.join(national, on=["family_id", "holder_group"], how="anti").with_columns(pl.lit(m).alias("jurisdiction")))
+    return pl.concat([portfolio, *copies])
 
 
 def coverage(portfolio: pl.DataFrame, years: tuple[int, int]) -> pl.DataFrame:
@@ -818,7 +839,7 @@ def run_scenario(con: duckdb.DuckDBPyConnection, sc: Scenario, *, store: bool = 
     """Run every variant of a scenario against the warehouse and (optionally) store the results,
     replacing the rows of this scenario name, in one transaction."""
     sc, labels, warnings = resolve_groups(sc, con)
-    pf = portfolio_from_warehouse(con, sc.weights)
+    pf = expand_ep(portfolio_from_warehouse(con, sc.weights), sc.ep_validated_in)
     results, details, thresholds = [], [], []
     currency = {e.id: e.currency for e in sc.exporters}
     for name, v in variants(sc):
@@ -840,8 +861,23 @@ def run_scenario(con: duckdb.DuckDBPyConnection, sc: Scenario, *, store: bool = 
            "warnings": pl.DataFrame({"warning": warnings}, schema={"warning": pl.Utf8}),
            "portfolio": pf}
     if store:
+        import hashlib
+
+        text = Path(sc.path).read_text(encoding="utf-8") if Path(sc.path).exists() else ""
+        lic_text = None
+        try:
+            import tomllib as _t
+            lf = _t.loads(text).get("licences_file")
+            if lf:
+                lic_text = (Path(sc.path).parent / lf).read_text(encoding="utf-8")
+        except (OSError, ValueError):
+            lic_text = None
         con.execute("BEGIN TRANSACTION").fetchall()
         try:
+            con.execute("DELETE FROM royalty_scenarios WHERE scenario = $s", {"s": sc.name}).fetchall()
+            con.execute("INSERT INTO royalty_scenarios VALUES ($s, $p, $h, now()::TIMESTAMP, $t, $l, $n, $seed)",
+                        {"s": sc.name, "p": sc.path, "h": hashlib.sha256(text.encode()).hexdigest(), "t": text,
+                         "l": lic_text, "n": sc.samples, "seed": sc.seed}).fetchall()
             for table in ("royalty_results", "royalty_detail", "royalty_thresholds", "royalty_sensitivity", "royalty_inverse"):
                 frame = out[table]
                 con.execute(f"DELETE FROM {table} WHERE scenario = $s", {"s": sc.name}).fetchall()

@@ -1,0 +1,321 @@
+"""Benchmark: patentscope's PageRank vs a plain SciPy CSR power iteration vs networkx.
+
+ALL GRAPHS HERE ARE SYNTHETIC. They imitate citation networks (newer nodes cite older ones,
+heavy-tailed in-degree, a citation lag of a few "years") and contain no patent data.
+
+For each size the script
+
+1. generates a SYNTHETIC citation DAG with E edges (node ids shuffled, as family ids are),
+2. computes a tightly converged reference (plain power iteration until successive iterates
+   differ by < 1e-15 in L1, or stop improving),
+3. runs each method in a fresh process and reports wall time, peak resident memory of that
+   process during the method (Linux VmHWM, reset after the graph is loaded; the graph's own
+   arrays are included because they stay resident) and the L1 distance to the reference.
+
+Methods:
+  patentscope        patentscope.metrics.graph_sparse.pagerank, method "auto" (power warm-up,
+                     then a triangular solve in the order of the strongly connected components
+                     when it pays; certified stop), tol = absolute L1 error bound
+  patentscope-dates  the same, given the SYNTHETIC birth times as order_key (as refresh gives
+                     family dates): orders nodes inside cycles; identical on a DAG
+  patentscope-power  the same function with method="power" (certified power iteration)
+  scipy-plain        textbook SciPy CSR power iteration (networkx's _pagerank_scipy algorithm)
+                     stopping when ||x_k - x_{k-1}||_1 < tol
+  networkx           nx.pagerank with its defaults (tol=1e-6, stops at err < N * tol)
+  networkx-tight     nx.pagerank with tol = tol / N (stops at err < tol); graph build timed apart
+
+Usage:
+  python benchmarks/centrality.py                       # 1M and 10M edges
+  python benchmarks/centrality.py --edges 1000000 --alpha 0.5
+  python benchmarks/centrality.py --edges 128000000 --nodes 9000000 --skip scipy-plain
+  python benchmarks/centrality.py --cycle-fraction 0.001   # SYNTHETIC back-citations -> cycles
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+METHODS = ["patentscope", "patentscope-dates", "patentscope-power", "scipy-plain", "networkx", "networkx-tight"]
+
+
+# ----------------------------------------------------------------------------------------------
+# SYNTHETIC graphs
+
+
+def synthetic_citation_dag(n_edges: int, n_nodes: int, seed: int,
+                           cycle_fraction: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A SYNTHETIC citation graph: (citing, cited) int32 arrays over node ids 0..n_nodes-1, and
+    each node's birth time (float64).
+
+    Node i is "born" at time i. Each edge picks a cited node j with probability proportional
+    to a Lomax (Pareto II, shape 2) fitness -- heavy-tailed in-degree: at 1M edges the top 1%
+    of nodes receive ~19% of citations and ~16% are never cited -- and a citing node i = j + lag, with a
+    log-normal lag (median n_nodes / 60, i.e. a few "years" of a ~40-year corpus): newer cites
+    older. Edges whose citing node would be born after the end are redrawn. A fraction
+    ``cycle_fraction`` of edges is then reversed (older citing newer) to create cycles.
+    Node ids are finally shuffled so that id order says nothing about time.
+    """
+    rng = np.random.default_rng(seed)
+    fitness = rng.pareto(2.0, n_nodes)
+    cdf = np.cumsum(fitness)
+    cdf /= cdf[-1]
+    src = np.empty(n_edges, dtype=np.int64)
+    dst = np.empty(n_edges, dtype=np.int64)
+    filled = 0
+    median_lag = max(n_nodes / 60.0, 2.0)
+    while filled < n_edges:
+        k = int((n_edges - filled) * 1.4) + 1000
+        j = np.searchsorted(cdf, rng.random(k))
+        lag = np.maximum(1, rng.lognormal(np.log(median_lag), 1.0, k).astype(np.int64))
+        i = j + lag
+        ok = i < n_nodes
+        take = min(int(ok.sum()), n_edges - filled)
+        src[filled:filled + take] = i[ok][:take]
+        dst[filled:filled + take] = j[ok][:take]
+        filled += take
+    if cycle_fraction > 0:
+        flip = rng.random(n_edges) < cycle_fraction
+        src[flip], dst[flip] = dst[flip].copy(), src[flip].copy()
+    perm = rng.permutation(n_nodes)
+    born = np.empty(n_nodes)
+    born[perm] = np.arange(n_nodes, dtype=np.float64)     # node perm[i] was born at time i
+    return perm[src].astype(np.int32), perm[dst].astype(np.int32), born
+
+
+# ----------------------------------------------------------------------------------------------
+# methods (run in a worker process)
+
+
+def plain_scipy_pagerank(n: int, src: np.ndarray, dst: np.ndarray, alpha: float, tol: float,
+                         max_iter: int = 100_000) -> tuple[np.ndarray, int]:
+    """Textbook SciPy CSR power iteration (the algorithm of networkx's _pagerank_scipy), with
+    an absolute L1 stop on successive iterates."""
+    import scipy.sparse as sp
+
+    a = sp.csr_array((np.ones(src.shape[0]), (src, dst)), shape=(n, n))
+    s = np.asarray(a.sum(axis=1)).ravel()
+    inv = np.zeros(n)
+    inv[s != 0] = 1.0 / s[s != 0]
+    a = sp.dia_array((inv[None, :], [0]), shape=(n, n)).tocsr() @ a
+    x = np.full(n, 1.0 / n)
+    p = np.full(n, 1.0 / n)
+    dangling = np.flatnonzero(s == 0)
+    for it in range(1, max_iter + 1):
+        last = x
+        x = alpha * (x @ a + x[dangling].sum() * p) + (1 - alpha) * p
+        if np.abs(x - last).sum() < tol:
+            return x, it
+    return x, max_iter
+
+
+def reference_pagerank(n: int, src: np.ndarray, dst: np.ndarray, alpha: float) -> tuple[np.ndarray, int, float]:
+    """Plain power iteration run until ||x_k - x_{k-1}||_1 < 1e-15 or it stops improving."""
+    import scipy.sparse as sp
+
+    outw = np.bincount(src, minlength=n).astype(np.float64)
+    vals = 1.0 / outw[src]
+    pt = sp.csr_array((alpha * vals, (dst, src)), shape=(n, n))
+    dang = np.flatnonzero(outw == 0)
+    x = np.full(n, 1.0 / n)
+    best, stale, it, diff = np.inf, 0, 0, np.inf
+    while it < 20_000:
+        it += 1
+        xn = pt @ x + (alpha * x[dang].sum() + 1 - alpha) / n
+        diff = float(np.abs(xn - x).sum())
+        x = xn
+        if diff < 1e-15:
+            break
+        if diff < best * 0.999:
+            best, stale = diff, 0
+        else:
+            stale += 1
+            if stale >= 30:
+                break
+    return x / x.sum(), it, diff * alpha / (1 - alpha)
+
+
+def _status(key: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    return -1
+
+
+def _reset_peak() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def worker(method: str, folder: Path, n: int, alpha: float, tol: float) -> dict[str, object]:
+    src = np.load(folder / "src.npy")
+    dst = np.load(folder / "dst.npy")
+    from patentscope.metrics import graph_sparse as gs
+
+    rss_loaded = _status("VmRSS")
+    reset = _reset_peak()
+    out: dict[str, object] = {"method": method}
+    t0 = time.perf_counter()
+    if method == "patentscope":
+        r = gs.pagerank(n, src, dst, alpha=alpha, tol=tol)
+        x, out["iterations"], out["error_bound"], out["detail"] = r.scores, r.iterations, r.error_bound, r.method
+        out["back_edges"] = r.back_edges
+    elif method == "patentscope-dates":
+        born = np.load(folder / "born.npy")
+        r = gs.pagerank(n, src, dst, alpha=alpha, tol=tol, order_key=born)
+        x, out["iterations"], out["error_bound"], out["detail"] = r.scores, r.iterations, r.error_bound, r.method
+        out["back_edges"] = r.back_edges
+    elif method == "patentscope-power":
+        r = gs.pagerank(n, src, dst, alpha=alpha, tol=tol, method="power")
+        x, out["iterations"], out["error_bound"], out["detail"] = r.scores, r.iterations, r.error_bound, r.method
+    elif method == "scipy-plain":
+        x, out["iterations"] = plain_scipy_pagerank(n, src, dst, alpha, tol)
+    elif method == "reference":
+        x, out["iterations"], out["error_bound"] = reference_pagerank(n, src, dst, alpha)
+    elif method in ("networkx", "networkx-tight"):
+        import networkx as nx
+        import scipy.sparse as sp
+
+        a = sp.coo_array((np.ones(src.shape[0]), (src, dst)), shape=(n, n)).tocsr().tocoo()  # multi-edges summed
+        g = nx.DiGraph()
+        g.add_nodes_from(range(n))
+        g.add_weighted_edges_from(zip(a.row.tolist(), a.col.tolist(), a.data.tolist(), strict=True))
+        del a
+        out["build_seconds"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        kw = {} if method == "networkx" else {"tol": tol / n, "max_iter": 100_000}
+        pr = nx.pagerank(g, alpha=alpha, weight="weight", **kw)
+        x = np.fromiter((pr[i] for i in range(n)), dtype=np.float64, count=n)
+    else:
+        raise SystemExit(f"unknown method {method}")
+    out["seconds"] = time.perf_counter() - t0
+    out["peak_rss_bytes"] = _status("VmHWM")
+    out["peak_rss_is_method_only"] = reset
+    out["rss_after_load_bytes"] = rss_loaded
+    np.save(folder / f"x_{method}.npy", x)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# driver
+
+
+def run_worker(method: str, folder: Path, n: int, alpha: float, tol: float) -> dict[str, object]:
+    cmd = [sys.executable, __file__, "--worker", method, "--dir", str(folder), "--nodes", str(n),
+           "--alpha", str(alpha), "--tol", str(tol)]
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        return {"method": method, "error": (p.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def fmt_bytes(b: object) -> str:
+    return f"{int(b) / 2**30:.2f} GiB" if isinstance(b, int) and b >= 0 else "?"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--edges", type=float, nargs="+", default=[1e6, 1e7], help="edge counts (SYNTHETIC graphs)")
+    ap.add_argument("--nodes", type=int, default=None, help="node count (default edges / 10)")
+    ap.add_argument("--alpha", type=float, default=0.85)
+    ap.add_argument("--tol", type=float, default=1e-10, help="L1 tolerance given to every method")
+    ap.add_argument("--seed", type=int, default=20240607)
+    ap.add_argument("--cycle-fraction", type=float, default=0.0, help="share of SYNTHETIC edges reversed to make cycles")
+    ap.add_argument("--networkx-max-edges", type=float, default=1e6, help="skip networkx above this size (memory, time)")
+    ap.add_argument("--skip", nargs="*", default=[], choices=METHODS)
+    ap.add_argument("--repeat", type=int, default=3, help="fresh-process runs per method; median and min time reported")
+    ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--dir", type=Path, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.dir, args.nodes, args.alpha, args.tol)))
+        return
+
+    import platform
+
+    print(f"patentscope PageRank benchmark on SYNTHETIC citation DAGs (alpha={args.alpha}, tol={args.tol:g}, "
+          f"{os.cpu_count()} CPUs, Python {platform.python_version()})", flush=True)
+    results = []
+    for e in args.edges:
+        n_edges = int(e)
+        n_nodes = args.nodes or max(n_edges // 10, 10)
+        with tempfile.TemporaryDirectory(prefix="patentscope-bench-synthetic-") as tmp:
+            folder = Path(tmp)
+            t = time.perf_counter()
+            src, dst, born = synthetic_citation_dag(n_edges, n_nodes, args.seed, args.cycle_fraction)
+            indeg = np.bincount(dst, minlength=n_nodes)
+            np.save(folder / "src.npy", src)
+            np.save(folder / "dst.npy", dst)
+            np.save(folder / "born.npy", born)
+            del src, dst, born
+            print(f"\nSYNTHETIC graph: {n_nodes:,} nodes, {n_edges:,} edges (generated in {time.perf_counter() - t:.1f} s); "
+                  f"in-degree max {indeg.max():,}, top 1% of nodes receive {np.sort(indeg)[-max(n_nodes // 100, 1):].sum() / n_edges:.0%} "
+                  f"of citations, {np.mean(indeg == 0):.0%} never cited", flush=True)
+            ref = run_worker("reference", folder, n_nodes, args.alpha, args.tol)
+            if "error" in ref:
+                raise SystemExit(f"reference failed: {ref['error']}")
+            xref = np.load(folder / "x_reference.npy")
+            print(f"reference: {ref['iterations']} power iterations, {ref['seconds']:.1f} s, "
+                  f"certified L1 error <= {ref['error_bound']:.1e}", flush=True)
+            rows = []
+            for m in METHODS:
+                if m in args.skip or (m.startswith("networkx") and n_edges > args.networkx_max_edges):
+                    rows.append({"method": m, "skipped": True})
+                    continue
+                runs = [run_worker(m, folder, n_nodes, args.alpha, args.tol) for _ in range(max(args.repeat, 1))]
+                r = next((x for x in runs if "error" in x), None) or runs[-1]
+                if "error" not in r:
+                    times = sorted(float(x["seconds"]) for x in runs)
+                    r["seconds"] = float(np.median(times))
+                    r["seconds_min"] = times[0]
+                    r["seconds_all"] = times
+                    r["peak_rss_bytes"] = max(int(x["peak_rss_bytes"]) for x in runs)
+                    r["l1_to_reference"] = float(np.abs(np.load(folder / f"x_{m}.npy") - xref).sum())
+                rows.append(r)
+            base = next((r for r in rows if r["method"] == "scipy-plain" and "seconds" in r), None)
+            print(f"{'method':18} {'median s':>9} {'min s':>7} {'vs scipy':>9} {'iters':>6} {'peak RSS':>10} {'L1 to ref':>10}  note")
+            for r in rows:
+                if r.get("skipped"):
+                    print(f"{r['method']:18} {'skipped':>9}")
+                    continue
+                if "error" in r:
+                    print(f"{r['method']:18} failed: {r['error']}")
+                    continue
+                ratio = f"{float(r['seconds']) / float(base['seconds']):.2f}x" if base else "-"
+                note = []
+                if "build_seconds" in r:
+                    note.append(f"+{float(r['build_seconds']):.1f} s graph build")
+                if "error_bound" in r:
+                    note.append(f"certified <= {float(r['error_bound']):.1e}")
+                if "detail" in r:
+                    note.append(str(r["detail"]))
+                if r.get("back_edges"):
+                    note.append(f"{int(r['back_edges']):,} back edges")
+                print(f"{r['method']:18} {float(r['seconds']):9.2f} {float(r['seconds_min']):7.2f} {ratio:>9} {str(r.get('iterations', '-')):>6} "
+                      f"{fmt_bytes(r['peak_rss_bytes']):>10} {float(r['l1_to_reference']):10.1e}  {', '.join(note)}", flush=True)
+            results.append({"edges": n_edges, "nodes": n_nodes, "alpha": args.alpha, "tol": args.tol,
+                            "cycle_fraction": args.cycle_fraction, "reference": ref, "methods": rows, "synthetic": True})
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    print(f"\n(times: median and min of {args.repeat} fresh-process runs, method call only; 'vs scipy' compares medians. "
+          "peak RSS: the worker's resident-memory high-water mark while the method ran, graph arrays included)")
+
+
+if __name__ == "__main__":
+    main()

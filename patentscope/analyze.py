@@ -1,0 +1,91 @@
+"""``patentscope analyze``: recompute every derived table from what the warehouse holds.
+
+Steps, in order (each writes its tables in its own transaction, so readers see either the old
+or the new version of a table, never half of one):
+
+1. holders      names as written -> holders -> holder groups over time (holders/build.py)
+2. expiry       expected expiry, status, in-force stock, holder cliffs (metrics/expiry.py)
+3. segments     technology segments per publication (metrics/segments.py)
+4. centrality   citation centrality per family (metrics/citations.py)
+5. concentration  HHI, CR-k, Gini by year and scope (metrics/concentration.py)
+
+The run is recorded in ``ingest_runs`` (source 'analyze') with per-step counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .errors import PatentscopeError
+from .warehouse import migrations
+from .warehouse.connection import writer
+from .warehouse.save import finish_run, start_run
+
+Log = Callable[[str], None]
+STEPS = ("holders", "expiry", "segments", "centrality", "concentration")
+
+
+def _summary(stats: Any) -> dict[str, Any]:
+    if stats is None:
+        return {}
+    if isinstance(stats, dict):
+        return stats
+    out = {}
+    for k, v in vars(stats).items():
+        if k.startswith("_") or k == "frame":
+            continue
+        out[k] = v if isinstance(v, (int, float, str, bool, dict, list, type(None))) else str(v)
+    return out
+
+
+def analyze(warehouse: Path, *, at: dt.date | None = None, today: dt.date | None = None,
+            steps: tuple[str, ...] = STEPS, log: Log = lambda _m: None) -> dict[str, dict[str, Any]]:
+    """Run the analysis steps on a warehouse (as its single writer). Returns per-step stats."""
+    from .holders.build import refresh as refresh_holders
+    from .metrics import citations, concentration, expiry, segments
+
+    today = today or dt.date.today()
+    at = at or today
+    unknown = [s for s in steps if s not in STEPS]
+    if unknown:
+        raise PatentscopeError(f"unknown analysis step(s) {', '.join(unknown)}; choose from {', '.join(STEPS)}")
+    results: dict[str, dict[str, Any]] = {}
+    with writer(warehouse, command="patentscope analyze") as con:
+        migrations.apply(con)
+        run_id = start_run(con, "analyze", "patentscope analyze " + " ".join(steps))
+        try:
+            ex_frame = None
+            for step in STEPS:
+                if step not in steps:
+                    continue
+                t0 = time.perf_counter()
+                if step == "holders":
+                    stats: Any = refresh_holders(con)
+                elif step == "expiry":
+                    holders = con.sql("SELECT pub_key, group_label AS holder_group, valid_from, valid_to "
+                                      "FROM publication_holder_groups").pl()
+                    stats = expiry.refresh(con, at=at, today=today, holders=holders, holder_basis="holder_group")
+                    ex_frame = stats.frame
+                elif step == "segments":
+                    stats = segments.refresh(con)
+                elif step == "centrality":
+                    stats = citations.refresh(con)
+                else:
+                    if ex_frame is None:
+                        inp = expiry.load_inputs(con)
+                        ex_frame = expiry.compute_expiry(inp["publications"], inp["term_inputs"], inp["legal_events"],
+                                                         inp["priority_claims"], at=at, today=today)
+                    stats = concentration.refresh(con, ex_frame, today=today)
+                results[step] = _summary(stats) | {"seconds": round(time.perf_counter() - t0, 3)}
+                log(f"analyze {step}: {json.dumps(results[step], default=str, sort_keys=True)}")
+        except BaseException as e:
+            finish_run(con, run_id, "failed", message=f"{type(e).__name__}: {str(e)[:400]}")
+            raise
+        finish_run(con, run_id, "ok", loaded=sum(int(v.get("rows", 0) or 0) for v in results.values()),
+                   message=json.dumps({k: v.get("seconds") for k, v in results.items()}))
+    return results

@@ -1,0 +1,584 @@
+"""Citation centrality per patent family: which families are the basic, "unavoidable" ones.
+
+Pure functions, polars frames in and out (the sparse kernels are in ``graph_sparse.py``), plus
+:func:`refresh`, which reads the warehouse tables through a given writable connection and
+replaces the centrality tables in one transaction. Definitions: ``docs/centrality.md``.
+
+The graph (:func:`build_family_graph`)
+    Nodes are families: ``publications.family_id``; a cited number that is not a publication
+    in the warehouse is its own family ``'PUB:' || cited_pub_key`` (as the warehouse does for
+    publications without a family id). An edge *citing family -> cited family* carries
+    ``links``: the number of distinct (citing publication, cited publication) pairs between
+    the two families, over every source (the same reference printed by two sources counts
+    once; two members citing the same family count twice: multi-edges are counted). Citations
+    inside one family are dropped. References without a canonical ``cited_pub_key`` cannot be
+    placed and are counted in the statistics only. Citations from and to families outside
+    the landscape are kept (forward citations count the whole corpus loaded).
+
+Dates
+    ``family_date`` is the earliest filing of the family (min over members of the priority
+    and filing dates; basis ``'filing'``); else the earliest publication or grant date
+    (``'publication'``); else, for families known only as cited numbers, 1 July of the
+    earliest year the citing pages printed for them (``'cited_year'``). ``cohort_year`` is
+    its year.
+
+Units
+    forward/backward citations: counts of citation links; percentiles: 0-100; PageRank, HITS
+    authority and hub: shares summing to 1 over the graph's families; rescaled PageRank: a
+    dimensionless z-score; search path counts: counts (normalised: 0-1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from ..errors import WarehouseError
+from . import graph_sparse as gs
+
+# defaults (docs/centrality.md explains the choices)
+ALPHA = 0.5             # PageRank damping, as in the rescaled-PageRank papers on citation data
+TOL = 1e-10             # certified absolute L1 error bound of PageRank
+RESCALE_WINDOW = 1000   # families per age window (capped at the number of dated families)
+KEY_ROUTES = 10         # key routes of the main path
+WINDOWS = (5, 10)       # forward-citation windows, years
+
+_PUB_COLUMNS = ["pub_key", "family_id", "priority_date", "filing_date", "publication_date", "grant_date", "in_landscape"]
+_CIT_COLUMNS = ["citing_pub_key", "cited_pub_key", "cited_year"]
+
+
+# ----------------------------------------------------------------------------------------------
+# the family graph
+
+
+@dataclass(frozen=True)
+class FamilyGraph:
+    """``nodes``: node (0..n-1, in family_id order), family_id, in_warehouse, in_landscape,
+    n_publications, family_date, date_basis, cohort_year. ``edges``: citing_node, cited_node,
+    links (sorted). ``as_of``: the latest date any publication shows (None if none)."""
+
+    nodes: pl.DataFrame
+    edges: pl.DataFrame
+    as_of: dt.date | None
+    stats: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return self.nodes.height
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return (self.edges["citing_node"].to_numpy(), self.edges["cited_node"].to_numpy(),
+                self.edges["links"].to_numpy().astype(np.float64))
+
+
+def _external(key: pl.Expr) -> pl.Expr:
+    return pl.lit("PUB:") + key
+
+
+def build_family_graph(publications: pl.DataFrame, citations: pl.DataFrame, *, landscape_only: bool = False) -> FamilyGraph:
+    """Collapse publication citations into the family citation graph.
+
+    ``publications``: pub_key, family_id, priority_date, filing_date, publication_date,
+    grant_date (Date), in_landscape (bool). ``citations``: citing_pub_key, cited_pub_key
+    (NULL when unresolved), cited_year (int, may be NULL). ``landscape_only``: keep only
+    families with a member in the landscape and the citations among them.
+    """
+    pubs = publications.select(_PUB_COLUMNS)
+    cits = citations.select(_CIT_COLUMNS)
+    n_unresolved = cits.filter(pl.col("cited_pub_key").is_null()).height
+    links = cits.filter(pl.col("cited_pub_key").is_not_null()).select("citing_pub_key", "cited_pub_key").unique()
+    fam = pubs.select("pub_key", "family_id")
+    links = (
+        links.join(fam.rename({"pub_key": "citing_pub_key", "family_id": "citing_family"}), on="citing_pub_key", how="left")
+        .join(fam.rename({"pub_key": "cited_pub_key", "family_id": "cited_family"}), on="cited_pub_key", how="left")
+        .with_columns(
+            pl.coalesce("citing_family", _external(pl.col("citing_pub_key"))).alias("citing_family"),
+            pl.coalesce("cited_family", _external(pl.col("cited_pub_key"))).alias("cited_family"),
+        )
+    )
+    n_self = links.filter(pl.col("citing_family") == pl.col("cited_family")).height
+    links = links.filter(pl.col("citing_family") != pl.col("cited_family"))
+
+    # families in the warehouse, with their dates
+    wh = (
+        pubs.group_by("family_id")
+        .agg(
+            pl.len().cast(pl.Int32).alias("n_publications"),
+            pl.col("in_landscape").any().alias("in_landscape"),
+            pl.min_horizontal("priority_date", "filing_date").min().alias("_filing"),
+            pl.min_horizontal("publication_date", "grant_date").min().alias("_published"),
+        )
+        .with_columns(pl.lit(True).alias("in_warehouse"))
+    )
+    # the year citing pages printed for each cited number, per family (fallback date)
+    cited_year = (
+        cits.filter(pl.col("cited_pub_key").is_not_null() & pl.col("cited_year").is_not_null())
+        .join(fam.rename({"pub_key": "cited_pub_key"}), on="cited_pub_key", how="left")
+        .with_columns(pl.coalesce("family_id", _external(pl.col("cited_pub_key"))).alias("family_id"))
+        .group_by("family_id")
+        .agg(pl.col("cited_year").min().alias("_cited_year"))
+    )
+    ends = pl.concat([links.select(pl.col("citing_family").alias("family_id")),
+                      links.select(pl.col("cited_family").alias("family_id"))]).unique()
+    ext = (
+        ends.join(wh.select("family_id"), on="family_id", how="anti")
+        .with_columns(
+            pl.lit(0, dtype=pl.Int32).alias("n_publications"),
+            pl.lit(False).alias("in_landscape"),
+            pl.lit(None, dtype=pl.Date).alias("_filing"),
+            pl.lit(None, dtype=pl.Date).alias("_published"),
+            pl.lit(False).alias("in_warehouse"),
+        )
+    )
+    nodes = (
+        pl.concat([wh, ext.select(wh.columns)])
+        .join(cited_year, on="family_id", how="left")
+        .with_columns(
+            pl.coalesce(
+                "_filing",
+                "_published",
+                pl.when(pl.col("_cited_year").is_between(1790, 2100))
+                .then(pl.date(pl.col("_cited_year").clip(1790, 2100), 7, 1)),
+            ).alias("family_date"),
+            pl.when(pl.col("_filing").is_not_null()).then(pl.lit("filing"))
+            .when(pl.col("_published").is_not_null()).then(pl.lit("publication"))
+            .when(pl.col("_cited_year").is_between(1790, 2100)).then(pl.lit("cited_year"))
+            .otherwise(None).alias("date_basis"),
+        )
+        .with_columns(pl.col("family_date").dt.year().cast(pl.Int32).alias("cohort_year"))
+        .drop("_filing", "_published", "_cited_year")
+    )
+    if landscape_only:
+        nodes = nodes.filter(pl.col("in_landscape"))
+    nodes = (
+        nodes.sort("family_id")
+        .with_row_index("node")
+        .with_columns(pl.col("node").cast(pl.Int64))
+        .select("node", "family_id", "in_warehouse", "in_landscape", "n_publications", "family_date", "date_basis", "cohort_year")
+    )
+    ids = nodes.select("node", "family_id")
+    edges = (
+        links.group_by("citing_family", "cited_family")
+        .agg(pl.len().cast(pl.Int64).alias("links"))
+        .join(ids.rename({"family_id": "citing_family", "node": "citing_node"}), on="citing_family", how="inner")
+        .join(ids.rename({"family_id": "cited_family", "node": "cited_node"}), on="cited_family", how="inner")
+        .select("citing_node", "cited_node", "links")
+        .sort("citing_node", "cited_node")
+    )
+    dates = pubs.select(pl.max_horizontal("priority_date", "filing_date", "publication_date", "grant_date").max()).item()
+    stats = {
+        "n_links": int(edges["links"].sum() or 0),
+        "n_self_links": n_self,
+        "n_unresolved_references": n_unresolved,
+    }
+    return FamilyGraph(nodes, edges, dates, stats)
+
+
+# ----------------------------------------------------------------------------------------------
+# counts
+
+
+def forward_citations(graph: FamilyGraph, *, as_of: dt.date | None = None, windows: tuple[int, ...] = WINDOWS) -> pl.DataFrame:
+    """Forward and backward citation counts per family.
+
+    Returns family_id, forward_citations (links received), citing_families (distinct),
+    ``forward_citations_{k}y`` for k in ``windows`` (links from families dated at most k years
+    after this family; NULL when this family has no date; a citing family without a date is
+    not counted), ``window_{k}y_complete`` (family_date + k years <= ``as_of``, default the
+    graph's as_of) and backward_citations (links made). Units: counts of links.
+    """
+    as_of = graph.as_of if as_of is None else as_of
+    dates = graph.nodes.select("node", "family_date")
+    e = (
+        graph.edges.join(dates.rename({"node": "cited_node", "family_date": "cited_date"}), on="cited_node", how="left")
+        .join(dates.rename({"node": "citing_node", "family_date": "citing_date"}), on="citing_node", how="left")
+    )
+    aggs = [pl.col("links").sum().alias("forward_citations"), pl.len().cast(pl.Int64).alias("citing_families")]
+    for k in windows:
+        within = pl.col("citing_date") <= pl.col("cited_date").dt.offset_by(f"{k}y")
+        aggs.append(pl.col("links").filter(within).sum().alias(f"forward_citations_{k}y"))
+    fwd = e.group_by("cited_node").agg(aggs).rename({"cited_node": "node"})
+    bwd = graph.edges.group_by("citing_node").agg(pl.col("links").sum().alias("backward_citations")).rename({"citing_node": "node"})
+    out = (
+        graph.nodes.select("node", "family_id", "family_date")
+        .join(fwd, on="node", how="left")
+        .join(bwd, on="node", how="left")
+        .with_columns(pl.col("forward_citations", "citing_families", "backward_citations", *[f"forward_citations_{k}y" for k in windows])
+                      .fill_null(0).cast(pl.Int64))
+    )
+    cols: list[pl.Expr] = []
+    for k in windows:
+        dated = pl.col("family_date").is_not_null()
+        cols.append(pl.when(dated).then(pl.col(f"forward_citations_{k}y")).otherwise(None).alias(f"forward_citations_{k}y"))
+        done = pl.col("family_date").dt.offset_by(f"{k}y") <= pl.lit(as_of, dtype=pl.Date) if as_of else pl.lit(None, dtype=pl.Boolean)
+        cols.append(pl.when(dated).then(done).otherwise(None).alias(f"window_{k}y_complete"))
+    out = out.with_columns(cols)
+    order = ["family_id", "forward_citations", "citing_families"]
+    for k in windows:
+        order.append(f"forward_citations_{k}y")
+    for k in windows:
+        order.append(f"window_{k}y_complete")
+    return out.sort("node").select([*order, "backward_citations"])
+
+
+def forward_citation_percentiles(counts: pl.DataFrame, segments: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Age-normalised forward citations: percentile rank within (cohort_year, segment).
+
+    ``counts``: family_id, cohort_year (NULL rows are skipped), forward_citations.
+    ``segments``: optional family_id, segment (a family may be in several; families missing
+    from it are in no segment). Without it every family is in segment ``'all'``.
+    Percentile rank = 100 * (families with fewer citations + half of those with as many,
+    itself included) / cohort size: 0-100, mean 50 in every cohort, 50 for a cohort of one.
+    Returns family_id, segment, cohort_year, cohort_size, forward_citations,
+    forward_citations_percentile.
+    """
+    base = counts.filter(pl.col("cohort_year").is_not_null()).select("family_id", "cohort_year", "forward_citations")
+    if segments is None:
+        base = base.with_columns(pl.lit("all").alias("segment"))
+    else:
+        base = base.join(segments.select("family_id", "segment").unique(), on="family_id", how="inner")
+    grp = ["cohort_year", "segment"]
+    lo = pl.col("forward_citations").rank("min").over(grp)
+    hi = pl.col("forward_citations").rank("max").over(grp)
+    n = pl.len().over(grp)
+    return (
+        base.with_columns(
+            n.cast(pl.Int32).alias("cohort_size"),
+            (100.0 * ((lo - 1) + 0.5 * (hi - lo + 1)) / n).alias("forward_citations_percentile"),
+        )
+        .select("family_id", "segment", "cohort_year", "cohort_size", "forward_citations", "forward_citations_percentile")
+        .sort("segment", "cohort_year", "family_id")
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# network measures
+
+
+def rescale_by_age(scores: pl.DataFrame, *, score: str = "pagerank", window: int = RESCALE_WINDOW) -> tuple[pl.DataFrame, int]:
+    """Rescale a score against the families closest in date (Mariani, Medo & Lafond 2018).
+
+    ``scores``: family_id, family_date (Date; NULL rows get NULL), ``score``. Families are
+    ordered by (family_date, family_id); each is compared with the ``window`` families around
+    it in that order (see ``graph_sparse.rescale_by_age``). Returns (frame of family_id,
+    ``{score}_rescaled`` (z-score), ``{score}_window_mean``, ``{score}_window_std``; window
+    actually used).
+    """
+    dated = scores.filter(pl.col("family_date").is_not_null()).sort("family_date", "family_id")
+    days = dated["family_date"].cast(pl.Int32).to_numpy()
+    z, mu, sd, used = gs.rescale_by_age(dated[score].to_numpy().astype(np.float64), days, window)
+    res = dated.select("family_id").with_columns(
+        pl.Series(f"{score}_rescaled", z), pl.Series(f"{score}_window_mean", mu), pl.Series(f"{score}_window_std", sd)
+    )
+    out = scores.select("family_id").join(res, on="family_id", how="left", maintain_order="left")
+    return out, used
+
+
+def main_path_frames(graph: FamilyGraph, *, scope: str = "landscape", key_routes: int = KEY_ROUTES) -> tuple[pl.DataFrame, pl.DataFrame, gs.MainPathResult]:
+    """Key-route main path on the landscape DAG (``scope='landscape'``: families with a member
+    in the landscape and the citations among them) or on the whole graph (``'all'``).
+
+    Returns (families: family_id, on_main_path (NULL outside the scope), main_path_spc (max
+    normalised SPC of its arcs, NULL without arcs), scc_size; arcs on the main path:
+    cited_family_id, citing_family_id, spc, log10_spc, spc_normalised; the kernel result).
+    Cycles are condensed (every family of a strongly connected component shares its place).
+    """
+    if scope not in ("landscape", "all"):
+        raise ValueError("scope must be 'landscape' or 'all'")
+    nodes = graph.nodes if scope == "all" else graph.nodes.filter(pl.col("in_landscape"))
+    local = nodes.select("node", "family_id").with_row_index("local").with_columns(pl.col("local").cast(pl.Int64))
+    e = (
+        graph.edges.join(local.select(pl.col("node").alias("citing_node"), pl.col("local").alias("citing_local")), on="citing_node")
+        .join(local.select(pl.col("node").alias("cited_node"), pl.col("local").alias("cited_local")), on="cited_node")
+        .sort("citing_local", "cited_local")
+    )
+    m = local.height
+    res = gs.main_path(m, e["citing_local"].to_numpy(), e["cited_local"].to_numpy(), key_routes=key_routes)
+    fams = local.select("family_id").with_columns(
+        pl.Series("on_main_path", res.node_on_main_path, dtype=pl.Boolean),
+        pl.Series("main_path_spc", res.node_spc_norm, dtype=pl.Float64).fill_nan(None),
+        pl.Series("scc_size", res.component_size, dtype=pl.Int32),
+    )
+    # family-level arcs realising the condensed main-path arcs
+    comp = pl.DataFrame({"local": np.arange(m, dtype=np.int64), "comp": res.component.astype(np.int64)})
+    arcs = pl.DataFrame({
+        "tail": res.arc_tail[res.arc_on_main_path].astype(np.int64),
+        "head": res.arc_head[res.arc_on_main_path].astype(np.int64),
+        "log_spc": res.arc_log_spc[res.arc_on_main_path],
+        "spc_normalised": res.arc_spc_norm[res.arc_on_main_path],
+    })
+    fam_arcs = (
+        e.select("citing_local", "cited_local")
+        .join(comp.rename({"local": "cited_local", "comp": "tail"}), on="cited_local")
+        .join(comp.rename({"local": "citing_local", "comp": "head"}), on="citing_local")
+        .join(arcs, on=["tail", "head"], how="inner")
+        .join(local.select(pl.col("local").alias("cited_local"), pl.col("family_id").alias("cited_family_id")), on="cited_local")
+        .join(local.select(pl.col("local").alias("citing_local"), pl.col("family_id").alias("citing_family_id")), on="citing_local")
+        .with_columns(
+            pl.col("log_spc").exp().alias("spc"),
+            (pl.col("log_spc") / np.log(10.0)).alias("log10_spc"),
+        )
+        .select("cited_family_id", "citing_family_id", "spc", "log10_spc", "spc_normalised")
+        .sort("cited_family_id", "citing_family_id")
+    )
+    return fams, fam_arcs, res
+
+
+# ----------------------------------------------------------------------------------------------
+# the whole table
+
+
+@dataclass
+class CentralityStats:
+    scope: str
+    as_of: dt.date | None
+    n_families: int
+    n_families_in_warehouse: int
+    n_edges: int
+    n_links: int
+    n_self_links: int
+    n_unresolved_references: int
+    n_cycles: int
+    n_families_in_cycles: int
+    pagerank_alpha: float
+    pagerank_tol: float
+    pagerank_error_bound: float
+    pagerank_method: str
+    pagerank_iterations: int
+    hits_iterations: int
+    hits_delta: float
+    hits_converged: bool
+    rescale_window: int
+    main_path_scope: str
+    key_routes: int
+    main_path_families: int
+    main_path_arcs: int
+    seconds: float = 0.0
+    run_id: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CentralityResult:
+    families: pl.DataFrame      # columns of the family_centrality table (without run_id)
+    percentiles: pl.DataFrame   # columns of family_cohort_percentiles (without run_id)
+    main_path: pl.DataFrame     # columns of centrality_main_path (without run_id)
+    stats: CentralityStats
+
+
+FAMILY_COLUMNS = [
+    "family_id", "in_warehouse", "in_landscape", "n_publications", "family_date", "date_basis", "cohort_year",
+    "forward_citations", "citing_families", "forward_citations_5y", "forward_citations_10y",
+    "window_5y_complete", "window_10y_complete", "backward_citations", "forward_citations_percentile", "cohort_size",
+    "pagerank", "pagerank_rescaled", "hits_authority", "hits_hub", "scc_size", "on_main_path", "main_path_spc",
+]
+
+
+def centrality_table(
+    publications: pl.DataFrame,
+    citations: pl.DataFrame,
+    *,
+    landscape_only: bool = False,
+    segments: pl.DataFrame | None = None,
+    alpha: float = ALPHA,
+    tol: float = TOL,
+    rescale_window: int = RESCALE_WINDOW,
+    key_routes: int = KEY_ROUTES,
+    main_path_scope: str = "landscape",
+    as_of: dt.date | None = None,
+) -> CentralityResult:
+    """Every centrality measure per family (input columns as in :func:`build_family_graph`).
+
+    ``segments`` (family_id, segment) adds per-segment cohort percentiles to
+    ``percentiles``; the family table's percentile is always the all-families one.
+    """
+    t0 = time.perf_counter()
+    g = build_family_graph(publications, citations, landscape_only=landscape_only)
+    src, dst, w = g.arrays()
+    # family dates order families inside citation cycles (most recent first): fewer back edges
+    days = g.nodes["family_date"].cast(pl.Int32).cast(pl.Float64).fill_null(np.nan).to_numpy()
+    pr = gs.pagerank(g.n, src, dst, w, alpha=alpha, tol=tol, order_key=days)
+    hi = gs.hits(g.n, src, dst, w)
+    counts = forward_citations(g, as_of=as_of)
+    base = (
+        g.nodes.join(counts, on="family_id", how="left", maintain_order="left")
+        .with_columns(
+            pl.Series("pagerank", pr.scores),
+            pl.Series("hits_authority", hi.authority),
+            pl.Series("hits_hub", hi.hub),
+        )
+    )
+    resc, used = rescale_by_age(base.select("family_id", "family_date", "pagerank"), window=rescale_window)
+    cohort_in = base.filter(pl.col("in_warehouse")).select("family_id", "cohort_year", "forward_citations")
+    pct_all = forward_citation_percentiles(cohort_in)
+    pct = pct_all
+    if segments is not None and segments.height:
+        pct = pl.concat([pct_all, forward_citation_percentiles(cohort_in, segments.filter(pl.col("segment") != "all"))])
+    mp_fams, mp_arcs, mp = main_path_frames(g, scope=main_path_scope, key_routes=key_routes)
+    _, comp = gs.strong_components(g.n, src, dst)
+    scc = np.bincount(comp, minlength=int(comp.max()) + 1 if comp.size else 0)
+    families = (
+        base.join(resc.select("family_id", "pagerank_rescaled"), on="family_id", how="left", maintain_order="left")
+        .join(pct_all.select("family_id", "forward_citations_percentile", "cohort_size"), on="family_id", how="left", maintain_order="left")
+        .join(mp_fams.select("family_id", "on_main_path", "main_path_spc"), on="family_id", how="left", maintain_order="left")
+        .with_columns(pl.Series("scc_size", scc[comp] if comp.size else np.zeros(0, dtype=np.int64)).cast(pl.Int32))
+        .select(FAMILY_COLUMNS)
+        .sort("family_id")
+    )
+    stats = CentralityStats(
+        scope="landscape" if landscape_only else "all",
+        as_of=g.as_of if as_of is None else as_of,
+        n_families=g.n,
+        n_families_in_warehouse=int(g.nodes["in_warehouse"].sum()),
+        n_edges=g.edges.height,
+        n_links=g.stats["n_links"],
+        n_self_links=g.stats["n_self_links"],
+        n_unresolved_references=g.stats["n_unresolved_references"],
+        n_cycles=int((scc > 1).sum()),
+        n_families_in_cycles=int(scc[scc > 1].sum()),
+        pagerank_alpha=alpha,
+        pagerank_tol=tol,
+        pagerank_error_bound=pr.error_bound,
+        pagerank_method=pr.method,
+        pagerank_iterations=pr.iterations,
+        hits_iterations=hi.iterations,
+        hits_delta=hi.delta,
+        hits_converged=hi.converged,
+        rescale_window=used,
+        main_path_scope=main_path_scope,
+        key_routes=key_routes,
+        main_path_families=int(mp_fams["on_main_path"].sum()),
+        main_path_arcs=mp_arcs.height,
+    )
+    stats.seconds = time.perf_counter() - t0
+    return CentralityResult(families, pct.sort("segment", "cohort_year", "family_id"), mp_arcs, stats)
+
+
+# ----------------------------------------------------------------------------------------------
+# basic patents
+
+
+def basic_patents(
+    centrality: pl.DataFrame,
+    *,
+    top: int = 20,
+    expiry: pl.DataFrame | None = None,
+    market: str | None = None,
+    at: dt.date | None = None,
+    holders: pl.DataFrame | None = None,
+    landscape_only: bool = True,
+) -> pl.DataFrame:
+    """The top families by rescaled PageRank: candidate "basic patents".
+
+    ``centrality``: family_id, pagerank_rescaled, pagerank, forward_citations, in_landscape
+    (the ``centrality`` view or :attr:`CentralityResult.families`). Families without a rescaled
+    score (no date) are left out; ``landscape_only`` keeps families with a member in the
+    landscape.
+
+    ``expiry`` (optional; needs ``market`` and ``at``): family_id, jurisdiction, expiry_date
+    (Date, NULL = unknown) and optionally in_force_from (Date, e.g. the grant date; NULL =
+    not granted). A family qualifies when one of its rows for ``market`` is in force at
+    ``at``: in_force_from <= at < expiry_date (an unknown expiry never counts as in force).
+    Adds market and in_force_until (the latest such expiry).
+
+    ``holders`` (optional): family_id, holder_group (one row per group; map names to groups
+    at the date first). Adds holder_groups (sorted list).
+
+    Returns rank (1 = highest rescaled PageRank among those kept), family_id,
+    pagerank_rescaled, pagerank, forward_citations, then the optional columns.
+    """
+    if top < 1:
+        raise ValueError("top must be >= 1")
+    c = centrality.filter(pl.col("pagerank_rescaled").is_not_null())
+    if landscape_only and "in_landscape" in c.columns:
+        c = c.filter(pl.col("in_landscape"))
+    cols = ["family_id", "pagerank_rescaled", "pagerank", "forward_citations"]
+    c = c.select(cols)
+    if expiry is not None:
+        if market is None or at is None:
+            raise ValueError("filtering by expiry needs both market and at")
+        e = expiry.filter(pl.col("jurisdiction") == market)
+        start = pl.col("in_force_from") if "in_force_from" in e.columns else pl.lit(at, dtype=pl.Date)
+        e = (
+            e.filter((start <= pl.lit(at, dtype=pl.Date)) & (pl.col("expiry_date") > pl.lit(at, dtype=pl.Date)))
+            .group_by("family_id")
+            .agg(pl.col("expiry_date").max().alias("in_force_until"))
+            .with_columns(pl.lit(market).alias("market"))
+        )
+        c = c.join(e, on="family_id", how="inner")
+    out = c.sort(["pagerank_rescaled", "family_id"], descending=[True, False]).head(top)
+    out = out.with_row_index("rank", offset=1).with_columns(pl.col("rank").cast(pl.Int64))
+    if holders is not None:
+        h = holders.group_by("family_id").agg(pl.col("holder_group").drop_nulls().unique().sort().alias("holder_groups"))
+        out = out.join(h, on="family_id", how="left", maintain_order="left")
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# the warehouse writer
+
+
+def _has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    rows = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = $n", {"n": name}
+    ).fetchall()
+    return bool(rows[0][0])
+
+
+def load_inputs(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None]:
+    """(publications, citations, segments or None) frames with the columns the functions use."""
+    pubs = con.sql(f"SELECT {', '.join(_PUB_COLUMNS)} FROM publications").pl()
+    cits = con.sql(f"SELECT {', '.join(_CIT_COLUMNS)} FROM citations").pl()
+    segs = None
+    if _has_relation(con, "segments"):
+        segs = con.sql("SELECT DISTINCT family_id, segment FROM segments WHERE family_id IS NOT NULL").pl()
+    return pubs, cits, segs
+
+
+def refresh(con: duckdb.DuckDBPyConnection, landscape_only: bool = False, **params: Any) -> CentralityStats:
+    """Compute centrality from the warehouse and replace the centrality tables, in one transaction.
+
+    ``con``: a writable connection with migration 0006 applied and no open transaction.
+    ``params``: keyword arguments of :func:`centrality_table` (alpha, tol, rescale_window,
+    key_routes, main_path_scope, as_of). Running it twice on the same data leaves the same
+    rows (only run_id and computed_at change). Returns the run's statistics.
+    """
+    for name in ("family_centrality", "centrality_runs", "family_cohort_percentiles", "centrality_main_path"):
+        if not _has_relation(con, name):
+            raise WarehouseError(f"table {name} does not exist; run `patentscope migrate` first")
+    con.execute("BEGIN TRANSACTION").fetchall()
+    registered: list[str] = []
+    try:
+        pubs, cits, segs = load_inputs(con)
+        res = centrality_table(pubs, cits, landscape_only=landscape_only, segments=segs, **params)
+        run_id = int(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM centrality_runs").fetchall()[0][0])
+        res.stats.run_id = run_id
+        stats = {k: v for k, v in res.stats.as_dict().items() if k != "run_id"}
+        con.execute(
+            f"INSERT INTO centrality_runs (run_id, computed_at, {', '.join(stats)}) "
+            f"VALUES ($run_id, $computed_at, {', '.join('$' + k for k in stats)})",
+            {"run_id": run_id, "computed_at": dt.datetime.now(dt.UTC).replace(tzinfo=None), **stats},
+        ).fetchall()
+        for table, frame in (("family_centrality", res.families), ("family_cohort_percentiles", res.percentiles),
+                             ("centrality_main_path", res.main_path)):
+            view = f"_patentscope_{table}"
+            con.register(view, frame.with_columns(pl.lit(run_id, dtype=pl.Int64).alias("run_id")))
+            registered.append(view)
+            con.execute(f"DELETE FROM {table}").fetchall()
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}").fetchall()
+        con.execute("COMMIT").fetchall()
+    except BaseException:
+        con.execute("ROLLBACK").fetchall()
+        raise
+    finally:
+        for view in registered:
+            con.unregister(view)
+    return res.stats

@@ -1,0 +1,1 @@
+"""Helpers for tests and benchmarks. Everything here is SYNTHETIC and labelled so."""
