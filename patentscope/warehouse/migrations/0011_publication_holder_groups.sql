@@ -6,6 +6,9 @@
 -- across renames (Hitachi Metals -> Proterial); `group_id` is the stable key.
 -- Transfers outside the lineage file (assignments to an unrelated company) are not tracked
 -- here: `current_assignee` rows show them as the pages printed them.
+-- Inventors listed among the applicants beside an organisation (the usual WO/EP pattern of
+-- inventor-applicants for the US designation) are not holders here; an inventor who is the only
+-- holder shown (an unassigned US patent is owned by its inventors) stays one.
 
 CREATE VIEW publication_holder_groups AS
 WITH ranked AS (
@@ -28,9 +31,16 @@ WITH ranked AS (
     FROM chosen c
     JOIN holders h ON h.name_as_written = c.name_as_written
     WHERE h.group_id IS NOT NULL
+), flagged AS (
+    SELECT *, bool_or(kind = 'organisation') OVER (PARTITION BY pub_key) AS has_organisation,
+           (kind = 'person' AND coalesce((SELECT kind_evidence FROM holder_names hn
+                                          WHERE hn.name_as_written = parts.name_as_written LIMIT 1), '')
+                                 LIKE 'same name as an inventor%') AS is_inventor
+    FROM parts
 )
 SELECT p.pub_key, p.holder_role, p.name_as_written, p.part_as_written, p.entity_id, p.holder,
        p.group_id, p.group_name, l.group_label, coalesce(p.group_country, l.label_country) AS group_country,
        p.valid_from, p.valid_to, p.kind, p.lineage_confirmed
-FROM parts p
-LEFT JOIN labels l USING (group_id);
+FROM flagged p
+LEFT JOIN labels l USING (group_id)
+WHERE NOT (p.is_inventor AND p.has_organisation);
