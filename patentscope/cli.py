@@ -51,6 +51,10 @@ class Group(click.Group):
             fail(e)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit, KeyboardInterrupt):
             raise
+        except BrokenPipeError:  # `patentscope sql ... | head`: the reader left; stop quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(0)
         except Exception as e:  # a bug: one line by default, the traceback on request
             if os.environ.get("PATENTSCOPE_DEBUG"):
                 raise
@@ -352,9 +356,37 @@ def analyze_cmd(obj: Ctx, at: dt.datetime | None, steps: tuple[str, ...], as_jso
             click.echo(f"{step:13} {st.get('seconds', 0):7.2f} s")
 
 
-@main.group()
-def ingest() -> None:
-    """Load data into the warehouse."""
+@main.group(invoke_without_command=True)
+@click.option("--all", "run_all", is_flag=True,
+              help="Run every source configured in patentscope.toml incrementally, then analyze (for cron).")
+@click.option("--source", "only", multiple=True, help="With --all: only these configured sources (repeatable).")
+@click.option("--json", "json_logs", is_flag=True, help="With --all: one JSON object per log line on stderr.")
+@click.option("--no-analyze", is_flag=True, help="With --all: skip the analysis step.")
+@click.pass_context
+def ingest(ctx: click.Context, run_all: bool, only: tuple[str, ...], json_logs: bool, no_analyze: bool) -> None:
+    """Load data into the warehouse.
+
+    \b
+    patentscope ingest --all          every configured source, incrementally, then analyze
+    patentscope ingest sample DIR     a folder in the embedded-sample format
+    patentscope ingest file PATH      a Google Patents or Lens.org CSV export
+    patentscope ingest ops|bulk|odp|maintfee ...   the API and bulk sources
+
+    Exit codes of --all: 0 ok, 2 configuration error, 4 another writer holds the warehouse,
+    6 partial failure (some sources failed; the others are saved), 1 every source failed.
+    """
+    if ctx.invoked_subcommand is not None:
+        if run_all:
+            raise click.UsageError("--all runs every configured source; do not combine it with a subcommand")
+        return
+    if not run_all:
+        click.echo(ctx.get_help())
+        return
+    from .jobs import run_all as run_all_sources
+
+    obj: Ctx = ctx.obj
+    code = run_all_sources(obj.settings, only=only, json_logs=json_logs, analyze=not no_analyze, quiet=obj.quiet)
+    sys.exit(code)
 
 
 @ingest.command("sample")

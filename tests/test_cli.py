@@ -181,3 +181,29 @@ def test_bad_landscape_file(tmp_path):
     f.write_text('[classification]\ncore = ["H01F 1/0X7"]\n', encoding="utf-8")
     r = run("--landscape", str(f), "landscape")
     assert r.returncode == 2 and "not a CPC/IPC symbol" in r.stderr
+
+
+def test_analysis_commands_on_demo(demo_dir):
+    d, _ = demo_dir
+    wh = str(d / "patentscope.duckdb")
+    r = run("--warehouse", wh, "segments", "evaluate", "--format", "json")
+    ev = {e["segment"]: e for e in json.loads(r.stdout)}
+    assert r.returncode == 0 and ev["sintered"]["used"] is True
+    r = run("--warehouse", wh, "concentration", "--format", "json")
+    rows = json.loads(r.stdout)
+    assert r.returncode == 0 and all(0 <= x["hhi"] <= 10_000 for x in rows if x["hhi"] is not None)
+    r = run("--warehouse", wh, "concentration", "--merge", "Proterial, Ltd.", "No Such Group", "--year", "2024")
+    assert r.returncode == 1 and "no holder group 'No Such Group'" in r.stderr
+    r = run("--warehouse", wh, "expiry", "US4770723A", "--json")
+    assert r.returncode == 0 and "2007-02-10" in r.stdout
+    r = run("--warehouse", wh, "royalty", "--show", "thresholds", "--no-store", "--format", "json")
+    assert r.returncode == 0 and {x["variant"] for x in json.loads(r.stdout)} == {"base", "low", "benchmark", "demanded"}
+    r = run("--warehouse", wh, "query", "royalty_time_path", "--param", "exporter=cn-licensed", "--format", "csv")
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 22  # header + 2010..2030
+
+
+def test_broken_pipe_is_quiet(demo_dir):
+    d, _ = demo_dir
+    p = subprocess.run(f'{sys.executable} -m patentscope --warehouse {d / "patentscope.duckdb"} sql "SELECT * FROM field_values" | head -1',
+                       shell=True, capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in p.stderr and "internal error" not in p.stderr

@@ -1,6 +1,17 @@
 -- 0010_royalty: results of `patentscope royalty --scenario FILE` (docs/royalty.md).
 -- Each run replaces the rows of its scenario name.
 
+CREATE TABLE royalty_scenarios (
+    scenario      VARCHAR PRIMARY KEY,
+    path          VARCHAR,
+    sha256        VARCHAR NOT NULL,
+    run_at        TIMESTAMP NOT NULL,
+    text          VARCHAR NOT NULL,          -- the scenario file as run (its assumptions, with sources)
+    licences_text VARCHAR,                   -- the licences file it referenced, if any
+    samples       BIGINT,
+    seed          BIGINT
+);
+
 CREATE TABLE royalty_results (
     scenario          VARCHAR NOT NULL,
     variant           VARCHAR NOT NULL,      -- 'base' or a [[variant]] name of the scenario
