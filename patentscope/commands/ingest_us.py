@@ -1,0 +1,175 @@
+"""``patentscope ingest bulk | odp | maintfee``: the US sources (USPTO Open Data Portal)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def _echo_json(data: dict[str, Any]) -> None:
+    click.echo(json.dumps(data, indent=1, default=str))
+
+
+def _raw_dir(obj: Any) -> Path:
+    return Path(obj.settings.warehouse).parent / "raw"
+
+
+def register(main: click.Group) -> None:
+    ingest = main.commands.get("ingest")
+    if not isinstance(ingest, click.Group):
+        return
+
+    @ingest.command("bulk")
+    @click.argument("folder", required=False, type=click.Path(file_okay=False, exists=True, path_type=Path))
+    @click.option("--download", is_flag=True,
+                  help="Fetch the tables from the ODP bulk product PVGPATDIS (needs USPTO_ODP_API_KEY); files already "
+                       "downloaded are reused and broken transfers resume.")
+    @click.option("--download-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="Where downloads are kept [default: warehouse/raw/bulk next to the warehouse].")
+    @click.option("--release", default=None, metavar="NAME",
+                  help="Name of the release in FOLDER (default: a hash of the files; with --download, the product's "
+                       "last-modified stamp). The same release is not loaded twice.")
+    @click.option("--force", is_flag=True, help="Load even if this release is already loaded.")
+    @click.option("--zip-reader", type=click.Choice(["arrow", "fifo"]), default="arrow", show_default=True,
+                  help="How zip members reach DuckDB: Arrow's streaming CSV reader, or DuckDB read_csv on a named pipe.")
+    @click.pass_obj
+    def ingest_bulk_cmd(obj: Any, folder: Path | None, download: bool, download_dir: Path | None, release: str | None,
+                        force: bool, zip_reader: str) -> None:
+        """Load PatentsView granted-patent tables: the landscape, its citations and their other ends.
+
+        Reads g_patent, g_application, g_cpc_current, g_us_patent_citation, g_assignee_disambiguated,
+        g_patent_abstract and g_us_term_of_grant (and g_inventor_disambiguated when present) as
+        .tsv.zip or .tsv from FOLDER, or downloads them with --download. Headers are checked
+        first; a missing table or column stops the load. The landscape definition selects the
+        patents; every citation into or out of them is kept, with a minimal row for the patent at
+        the other end. A newer release replaces the previous one in one transaction.
+
+        \b
+        Examples:
+          patentscope ingest bulk ~/data/pvgpatdis-2026q1/
+          patentscope ingest bulk --download
+        """
+        from ..errors import ConfigError
+        from ..ingest.us_bulk import OPTIONAL_TABLES, PRODUCT, REQUIRED_TABLES, ingest_bulk
+        from ..ingest.us_odp import land_bytes
+
+        if (folder is None) == (not download):
+            raise ConfigError("give a FOLDER of PatentsView tables or --download (not both)")
+        land = obj.landscape()
+        raw = _raw_dir(obj)
+        source: Path | dict[str, Path]
+        requests: dict[str, str] | None = None
+        release_info: dict[str, Any] | None = None
+        extra = []
+        if download:
+            from ..errors import InputError
+            from ..sources.uspto_bulk import FILES_PATH, BulkDownloader
+
+            dest = download_dir or raw / "bulk"
+            with BulkDownloader(log=obj.log) as dl:
+                product, body = dl.product(PRODUCT)
+                extra.append(land_bytes(body, request=f"GET /api/v1/datasets/products/{PRODUCT}", content_type="application/json",
+                                        fetched_at=dl.clock.now().replace(tzinfo=None), raw_dir=None))
+                by_name = {f.name: f for f in product.files}
+                wanted = {t: by_name.get(f"{t}.tsv.zip") for t in (*REQUIRED_TABLES, *OPTIONAL_TABLES)}
+                missing = [t for t in REQUIRED_TABLES if wanted[t] is None]
+                if missing:
+                    raise InputError(f"ODP product {PRODUCT} lists no {', '.join(m + '.tsv.zip' for m in missing)} "
+                                     f"(it lists {len(product.files)} files, e.g. {', '.join(sorted(by_name)[:8])}); "
+                                     "the table names may have changed")
+                obj.log(f"{product.release}: {len(product.files)} files listed, data {product.data_from}..{product.data_to}")
+                source = {t: dl.download(pf, dest) for t, pf in wanted.items() if pf is not None}
+                requests = {t: "https://api.uspto.gov" + FILES_PATH.format(product=PRODUCT, name=pf.name)
+                            for t, pf in wanted.items() if pf is not None}
+                release = release or product.release
+                release_info = {"product_last_modified": product.last_modified, "data_from": product.data_from,
+                                "data_to": product.data_to}
+        else:
+            assert folder is not None
+            source = folder
+        res = ingest_bulk(obj.settings.warehouse, source, land, command="patentscope ingest bulk"
+                          + (" --download" if download else f" {folder}"), release=release, release_info=release_info,
+                          requests=requests, raw_dir=raw, force=force, zip_reader=zip_reader, extra_landing=extra,
+                          log=obj.log)
+        _echo_json({"run_id": res.run_id, "release": res.release, "skipped": res.skipped, "loaded": res.counts,
+                    "quarantined_lines": res.quarantined, "timings_s": res.timings})
+        if res.quarantined:
+            sys.exit(1)
+
+    @ingest.command("odp")
+    @click.option("--load", "load", type=click.Path(exists=True, path_type=Path), default=None, metavar="PATH",
+                  help="Replay saved ODP payloads (a JSON file or a folder of them) instead of calling the API.")
+    @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                  help="Filing dates from (default: the last grant date of the loaded bulk release).")
+    @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Filing dates to (default: today).")
+    @click.option("--query", default=None, help="ODP query string to use instead of the one built from the landscape.")
+    @click.option("--show-query", is_flag=True, help="Print the query built from the landscape and exit.")
+    @click.option("--page-size", type=click.IntRange(1, 100), default=25, show_default=True,
+                  help="Full records per search page (halved automatically on HTTP 413).")
+    @click.pass_obj
+    def ingest_odp_cmd(obj: Any, load: Path | None, since: dt.datetime | None, until: dt.datetime | None,
+                       query: str | None, show_query: bool, page_size: int) -> None:
+        """Load Patent File Wrapper records: continuity, PTA, fee events, terminal disclaimers, assignments.
+
+        Searches the ODP for applications matching the landscape filed since the loaded bulk
+        release (needs USPTO_ODP_API_KEY), one request at a time, <= 4 per second, and saves each
+        page with its position: an interrupted run resumes when run again. With --load, saved
+        payloads are replayed through the same path with no network.
+
+        \b
+        Examples:
+          patentscope ingest odp --show-query
+          patentscope ingest odp --since 2025-10-01
+          patentscope ingest odp --load warehouse/raw/odp/
+        """
+        from ..ingest.us_odp import ingest_odp_live, replay_odp
+        from ..sources.uspto_odp import OdpClient, landscape_query
+
+        land = obj.landscape()
+        if show_query:
+            click.echo(query or landscape_query(land.core_codes, land.strong_keywords))
+            return
+        if load is not None:
+            res = replay_odp(obj.settings.warehouse, load, land, command=f"patentscope ingest odp --load {load}",
+                             raw_dir=_raw_dir(obj), log=obj.log)
+        else:
+            def on_retry(reason: str, wait: float) -> None:
+                obj.log(f"  ODP: {reason}; waiting {wait:.0f} s")
+
+            with OdpClient(on_retry=on_retry) as client:
+                res = ingest_odp_live(obj.settings.warehouse, land, client, command="patentscope ingest odp",
+                                      since=since.date() if since else None, until=until.date() if until else None,
+                                      query=query, page_size=page_size, raw_dir=_raw_dir(obj), log=obj.log)
+        _echo_json({"run_id": res.run_id, "read": res.rows_read, "loaded": res.counts,
+                    "rejected": [str(e) for e in res.rejected]})
+        if res.rejected:
+            sys.exit(1)
+
+    @ingest.command("maintfee")
+    @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+    @click.option("--all", "all_patents", is_flag=True,
+                  help="Keep the events of every patent, not only of US patents already in the warehouse.")
+    @click.option("--force", is_flag=True, help="Load even if this file is already loaded (or older than it).")
+    @click.pass_obj
+    def ingest_maintfee_cmd(obj: Any, file: Path, all_patents: bool, force: bool) -> None:
+        """Load USPTO maintenance-fee events (ODP product PTMNFEE2) as legal events.
+
+        FILE is the weekly MaintFeeEvents zip or its MaintFeeEvents_YYYYMMDD.txt. The file is
+        cumulative, so it replaces the previously loaded one. Payments become effect fee_paid,
+        EXP. lapse, EXPX reinstatement; the USPTO code is kept in event_code. Run it after
+        `ingest bulk` (only patents in the warehouse are kept unless --all).
+
+        \b
+        Example:
+          patentscope ingest maintfee MaintFeeEvents_20260330.zip
+        """
+        from ..ingest.maintfee import ingest_maintfee
+
+        res = ingest_maintfee(obj.settings.warehouse, file, command=f"patentscope ingest maintfee {file}",
+                              all_patents=all_patents, raw_dir=_raw_dir(obj), force=force, log=obj.log)
+        _echo_json({"run_id": res.run_id, "lines_read": res.rows_read, "loaded": res.counts})
