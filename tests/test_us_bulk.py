@@ -323,7 +323,7 @@ def test_sigkill_inside_the_write_transaction(clean_a, zips_a, tmp_path, landsca
 
 # ----------------------------------------------------------------------------- bad input
 
-@pytest.mark.parametrize("form", ["tsv", "zip-arrow", "zip-fifo"])
+@pytest.mark.parametrize("form", ["tsv", "zip-arrow"])
 def test_malformed_lines_are_quarantined_and_the_rest_loads(form, tsvs_a, landscape, tmp_path):
     folder = tmp_path / "in"
     shutil.copytree(tsvs_a, folder)
