@@ -110,3 +110,16 @@ def test_royalty_example_scenario_on_sample(analyzed):
     finally:
         con.close()
     assert n == res.height
+
+
+def test_basic_patents_view_and_query(analyzed):
+    wh, _ = analyzed
+    from patentscope.warehouse.connection import reader
+    from patentscope.warehouse.query import get_query, run_read_only
+    with reader(wh) as con:
+        v = run_read_only(con, "SELECT * FROM basic_patents WHERE market = 'US' ORDER BY basic_rank")
+        assert v.height > 0 and v["basic_rank"].min() == 1
+        q = get_query("basic_patents_in_force")
+        old = run_read_only(con, q.sql, q.bind({"at": "1995-06-08", "market": "US"}))
+        # US 4,770,723 (filed 1987, granted 1988) was in force on 1995-06-08
+        assert any("US-4770723" in (m or []) for m in old["members"].to_list())

@@ -13,13 +13,16 @@ PageRank (``pagerank``)
         x = alpha * P^T x + (alpha * sum(x[dangling]) + 1 - alpha) / n,   sum(x) = 1.
 
     Every solution is ``x = y / sum(y)`` with ``(I - alpha P^T) y = 1`` (the dangling and
-    teleport terms are the same scalar for every node). Citation graphs are almost acyclic, so
-    ``method="auto"`` orders the nodes so that citing comes before cited (strongly connected
-    components from SciPy, whose labels are a reverse topological order of the condensation;
-    this is checked at run time) and solves the triangular part exactly with one sparse
-    triangular solve. The few edges inside cycles ("back edges") are handled by iterating the
-    regular splitting ``L y_{k+1} = 1 + R y_k``; on a DAG one solve is exact. A regular
-    splitting of an M-matrix converges at least as fast as the power method.
+    teleport terms are the same scalar for every node). ``method="auto"`` first takes a few
+    power steps; when the observed rate predicts many more (alpha near 1, deep graphs) it
+    switches to a direct solve: citation graphs are almost acyclic, so it orders the nodes
+    citing-before-cited (strongly connected components from SciPy, whose labels are a reverse
+    topological order of the condensation -- checked at run time; inside a cycle by an
+    optional date key) and solves the triangular part exactly with one sparse triangular
+    solve. Edges inside cycles that still point backwards are handled by iterating the
+    regular splitting ``L y_{k+1} = 1 + R y_k`` (a regular splitting of an M-matrix converges
+    at least as fast as the power method); when they are many, power steps finish the job.
+    On a DAG one solve is exact.
 
     ``method="power"`` is the textbook SciPy CSR power iteration.
 
@@ -33,7 +36,8 @@ PageRank (``pagerank``)
 HITS (``hits``)
     Kleinberg's hubs and authorities: power iteration on ``A^T A`` from the uniform vector,
     both vectors normalised to sum 1 (as networkx does), stop when successive authority
-    vectors differ by at most ``tol`` in L1.
+    vectors differ by at most ``tol`` in L1; restarted from the Lanczos eigenvector when the
+    top eigenvalue is simple and the iteration is slow.
 
 Main path (``search_path_counts``, ``key_route_main_path``, ``main_path``)
     Arcs run in the direction knowledge flows (cited -> citing). Search path count (SPC,
@@ -313,7 +317,7 @@ def _permuted_identity_minus(m: sp.csr_array, pos: IntArray) -> tuple[FloatArray
 
 def _pagerank_auto(n: int, s: IntArray, d: IntArray, vals: FloatArray, dangling: BoolArray,
                    alpha: float, tol: float, max_iter: int, key: FloatArray | None) -> PageRankResult:
-    ap = sp.csr_array((alpha * vals, (s, d)), shape=(n, n))   # alpha * P, rows = citing
+    apt = sp.csr_array((alpha * vals, (d, s)), shape=(n, n))   # alpha * P^T, rows = cited
     dang = np.flatnonzero(dangling)
     factor = alpha / (1.0 - alpha) if alpha > 0 else 0.0
     x = np.full(n, 1.0 / n)
@@ -326,7 +330,7 @@ def _pagerank_auto(n: int, s: IntArray, d: IntArray, vals: FloatArray, dangling:
         local: list[float] = []
         while it < until:
             it += 1
-            xn = x @ ap          # (alpha P)^T x
+            xn = apt @ x
             xn += (alpha * x[dang].sum() + 1.0 - alpha) / n
             diff = float(np.abs(xn - x).sum())
             x = xn
@@ -348,37 +352,46 @@ def _pagerank_auto(n: int, s: IntArray, d: IntArray, vals: FloatArray, dangling:
 
     # 2. order citing before cited: components in topological order, inside a cycle by
     # order_key (most recent first), then by id; edges that still point backwards go into R
-    ncomp, comp = _topo_components(n, ap, s, d)
+    ncomp, comp = _topo_components(n, apt, s, d)   # same components; edges reversed
     if ncomp == n:            # a DAG: the component order is already a node order
         pos = comp
     else:
+        # edges between components always point forwards; inside one, citing must come first
+        # in (key descending, id) order. Count the others before paying for the sort.
         k = np.zeros(n) if key is None else np.nan_to_num(key, nan=-np.inf)
-        pos = np.empty(n, dtype=comp.dtype)
-        pos[np.lexsort((np.arange(n), -k, comp))] = np.arange(n, dtype=comp.dtype)
-        backwards = int(np.count_nonzero(pos[s] > pos[d]))
+        same = comp[s] == comp[d]
+        ss, dd = s[same], d[same]
+        backwards = int(np.count_nonzero((k[ss] < k[dd]) | ((k[ss] == k[dd]) & (ss > dd))))
+        del same, ss, dd
         if backwards > MAX_BACK_SHARE * s.shape[0]:
             # big cycles in an arbitrary order: splitting steps would be worth little
             x, it, bound, _ = power_steps(x, it, max_iter)
             return PageRankResult(x / x.sum(), it, bound, "power", backwards, bound <= tol)
-    # CSR of (I - alpha P) renumbered = CSC of L = I - alpha P^T renumbered: lower triangular
-    # with a unit diagonal, except for back edges, which are moved into R
-    data, indices, indptr = _permuted_identity_minus(ap, pos)
+        pos = np.empty(n, dtype=comp.dtype)
+        pos[np.lexsort((np.arange(n), -k, comp))] = np.arange(n, dtype=comp.dtype)
+    # L = I - alpha P^T renumbered (CSR, rows = cited): lower triangular with a unit diagonal,
+    # except for back edges (citing placed after cited), which are moved into R
+    data, indices, indptr = _permuted_identity_minus(apt, pos)
     back = None
     n_back = 0
     if ncomp < n:  # only edges inside cycles can point backwards
-        col_of = np.repeat(np.arange(n, dtype=indices.dtype), np.diff(indptr))   # CSC: column = citing
-        upper = indices < col_of                                                # row (cited) before citing
+        row_of = np.repeat(np.arange(n, dtype=indices.dtype), np.diff(indptr))
+        upper = indices > row_of
         n_back = int(np.count_nonzero(upper))
         if n_back:
-            back = sp.csc_array((-data[upper], (indices[upper], col_of[upper])), shape=(n, n))
+            back = sp.csr_array((-data[upper], (row_of[upper], indices[upper])), shape=(n, n))
             keep = ~upper
-            counts = np.bincount(col_of[keep], minlength=n)
+            counts = np.bincount(row_of[keep], minlength=n)
             indptr = np.zeros(n + 1, dtype=indptr.dtype)
             np.cumsum(counts, out=indptr[1:])
             data, indices = data[keep], indices[keep]
-        del col_of, upper
-    lower = sp.csc_array((data, indices, indptr), shape=(n, n))
+        del row_of, upper
+    lower = sp.csr_array((data, indices, indptr), shape=(n, n))
+    lower.sum_duplicates()   # sorts the column indices once (there are no duplicates)
     del data, indices, indptr
+    # the solver works on CSC and copies anything else on every call; with several splitting
+    # steps ahead, give it a CSC copy it may overwrite (it only re-sets the unit diagonal)
+    solve_with = lower.tocsc() if back is not None else lower
     dang_p = pos[dang]
     ones = np.ones(n)
     # warm start for the splitting: y* = x* / c with c = (alpha * sum(x*[dangling]) + 1 - alpha) / n
@@ -392,8 +405,8 @@ def _pagerank_auto(n: int, s: IntArray, d: IntArray, vals: FloatArray, dangling:
         while it < max_iter:
             it += 1
             rhs = ones.copy() if back is None else ones + back @ y
-            # overwrite_A: only re-sets the (unit) diagonal and sorts indices in place
-            y = spsolve_triangular(lower, rhs, lower=True, unit_diagonal=True, overwrite_A=True, overwrite_b=True)
+            y = spsolve_triangular(solve_with, rhs, lower=True, unit_diagonal=True,
+                                   overwrite_A=solve_with is not lower, overwrite_b=True)
             xp = y / y.sum()
             # certified: ||x - x*|| <= ||G(x) - x|| / (1 - alpha), G(x) - x = c - L x + R x
             resid = (alpha * xp[dang_p].sum() + 1.0 - alpha) / n - lower @ xp
