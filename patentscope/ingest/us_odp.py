@@ -33,7 +33,7 @@ import polars as pl
 
 from ..errors import ConfigError, InputError, RowError
 from ..landscape import Landscape
-from ..normalize.batch import CHILD_TABLES, Batch, Row
+from ..normalize.batch import Batch, Row
 from ..normalize.uspto_odp import (
     SOURCE,
     Application,
@@ -48,7 +48,7 @@ from ..sources.uspto_odp import OdpClient, iter_pages, landscape_query, plan_sli
 from ..warehouse import migrations
 from ..warehouse import save as wsave
 from ..warehouse.connection import writer
-from ..warehouse.save import finish_run, now, start_run
+from ..warehouse.save import finish_run, start_run
 from . import IngestResult, Log
 
 LIVE_STATE = "odp"          # ingest_state key of the live search
@@ -88,23 +88,11 @@ def save_odp(con: duckdb.DuckDBPyConnection, batch: Batch, us: UsRows, *, run_id
     rows of the batch's publications replaced, publications upserted with source precedence,
     quarantine, landing), the application-keyed rows replaced per application, and the cursor."""
     source = batch.source
-    pub_keys = sorted({p["pub_key"] for p in batch.publications})
     apps = us.application_numbers()
     for r in landing:
         r["run_id"] = run_id
-    con.execute("BEGIN TRANSACTION").fetchall()
-    try:
-        if pub_keys:
-            con.register("_keys", pl.DataFrame({"k": pub_keys}))
-            try:
-                for name, key in CHILD_TABLES.items():
-                    con.execute(f"DELETE FROM {name} WHERE source = $s AND {key} IN (SELECT k FROM _keys)",
-                                {"s": source}).fetchall()
-            finally:
-                con.unregister("_keys")
-        wsave._upsert_publications(con, batch.publications, source)
-        for name in CHILD_TABLES:
-            wsave._insert(con, name, batch.table(name))
+
+    def us_tables(con: duckdb.DuckDBPyConnection) -> None:
         if apps:
             con.register("_apps", pl.DataFrame({"a": apps}))
             try:
@@ -114,22 +102,9 @@ def save_odp(con: duckdb.DuckDBPyConnection, batch: Batch, us: UsRows, *, run_id
             finally:
                 con.unregister("_apps")
         for table, attr in US_TABLES.items():
-            wsave._insert(con, table, getattr(us, attr))
-        wsave._insert(con, "quarantine", wsave.quarantine_rows(batch.rejected, run_id, source))
-        wsave._insert(con, "raw_landing", landing, "ON CONFLICT (payload_sha256) DO NOTHING")
-        if cursor is not None:
-            con.execute(
-                "INSERT INTO ingest_state VALUES ($s, $c, $t, $r) ON CONFLICT (source) DO UPDATE SET "
-                "cursor = excluded.cursor, updated_at = excluded.updated_at, run_id = excluded.run_id",
-                {"s": state_key, "c": json.dumps(cursor, sort_keys=True, default=str), "t": now(), "r": run_id},
-            ).fetchall()
-        con.execute("COMMIT").fetchall()
-    except BaseException:
-        try:
-            con.execute("ROLLBACK").fetchall()
-        except duckdb.Error:
-            pass
-        raise
+            wsave.insert_rows(con, table, getattr(us, attr))
+
+    wsave.save_batch(con, batch, run_id=run_id, cursor=cursor, landing=landing, state_key=state_key, extra=us_tables)
     counts = batch.counts()
     counts.update({t: len(getattr(us, a)) for t, a in US_TABLES.items()})
     return counts

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -111,6 +112,12 @@ def quarantine_rows(errors: list[RowError], run_id: int, source: str) -> list[Ro
     ]
 
 
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[Row], conflict: str = "") -> None:
+    """Insert dict rows into a warehouse table (typed like the table), inside the caller's
+    transaction; ``conflict`` is an optional ``ON CONFLICT ...`` clause."""
+    _insert(con, table, rows, conflict)
+
+
 def save_batch(
     con: duckdb.DuckDBPyConnection,
     batch: Batch,
@@ -118,8 +125,14 @@ def save_batch(
     run_id: int,
     cursor: dict[str, Any] | None = None,
     landing: list[Row] | None = None,
+    state_key: str | None = None,
+    extra: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> dict[str, int]:
-    """Write one batch in one transaction; returns row counts written per table."""
+    """Write one batch in one transaction; returns row counts written per table.
+
+    ``state_key``: the ingest_state key of the cursor (default: the batch's source).
+    ``extra``: more writes of the same batch (e.g. a source's own tables, with
+    :func:`insert_rows`), run inside the same transaction before the cursor is written."""
     source = batch.source
     pub_keys = sorted({p["pub_key"] for p in batch.publications})
     for name in CHILD_TABLES:
@@ -147,13 +160,15 @@ def save_batch(
         _insert(con, "holder_declared_patents", batch.holder_declared_patents,
                 "ON CONFLICT (holder, number_as_written) DO UPDATE SET office = excluded.office, pub_key = excluded.pub_key, "
                 "source_url = excluded.source_url, source_statement = excluded.source_statement")
+        if extra is not None:
+            extra(con)
         _insert(con, "quarantine", quarantine_rows(batch.rejected, run_id, source))
         _insert(con, "raw_landing", landing or [], "ON CONFLICT (payload_sha256) DO NOTHING")
         if cursor is not None:
             con.execute(
                 "INSERT INTO ingest_state VALUES ($s, $c, $t, $r) ON CONFLICT (source) DO UPDATE SET "
                 "cursor = excluded.cursor, updated_at = excluded.updated_at, run_id = excluded.run_id",
-                {"s": source, "c": json.dumps(cursor, sort_keys=True, default=str), "t": now(), "r": run_id},
+                {"s": state_key or source, "c": json.dumps(cursor, sort_keys=True, default=str), "t": now(), "r": run_id},
             ).fetchall()
         con.execute("COMMIT").fetchall()
     except BaseException:
