@@ -372,8 +372,10 @@ def ingest(ctx: click.Context, run_all: bool, only: tuple[str, ...], json_logs: 
     patentscope ingest file PATH      a Google Patents or Lens.org CSV export
     patentscope ingest ops|bulk|odp|maintfee ...   the API and bulk sources
 
-    Exit codes of --all: 0 ok, 2 configuration error, 4 another writer holds the warehouse,
-    6 partial failure (some sources failed; the others are saved), 1 every source failed.
+    Exit codes of --all: 0 ok, 1 every source failed, 2 configuration error, 3 the warehouse
+    cannot be opened, created or migrated, 4 another writer holds the warehouse, 6 partial
+    failure (some sources failed; the others are saved). Configure sources in patentscope.toml
+    (docs/jobs.md).
     """
     if ctx.invoked_subcommand is not None:
         if run_all:

@@ -756,7 +756,10 @@ def _build_rows(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
 
 
 def _upsert_sql(table: str, source: str, cols: list[str]) -> str:
-    """``INSERT ... ON CONFLICT`` with the precedence rules of ``warehouse.save._upsert_publications``."""
+    """``INSERT ... ON CONFLICT`` with the precedence rules of ``warehouse.save._upsert_publications``,
+    except that a release is a complete snapshot: on rows the bulk source already carries, the new
+    release's values replace the old ones, empty ones included (a newer release replaces an older
+    one exactly; other sources' values stay in field_values)."""
     existing_rank = "CASE publications.source " + " ".join(
         f"WHEN '{s}' THEN {r}" for s, r in SOURCE_RANK.items()) + " ELSE 9 END"
     wins = f"({SOURCE_RANK.get(source, 9)} <= {existing_rank})"

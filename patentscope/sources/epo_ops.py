@@ -316,6 +316,10 @@ class OpsAuth(httpx.Auth):
         )
 
     def _accept(self, response: httpx.Response) -> None:
+        if response.status_code in (429,) or response.status_code >= 500:
+            # the token endpoint is busy or down (after the transport's retries): transient, not bad credentials
+            raise OpsError(f"EPO OPS token endpoint {redact(self.token_url)} answered HTTP {response.status_code} "
+                           "after retries; try again later")
         if response.status_code != 200:
             raise OpsAuthError(
                 f"EPO OPS refused the credentials (HTTP {response.status_code} from {redact(self.token_url)}); "

@@ -91,11 +91,28 @@ def open_writer(path: str | Path, *, wait: float | None = None) -> duckdb.DuckDB
     try:
         if p.parent and not p.parent.exists():
             p.parent.mkdir(parents=True, exist_ok=True)
+        if not p.exists():
+            _create(p)
         return _connect_retrying(p, wait)
     except duckdb.Error as e:
         raise _translate(e, p, "writing") from None
     except OSError as e:
         raise WarehouseError(f"cannot create warehouse folder {p.parent}: {e.strerror}") from None
+
+
+def _create(p: Path) -> None:
+    """Create a new warehouse file under a temporary name and rename it into place, so a crash
+    or a full disk during creation never leaves a half-written file under the real name."""
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.creating")
+    try:
+        con = duckdb.connect(str(tmp))
+        con.execute("CHECKPOINT").fetchall()
+        con.close()
+        os.replace(tmp, p)
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            if leftover.exists():
+                leftover.unlink()
 
 
 @contextmanager

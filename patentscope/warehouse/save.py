@@ -6,8 +6,8 @@ landing record and the source's cursor are written with them, and it all commits
 or not at all. Saving the same batch twice leaves the warehouse as saving it once did.
 
 Across sources a publication row carries the values of the best-ranked source that has them
-(``SOURCE_RANK``; lower wins): a better or equal source replaces the row's values, a worse
-one only fills fields that are still empty. Each source's own child rows are kept apart
+(``SOURCE_RANK``; lower wins): a better or equal source's non-empty values replace the row's,
+a worse one only fills fields that are still empty; no save empties a field. Each source's own child rows are kept apart
 (``source`` is part of every child table's key).
 """
 
@@ -72,9 +72,11 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[Row], conflic
 
 
 def _upsert_publications(con: duckdb.DuckDBPyConnection, rows: list[Row], source: str) -> None:
-    """Upsert on pub_key. Same source: its new values replace its old ones. Better-or-equal
-    ranked other source: its values win, empty ones are filled from the row. Worse source:
-    fills only what is empty. ``in_landscape`` is true if any source put it there."""
+    """Upsert on pub_key. A better- or equally-ranked source (the same source included): its
+    values win, and where it has none the row keeps what it had. A worse-ranked source fills
+    only what is empty. So nothing a source supplied is lost by a later save (a source cannot
+    clear a value it showed before; every value stays in field_values). ``in_landscape`` is
+    true if any source put it there."""
     if not rows:
         return
     cols = [c for c, _ in table_columns(con, "publications") if c != "pub_key"]
@@ -88,8 +90,7 @@ def _upsert_publications(con: duckdb.DuckDBPyConnection, rows: list[Row], source
         elif c == "source":
             expr = f"CASE WHEN {wins} THEN excluded.source ELSE publications.source END"
         else:
-            expr = (f"CASE WHEN publications.source = excluded.source THEN excluded.{c} "
-                    f"WHEN {wins} THEN coalesce(excluded.{c}, publications.{c}) "
+            expr = (f"CASE WHEN {wins} THEN coalesce(excluded.{c}, publications.{c}) "
                     f"ELSE coalesce(publications.{c}, excluded.{c}) END")
         sets.append(f"{c} = {expr}")
     frame = to_frame(con, "publications", rows)
