@@ -47,7 +47,7 @@ from ..normalize.uspto_odp import (
 from ..sources.uspto_odp import OdpClient, iter_pages, landscape_query, plan_slices
 from ..warehouse import migrations
 from ..warehouse import save as wsave
-from ..warehouse.connection import writer
+from ..warehouse.connection import writer, writer_lock
 from ..warehouse.save import finish_run, start_run
 from . import IngestResult, Log
 
@@ -255,18 +255,21 @@ def ingest_odp_live(
     q_sha = hashlib.sha256(q.encode()).hexdigest()[:16]
     totals: dict[str, int] = {}
     pages = 0
-    with writer(warehouse) as con:
-        applied = migrations.apply(con)
-        if applied:
-            log(f"migrated {warehouse}: {', '.join(applied)}")
-        since = since or default_since(con)
-        if since is None:
-            raise ConfigError("no bulk release is loaded to start from; pass --since YYYY-MM-DD (filing dates from)")
-        until = until or client.clock.now().date()
-        prev = _state(con, LIVE_STATE)
+    # The single-writer lock is held for the whole run, but the DuckDB file is opened only for
+    # the saves, so readers (sql, query, report) get in while pages are being fetched.
+    with writer_lock(warehouse, command=command):
+        with writer(warehouse) as con:
+            applied = migrations.apply(con)
+            if applied:
+                log(f"migrated {warehouse}: {', '.join(applied)}")
+            since = since or default_since(con)
+            if since is None:
+                raise ConfigError("no bulk release is loaded to start from; pass --since YYYY-MM-DD (filing dates from)")
+            until = until or client.clock.now().date()
+            prev = _state(con, LIVE_STATE)
+            run_id = start_run(con, SOURCE, command)
         resume = (prev if prev and not prev.get("done") and prev.get("since") == since.isoformat()
                   and prev.get("until") == until.isoformat() and prev.get("query_sha") == q_sha else None)
-        run_id = start_run(con, SOURCE, command)
         try:
             slices = plan_slices(client, q, since, until, log=log)
             total = sum(n for _, _, n in slices)
@@ -294,20 +297,24 @@ def ingest_odp_live(
                             parts.extend(x for x in (parse_application(r, a.application_number) for r in info.records
                                                      if info.kind == "applications") if x is not None)
                     merged = merge_applications([*kept, *parts])
-                    keys = resolve_keys(con, merged.values())
-                    batch, us = to_rows(merged.values(), landscape, keys=keys, run_id=run_id)
-                    keep_known_kinds(con, batch)
                     cursor = {"since": since.isoformat(), "until": until.isoformat(), "query_sha": q_sha,
                               "slice": [lo.isoformat(), hi.isoformat()], "offset": page.next_offset, "done": False}
-                    counts = save_odp(con, batch, us, run_id=run_id, state_key=LIVE_STATE, cursor=cursor, landing=landing)
+                    with writer(warehouse) as con:
+                        keys = resolve_keys(con, merged.values())
+                        batch, us = to_rows(merged.values(), landscape, keys=keys, run_id=run_id)
+                        keep_known_kinds(con, batch)
+                        counts = save_odp(con, batch, us, run_id=run_id, state_key=LIVE_STATE, cursor=cursor, landing=landing)
                     for k, v in counts.items():
                         totals[k] = totals.get(k, 0) + v
                     log(f"  {lo}..{hi}: {min(page.next_offset, n)}/{n} read, {len(kept)} of {len(apps)} kept on this page")
             final = {"since": since.isoformat(), "until": until.isoformat(), "query_sha": q_sha, "done": True,
                      "completed_at": client.clock.now().isoformat(), "slices": len(slices)}
-            save_odp(con, Batch(source=SOURCE), UsRows(), run_id=run_id, state_key=LIVE_STATE, cursor=final, landing=[])
+            with writer(warehouse) as con:
+                save_odp(con, Batch(source=SOURCE), UsRows(), run_id=run_id, state_key=LIVE_STATE, cursor=final, landing=[])
         except BaseException as e:
-            finish_run(con, run_id, "failed", read=pages, message=str(e)[:500] or type(e).__name__)
+            with writer(warehouse) as con:
+                finish_run(con, run_id, "failed", read=pages, message=str(e)[:500] or type(e).__name__)
             raise
-        finish_run(con, run_id, "ok", read=pages, loaded=sum(totals.values()))
+        with writer(warehouse) as con:
+            finish_run(con, run_id, "ok", read=pages, loaded=sum(totals.values()))
     return IngestResult(run_id, pages, totals, [])
