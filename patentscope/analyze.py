@@ -54,6 +54,11 @@ def analyze(warehouse: Path, *, at: dt.date | None = None, today: dt.date | None
     unknown = [s for s in steps if s not in STEPS]
     if unknown:
         raise PatentscopeError(f"unknown analysis step(s) {', '.join(unknown)}; choose from {', '.join(STEPS)}")
+    if not Path(warehouse).exists():
+        from .errors import WarehouseError
+
+        raise WarehouseError(f"no warehouse at {warehouse}; load data first (`patentscope demo`, `patentscope ingest ...`) "
+                             "or point --warehouse / PATENTSCOPE_WAREHOUSE at an existing file")
     results: dict[str, dict[str, Any]] = {}
     with writer(warehouse, command="patentscope analyze") as con:
         migrations.apply(con)

@@ -123,3 +123,17 @@ def test_basic_patents_view_and_query(analyzed):
         old = run_read_only(con, q.sql, q.bind({"at": "1995-06-08", "market": "US"}))
         # US 4,770,723 (filed 1987, granted 1988) was in force on 1995-06-08
         assert any("US-4770723" in (m or []) for m in old["members"].to_list())
+
+
+def test_analyze_on_an_empty_warehouse(tmp_path):
+    from patentscope.errors import WarehouseError
+    from patentscope.warehouse import migrations
+    with pytest.raises(WarehouseError, match="no warehouse"):
+        analyze(tmp_path / "typo.duckdb")
+    assert not (tmp_path / "typo.duckdb").exists()
+    wh = tmp_path / "empty.duckdb"
+    con = duckdb.connect(str(wh))
+    migrations.apply(con)
+    con.close()
+    res = analyze(wh, at=dt.date(2026, 11, 28), today=dt.date(2026, 11, 28))
+    assert res["concentration"]["rows"] == 0

@@ -101,3 +101,25 @@ def test_pacing_spaces_requests():
 
 def test_redact_hides_credentials():
     assert redact("https://u:p@api.test/x?q=1&api_key=SECRET&token=T") == "https://api.test/x?q=1&api_key=REDACTED&token=REDACTED"
+
+
+def test_redact_presigned_urls():
+    url = "https://bucket.s3.amazonaws.com/f.zip?X-Amz-Credential=AKIAXXX&X-Amz-Security-Token=T&X-Amz-Signature=S&part=1"
+    out = redact(url)
+    assert "AKIA" not in out and "=T" not in out and "=S" not in out and "part=1" in out
+
+
+def test_odp_client_does_not_follow_redirects_with_its_key():
+    from patentscope.sources.uspto_odp import OdpClient
+    seen = []
+
+    def handler(request):
+        seen.append((request.url.host, request.headers.get("X-API-KEY")))
+        return httpx.Response(302, headers={"Location": "https://other-host.example/landing"})
+
+    client = OdpClient(api_key="MYSECRETKEY", transport=httpx.MockTransport(handler), clock=FakeClock())
+    try:
+        client.http.get("/api/v1/patent/applications/17248024")
+    finally:
+        client.close()
+    assert all(host != "other-host.example" for host, _ in seen)

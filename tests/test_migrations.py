@@ -43,3 +43,10 @@ def test_out_of_order_migrations_refused():
     con = duckdb.connect(":memory:")
     with pytest.raises(MigrationError):
         migrations.apply(con, [Migration("0002_b", "SELECT 1;"), Migration("0001_a", "SELECT 1;")])
+
+
+def test_changed_applied_migration_is_refused():
+    con = duckdb.connect(":memory:")
+    migrations.apply(con, [Migration("0001_a", "CREATE TABLE a (x INTEGER);")])
+    with pytest.raises(MigrationError, match="applied to this warehouse with a different text"):
+        migrations.apply(con, [Migration("0001_a", "CREATE TABLE a (x BIGINT);"), Migration("0002_b", "SELECT 1;")])

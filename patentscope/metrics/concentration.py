@@ -7,8 +7,9 @@ Units and conventions (docs/metrics.md):
 - Weighted shares use a per-family weight (e.g. rescaled PageRank) instead of 1.
 - HHI is on the **0-10,000** scale: sum over holders of (share in percent)^2.
 - CR1/CR4/CR8: summed share (0-1) of the 1/4/8 largest holders.
-- Gini: of the holders' family counts (0 = equal holdings, -> 1 = one holder holds all);
-  computed over holders with a non-zero share only.
+- Gini: of the holders' family counts, over the holders present (0 = equal holdings; it
+  approaches 1 when one of many holders holds almost all). A scope with a single holder has
+  Gini 0 and HHI 10,000: read Gini together with n_holders and HHI.
 - Number-equivalent firms: 10,000 / HHI (the number of equal-sized holders giving this HHI).
 - Thresholds: 2023 US DOJ/FTC Merger Guidelines, HHI > 1,800 = "highly concentrated"; a merger
   raising HHI by more than 100 points in such a market is presumed to lessen competition
@@ -173,8 +174,11 @@ def stats_table(holdings: pl.DataFrame, segs: pl.DataFrame, period_type: str, we
         if weight:
             f = f.with_columns(pl.col(weight).fill_null(0.0))
         attributed = f.filter(pl.col("holder_group") != NO_HOLDER)
-        un = f.group_by(keys).agg(
-            pl.col("family_id").filter(pl.col("holder_group") == NO_HOLDER).n_unique().alias("n_unattributed"))
+        # a family counts as unattributed only when none of its members has a holder group
+        orphan = f.filter(pl.col("holder_group") == NO_HOLDER).select([*keys, "family_id"]).unique().join(
+            attributed.select([*keys, "family_id"]).unique(), on=[*keys, "family_id"], how="anti")
+        un = f.select(keys).unique().join(orphan.group_by(keys).agg(pl.col("family_id").n_unique().alias("n_unattributed")),
+                                          on=keys, how="left").with_columns(pl.col("n_unattributed").fill_null(0))
         if attributed.height:
             per_family = attributed.select([*keys, "family_id", "holder_group", *([weight] if weight else [])]).unique()
             st = concentration(per_family, by=keys, weight=weight, thresholds=th)
@@ -231,9 +235,10 @@ def refresh(con: duckdb.DuckDBPyConnection, expiry_frame: pl.DataFrame, *, today
     if weights.height:
         wlive = live.join(weights, on="family_id", how="left")
         frames.append(stats_table(wlive, segs, "in_force_stock", "centrality", "holder_group", weight="weight"))
-    table = pl.concat([f for f in frames if f.height], how="diagonal_relaxed")
     cols = ["scope_type", "scope_value", "period_type", "year", "weighting", "holder_basis", "n_families",
             "n_unattributed", "n_holders", "hhi", "cr1", "cr4", "cr8", "gini", "n_equivalent", "label"]
+    nonempty = [f for f in frames if f.height]
+    table = pl.concat(nonempty, how="diagonal_relaxed") if nonempty else pl.DataFrame({c: [] for c in cols})
     for c in cols:
         if c not in table.columns:
             table = table.with_columns(pl.lit(None).alias(c))

@@ -40,7 +40,10 @@ from .. import __version__
 
 USER_AGENT = f"patentscope/{__version__} (+https://github.com/; NdFeB patent landscape research)"
 
-SECRET_PARAMS = {"api_key", "apikey", "key", "token", "access_token", "client_secret", "secret", "password"}
+SECRET_PARAMS = {"api_key", "apikey", "key", "token", "access_token", "client_secret", "secret", "password",
+                 # presigned download URLs (S3 and the like) carry credentials in the query
+                 "x-amz-credential", "x-amz-security-token", "x-amz-signature", "signature", "sig",
+                 "awsaccesskeyid", "x-goog-credential", "x-goog-signature"}
 
 
 class Clock:
@@ -239,6 +242,7 @@ def make_client(
     base_url: str = "",
     headers: dict[str, str] | None = None,
     timeout: float = 60.0,
+    follow_redirects: bool = True,
 ) -> httpx.Client:
     """An httpx client with our user agent and timeouts. Never called at import time."""
     return httpx.Client(
@@ -246,7 +250,7 @@ def make_client(
         base_url=base_url,
         headers={"User-Agent": USER_AGENT, **(headers or {})},
         timeout=httpx.Timeout(timeout, connect=min(15.0, timeout)),
-        follow_redirects=True,
+        follow_redirects=follow_redirects,  # False wherever a key travels in a header: httpx only strips Authorization
     )
 
 

@@ -109,6 +109,7 @@ class OdpClient:
         self.http = make_client(
             build_transport(transport, clock=self.clock, policy=self.policy, min_interval=min_interval, on_retry=on_retry),
             base_url=base_url, headers={"X-API-KEY": key, "Accept": "application/json"},
+            follow_redirects=False,  # the key is a plain header: never follow a redirect to another host with it
         )
 
     def close(self) -> None:

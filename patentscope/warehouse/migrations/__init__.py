@@ -84,6 +84,12 @@ def apply(con: duckdb.DuckDBPyConnection, migrations: list[Migration] | None = N
     if names != sorted(names) or len(set(names)) != len(names):
         raise MigrationError(f"migrations must have unique names in order, got {names}")
     applied = _applied(con)
+    changed = [m.name for m in migrations if m.name in applied and applied[m.name][1] != m.sha256]
+    if changed:
+        raise MigrationError(
+            f"migration(s) {', '.join(changed)} were applied to this warehouse with a different text; it was built "
+            "by another version of patentscope. Rebuild it (re-run the ingests) or use the version that built it"
+        )
     done: list[str] = []
     for m in migrations:
         if m.name in applied:
