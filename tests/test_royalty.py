@@ -292,3 +292,64 @@ def test_ep_rows_count_in_validated_markets(tmp_path):
     res, _ = simulate(sc, pf)
     assert row(res, "DE")["royalties_p50"] == pytest.approx(5.0)
     assert row(res, "US")["royalties_p50"] == 0.0
+
+
+def test_group_coverage_is_the_union_across_segments_and_weights_count_families(tmp_path):
+    body = EXPORTER.replace('segments = ["sintered"]', 'segments = ["sintered", "grain_boundary_diffusion"]')
+    sc = scenario(tmp_path, body)
+    pf = portfolio(("G", "US", "sintered", None, "2020-07-01", 1.0), ("G", "US", "grain_boundary_diffusion", "2020-07-01", None, 1.0))
+    res, det = simulate(sc, pf)
+    assert row(res)["royalties_p50"] == pytest.approx(5.0)  # blocked all year: one family, then the other
+    # one family in two segments is one family
+    same = pl.concat([portfolio(("G", "US", "sintered", None, None, 1.0)),
+                      portfolio(("G", "US", "grain_boundary_diffusion", None, None, 1.0))])
+    _, det = simulate(sc, same)
+    assert det.filter(pl.col("market") == "US")["weight"].to_list() == [1.0]
+
+
+def test_licence_for_some_segments_does_not_shield_the_others(tmp_path):
+    body = EXPORTER.replace('segments = ["sintered"]', 'segments = ["sintered", "grain_boundary_diffusion"]').replace(
+        'source = "assumption: test exporter"', 'source = "assumption: test exporter"\nlicences = ["L1"]') + """
+    [[licence]]
+    id = "L1"
+    licensor_group = "A"
+    licensee = "E"
+    segments = ["sintered"]
+    source = "test"
+    rate = {percent = 0.01}
+    """
+    sc = scenario(tmp_path, body)
+    only_sintered = simulate(sc, portfolio(("A", "US", "sintered", None, None, 1.0)))[0]
+    assert row(only_sintered)["royalties_p50"] == pytest.approx(1.0)
+    both = simulate(sc, portfolio(("A", "US", "sintered", None, None, 1.0), ("A", "US", "grain_boundary_diffusion", None, None, 1.0)))[0]
+    assert row(both)["royalties_p50"] == pytest.approx(5.0) and row(both)["n_unlicensed"] == 1
+
+
+def test_price_is_drawn_per_sample(tmp_path):
+    body = """
+    [[exporter]]
+    id = "E"
+    segments = ["sintered"]
+    source = "assumption"
+    sales = [{market = "US", year = 2020, tonnes = 1.0}]
+    """
+    text = textwrap.dedent("""
+        [scenario]
+        years = [2020, 2020]
+        price_per_kg = {uniform = [20.0, 80.0]}
+        [rates]
+        unlicensed = {per_kg = 2.0}
+        licensed = {percent = 0.02}
+        [monte_carlo]
+        samples = 4000
+        seed = 3
+    """) + textwrap.dedent(body)
+    (tmp_path / "p.toml").write_text(text)
+    sc = load_scenario(tmp_path / "p.toml")
+    res, _ = simulate(sc, portfolio(("A", "US", "sintered", None, None, 1.0)))
+    us = row(res)
+    assert us["royalties_p50"] == pytest.approx(2000.0)           # 2 $/kg x 1,000 kg, whatever the price
+    assert us["burden_p5"] == pytest.approx(2.0 / 77.0, rel=0.02)  # 2 / P95 price (77)
+    assert us["burden_p95"] == pytest.approx(2.0 / 23.0, rel=0.02)  # 2 / P5 price (23)
+    s = sensitivity(sc, portfolio(("A", "US", "sintered", None, None, 1.0)))
+    assert s.filter(pl.col("quantity") == "scenario.price_per_kg")["swing"][0] > 0.05

@@ -451,18 +451,36 @@ class _Row:
     exporter: str
     market: str
     year: int
-    value: float
+    value: float                 # sales value at the median price (reported)
     tonnes: float | None
+    value_from_price: bool       # value = tonnes x price: drawn per sample with the price
     groups: list[tuple[str, float, float, str, Any]]  # (group, coverage, weight, status, rate or refusal)
 
 
-def _sales_value(ex: Exporter, market: str, year: int, price: float | None) -> tuple[float, float | None]:
+def _sales_value(ex: Exporter, market: str, year: int, price: float | None) -> tuple[float, float | None, bool]:
     val, ton = ex.sales[(market, year)]
     if val is None:
         if price is None:
             raise ConfigError(f"exporter {ex.id}: sales for {market} {year} are in tonnes only; set scenario.price_per_kg")
-        val = (ton or 0.0) * 1000 * price
-    return val, ton
+        return (ton or 0.0) * 1000 * price, ton, True
+    return val, ton, False
+
+
+def _union_fraction(intervals: list[tuple[dt.date, dt.date]], year: int) -> float:
+    """Fraction of ``year`` covered by the union of [a, b) intervals."""
+    ys, ye = dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
+    clipped = sorted((max(a, ys), min(b, ye)) for a, b in intervals if min(b, ye) > max(a, ys))
+    covered, cur_a, cur_b = 0, None, None
+    for a, b in clipped:
+        if cur_b is None or a > cur_b:
+            if cur_b is not None and cur_a is not None:
+                covered += (cur_b - cur_a).days
+            cur_a, cur_b = a, b
+        else:
+            cur_b = max(cur_b, b)
+    if cur_b is not None and cur_a is not None:
+        covered += (cur_b - cur_a).days
+    return covered / (ye - ys).days
 
 
 def _compulsory(sc: Scenario, group: str, market: str, year: int) -> tuple[Compulsory, float] | None:
@@ -490,56 +508,93 @@ def _status(sc: Scenario, ex: Exporter, group: str, market: str, year: int, segs
     return "unlicensed", sc.unlicensed_by_group.get(group, sc.unlicensed_rate)
 
 
-def _rows(sc: Scenario, cov: pl.DataFrame) -> list[_Row]:
+def _licence_for(sc: Scenario, ex: Exporter, group: str, market: str, segment: str, year: int) -> Licence | None:
+    for lid in ex.licences:
+        lic = sc.licences[lid]
+        if lic.licensor_group == group and lic.covers(market, [segment], year):
+            return lic
+    return None
+
+
+def _rows(sc: Scenario, portfolio: pl.DataFrame) -> list[_Row]:
+    """Per exporter x market x year: the blocking groups and their status.
+
+    A group's families are taken in the exporter's segments only. Its coverage is the fraction
+    of the year during which at least one of them is in force (union of intervals, across
+    segments); its weight is the sum of the weights of its distinct families. It is 'licensed'
+    only when the exporter's licences cover every one of those segments; otherwise the
+    uncovered segments decide its status (compulsory, refused or unlicensed) for the group."""
     rows = []
     y0, y1 = sc.years
     price_mid = sc.price_per_kg.quantile(0.5) if sc.price_per_kg else None
-    by_key: dict[tuple[str, int], list[tuple[str, str, float, float]]] = {}
-    for grp, jur, seg, y, c, w in cov.iter_rows():
-        by_key.setdefault((jur, y), []).append((grp, seg, c, w))
+    horizon_start, horizon_end = dt.date(y0, 1, 1), dt.date(y1 + 1, 1, 1)
+    by_market: dict[str, list[tuple[str, str, str, dt.date, dt.date, float]]] = {}
+    for fam, grp, jur, seg, a, b, w in portfolio.select("family_id", "holder_group", "jurisdiction", "segment",
+                                                         "in_force_from", "in_force_to", "weight").iter_rows():
+        by_market.setdefault(jur, []).append((grp, seg, fam, a or horizon_start, b or horizon_end,
+                                              float(w if w is not None else 1.0)))
     for ex in sc.exporters:
+        segs_ex = set(ex.segments)
         for (m, y) in sorted(ex.sales):
             if not (y0 <= y <= y1):
                 continue
-            value, tonnes = _sales_value(ex, m, y, price_mid)
-            per_group: dict[str, tuple[float, float]] = {}
-            for grp, seg, c, w in by_key.get((m, y), []):
-                if grp == ex.holder_group or seg not in ex.segments:
+            value, tonnes, from_price = _sales_value(ex, m, y, price_mid)
+            ys, ye = dt.date(y, 1, 1), dt.date(y + 1, 1, 1)
+            per_group: dict[str, list[tuple[str, str, dt.date, dt.date, float]]] = {}
+            for grp, seg, fam, a, b, w in by_market.get(m, []):
+                if grp == ex.holder_group or seg not in segs_ex or b <= ys or a >= ye:
                     continue
-                c0, w0 = per_group.get(grp, (0.0, 0.0))
-                per_group[grp] = (max(c0, c), w0 + w)
-            groups = []
+                per_group.setdefault(grp, []).append((seg, fam, a, b, w))
+            groups: list[tuple[str, float, float, str, Any]] = []
             for grp in sorted(per_group):
-                c, w = per_group[grp]
-                status, payload = _status(sc, ex, grp, m, y, ex.segments)
+                entries = per_group[grp]
+                licensed: dict[str, Licence] = {}
+                for seg in sorted({e[0] for e in entries}):
+                    lic = _licence_for(sc, ex, grp, m, seg, y)
+                    if lic is not None:
+                        licensed[seg] = lic
+                c = _union_fraction([(a, b) for _s, _f, a, b, _w in entries], y)
+                if c <= 0:
+                    continue
+                fam_w: dict[str, float] = {}
+                for _s, fam, _a, _b, w in entries:
+                    fam_w[fam] = max(fam_w.get(fam, 0.0), w)
+                weight = sum(fam_w.values())
+                uncovered = sorted({e[0] for e in entries} - set(licensed))
+                if not uncovered:
+                    lic = licensed[entries[0][0]]
+                    groups.append((grp, c, weight, "licensed", lic.rate or sc.licensed_rate))
+                    continue
+                # a licence that does not cover every blocking segment of the group does not shield
+                # the exporter from it: the group is dealt with as for the uncovered segments
+                status, payload = _status(sc, ex, grp, m, y, uncovered)
                 cl = _compulsory(sc, grp, m, y) if status == "compulsory" else None
                 if cl and cl[1] < 1.0:
                     # a compulsory licence starting (or ending) within the year: the rest of the
                     # year keeps the status the group would otherwise have
-                    groups.append((grp, c * cl[1], w, status, payload))
-                    other, other_payload = _status(sc, ex, grp, m, y, ex.segments, skip_compulsory=True)
-                    groups.append((grp, c * (1 - cl[1]), w, other, other_payload))
+                    groups.append((grp, c * cl[1], weight, status, payload))
+                    other, other_payload = _status(sc, ex, grp, m, y, uncovered, skip_compulsory=True)
+                    groups.append((grp, c * (1 - cl[1]), weight, other, other_payload))
                 else:
-                    groups.append((grp, c, w, status, payload))
-            rows.append(_Row(ex.id, m, y, value, tonnes, groups))
+                    groups.append((grp, c, weight, status, payload))
+            rows.append(_Row(ex.id, m, y, value, tonnes, from_price, groups))
     return rows
 
 
-def _rate_fraction(rate: Rate, draws: np.ndarray, row: _Row, price: np.ndarray | float | None,
+def _rate_fraction(rate: Rate, draws: np.ndarray, row: _Row, value: np.ndarray, price: np.ndarray | None,
                    lump_share: float) -> np.ndarray:
-    """A rate as a fraction of this row's sales value, per sample."""
+    """A rate as a fraction of this row's sales value, per sample (``value`` per sample)."""
     if rate.basis == "percent":
         return draws
+    safe = np.where(value > 0, value, 1.0)
     if rate.basis == "per_kg":
         if row.tonnes is None:
             if price is None:
                 raise ConfigError(f"a per-kg rate needs tonnes or scenario.price_per_kg ({row.exporter} {row.market} {row.year})")
-            tonnes_arr = row.value / (1000 * np.asarray(price))
-        else:
-            tonnes_arr = np.asarray(row.tonnes)
-        return draws * tonnes_arr * 1000 / row.value if row.value else np.zeros_like(draws)
+            return np.where(value > 0, draws / price, 0.0)  # (currency/kg) / (currency/kg)
+        return np.where(value > 0, draws * row.tonnes * 1000 / safe, 0.0)
     # lump sum per year, allocated to this row by its share of the exporter's sales in the territory
-    return draws * lump_share / row.value if row.value else np.zeros_like(draws)
+    return np.where(value > 0, draws * lump_share / safe, 0.0)
 
 
 def simulate(sc: Scenario, portfolio: pl.DataFrame, *, samples: int | None = None, seed: int | None = None,
@@ -547,16 +602,17 @@ def simulate(sc: Scenario, portfolio: pl.DataFrame, *, samples: int | None = Non
     """Run the model. Returns (per-row results with P5/P50/P95, per-group detail at the median).
 
     ``fixed`` pins named uncertain quantities to a value (used by the sensitivity analysis).
-    Per-row output columns: exporter, market, year, sales_value, n_blocking, n_licensed,
-    n_unlicensed, n_refused, n_compulsory, royalties_p5/p50/p95 (currency), burden_p5/p50/p95
-    (fraction of sales), sales_at_risk_p5/p50/p95 (currency). Market 'ALL' rows aggregate an
-    exporter's markets per year (burden on its export sales).
+    Per-row output columns: exporter, market, year, sales_value (at the median price when
+    sales are in tonnes), n_blocking, n_licensed, n_unlicensed, n_refused, n_compulsory,
+    royalties_p5/p50/p95 (currency), burden_p5/p50/p95 (fraction of sales, percentiles of the
+    per-sample ratio), sales_at_risk_p5/p50/p95 (currency). Market 'ALL' rows aggregate an
+    exporter's markets per year (burden on its export sales). Sales given in tonnes are valued
+    with the price drawn in each sample.
     """
     n = samples or sc.samples
     rng = np.random.default_rng(sc.seed if seed is None else seed)
     fixed = fixed or {}
-    cov = coverage(portfolio, sc.years)
-    rows = _rows(sc, cov)
+    rows = _rows(sc, portfolio)
     cache: dict[str, np.ndarray] = {}
 
     def draws(d: Dist) -> np.ndarray:
@@ -568,15 +624,23 @@ def simulate(sc: Scenario, portfolio: pl.DataFrame, *, samples: int | None = Non
 
     price = draws(sc.price_per_kg) if sc.price_per_kg else None
     cap = draws(sc.cap) if sc.cap else None
+
+    def value_of(r: _Row) -> np.ndarray:
+        if r.value_from_price and price is not None:
+            return (r.tonnes or 0.0) * 1000 * price
+        return np.full(n, r.value)
+
     # lump sums: spread over the licence's years, allocated by sales within the territory
     territory_sales: dict[tuple[str, int, str], float] = {}
     for r in rows:
         for grp, _c, _w, status, payload in r.groups:
             if status == "licensed" and payload.basis == "lump_sum":
                 territory_sales[(r.exporter, r.year, grp)] = territory_sales.get((r.exporter, r.year, grp), 0.0) + r.value
+    exporters = {e.id: e for e in sc.exporters}
     results, detail = [], []
-    by_ex_year: dict[tuple[str, int], list[tuple[float, np.ndarray, np.ndarray]]] = {}
+    by_ex_year: dict[tuple[str, int], list[tuple[float, np.ndarray, np.ndarray, np.ndarray]]] = {}
     for r in rows:
+        val = value_of(r)
         agg = np.zeros(n)
         per_group_rate = []
         keep_share = np.ones(n)
@@ -590,12 +654,12 @@ def simulate(sc: Scenario, portfolio: pl.DataFrame, *, samples: int | None = Non
             rate: Rate = payload
             lump_share = 0.0
             if rate.basis == "lump_sum":
-                lic = next(sc.licences[lid] for lid in next(e for e in sc.exporters if e.id == r.exporter).licences
+                lic = next(sc.licences[lid] for lid in exporters[r.exporter].licences
                            if sc.licences[lid].licensor_group == grp)
                 years_n = ((lic.end.year if lic.end else sc.years[1]) - (lic.start.year if lic.start else sc.years[0]) + 1)
                 total = territory_sales.get((r.exporter, r.year, grp), r.value) or 1.0
                 lump_share = r.value / total / max(years_n, 1)
-            g_rate = c * _rate_fraction(rate, draws(rate.value), r, price, lump_share)
+            g_rate = c * _rate_fraction(rate, draws(rate.value), r, val, price, lump_share)
             per_group_rate.append((grp, status, c, w, g_rate))
             agg = agg + g_rate
         if sc.apportionment == "cap" and cap is not None:
@@ -606,18 +670,20 @@ def simulate(sc: Scenario, portfolio: pl.DataFrame, *, samples: int | None = Non
             per_group_rate = [(g, s, c, w, capped * (c * w) / wsum if wsum else np.zeros(n)) for g, s, c, w, _ in paying] + \
                              [x for x in per_group_rate if x[1] == "refused"]
             agg = capped
-        royalties = agg * r.value
-        at_risk = (1 - keep_share) * r.value
-        by_ex_year.setdefault((r.exporter, r.year), []).append((r.value, royalties, at_risk))
-        results.append(_summarize(r.exporter, r.market, r.year, r.value, royalties, at_risk, len({g[0] for g in r.groups}), counts))
+        royalties = agg * val
+        at_risk = (1 - keep_share) * val
+        by_ex_year.setdefault((r.exporter, r.year), []).append((r.value, val, royalties, at_risk))
+        results.append(_summarize(r.exporter, r.market, r.year, r.value, val, royalties, at_risk,
+                                  len({g[0] for g in r.groups}), counts))
         for g, s, c, w, rr in per_group_rate:
             detail.append({"exporter": r.exporter, "market": r.market, "year": r.year, "holder_group": g, "status": s,
                            "coverage": c, "weight": w, "rate_p50": float(np.median(rr))})
     for (ex, y), parts in sorted(by_ex_year.items()):
         value = sum(p[0] for p in parts)
-        roy = np.sum([p[1] for p in parts], axis=0)
-        risk = np.sum([p[2] for p in parts], axis=0)
-        results.append(_summarize(ex, "ALL", y, value, roy, risk, None, None))
+        val = np.sum([p[1] for p in parts], axis=0)
+        roy = np.sum([p[2] for p in parts], axis=0)
+        risk = np.sum([p[3] for p in parts], axis=0)
+        results.append(_summarize(ex, "ALL", y, value, val, roy, risk, None, None))
     res = pl.DataFrame(results, schema=RESULT_SCHEMA).sort("exporter", "market", "year")
     det = pl.DataFrame(detail, schema={"exporter": pl.Utf8, "market": pl.Utf8, "year": pl.Int64, "holder_group": pl.Utf8,
                                        "status": pl.Utf8, "coverage": pl.Float64, "weight": pl.Float64, "rate_p50": pl.Float64})
@@ -633,12 +699,13 @@ RESULT_SCHEMA = {
 }
 
 
-def _summarize(ex: str, market: str, year: int, value: float, roy: np.ndarray, risk: np.ndarray,
+def _summarize(ex: str, market: str, year: int, value: float, val: np.ndarray, roy: np.ndarray, risk: np.ndarray,
                n_blocking: int | None, counts: dict[str, int] | None) -> dict[str, Any]:
     q = [5, 50, 95]
     rq = np.percentile(roy, q)
     kq = np.percentile(risk, q)
-    bq = rq / value if value else np.zeros(3)
+    burden = np.where(val > 0, roy / np.where(val > 0, val, 1.0), 0.0)
+    bq = np.percentile(burden, q)
     c = counts or {}
     return {"exporter": ex, "market": market, "year": year, "sales_value": value, "n_blocking": n_blocking,
             "n_licensed": c.get("licensed"), "n_unlicensed": c.get("unlicensed"), "n_refused": c.get("refused"),
@@ -723,8 +790,7 @@ def inverse(sc: Scenario, portfolio: pl.DataFrame) -> pl.DataFrame:
     benchmark_rate, the number of stacked licensors at the benchmark rate that would be needed
     if they blocked every market. null where no group blocks any market.
     """
-    cov = coverage(portfolio, sc.years)
-    rows = _rows(sc, cov)
+    rows = _rows(sc, portfolio)
     acc: dict[tuple[str, int], list[float]] = {}
     for r in rows:
         n_paying = sum(c for _g, c, _w, s, _p in r.groups if s != "refused")
