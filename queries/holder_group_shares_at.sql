@@ -1,5 +1,5 @@
 -- name: holder_group_shares_at
--- description: Each holder group's share of the landscape's families in force at a year's reference day (co-owned families split), from the in-force stock table; the inputs of the HHI.
+-- description: Families of the landscape in force at a year's reference day per holder group (in-force stock table) and each group's share of those counts. A co-owned family counts fully for each co-owner here, so these shares can differ slightly from the HHI inputs, which split it 1/k (see the concentration view).
 -- param: year int -- the year, e.g. 2014
 -- param: jurisdiction text = ALL -- an office (US, EP, JP, ...) or ALL (in force anywhere)
 SELECT holder_group, families_in_force,

@@ -193,3 +193,22 @@ def test_co_holders_split_and_repeats_dropped(sample_con):
     n = sample_con.execute("SELECT count(*) FROM parties p JOIN field_values f ON f.pub_key = p.pub_key AND f.source_record = 'NDW1014' "
                            "WHERE p.role = 'original_assignee' AND f.field = 'original_assignee'").fetchall()[0][0]
     assert n == 1
+
+
+def test_narrowed_landscape_on_reingest_takes_records_out(tmp_path, landscape):
+    from patentscope.landscape import load_landscape
+    wh = tmp_path / "w.duckdb"
+    ingest_sample_format(wh, sample_folder(), landscape, command="t")
+    narrow = tmp_path / "narrow.toml"
+    narrow.write_text('name = "narrow"\n[classification]\ncore = ["H01F41/0293"]\n', encoding="utf-8")
+    ingest_sample_format(wh, sample_folder(), load_landscape(narrow), command="t")
+    fresh = tmp_path / "fresh.duckdb"
+    ingest_sample_format(fresh, sample_folder(), load_landscape(narrow), command="t")
+    import duckdb
+    q = "SELECT pub_key, in_landscape, landscape_reason FROM publications ORDER BY pub_key"
+    a, b = duckdb.connect(str(wh), read_only=True), duckdb.connect(str(fresh), read_only=True)
+    try:
+        assert a.execute(q).fetchall() == b.execute(q).fetchall()
+    finally:
+        a.close()
+        b.close()

@@ -21,9 +21,11 @@ def register(main: click.Group) -> None:
                        "prints HHI before/after and the change for --year.")
     @click.option("--year", type=int, default=None, help="With --merge: the year (default: the current year).")
     @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+    @click.option("--csv", "as_csv", is_flag=True, help="Shorthand for --format csv.")
+    @click.option("--json", "as_json", is_flag=True, help="Shorthand for --format json.")
     @click.pass_obj
     def concentration(obj: Ctx, scope_type: str, scope_value: str, period_type: str, weighting: str,
-                      merge: tuple[str, str] | None, year: int | None, fmt: str) -> None:
+                      merge: tuple[str, str] | None, year: int | None, fmt: str, as_csv: bool, as_json: bool) -> None:
         """HHI, CR1/CR4/CR8, Gini and number-equivalent firms per year (over families).
 
         HHI is on the 0-10,000 scale; above 1,800 is "highly concentrated" (2023 US merger
@@ -37,6 +39,10 @@ def register(main: click.Group) -> None:
         import datetime as dt
 
         from ..errors import PatentscopeError
+
+        fmt = "csv" if as_csv else "json" if as_json else fmt
+        if merge is not None and (scope_type, scope_value, period_type, weighting) != ("all", "all", "in_force_stock", "families"):
+            raise click.UsageError("--merge works on the whole landscape's in-force families; drop --scope/--value/--period/--weighting")
         from ..metrics.concentration import holder_shares, merger_delta
         from ..warehouse.connection import reader
 

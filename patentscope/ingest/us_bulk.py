@@ -58,7 +58,7 @@ from ..errors import InputError
 from ..landscape import Landscape
 from ..warehouse import migrations
 from ..warehouse.connection import writer
-from ..warehouse.save import SOURCE_RANK, finish_run, now, start_run, table_columns
+from ..warehouse.save import SOURCE_RANK, finish_run, landscape_expr, now, start_run, table_columns
 from . import IngestResult, Log
 
 SOURCE = "bulk"
@@ -767,8 +767,8 @@ def _upsert_sql(table: str, source: str, cols: list[str]) -> str:
     for c in cols:
         if c == "pub_key":
             continue
-        if c == "in_landscape":
-            expr = "publications.in_landscape OR excluded.in_landscape"
+        if c in ("in_landscape", "landscape_reason"):
+            expr = landscape_expr(c, wins)
         elif c == "source":
             expr = f"CASE WHEN {wins} THEN excluded.source ELSE publications.source END"
         else:

@@ -1200,6 +1200,7 @@ def refresh(
     holders: pl.DataFrame | None = None,
     holder_basis: str | None = None,
     years: Iterable[int] | None = None,
+    stock_pub_keys: Iterable[str] | None = None,
 ) -> ExpiryStats:
     """Recompute expiry, in-force stock and cliffs and store them in one transaction.
 
@@ -1230,8 +1231,11 @@ def refresh(
         first = ex["in_force_from"].drop_nulls().min()
         y0 = first.year if isinstance(first, dt.date) else at.year
         years = range(min(y0, at.year), at.year + 26)
-    stock = in_force_stock(ex, holders, years, today=today, rules=rules).with_columns(holder_basis=pl.lit(basis))
-    cliffs = holder_cliffs(ex, holders, at=at, rules=rules).with_columns(holder_basis=pl.lit(basis))
+    # the stock and cliffs count only ``stock_pub_keys`` when given (e.g. the landscape, leaving
+    # out citation neighbours); expiry_results covers every publication
+    ex_stock = ex if stock_pub_keys is None else ex.filter(pl.col("pub_key").is_in(list(stock_pub_keys)))
+    stock = in_force_stock(ex_stock, holders, years, today=today, rules=rules).with_columns(holder_basis=pl.lit(basis))
+    cliffs = holder_cliffs(ex_stock, holders, at=at, rules=rules).with_columns(holder_basis=pl.lit(basis))
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     table = public_columns(ex).with_columns(rules_version=pl.lit(rules.version), rules_sha256=pl.lit(rules.sha256),
                                             computed_at=pl.lit(now))

@@ -225,9 +225,10 @@ def _expiry_section(con: duckdb.DuckDBPyConnection, have: set[str], today: dt.da
     markers = [(today.year, "today")] + [(c["cliff_year"], f"cliff: {c['holder_group'][:18]}") for c in cliffs[:3] if c["cliff_year"]]
     status = _rows(con, "SELECT status, count(*) AS publications FROM expiry_results WHERE jurisdiction = office GROUP BY ALL ORDER BY publications DESC") \
         if "expiry_results" in have else []
+    sd = con.execute("SELECT max(status_date) FROM expiry_results").fetchall()[0][0] if "expiry_results" in have else None
     return {"available": True, "chart": charts.line_chart(series, title="Families in force per holder group (past and projected)",
                                                          y_label="families in force", markers=markers),
-            "cliffs": cliffs, "status": status}
+            "cliffs": cliffs, "status": status, "status_date": sd}
 
 
 def _royalty_section(con: duckdb.DuckDBPyConnection, have: set[str], today: dt.date) -> dict[str, Any]:

@@ -71,12 +71,27 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[Row], conflic
         con.unregister("_incoming")
 
 
+def landscape_expr(column: str, wins: str) -> str:
+    """ON CONFLICT expression for ``in_landscape`` / ``landscape_reason``: membership follows the
+    landscape as the same or a better source last computed it (so a narrowed landscape takes
+    records out), except that a curator's flag (reason 'curated:...', set by the sample format)
+    survives other sources; a worse source can only add a record."""
+    curated = "(coalesce(publications.landscape_reason, '') LIKE 'curated:%' AND excluded.source <> 'sample')"
+    if column == "in_landscape":
+        return (f"CASE WHEN {wins} THEN excluded.in_landscape OR {curated} "
+                "ELSE publications.in_landscape OR excluded.in_landscape END")
+    return (f"CASE WHEN {wins} THEN CASE WHEN excluded.in_landscape THEN excluded.landscape_reason "
+            f"WHEN {curated} THEN publications.landscape_reason ELSE excluded.landscape_reason END "
+            "ELSE coalesce(publications.landscape_reason, excluded.landscape_reason) END")
+
+
 def _upsert_publications(con: duckdb.DuckDBPyConnection, rows: list[Row], source: str) -> None:
     """Upsert on pub_key. A better- or equally-ranked source (the same source included): its
     values win, and where it has none the row keeps what it had. A worse-ranked source fills
     only what is empty. So nothing a source supplied is lost by a later save (a source cannot
-    clear a value it showed before; every value stays in field_values). ``in_landscape`` is
-    true if any source put it there."""
+    clear a value it showed before; every value stays in field_values). ``in_landscape`` and
+    ``landscape_reason`` follow the same-or-better source's latest judgement (so a narrowed
+    landscape takes records out); a worse source can only add a record to the landscape."""
     if not rows:
         return
     cols = [c for c, _ in table_columns(con, "publications") if c != "pub_key"]
@@ -85,8 +100,8 @@ def _upsert_publications(con: duckdb.DuckDBPyConnection, rows: list[Row], source
     wins = f"({SOURCE_RANK.get(source, 9)} <= {existing_rank})"
     sets = []
     for c in cols:
-        if c == "in_landscape":
-            expr = "publications.in_landscape OR excluded.in_landscape"
+        if c in ("in_landscape", "landscape_reason"):
+            expr = landscape_expr(c, wins)
         elif c == "source":
             expr = f"CASE WHEN {wins} THEN excluded.source ELSE publications.source END"
         else:
