@@ -419,7 +419,12 @@ def ingest_sample(obj: Ctx, folder: Path | None) -> None:
 @main.command()
 @click.pass_obj
 def landscape(obj: Ctx) -> None:
-    """Print the landscape definition in use (codes, keywords, dates, offices) as JSON."""
+    """Print the landscape definition in use (codes, keywords, dates, offices) as JSON.
+
+    \b
+    Example:
+      patentscope --landscape my_landscape.toml landscape
+    """
     click.echo(json.dumps(obj.landscape().as_dict(), indent=1))
 
 

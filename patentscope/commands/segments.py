@@ -10,7 +10,12 @@ def register(main: click.Group) -> None:
 
     @main.group()
     def segments() -> None:
-        """Technology segments (CPC rules, keywords, precision-gated text classifier)."""
+        """Technology segments (CPC rules, keywords, precision-gated text classifier).
+
+        \b
+        Example:
+          patentscope segments evaluate
+        """
 
     @segments.command("evaluate")
     @click.option("--all-publications", is_flag=True, help="Train and evaluate on every publication, not only the landscape.")
@@ -43,7 +48,12 @@ def register(main: click.Group) -> None:
     @segments.command("list")
     @click.pass_obj
     def list_segments(obj: Ctx) -> None:
-        """The segment rules in use (data/segments.toml) with their sources."""
+        """The segment rules in use (data/segments.toml) with their sources.
+
+        \b
+        Example:
+          patentscope segments list
+        """
         from ..metrics.segments import load_segments
 
         for s in load_segments():

@@ -836,7 +836,9 @@ def portfolio_from_warehouse(con: duckdb.DuckDBPyConnection, weights: str = "fam
     have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
     need = {"expiry_results", "publication_holder_groups", "publication_segments"}
     if not need <= have or not con.execute("SELECT count(*) FROM expiry_results").fetchall()[0][0]:
-        raise ConfigError("the warehouse has no analysis results yet; run `patentscope analyze` first")
+        from ..errors import PatentscopeError
+
+        raise PatentscopeError("the warehouse has no analysis results yet; run `patentscope analyze` first")
     cent = "family_centrality" in have and weights == "centrality"
     df = con.sql(f"""
         WITH h AS (
