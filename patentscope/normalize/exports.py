@@ -41,6 +41,7 @@ from ..errors import InputError, RowError
 from ..landscape import Landscape
 from .batch import Batch, Row
 from .classifications import normalize_symbol
+from .csvrows import iter_records
 from .dates import parse_iso
 from .numbers import PubNumber, is_grant_kind, kind_rank, normalize_application_number, parse_pub_number
 from .web_records import read_text
@@ -130,22 +131,7 @@ def _records(name: str, text: str, header_index: int) -> Iterator[tuple[int, dic
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         return
-    offset = header_index
-    line = reader.line_num + 1
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as e:
-            raise InputError(f"{name}:{line + offset}: CSV syntax error ({e}); nothing from this file was loaded") from None
-        start, line = line, reader.line_num + 1
-        if not cells or all(not c.strip() for c in cells):
-            continue
-        if len(cells) != len(header):
-            yield start + offset, {"__error__": f"has {len(cells)} fields, the header has {len(header)}"}
-            continue
-        yield start + offset, dict(zip(header, cells, strict=True))
+    yield from iter_records(name, reader, header, header_index)
 
 
 def _split(value: str, sep: str) -> list[str]:

@@ -39,6 +39,7 @@ from ..errors import InputError, RowError
 from ..landscape import Landscape
 from .batch import Batch, Row
 from .classifications import extract_ipc_with_versions, extract_symbols
+from .csvrows import iter_records
 from .dates import parse_date, parse_iso
 from .numbers import (
     is_grant_kind,
@@ -114,21 +115,7 @@ def _rows(path: Path | str, text: str, delimiter: str, required: list[str]) -> I
     missing = [c for c in required if c not in header]
     if missing:
         raise InputError(f"{name}:1: header lacks column(s) {', '.join(missing)}; is this the right file?")
-    line = reader.line_num + 1
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as e:
-            raise InputError(f"{name}:{line}: CSV syntax error ({e}); nothing from this file was loaded") from None
-        start, line = line, reader.line_num + 1
-        if not cells or all(not c.strip() for c in cells):
-            continue
-        if len(cells) != len(header):
-            yield start, {"__error__": f"has {len(cells)} fields, the header has {len(header)}"}
-            continue
-        yield start, dict(zip(header, cells, strict=True))
+    yield from iter_records(name, reader, header)
 
 
 def read_text(path: Path | str) -> str:
