@@ -7,7 +7,7 @@ escaped here, so patent text (holder names as labels) cannot inject markup.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from markupsafe import Markup, escape
 
@@ -30,6 +30,22 @@ def _fmt(v: float) -> str:
     if v == int(v):
         return f"{v:.0f}"
     return f"{v:.3g}"
+
+
+def _axes(out: list[str], *, left: float, top: float, pw: float, ph: float, x0: float, x1: float, ymax: float,
+          X: Callable[[float], float], Y: Callable[[float], float], y_label: str, fmt_y: Callable[[float], str]) -> None:
+    """Horizontal grid lines with y labels, year ticks on x, and the rotated y-axis label."""
+    for i in range(5):
+        yv = ymax * i / 4
+        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{Y(yv):.1f}" y2="{Y(yv):.1f}" class="grid"/>')
+        out.append(f'<text x="{left - 6}" y="{Y(yv) + 4:.1f}" text-anchor="end" class="ax">{escape(fmt_y(yv))}</text>')
+    step = max(1, round((x1 - x0) / 8))
+    xv = math.ceil(x0)
+    while xv <= x1:
+        out.append(f'<text x="{X(xv):.1f}" y="{top + ph + 16}" text-anchor="middle" class="ax">{int(xv)}</text>')
+        xv += step
+    out.append(f'<text x="14" y="{top + ph / 2:.0f}" transform="rotate(-90 14 {top + ph / 2:.0f})" text-anchor="middle" '
+               f'class="ax">{escape(y_label)}</text>')
 
 
 def line_chart(
@@ -69,17 +85,8 @@ def line_chart(
         ya, yb = Y(min(y1, ymax)), Y(y0)
         out.append(f'<rect x="{left}" y="{ya:.1f}" width="{pw}" height="{max(0.0, yb - ya):.1f}" class="band"/>')
         out.append(f'<text x="{left + 4}" y="{ya + 12:.1f}" class="bl">{escape(label)}</text>')
-    for i in range(5):
-        yv = ymax * i / 4
-        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{Y(yv):.1f}" y2="{Y(yv):.1f}" class="grid"/>')
-        lab = f"{yv * 100:.0f}%" if percent else _fmt(yv)
-        out.append(f'<text x="{left - 6}" y="{Y(yv) + 4:.1f}" text-anchor="end" class="ax">{escape(lab)}</text>')
-    step = max(1, round((x1 - x0) / 8))
-    xv = math.ceil(x0)
-    while xv <= x1:
-        out.append(f'<text x="{X(xv):.1f}" y="{top + ph + 16}" text-anchor="middle" class="ax">{int(xv)}</text>')
-        xv += step
-    out.append(f'<text x="14" y="{top + ph / 2:.0f}" transform="rotate(-90 14 {top + ph / 2:.0f})" text-anchor="middle" class="ax">{escape(y_label)}</text>')
+    _axes(out, left=left, top=top, pw=pw, ph=ph, x0=x0, x1=x1, ymax=ymax, X=X, Y=Y, y_label=y_label,
+          fmt_y=(lambda v: f"{v * 100:.0f}%") if percent else _fmt)
     for k, (x, label) in enumerate(markers):
         if x0 <= x <= x1:
             out.append(f'<line x1="{X(x):.1f}" x2="{X(x):.1f}" y1="{top}" y2="{top + ph}" class="mark"/>')
@@ -125,17 +132,8 @@ def band_chart(
 
     out = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
            f'<text x="{left}" y="16" class="ct">{escape(title)}</text>']
-    for i in range(5):
-        yv = ymax * i / 4
-        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{Y(yv):.1f}" y2="{Y(yv):.1f}" class="grid"/>')
-        lab = f"{yv * 100:.1f}%" if percent else _fmt(yv)
-        out.append(f'<text x="{left - 6}" y="{Y(yv) + 4:.1f}" text-anchor="end" class="ax">{escape(lab)}</text>')
-    step = max(1, round((x1 - x0) / 8))
-    xv = math.ceil(x0)
-    while xv <= x1:
-        out.append(f'<text x="{X(xv):.1f}" y="{top + ph + 16}" text-anchor="middle" class="ax">{int(xv)}</text>')
-        xv += step
-    out.append(f'<text x="14" y="{top + ph / 2:.0f}" transform="rotate(-90 14 {top + ph / 2:.0f})" text-anchor="middle" class="ax">{escape(y_label)}</text>')
+    _axes(out, left=left, top=top, pw=pw, ph=ph, x0=x0, x1=x1, ymax=ymax, X=X, Y=Y, y_label=y_label,
+          fmt_y=(lambda v: f"{v * 100:.1f}%") if percent else _fmt)
     pts = sorted(zip(x, p5, p50, p95, strict=True))
     upper = " ".join(f"L{X(a):.1f},{Y(d):.1f}" for a, _b, _c, d in pts)
     lower = " ".join(f"L{X(a):.1f},{Y(b):.1f}" for a, b, _c, _d in reversed(pts))
