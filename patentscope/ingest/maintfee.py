@@ -31,7 +31,7 @@ from ..errors import InputError
 from ..normalize import maintfee as mf
 from ..warehouse import migrations
 from ..warehouse.connection import writer
-from ..warehouse.save import finish_run, now, start_run
+from ..warehouse.save import finish_run, now, start_run, write_cursor
 from . import IngestResult, Log
 from .us_bulk import ZipPipe, sha256_file
 
@@ -174,9 +174,7 @@ def ingest_maintfee(
                             {"sha": sha, "s": SOURCE, "req": str(path), "t": now(),
                              "ct": "application/zip" if member else "text/plain", "n": path.stat().st_size,
                              "p": str(path), "r": run_id}).fetchall()
-                con.execute("INSERT INTO ingest_state VALUES ($s, $c, $t, $r) ON CONFLICT (source) DO UPDATE SET "
-                            "cursor = excluded.cursor, updated_at = excluded.updated_at, run_id = excluded.run_id",
-                            {"s": SOURCE, "c": json.dumps(cursor, sort_keys=True), "t": now(), "r": run_id}).fetchall()
+                write_cursor(con, SOURCE, cursor, run_id)
                 kept = con.execute("SELECT count(*) FROM w_fee").fetchall()[0][0]
                 effects = dict(con.execute("SELECT effect, count(*) FROM w_fee JOIN _codes USING (event_code) GROUP BY ALL").fetchall())
                 con.execute("COMMIT").fetchall()

@@ -27,6 +27,8 @@ from importlib import resources
 import duckdb
 import polars as pl
 
+from ..warehouse.connection import transaction
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -245,14 +247,9 @@ def refresh(con: duckdb.DuckDBPyConnection, expiry_frame: pl.DataFrame, *, today
     table = table.select(cols)
     con.register("_conc", table)
     try:
-        con.execute("BEGIN TRANSACTION").fetchall()
-        try:
+        with transaction(con):
             con.execute("DELETE FROM concentration_stats").fetchall()
             con.execute(f"INSERT INTO concentration_stats ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _conc").fetchall()
-            con.execute("COMMIT").fetchall()
-        except BaseException:
-            con.execute("ROLLBACK").fetchall()
-            raise
     finally:
         con.unregister("_conc")
     return {"rows": table.height, "years": len(list(years))}

@@ -39,6 +39,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import ConfigError
+from ..warehouse.connection import transaction
 
 # --------------------------------------------------------------------------------------------
 # distributions
@@ -940,8 +941,7 @@ def run_scenario(con: duckdb.DuckDBPyConnection, sc: Scenario, *, store: bool = 
                 lic_text = (Path(sc.path).parent / lf).read_text(encoding="utf-8")
         except (OSError, ValueError):
             lic_text = None
-        con.execute("BEGIN TRANSACTION").fetchall()
-        try:
+        with transaction(con):
             con.execute("DELETE FROM royalty_scenarios WHERE scenario = $s", {"s": sc.name}).fetchall()
             con.execute("INSERT INTO royalty_scenarios VALUES ($s, $p, $h, now()::TIMESTAMP, $t, $l, $n, $seed)",
                         {"s": sc.name, "p": sc.path, "h": hashlib.sha256(text.encode()).hexdigest(), "t": text,
@@ -955,8 +955,4 @@ def run_scenario(con: duckdb.DuckDBPyConnection, sc: Scenario, *, store: bool = 
                         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _roy").fetchall()
                     finally:
                         con.unregister("_roy")
-            con.execute("COMMIT").fetchall()
-        except BaseException:
-            con.execute("ROLLBACK").fetchall()
-            raise
     return out

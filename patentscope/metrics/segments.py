@@ -25,6 +25,7 @@ import duckdb
 import polars as pl
 
 from ..normalize.classifications import matches_code
+from ..warehouse.connection import transaction
 
 
 @dataclass(frozen=True)
@@ -221,23 +222,16 @@ def refresh(con: duckdb.DuckDBPyConnection, landscape_only: bool = True) -> dict
     out = assign(pubs, syms, segs, cs)
     ev = evaluate_classifier(pubs, assign_by_rules(pubs, syms, segs), cs).with_columns(
         pl.lit(dt.datetime.now(dt.UTC).replace(tzinfo=None)).alias("computed_at"))
-    con.execute("BEGIN TRANSACTION").fetchall()
+    con.register("_seg", out)
+    con.register("_ev", ev)
     try:
-        con.execute("DELETE FROM publication_segments").fetchall()
-        con.execute("DELETE FROM segment_classifier_eval").fetchall()
-        con.register("_seg", out)
-        con.register("_ev", ev)
-        con.execute("INSERT INTO publication_segments SELECT pub_key, segment, decided_by, evidence, probability FROM _seg").fetchall()
-        con.execute("INSERT INTO segment_classifier_eval SELECT segment, positives, precision, recall, f1, used, note, computed_at FROM _ev").fetchall()
-        con.execute("COMMIT").fetchall()
-    except BaseException:
-        con.execute("ROLLBACK").fetchall()
-        raise
+        with transaction(con):
+            con.execute("DELETE FROM publication_segments").fetchall()
+            con.execute("DELETE FROM segment_classifier_eval").fetchall()
+            con.execute("INSERT INTO publication_segments SELECT pub_key, segment, decided_by, evidence, probability FROM _seg").fetchall()
+            con.execute("INSERT INTO segment_classifier_eval SELECT segment, positives, precision, recall, f1, used, note, computed_at FROM _ev").fetchall()
     finally:
-        for name in ("_seg", "_ev"):
-            try:
-                con.unregister(name)
-            except Exception:  # noqa: BLE001 - unregister of a view that failed to register
-                pass
+        con.unregister("_seg")
+        con.unregister("_ev")
     return {"publications": pubs.height, "segment_rows": out.height,
             "by_classifier": out.filter(pl.col("decided_by") == "classifier").height}

@@ -212,6 +212,22 @@ def reader(path: str | Path, *, sandbox: bool = True, wait: float | None = None)
         con.close()
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT, or ROLLBACK on any exception. DuckDB turns a COMMIT after a failed
+    statement into a silent rollback, so the rollback is explicit and the error re-raised."""
+    con.execute("BEGIN TRANSACTION").fetchall()
+    try:
+        yield con
+        con.execute("COMMIT").fetchall()
+    except BaseException:
+        try:
+            con.execute("ROLLBACK").fetchall()
+        except duckdb.Error:
+            pass
+        raise
+
+
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
     """Execute one statement and fetch everything (DuckDB 2 results stream and hold the
     connection until drained, so every call here drains)."""

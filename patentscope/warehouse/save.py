@@ -23,6 +23,7 @@ import polars as pl
 
 from ..errors import RowError, WarehouseError
 from ..normalize.batch import CHILD_TABLES, Batch, Row
+from .connection import transaction
 
 # Lower rank wins when two sources disagree on a publication field.
 SOURCE_RANK = {"bulk": 1, "odp": 1, "ops": 2, "file": 3, "sample": 4}
@@ -155,8 +156,7 @@ def save_batch(
         rows = batch.table(name)
         if any(r.get("source", source) != source for r in rows):
             raise WarehouseError(f"batch of source {source} carries {name} rows of another source")
-    con.execute("BEGIN TRANSACTION").fetchall()
-    try:
+    with transaction(con):
         if pub_keys:
             con.register("_keys", pl.DataFrame({"k": pub_keys}))
             try:
@@ -181,21 +181,17 @@ def save_batch(
         _insert(con, "quarantine", quarantine_rows(batch.rejected, run_id, source))
         _insert(con, "raw_landing", landing or [], "ON CONFLICT (payload_sha256) DO NOTHING")
         if cursor is not None:
-            con.execute(
-                "INSERT INTO ingest_state VALUES ($s, $c, $t, $r) ON CONFLICT (source) DO UPDATE SET "
-                "cursor = excluded.cursor, updated_at = excluded.updated_at, run_id = excluded.run_id",
-                {"s": state_key or source, "c": json.dumps(cursor, sort_keys=True, default=str), "t": now(), "r": run_id},
-            ).fetchall()
-        con.execute("COMMIT").fetchall()
-    except BaseException:
-        # DuckDB silently turns COMMIT into a rollback after a failed statement; roll back
-        # explicitly so the connection is usable and nothing of the batch remains.
-        try:
-            con.execute("ROLLBACK").fetchall()
-        except duckdb.Error:
-            pass
-        raise
+            write_cursor(con, state_key or source, cursor, run_id)
     return batch.counts()
+
+
+def write_cursor(con: duckdb.DuckDBPyConnection, key: str, cursor: dict[str, Any], run_id: int) -> None:
+    """Store a source's incremental cursor; call it inside the transaction of the rows it describes."""
+    con.execute(
+        "INSERT INTO ingest_state VALUES ($s, $c, $t, $r) ON CONFLICT (source) DO UPDATE SET "
+        "cursor = excluded.cursor, updated_at = excluded.updated_at, run_id = excluded.run_id",
+        {"s": key, "c": json.dumps(cursor, sort_keys=True, default=str), "t": now(), "r": run_id},
+    ).fetchall()
 
 
 def start_run(con: duckdb.DuckDBPyConnection, source: str, command: str) -> int:
