@@ -24,13 +24,12 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import polars as pl
 
 from ..errors import InputError
 from ..normalize import maintfee as mf
 from ..warehouse import migrations
-from ..warehouse.connection import writer
+from ..warehouse.connection import transaction, writer
 from ..warehouse.save import finish_run, now, start_run, write_cursor
 from . import IngestResult, Log
 from .us_bulk import ZipPipe, sha256_file
@@ -159,31 +158,24 @@ def ingest_maintfee(
             cursor = {"file": name, "file_date": file_date.isoformat() if file_date else None, "sha256": sha,
                       "layout": layout.name, "lines": n_lines, "rejected": n_bad, "all_patents": all_patents}
             con.register("_codes", code_frame)
-            con.execute("BEGIN TRANSACTION").fetchall()
             try:
-                con.execute("DELETE FROM legal_events WHERE source = $s", {"s": SOURCE}).fetchall()
-                con.execute(f"""INSERT INTO legal_events (pub_key, jurisdiction, event_date, event_code, description, effect, source)
-                    SELECT w.pub_key, 'US', w.event_date, w.event_code, c.description, c.effect, '{SOURCE}'
-                    FROM w_fee w JOIN _codes c USING (event_code)""").fetchall()
-                for q in quarantine:
-                    con.execute("INSERT INTO quarantine VALUES ($r, $s, $f, $l, NULL, $reason, $raw)",
-                                {"r": run_id, "s": SOURCE, "f": name, "l": q["line"], "reason": q["reason"],
-                                 "raw": q["raw"]}).fetchall()
-                con.execute("INSERT INTO raw_landing VALUES ($sha, $s, $req, $t, $ct, $n, $p, $r) "
-                            "ON CONFLICT (payload_sha256) DO NOTHING",
-                            {"sha": sha, "s": SOURCE, "req": str(path), "t": now(),
-                             "ct": "application/zip" if member else "text/plain", "n": path.stat().st_size,
-                             "p": str(path), "r": run_id}).fetchall()
-                write_cursor(con, SOURCE, cursor, run_id)
-                kept = con.execute("SELECT count(*) FROM w_fee").fetchall()[0][0]
-                effects = dict(con.execute("SELECT effect, count(*) FROM w_fee JOIN _codes USING (event_code) GROUP BY ALL").fetchall())
-                con.execute("COMMIT").fetchall()
-            except BaseException:
-                try:
-                    con.execute("ROLLBACK").fetchall()
-                except duckdb.Error:
-                    pass
-                raise
+                with transaction(con):
+                    con.execute("DELETE FROM legal_events WHERE source = $s", {"s": SOURCE}).fetchall()
+                    con.execute(f"""INSERT INTO legal_events (pub_key, jurisdiction, event_date, event_code, description, effect, source)
+                        SELECT w.pub_key, 'US', w.event_date, w.event_code, c.description, c.effect, '{SOURCE}'
+                        FROM w_fee w JOIN _codes c USING (event_code)""").fetchall()
+                    for q in quarantine:
+                        con.execute("INSERT INTO quarantine VALUES ($r, $s, $f, $l, NULL, $reason, $raw)",
+                                    {"r": run_id, "s": SOURCE, "f": name, "l": q["line"], "reason": q["reason"],
+                                     "raw": q["raw"]}).fetchall()
+                    con.execute("INSERT INTO raw_landing VALUES ($sha, $s, $req, $t, $ct, $n, $p, $r) "
+                                "ON CONFLICT (payload_sha256) DO NOTHING",
+                                {"sha": sha, "s": SOURCE, "req": str(path), "t": now(),
+                                 "ct": "application/zip" if member else "text/plain", "n": path.stat().st_size,
+                                 "p": str(path), "r": run_id}).fetchall()
+                    write_cursor(con, SOURCE, cursor, run_id)
+                    kept = con.execute("SELECT count(*) FROM w_fee").fetchall()[0][0]
+                    effects = dict(con.execute("SELECT effect, count(*) FROM w_fee JOIN _codes USING (event_code) GROUP BY ALL").fetchall())
             finally:
                 con.unregister("_codes")
         except BaseException as e:
