@@ -52,6 +52,8 @@ if str(TESTS) not in sys.path:  # the child process and benchmarks/fault_suite.p
     sys.path.insert(0, str(TESTS))
 
 from test_ops_support import FakeOps  # noqa: E402
+from test_us_odp_client import FakeOdp as _FakeOdp  # noqa: E402
+from test_us_odp_client import real_records  # noqa: E402
 
 FIX = TESTS / "fixtures"
 ODP = FIX / "uspto_odp" / "current"
@@ -76,56 +78,11 @@ BOOKKEEPING_COLUMNS = {"run_id", "updated_run_id", "job_id", "stored_path", "sec
 # the offline sources
 
 
-def odp_records() -> list[dict[str, Any]]:
-    """Full records from the ODP recordings (10 applications, filed 2007..2023)."""
-    files = [ODP / "patent-dev/raw/get_patent.json",
-             V6 / "bodies/manager_test__test_can_get_old_applications__00__200__patent_applications_14230558.json",
-             V6 / "bodies/manager_test__test_get_one_app__02__200__patent_applications_16123456.json",
-             V6 / "bodies/integration_test__TestPatentFileWrapper.test_direct_api_access__00__200__patent_applications_15123456.json",
-             V6 / "bodies/manager_test__test_can_get_pct_application__00__200__patent_applications_PCT-US07-19317.json",
-             V6 / "bodies/integration_test__TestPatentFileWrapper.test_search_range_filter__01__200__patent_applications_search.json"]
-    out: list[dict[str, Any]] = []
-    for f in files:
-        out.extend(json.loads(f.read_text())["patentFileWrapperDataBag"])
-    return out
-
-
-class FakeOdp:
-    """ODP search (range filter, sort, paging; 404 when nothing matches; 413 over ``max_page``)
-    and application sections, served from the recorded records; the key must be FAKE_ENV's."""
+class FakeOdp(_FakeOdp):
+    """The ODP fake of the client tests, serving the recorded records; the key must be FAKE_ENV's."""
 
     def __init__(self, *, max_page: int = 100):
-        self.records = sorted(odp_records(), key=lambda r: (r["applicationMetaData"]["filingDate"], r["applicationNumberText"]))
-        self.max_page = max_page
-        self.calls = 0
-        self.sections = {"15123456/assignment": json.loads((V6 / "bodies/integration_test__TestPatentFileWrapper.test_direct_api_access__03__200__patent_applications_15123456_assignment.json").read_text())}
-        self.on_request: Callable[[httpx.Request], None] | None = None
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.calls += 1
-        if self.on_request:
-            self.on_request(request)
-        if request.headers.get("X-API-KEY") != FAKE_ENV["USPTO_ODP_API_KEY"]:
-            return httpx.Response(403, json={"message": "Forbidden"})
-        path = request.url.path
-        if path.endswith("/applications/search"):
-            body = json.loads(request.content)
-            rf = body["rangeFilters"][0]
-            hits = [r for r in self.records if rf["valueFrom"] <= r["applicationMetaData"]["filingDate"] <= rf["valueTo"]]
-            off, lim = body["pagination"]["offset"], body["pagination"]["limit"]
-            if lim > self.max_page:
-                return httpx.Response(413, json={"message": "Response payload exceeds allowed limit of 6MB"})
-            if not hits:
-                return httpx.Response(404, json={"code": "404", "message": "Not Found",
-                                                 "detailedMessage": "No matching records found, refine your search criteria and try again"})
-            page = hits[off:off + lim]
-            if body.get("fields") == ["applicationNumberText"]:
-                page = [{"applicationNumberText": r["applicationNumberText"]} for r in page]
-            return httpx.Response(200, json={"count": len(hits), "patentFileWrapperDataBag": page, "requestIdentifier": "x"})
-        part = path.split("/applications/", 1)[1]
-        if part in self.sections:
-            return httpx.Response(200, json=self.sections[part])
-        return httpx.Response(404, json={"code": 404, "message": "Not Found"})
+        super().__init__(real_records(), max_page=max_page, key=FAKE_ENV["USPTO_ODP_API_KEY"])
 
 
 def write_landscape(path: Path) -> Path:

@@ -50,9 +50,10 @@ class FakeOdp:
     """A minimal ODP: search with range filter, sort and paging; 404 on no hits; 413 over
     ``max_page``; sections by application; faults injected in order from ``faults``."""
 
-    def __init__(self, records, *, max_page=100, faults=()):
+    def __init__(self, records, *, max_page=100, faults=(), key=KEY):
         self.records = sorted(records, key=lambda r: (r["applicationMetaData"]["filingDate"], r["applicationNumberText"]))
         self.max_page = max_page
+        self.key = key
         self.faults = list(faults)
         self.calls: list[httpx.Request] = []
         self.sections = {
@@ -67,7 +68,7 @@ class FakeOdp:
                 raise fault
             if fault is not None:
                 return fault()
-        if request.headers.get("X-API-KEY") != KEY:
+        if request.headers.get("X-API-KEY") != self.key:
             return httpx.Response(403, json={"message": "Forbidden"})
         path = request.url.path
         if path.endswith("/applications/search"):
