@@ -16,9 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 from ..errors import RowError
-from ..normalize.batch import Row
-from ..warehouse.save import now
+from ..normalize.batch import Batch, Row
+from ..warehouse import migrations
+from ..warehouse.connection import writer
+from ..warehouse.save import finish_run, now, save_batch, start_run
 
 Log = Callable[[str], None]
 
@@ -52,3 +56,37 @@ def land_files(paths: list[Path], source: str, raw_dir: Path | None) -> list[Row
             "byte_size": len(data), "stored_path": stored, "run_id": None,
         })
     return rows
+
+
+def save_as_run(
+    warehouse: Path,
+    batch: Batch,
+    *,
+    command: str,
+    landing: Callable[[int], list[Row]],
+    log: Log,
+    cursor: Callable[[list[Row]], dict[str, object]] | None = None,
+    prepare: Callable[[duckdb.DuckDBPyConnection, Batch], Batch] | None = None,
+    rejected_what: str = "rows quarantined",
+) -> IngestResult:
+    """Save one normalized batch as one run: migrate, record the run, land the payloads
+    (``landing(run_id)``), save the batch with its cursor in one transaction, finish the run
+    ('partial' when rows were rejected, 'failed' with the error), log the rejected rows."""
+    with writer(warehouse) as con:
+        applied = migrations.apply(con)
+        if applied:
+            log(f"migrated {warehouse}: {', '.join(applied)}")
+        run_id = start_run(con, batch.source, command)
+        rows = landing(run_id)
+        try:
+            to_save = prepare(con, batch) if prepare else batch
+            counts = save_batch(con, to_save, run_id=run_id, landing=rows, cursor=cursor(rows) if cursor else None)
+        except BaseException as e:
+            finish_run(con, run_id, "failed", read=batch.rows_read, message=str(e)[:500])
+            raise
+        finish_run(con, run_id, "partial" if batch.rejected else "ok", read=batch.rows_read, loaded=sum(counts.values()),
+                   rejected=len(batch.rejected),
+                   message=f"{len(batch.rejected)} {rejected_what}" if batch.rejected else None)
+    for bad in batch.rejected:
+        log(f"rejected {bad}")
+    return IngestResult(run_id, batch.rows_read, counts, batch.rejected)

@@ -15,10 +15,8 @@ from pathlib import Path
 from ..errors import InputError
 from ..landscape import Landscape
 from ..normalize import exports
-from ..warehouse import migrations
-from ..warehouse.connection import writer
-from ..warehouse.save import finish_run, save_batch, start_run
-from . import IngestResult, Log, land_files
+from ..normalize.batch import Row
+from . import IngestResult, Log, land_files, save_as_run
 from .sample import ingest_sample_format
 
 SOURCE = exports.SOURCE
@@ -61,22 +59,10 @@ def ingest_files(
         log(f"{name}: {exports.FORMATS[fmt]}")
     log(f"read {batch.rows_read} rows from {len(files)} file(s): {len(batch.publications)} publications, "
         f"{len(batch.rejected)} rows rejected")
-    with writer(warehouse) as con:
-        applied = migrations.apply(con)
-        if applied:
-            log(f"migrated {warehouse}: {', '.join(applied)}")
-        run_id = start_run(con, SOURCE, command)
-        landing = land_files(files, SOURCE, raw_dir)
-        for r in landing:
+    def landing(run_id: int) -> list[Row]:
+        rows = land_files(files, SOURCE, raw_dir)
+        for r in rows:
             r["run_id"] = run_id
-        try:
-            counts = save_batch(con, batch, run_id=run_id, landing=landing)
-        except BaseException as e:
-            finish_run(con, run_id, "failed", read=batch.rows_read, message=str(e)[:500])
-            raise
-        status = "partial" if batch.rejected else "ok"
-        finish_run(con, run_id, status, read=batch.rows_read, loaded=sum(counts.values()), rejected=len(batch.rejected),
-                   message=f"{len(batch.rejected)} rows quarantined" if batch.rejected else None)
-    for bad in batch.rejected:
-        log(f"rejected {bad}")
-    return IngestResult(run_id, batch.rows_read, counts, batch.rejected)
+        return rows
+
+    return save_as_run(warehouse, batch, command=command, landing=landing, log=log)

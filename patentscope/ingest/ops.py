@@ -47,7 +47,7 @@ from ..sources.epo_ops import MAX_BULK, MAX_RANGE, RESULT_CAP, OpsClient, OpsErr
 from ..warehouse import migrations
 from ..warehouse.connection import writer, writer_lock
 from ..warehouse.save import finish_run, now, save_batch, start_run
-from . import IngestResult, Log
+from . import IngestResult, Log, save_as_run
 
 SOURCE = "ops"
 CURSOR_VERSION = 1
@@ -488,20 +488,6 @@ def load_ops(
     batch.rejected = rejected + batch.rejected
     log(f"read {len(files)} OPS response(s): {len(batch.publications)} publications, "
         f"{len(batch.legal_events)} legal events, {len(batch.rejected)} rejected")
-    with writer(warehouse) as con:
-        applied = migrations.apply(con)
-        if applied:
-            log(f"migrated {warehouse}: {', '.join(applied)}")
-        run_id = start_run(con, SOURCE, command)
-        landing = [land_payload(data, str(f), "application/xml", raw_dir, run_id) for f, data in payloads]
-        try:
-            counts = save_batch(con, _guard(con, batch, log), run_id=run_id, landing=landing)
-        except BaseException as e:
-            finish_run(con, run_id, "failed", read=batch.rows_read, message=str(e)[:500])
-            raise
-        status = "partial" if batch.rejected else "ok"
-        finish_run(con, run_id, status, read=batch.rows_read, loaded=sum(counts.values()), rejected=len(batch.rejected),
-                   message=f"{len(batch.rejected)} responses or rows rejected" if batch.rejected else None)
-    for bad in batch.rejected:
-        log(f"rejected {bad}")
-    return IngestResult(run_id, batch.rows_read, counts, batch.rejected)
+    return save_as_run(warehouse, batch, command=command, log=log,
+                       landing=lambda run_id: [land_payload(data, str(f), "application/xml", raw_dir, run_id) for f, data in payloads],
+                       prepare=lambda con, b: _guard(con, b, log), rejected_what="responses or rows rejected")

@@ -7,10 +7,8 @@ from pathlib import Path
 
 from ..landscape import Landscape
 from ..normalize import web_records
-from ..warehouse import migrations
-from ..warehouse.connection import writer
-from ..warehouse.save import finish_run, save_batch, start_run
-from . import IngestResult, Log, land_files
+from ..normalize.batch import Row
+from . import IngestResult, Log, land_files, save_as_run
 
 
 def sample_folder() -> Path:
@@ -32,24 +30,11 @@ def ingest_sample_format(
     batch = web_records.load_folder(folder, landscape)  # pure; raises InputError before any write
     log(f"read {batch.rows_read} rows from {len(files)} files in {folder}: "
         f"{len(batch.publications)} publications, {len(batch.rejected)} rows rejected")
-    with writer(warehouse) as con:
-        applied = migrations.apply(con)
-        if applied:
-            log(f"migrated {warehouse}: {', '.join(applied)}")
-        run_id = start_run(con, batch.source, command)
-        landing = land_files(files, batch.source, raw_dir)
-        for r in landing:
+    def landing(run_id: int) -> list[Row]:
+        rows = land_files(files, batch.source, raw_dir)
+        for r in rows:
             r["run_id"] = run_id
-        try:
-            counts = save_batch(con, batch, run_id=run_id, landing=landing,
-                                cursor={"folder": str(folder), "files": {r["request"]: r["payload_sha256"] for r in landing}})
-        except BaseException as e:
-            finish_run(con, run_id, "failed", read=batch.rows_read, message=str(e)[:500])
-            raise
-        status = "partial" if batch.rejected else "ok"
-        finish_run(con, run_id, status, read=batch.rows_read, loaded=sum(counts.values()),
-                   rejected=len(batch.rejected),
-                   message=f"{len(batch.rejected)} rows quarantined" if batch.rejected else None)
-    for bad in batch.rejected:
-        log(f"rejected {bad}")
-    return IngestResult(run_id, batch.rows_read, counts, batch.rejected)
+        return rows
+
+    return save_as_run(warehouse, batch, command=command, landing=landing, log=log,
+                       cursor=lambda rows: {"folder": str(folder), "files": {r["request"]: r["payload_sha256"] for r in rows}})
