@@ -58,7 +58,7 @@ def test_parses_as_googlesql_without_select_star_or_literals_of_the_landscape() 
     land = load_landscape()
     script = bq.build_script(land)
     stmts = _statements(script.sql)
-    assert len(stmts) == 8
+    assert len(stmts) == 10
     for s in stmts:
         assert not list(s.find_all(exp.Star)), s.sql(dialect="bigquery")[:200]
     used = {p.name for s in stmts for p in s.find_all(exp.Parameter)} | set(re.findall(r"@([a-z_]+)", script.sql))
@@ -97,7 +97,7 @@ def test_scratch_dataset_names_are_checked_and_comments_cannot_break_out() -> No
     land = load_landscape()
     evil = Landscape(**{**{k: getattr(land, k) for k in land.__dataclass_fields__ if not k.startswith("_")},
                         "name": "x\nDROP TABLE t; --"})
-    assert len(_statements(bq.build_script(evil).sql)) == 8
+    assert len(_statements(bq.build_script(evil).sql)) == 10
     assert "\nDROP" not in bq.build_script(evil).sql
 
 
@@ -116,7 +116,7 @@ def test_keyword_regex_is_whole_word_and_case_insensitive_on_duckdb() -> None:
 
 
 def test_transpiles_to_spark_too() -> None:
-    assert len(bq.transpile(bq.build_script(load_landscape()), "spark")) == 8
+    assert len(bq.transpile(bq.build_script(load_landscape()), "spark")) == 10
 
 
 # ------------------------------------------------------------------------------------------------

@@ -233,7 +233,7 @@ FROM {src} AS p
 WHERE p.family_id IN (SELECT family_id FROM ps_members WHERE family_id IS NOT NULL AND family_id NOT IN ('', '-1'))
    OR p.publication_number IN (SELECT publication_number FROM ps_members)"""))
     statements.append(("citations", f"""-- 3. citation edges one hop both ways: backward from the landscape families, forward into them
-CREATE OR REPLACE TABLE {tables['citations']} AS
+CREATE TEMP TABLE ps_edges AS
 SELECT
   p.publication_number AS citing_publication_number,
   p.publication_date AS citing_publication_date,
@@ -249,17 +249,21 @@ FROM {src} AS p
 CROSS JOIN UNNEST(p.citation) AS c
 WHERE p.publication_date >= @since
   AND (p.publication_number IN (SELECT publication_number FROM ps_family_pubs)
-       OR c.publication_number IN (SELECT publication_number FROM ps_family_pubs))"""))
+       OR c.publication_number IN (SELECT publication_number FROM ps_family_pubs));
+CREATE OR REPLACE TABLE {tables['citations']} AS
+SELECT citing_publication_number, citing_publication_date, cited_publication_number, cited_application_number,
+  npl_text, type, category, cited_filing_date, backward, forward
+FROM ps_edges"""))
     statements.append(("touched", f"""-- 4. every publication touched: the families' own (published since the cursor) and both ends of every edge
 CREATE TEMP TABLE ps_touched AS
 SELECT publication_number FROM ps_family_pubs WHERE publication_date >= @since
 UNION DISTINCT
-SELECT citing_publication_number FROM {tables['citations']}
+SELECT citing_publication_number FROM ps_edges
 UNION DISTINCT
-SELECT cited_publication_number FROM {tables['citations']}
+SELECT cited_publication_number FROM ps_edges
 WHERE cited_publication_number IS NOT NULL AND cited_publication_number <> ''"""))
     statements.append(("publications", f"""-- 5. their bibliographic data (text only for the members, read once in part 1)
-CREATE OR REPLACE TABLE {tables['publications']} AS
+CREATE TEMP TABLE ps_pub_rows AS
 SELECT
   p.publication_number,
   p.country_code,
@@ -284,13 +288,18 @@ SELECT
   p.publication_number IN (SELECT publication_number FROM ps_family_pubs) AS in_landscape_family
 FROM {src} AS p
 LEFT JOIN ps_members AS m ON m.publication_number = p.publication_number
-WHERE p.publication_number IN (SELECT publication_number FROM ps_touched)"""))
+WHERE p.publication_number IN (SELECT publication_number FROM ps_touched);
+CREATE OR REPLACE TABLE {tables['publications']} AS
+SELECT publication_number, country_code, kind_code, application_number, family_id, publication_date, filing_date,
+  priority_date, grant_date, cpc, assignee_harmonized, inventor_harmonized, priority_claim, title, abstract,
+  in_landscape, match_core, match_strong, match_context, in_landscape_family
+FROM ps_pub_rows"""))
     statements.append(("families", f"""-- 6. one row per DOCDB family of a touched publication
 CREATE TEMP TABLE ps_family_rows AS
 SELECT p.family_id, p.publication_number, p.country_code, p.priority_date,
   ARRAY(SELECT a.name FROM UNNEST(p.assignee_harmonized) AS a WHERE a.name IS NOT NULL) AS assignees
 FROM {src} AS p
-WHERE p.family_id IN (SELECT family_id FROM {tables['publications']}
+WHERE p.family_id IN (SELECT family_id FROM ps_pub_rows
                       WHERE family_id IS NOT NULL AND family_id NOT IN ('', '-1'));
 CREATE TEMP TABLE ps_family_agg AS
 SELECT
