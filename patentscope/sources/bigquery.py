@@ -29,7 +29,7 @@ from importlib import resources
 from typing import Any
 
 from ..errors import ConfigError, PatentscopeError
-from .bigquery_sql import DEFAULT_SCRATCH_DATASET, SOURCE_TABLE, Param, Script, result_table
+from .bigquery_sql import DEFAULT_SCRATCH_DATASET, SOURCE_TABLE, Param, Script, console_script, result_table
 
 INSTALL_HINT = "the BigQuery route needs google-cloud-bigquery: pip install 'patentscope[bigquery]'"
 DEFAULT_MAX_BYTES_BILLED = 50 * 10**9
@@ -93,6 +93,8 @@ class BigQueryOptions:
     since: dt.date | None = None                # first run: only publications from this date
     api_endpoint: str | None = None             # an emulator or test server instead of Google
     page_size: int | None = None                # rows per result page (paged reads)
+    declare_parameters: bool = False            # DECLARE the values instead of binding them (emulators that
+                                                # cannot bind parameters inside a script: bqemulator 1.4)
 
     @classmethod
     def from_config(cls, table: dict[str, Any], where: str = "[sources.bigquery]") -> BigQueryOptions:
@@ -106,9 +108,9 @@ class BigQueryOptions:
             if k in ("max_bytes_billed", "overlap_days", "page_size"):
                 if isinstance(v, bool) or not isinstance(v, int) or v <= 0 and k != "overlap_days" or v < 0:
                     raise ConfigError(f"{where}.{k} must be a positive whole number, not {v!r}")
-            elif k == "keywords":
+            elif k in ("keywords", "declare_parameters"):
                 if not isinstance(v, bool):
-                    raise ConfigError(f"{where}.keywords must be true or false, not {v!r}")
+                    raise ConfigError(f"{where}.{k} must be true or false, not {v!r}")
             elif k == "since":
                 if isinstance(v, dt.datetime):
                     v = v.date()
@@ -234,11 +236,13 @@ class BigQueryRunner:
         return max(limit, estimate.bytes) if confirmed else limit
 
     def run(self, script: Script, *, maximum_bytes_billed: int) -> JobResult:
-        cfg = self.bq.QueryJobConfig(query_parameters=self._params(script.params), use_query_cache=True,
+        declare = self.options.declare_parameters
+        cfg = self.bq.QueryJobConfig(query_parameters=[] if declare else self._params(script.params), use_query_cache=True,
                                      maximum_bytes_billed=int(maximum_bytes_billed),
                                      labels={"client": "patentscope"})
         try:
-            job = self.client.query(script.sql, job_config=cfg, location=self.options.location)
+            job = self.client.query(console_script(script) if declare else script.sql, job_config=cfg,
+                                    location=self.options.location)
             self.log(f"bigquery: job {job.job_id} submitted")
             job.result()
         except Exception as e:
