@@ -254,7 +254,7 @@ CREATE OR REPLACE TABLE {tables['citations']} AS
 SELECT citing_publication_number, citing_publication_date, cited_publication_number, cited_application_number,
   npl_text, type, category, cited_filing_date, backward, forward
 FROM ps_edges"""))
-    statements.append(("touched", f"""-- 4. every publication touched: the families' own (published since the cursor) and both ends of every edge
+    statements.append(("touched", """-- 4. every publication touched: the families' own (published since the cursor) and both ends of every edge
 CREATE TEMP TABLE ps_touched AS
 SELECT publication_number FROM ps_family_pubs WHERE publication_date >= @since
 UNION DISTINCT
