@@ -293,6 +293,8 @@ def normalize(
 
 def _citations(batch: Batch, rows: Iterable[Located], known: set[str], pub_year: dict[str, int]) -> None:
     out: dict[tuple[str, str], Row] = {}
+    cat_cache: dict[str, list[str]] = {}
+    url_cache: dict[str, str] = {}
     for loc in rows:
         batch.rows_read += 1
         r = loc.row
@@ -312,7 +314,10 @@ def _citations(batch: Batch, rows: Iterable[Located], known: set[str], pub_year:
             continue
         cited = canonical(cited_raw) if cited_raw else None
         typ = (r.get("type") or "").strip()
-        cats = [c for c in re.split(r"[,\s]+", (r.get("category") or "").strip()) if c]
+        raw_cat = r.get("category") or ""
+        cats = cat_cache.get(raw_cat)
+        if cats is None:
+            cats = cat_cache[raw_cat] = [c for c in re.split(r"[,\s]+", raw_cat.strip()) if c]
         k = (citing.pub_key, written)
         if k in out:
             have = [c for c in (out[k]["category"] or "").split(",") if c]
@@ -323,7 +328,8 @@ def _citations(batch: Batch, rows: Iterable[Located], known: set[str], pub_year:
                   "cited_year": pub_year.get(cited.pub_key) if cited else None,
                   "category": ",".join(cats) or None,
                   "reference_type": ("patent" if cited_raw else "npl") + (f" ({typ})" if typ else ""),
-                  "cited_by": None, "source": SOURCE, "source_url": google_url(citing)}
+                  "cited_by": None, "source": SOURCE,
+                  "source_url": url_cache.get(citing.pub_key) or url_cache.setdefault(citing.pub_key, google_url(citing))}
     batch.citations.extend(out.values())
 
 
