@@ -15,7 +15,7 @@ pytest.importorskip("sqlglot")
 
 from patentscope.errors import InputError  # noqa: E402
 from patentscope.ingest import bigquery as ibq  # noqa: E402
-from patentscope.landscape import load_landscape  # noqa: E402
+from patentscope.landscape import Landscape, load_landscape  # noqa: E402
 from patentscope.normalize import bigquery as nbq  # noqa: E402
 from patentscope.sources import bigquery_sql as bq  # noqa: E402
 from patentscope.testing import bigquery as tb  # noqa: E402
@@ -177,3 +177,76 @@ def test_precedence_bigquery_fills_after_ops_and_wins_over_sample(tmp_path, expo
         [("OPS title", "PUB:US-99000001", "ops")]
     assert _q(wh, "SELECT title, source FROM publications WHERE pub_key = 'US-99000022'") == \
         [("SYNTHETIC strong keyword in the abstract only", "bigquery")]
+
+
+class _StubRunner:
+    """The runner's interface (estimate, check, run), answering from the script run on DuckDB:
+    the live route's bookkeeping without a server (the client itself: test_bigquery_client.py)."""
+
+    def __init__(self, opts) -> None:
+        from patentscope.sources.bigquery import Estimate, load_pricing
+
+        self.options = opts
+        self.client = type("C", (), {"project": "my-billing-project"})()
+        self.scripts: list[bq.Script] = []
+        self._est = Estimate(12 * 10**9, {"members": 12 * 10**9}, load_pricing())
+
+    def estimate(self, script):
+        return self._est
+
+    def check(self, est, *, confirmed):
+        from patentscope.sources.bigquery import BigQueryRunner
+
+        return BigQueryRunner.check(self, est, confirmed=confirmed)  # type: ignore[arg-type]
+
+    def run(self, script, *, maximum_bytes_billed):
+        import pyarrow.parquet as pq
+
+        from patentscope.sources.bigquery import JobResult
+
+        self.scripts.append(script)
+        con = duckdb.connect()
+        tb.create_publications_table(con)
+        tb.load_rows(con, tb.fixture_rows(load_landscape()))
+        tb.run_on_duckdb(con, script)
+        out = tb.export_results(con, script, Path(self.tmp) / f"run{len(self.scripts)}")
+        tables = {p.name.split("-")[0][3:]: pq.read_table(p) for p in out}
+        return JobResult(f"job-{len(self.scripts)}", "US", 11 * 10**9, 11 * 10**9, "2026-11-20T03:00:00", tables)
+
+
+def test_live_route_records_the_job_and_increments_from_the_cursor(tmp_path) -> None:
+    from patentscope.sources.bigquery import BigQueryOptions
+
+    land = load_landscape()
+    wh = tmp_path / "w.duckdb"
+    opts = BigQueryOptions(max_bytes_billed=20 * 10**9, overlap_days=30)
+    runner = _StubRunner(opts)
+    runner.tmp = str(tmp_path)
+    res = ibq.ingest_live(wh, land, runner, command="test", since=ibq.next_since(wh, land, opts), raw_dir=tmp_path / "raw")
+    assert not res.rejected and res.since is None
+    row = _q(wh, "SELECT route, sql_sha256, job_id, bytes_billed, dataset_snapshot, billing_project, since "
+                 "FROM bigquery_runs")
+    assert row == [("live", runner.scripts[0].sha256, "job-1", 11 * 10**9, "2026-11-20T03:00:00", "my-billing-project", None)]
+    assert len(list((tmp_path / "raw" / "bigquery").glob("*.parquet"))) == 3
+    since = ibq.next_since(wh, land, opts)
+    newest = _q(wh, "SELECT max(publication_date) FROM publications")[0][0]
+    assert since == newest - dt.timedelta(days=30)
+    ibq.ingest_live(wh, land, runner, command="test", since=since)
+    assert runner.scripts[1].param_values()["since"] == bq.yyyymmdd(since)
+    assert _q(wh, "SELECT since FROM bigquery_runs WHERE job_id = 'job-2'") == [(since,)]
+    changed = Landscape(**{**{k: getattr(land, k) for k in land.__dataclass_fields__ if not k.startswith("_")},
+                           "version": "edited"})
+    assert ibq.next_since(wh, changed, opts) is None          # a changed landscape reloads in full
+
+
+def test_options_from_config_are_checked() -> None:
+    from patentscope.errors import ConfigError
+    from patentscope.sources.bigquery import BigQueryOptions
+
+    o = BigQueryOptions.from_config({"billing_project": "p-123456", "max_bytes_billed": 10**10, "since": "2020-01-01",
+                                     "keywords": False, "enabled": True})
+    assert (o.billing_project, o.max_bytes_billed, o.since, o.keywords) == ("p-123456", 10**10, dt.date(2020, 1, 1), False)
+    for bad, msg in (({"max_bytes_billed": "50GB"}, "positive whole number"), ({"since": "soon"}, "YYYY-MM-DD"),
+                     ({"keywords": "yes"}, "true or false"), ({"credentials": "x"}, "unknown key")):
+        with pytest.raises(ConfigError, match=msg):
+            BigQueryOptions.from_config(bad)
