@@ -57,6 +57,9 @@ def test_scratch_dataset_from_config_and_bad_keys(tmp_path) -> None:
 
 def test_without_the_extra_it_says_how_to_install(tmp_path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "google.cloud.bigquery", None)
+    cloud = sys.modules.get("google.cloud")
+    if cloud is not None:   # an earlier import leaves the attribute, which `from google.cloud import` reads first
+        monkeypatch.delattr(cloud, "bigquery", raising=False)
     res = _run(["ingest", "bigquery", "--dry-run"], tmp_path)
     assert res.exit_code == 2
     assert "pip install 'patentscope[bigquery]'" in res.stderr and "Traceback" not in res.output
