@@ -37,6 +37,13 @@ def exports(tmp_path_factory) -> dict[str, Path]:
     return out
 
 
+@pytest.fixture(scope="module")
+def landed(tmp_path_factory, exports) -> Path:
+    wh = tmp_path_factory.mktemp("landed") / "w.duckdb"
+    ibq.ingest_export(wh, exports["parquet"], load_landscape(), command="test")
+    return wh
+
+
 def _q(wh: Path, sql: str, params: dict | None = None) -> list[tuple]:
     con = duckdb.connect(str(wh), read_only=True)
     try:
@@ -92,9 +99,8 @@ def test_export_lands_with_the_same_rows_in_both_formats(tmp_path, exports, fmt)
     assert _q(wh, "SELECT count(*) FROM raw_landing WHERE source = 'bigquery'") == [(3,)]
 
 
-def test_real_sample_records_keep_their_numbers_and_citations(tmp_path, exports) -> None:
-    wh = tmp_path / "w.duckdb"
-    ibq.ingest_export(wh, exports["parquet"], load_landscape(), command="test")
+def test_real_sample_records_keep_their_numbers_and_citations(landed) -> None:
+    wh = landed
     real = _q(wh, "SELECT count(*) FROM publications WHERE source = 'bigquery' AND pub_key NOT LIKE '%-990000%'")[0][0]
     assert real > 20
     # the anchor (a real member) is cited by the SYNTHETIC member: forward edge into a landscape family
@@ -205,9 +211,11 @@ class _StubRunner:
         from patentscope.sources.bigquery import JobResult
 
         self.scripts.append(script)
-        con = duckdb.connect()
-        tb.create_publications_table(con)
-        tb.load_rows(con, tb.fixture_rows(load_landscape()))
+        if not hasattr(self, "con"):
+            self.con = duckdb.connect()
+            tb.create_publications_table(self.con)
+            tb.load_rows(self.con, tb.fixture_rows(load_landscape()))
+        con = self.con
         tb.run_on_duckdb(con, script)
         out = tb.export_results(con, script, Path(self.tmp) / f"run{len(self.scripts)}")
         tables = {p.name.split("-")[0][3:]: pq.read_table(p) for p in out}
