@@ -307,8 +307,9 @@ SELECT
   MIN(NULLIF(f.priority_date, 0)) AS earliest_priority_date,
   ARRAY_AGG(DISTINCT f.publication_number ORDER BY f.publication_number) AS members,
   ARRAY_AGG(DISTINCT f.country_code ORDER BY f.country_code) AS offices,
-  LOGICAL_OR(f.publication_number IN (SELECT publication_number FROM ps_members)) AS in_landscape
+  LOGICAL_OR(m.publication_number IS NOT NULL) AS in_landscape
 FROM ps_family_rows AS f
+LEFT JOIN ps_members AS m ON m.publication_number = f.publication_number
 GROUP BY f.family_id;
 CREATE OR REPLACE TABLE {tables['families']} AS
 SELECT fam.family_id, fam.earliest_priority_date, fam.members, fam.offices,
