@@ -227,7 +227,7 @@ def test_live_route_records_the_job_and_increments_from_the_cursor(tmp_path) -> 
 
     land = load_landscape()
     wh = tmp_path / "w.duckdb"
-    opts = BigQueryOptions(max_bytes_billed=20 * 10**9, overlap_days=30)
+    opts = BigQueryOptions(max_bytes_billed=20 * 10**9, overlap_days=30, keywords="once")
     runner = _StubRunner(opts)
     runner.tmp = str(tmp_path)
     res = ibq.ingest_live(wh, land, runner, command="test", since=ibq.next_since(wh, land, opts), raw_dir=tmp_path / "raw")
@@ -241,6 +241,8 @@ def test_live_route_records_the_job_and_increments_from_the_cursor(tmp_path) -> 
     assert since == newest - dt.timedelta(days=30)
     ibq.ingest_live(wh, land, runner, command="test", since=since)
     assert runner.scripts[1].param_values()["since"] == bq.yyyymmdd(since)
+    assert runner.scripts[0].uses_text and not runner.scripts[1].uses_text      # keywords = "once"
+    assert _q(wh, "SELECT count(*) FROM publications WHERE abstract IS NOT NULL")[0][0] > 0  # the text stays
     assert _q(wh, "SELECT since FROM bigquery_runs WHERE job_id = 'job-2'") == [(since,)]
     changed = Landscape(**{**{k: getattr(land, k) for k in land.__dataclass_fields__ if not k.startswith("_")},
                            "version": "edited"})
@@ -255,6 +257,6 @@ def test_options_from_config_are_checked() -> None:
                                      "keywords": False, "enabled": True})
     assert (o.billing_project, o.max_bytes_billed, o.since, o.keywords) == ("p-123456", 10**10, dt.date(2020, 1, 1), False)
     for bad, msg in (({"max_bytes_billed": "50GB"}, "positive whole number"), ({"since": "soon"}, "YYYY-MM-DD"),
-                     ({"keywords": "yes"}, "true or false"), ({"credentials": "x"}, "unknown key")):
+                     ({"keywords": "yes"}, 'true or false or "once"'), ({"credentials": "x"}, "unknown key")):
         with pytest.raises(ConfigError, match=msg):
             BigQueryOptions.from_config(bad)

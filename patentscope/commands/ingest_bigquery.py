@@ -69,7 +69,7 @@ def register(main: click.Group) -> None:
         raw = obj.settings.warehouse.parent / "raw"
         first = since.date() if since else None
         if print_sql:
-            script = bq.build_script(land, since=first, scratch_dataset=opts.scratch_dataset, keywords=opts.keywords)
+            script = bq.build_script(land, since=first, scratch_dataset=opts.scratch_dataset, keywords=bool(opts.keywords))
             if dialect != "bigquery":
                 click.echo(";\n\n".join(bq.transpile(script, dialect)) + ";")
                 click.echo("-- parameters: " + json.dumps(script.param_values()), err=True)
@@ -92,7 +92,10 @@ def register(main: click.Group) -> None:
         if first is None and not full:
             first = next_since(obj.settings.warehouse, land, opts)
         if dry_run:
-            script = bq.build_script(land, since=first, scratch_dataset=opts.scratch_dataset, keywords=opts.keywords)
+            from ..ingest.bigquery import use_keywords
+
+            script = bq.build_script(land, since=first, scratch_dataset=opts.scratch_dataset,
+                                     keywords=use_keywords(obj.settings.warehouse, land, opts.keywords))
             est = runner.estimate(script)
             click.echo(est.describe())
             click.echo(f"  max_bytes_billed: {opts.max_bytes_billed / 10**9:.1f} GB -> "

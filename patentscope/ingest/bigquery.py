@@ -213,8 +213,10 @@ def save(
     landscape: Landscape,
     log: Log,
     rejected: list[RowError] | None = None,
+    text_read: bool = True,
 ) -> IngestResult:
-    """One run: the batch, its bigquery_runs row, the family details, landing and cursor together."""
+    """One run: the batch, its bigquery_runs row, the family details, landing and cursor together.
+    ``text_read``: the run read titles and abstracts (the cursor remembers it per landscape)."""
     batch = norm.batch
     batch.rejected = [*(rejected or []), *batch.rejected]
     with writer(warehouse) as con:
@@ -229,8 +231,9 @@ def save(
         if old and old.get("landscape") == fp and old.get("done_to"):
             prev = dt.date.fromisoformat(old["done_to"])
             done_to = max(prev, done_to) if done_to else prev
+        text_for = fp if text_read else (old or {}).get("text_landscape")
         cursor = {"version": CURSOR_VERSION, "done_to": done_to.isoformat() if done_to else None, "landscape": fp,
-                  "sql_sha256": meta.sql_sha256, "route": meta.route, "last_run": run_id}
+                  "text_landscape": text_for, "sql_sha256": meta.sql_sha256, "route": meta.route, "last_run": run_id}
 
         def extra(c: duckdb.DuckDBPyConnection) -> None:
             meta_row = asdict(meta)
@@ -296,6 +299,17 @@ def next_since(warehouse: Path, landscape: Landscape, options: Any) -> dt.date |
     return since
 
 
+def use_keywords(warehouse: Path, landscape: Landscape, setting: bool | str) -> bool:
+    """Whether this run reads titles and abstracts: ``True``/``False`` as set; ``"once"``: only
+    while no run has read them for this landscape version (the cursor's ``text_landscape``)."""
+    if setting != "once":
+        return bool(setting)
+    with writer(warehouse) as con:
+        migrations.apply(con)
+        cur = read_cursor(con)
+    return not (cur and cur.get("text_landscape") == landscape_fingerprint(landscape))
+
+
 def _arrow_parquet(table: Any) -> bytes:
     import pyarrow.parquet as pq
 
@@ -317,7 +331,11 @@ def ingest_live(
 ) -> BigQueryIngestResult:
     """Dry run, cost guard, job, Arrow results, save (see :mod:`patentscope.sources.bigquery`)."""
     opts = runner.options
-    script = bigquery_sql.build_script(landscape, since=since, scratch_dataset=opts.scratch_dataset, keywords=opts.keywords)
+    keywords = use_keywords(warehouse, landscape, opts.keywords)
+    if opts.keywords == "once" and not keywords:
+        log("bigquery: keywords = \"once\": titles and abstracts were read for this landscape version already; "
+            "this run uses the CPC rules only")
+    script = bigquery_sql.build_script(landscape, since=since, scratch_dataset=opts.scratch_dataset, keywords=keywords)
     est = runner.estimate(script)
     log("bigquery: dry run\n" + est.describe())
     cap = runner.check(est, confirmed=confirmed)
@@ -338,7 +356,8 @@ def ingest_live(
         return [_land_bytes(data, f"bigquery job {res.job_id}: {bigquery_sql.result_table(opts.scratch_dataset, part)}",
                             raw_dir, run_id) for part, data in payloads.items()]
 
-    out = save(warehouse, norm, meta, command=command, landing=landing, landscape=landscape, log=log)
+    out = save(warehouse, norm, meta, command=command, landing=landing, landscape=landscape, log=log,
+               text_read=script.uses_text)
     return BigQueryIngestResult(out.run_id, out.rows_read, out.counts, out.rejected, estimate_bytes=est.bytes,
                                 job_id=res.job_id, bytes_billed=res.bytes_billed, since=since)
 

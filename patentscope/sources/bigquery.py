@@ -88,7 +88,8 @@ class BigQueryOptions:
     location: str = "US"                        # patents-public-data lives in the US multi-region
     max_bytes_billed: int = DEFAULT_MAX_BYTES_BILLED
     scratch_dataset: str = DEFAULT_SCRATCH_DATASET
-    keywords: bool = True
+    keywords: bool | str = True                 # true; false (CPC rules only); "once": the text is read on the
+                                                # first run of a landscape version, increments use the CPC rules
     overlap_days: int = 30
     since: dt.date | None = None                # first run: only publications from this date
     api_endpoint: str | None = None             # an emulator or test server instead of Google
@@ -109,8 +110,9 @@ class BigQueryOptions:
                 if isinstance(v, bool) or not isinstance(v, int) or v <= 0 and k != "overlap_days" or v < 0:
                     raise ConfigError(f"{where}.{k} must be a positive whole number, not {v!r}")
             elif k in ("keywords", "declare_parameters"):
-                if not isinstance(v, bool):
-                    raise ConfigError(f"{where}.{k} must be true or false, not {v!r}")
+                if not isinstance(v, bool) and not (k == "keywords" and v == "once"):
+                    raise ConfigError(f"{where}.{k} must be true or false" + (' or "once"' if k == "keywords" else "")
+                                      + f", not {v!r}")
             elif k == "since":
                 if isinstance(v, dt.datetime):
                     v = v.date()
