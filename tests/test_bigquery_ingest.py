@@ -260,3 +260,20 @@ def test_options_from_config_are_checked() -> None:
                      ({"keywords": "yes"}, 'true or false or "once"'), ({"credentials": "x"}, "unknown key")):
         with pytest.raises(ConfigError, match=msg):
             BigQueryOptions.from_config(bad)
+
+
+def test_a_failure_inside_the_save_leaves_nothing_but_the_failed_run(tmp_path, exports, monkeypatch) -> None:
+    wh = tmp_path / "w.duckdb"
+
+    def boom(con, table, rows, conflict=""):
+        if table == "bigquery_families":
+            raise RuntimeError("disk on fire")
+        return real(con, table, rows, conflict)
+
+    real = ibq.insert_rows
+    monkeypatch.setattr(ibq, "insert_rows", boom)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        ibq.ingest_export(wh, exports["parquet"], load_landscape(), command="test")
+    assert _q(wh, "SELECT status, message FROM ingest_runs") == [("failed", "disk on fire")]
+    for table in ("publications", "citations", "bigquery_runs", "raw_landing", "ingest_state"):
+        assert _q(wh, f"SELECT count(*) FROM {table}") == [(0,)], table

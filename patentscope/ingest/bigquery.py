@@ -42,9 +42,9 @@ from ..landscape import Landscape
 from ..normalize import bigquery as nbq
 from ..normalize.batch import Row
 from ..sources import bigquery_sql
-from ..warehouse import migrations
+from ..warehouse import migrations, toolkit
 from ..warehouse.connection import writer
-from ..warehouse.save import finish_run, insert_rows, now, save_batch, start_run
+from ..warehouse.save import insert_rows, now, save_batch
 from . import IngestResult, Log, land_files
 
 SOURCE = nbq.SOURCE
@@ -219,11 +219,8 @@ def save(
     ``text_read``: the run read titles and abstracts (the cursor remembers it per landscape)."""
     batch = norm.batch
     batch.rejected = [*(rejected or []), *batch.rejected]
-    with writer(warehouse) as con:
-        applied = migrations.apply(con)
-        if applied:
-            log(f"migrated {warehouse}: {', '.join(applied)}")
-        run_id = start_run(con, SOURCE, command)
+    with toolkit.writer(warehouse, log=log) as con, toolkit.recorded_run(con, SOURCE, command) as run:
+        run_id = run.run_id
         rows = landing(run_id)
         old = read_cursor(con)
         fp = landscape_fingerprint(landscape)
@@ -236,22 +233,17 @@ def save(
                   "text_landscape": text_for, "sql_sha256": meta.sql_sha256, "route": meta.route, "last_run": run_id}
 
         def extra(c: duckdb.DuckDBPyConnection) -> None:
-            meta_row = asdict(meta)
-            insert_rows(c, "bigquery_runs", [{"run_id": run_id, **meta_row}])
+            insert_rows(c, "bigquery_runs", [{"run_id": run_id, **asdict(meta)}])
             insert_rows(c, "bigquery_families", [{**f, "run_id": run_id} for f in norm.family_details],
                         "ON CONFLICT (family_id) DO UPDATE SET earliest_priority_date = excluded.earliest_priority_date, "
                         "members = excluded.members, offices = excluded.offices, "
                         "assignees_harmonized = excluded.assignees_harmonized, in_landscape = excluded.in_landscape, "
                         "member_count = excluded.member_count, run_id = excluded.run_id")
 
-        try:
-            counts = save_batch(con, batch, run_id=run_id, landing=rows, cursor=cursor, state_key=STATE_KEY, extra=extra)
-        except BaseException as e:
-            finish_run(con, run_id, "failed", read=batch.rows_read, message=str(e)[:500])
-            raise
-        finish_run(con, run_id, "partial" if batch.rejected else "ok", read=batch.rows_read, loaded=sum(counts.values()),
-                   rejected=len(batch.rejected),
-                   message=f"{len(batch.rejected)} rows quarantined" if batch.rejected else None)
+        run.read = batch.rows_read
+        counts = save_batch(con, batch, run_id=run_id, landing=rows, cursor=cursor, state_key=STATE_KEY, extra=extra)
+        run.loaded, run.rejected = sum(counts.values()), len(batch.rejected)
+        run.message = f"{len(batch.rejected)} rows quarantined" if batch.rejected else None
     for bad in batch.rejected[:50]:
         log(f"rejected {bad}")
     if len(batch.rejected) > 50:
