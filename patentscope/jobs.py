@@ -450,9 +450,9 @@ class Job:
 
     @contextmanager
     def _db(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        from .warehouse.connection import writer
+        from .warehouse.toolkit import writer
 
-        with writer(self.warehouse, command=self.command) as con:
+        with writer(self.warehouse, command=self.command, migrate=False) as con:
             yield con
 
     def _book(self, what: str, fn: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
@@ -466,15 +466,13 @@ class Job:
 
     def start(self) -> None:
         """Migrate, close records of killed jobs, open this job's record (raises WarehouseError)."""
-        from .warehouse import migrations
         from .warehouse.save import now
+        from .warehouse.toolkit import writer
 
-        if not self.warehouse.exists():
-            self._create()
-        with self._db() as con:
-            applied = migrations.apply(con)
-            if applied:
-                self.log.emit("info", "migrate", message=f"migrated {self.warehouse}: {', '.join(applied)}")
+        def log(msg: str) -> None:
+            self.log.emit("info", "migrate", message=msg)
+
+        with writer(self.warehouse, command=self.command, log=log) as con:
             con.execute("UPDATE job_runs SET status = 'interrupted', finished_at = coalesce(finished_at, $t), "
                         "message = coalesce(message, 'the process ended without finishing (killed?)') "
                         "WHERE status = 'running'", {"t": now()}).fetchall()
@@ -487,35 +485,6 @@ class Job:
                 {"c": self.command, "f": str(self.plan.config_file) if self.plan.config_file else None,
                  "p": os.getpid(), "t": now(), "s": [s.name for s in self.plan.sources]}).fetchall()
             self.job_id = int(rows[0][0])
-
-    def _create(self) -> None:
-        """Create a new warehouse atomically: build and migrate it under a temporary name, then
-        rename it. DuckDB writes a new file's header in pieces, so a full disk (or a kill) during
-        creation would otherwise leave a stub that no later run can open."""
-        from .warehouse import migrations
-        from .warehouse.connection import open_writer
-
-        tmp = self.warehouse.with_name(f".{self.warehouse.name}.creating")
-        wal = tmp.with_name(tmp.name + ".wal")
-        for leftover in (tmp, wal):  # of a creation that was killed; we hold the writer lock
-            leftover.unlink(missing_ok=True)
-        try:
-            con = open_writer(tmp)
-            try:
-                applied = migrations.apply(con)
-            finally:
-                con.close()
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, self.warehouse)
-        except BaseException:
-            for leftover in (tmp, wal):
-                leftover.unlink(missing_ok=True)
-            raise
-        self.log.emit("info", "migrate", message=f"created {self.warehouse}: {len(applied)} migrations")
 
     def _upsert_state(self, con: duckdb.DuckDBPyConnection, source: str, state: dict[str, Any]) -> None:
         from .warehouse.save import now

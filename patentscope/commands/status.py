@@ -68,10 +68,6 @@ def _age(seconds: float | None) -> str:
     return f"{s // 86400}d"
 
 
-def _tables(con: Any) -> set[str]:
-    return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
-
-
 def _dicts(con: Any, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     cur = con.execute(sql, params or {})
     names = [d[0] for d in cur.description]
@@ -82,6 +78,7 @@ def collect(warehouse: Path, config: dict[str, Any] | None = None, *, failures: 
             now: dt.datetime | None = None) -> dict[str, Any]:
     """Everything ``status`` shows, as one JSON-ready dict."""
     from ..warehouse.connection import reader
+    from ..warehouse.connection import tables as list_tables
 
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     lock = lock_info(warehouse)
@@ -90,7 +87,7 @@ def collect(warehouse: Path, config: dict[str, Any] | None = None, *, failures: 
                            "config": config or {}, "last_job": None, "sources": [], "recent_failures": []}
     configured: list[str] = list((config or {}).get("sources", []))
     with reader(warehouse) as con:
-        tables = _tables(con)
+        tables = list_tables(con)
         if "ingest_runs" not in tables:
             out["note"] = "the warehouse has no run log yet (run `patentscope migrate` or an ingest)"
             return out

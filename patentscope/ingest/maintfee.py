@@ -21,6 +21,7 @@ import io
 import json
 import re
 import zipfile
+from contextlib import closing, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,8 @@ import polars as pl
 
 from ..errors import InputError
 from ..normalize import maintfee as mf
-from ..warehouse import migrations
-from ..warehouse.connection import transaction, writer
-from ..warehouse.save import finish_run, now, start_run, write_cursor
+from ..warehouse.save import now, write_cursor
+from ..warehouse.toolkit import recorded_run, transaction, writer
 from . import IngestResult, Log
 from .us_bulk import ZipPipe, sha256_file
 
@@ -111,10 +111,7 @@ def ingest_maintfee(
     file_date = mf.file_date(name)
     log(f"{path.name}: layout {layout.name}, file date {file_date or 'unknown'}"
         + (f", {len(descriptions)} code descriptions" if descriptions else ""))
-    with writer(warehouse) as con:
-        applied = migrations.apply(con)
-        if applied:
-            log(f"migrated {warehouse}: {', '.join(applied)}")
+    with writer(warehouse, log=log) as con:
         prev = con.execute("SELECT cursor FROM ingest_state WHERE source = $s", {"s": SOURCE}).fetchall()
         prev_cur: dict[str, Any] = json.loads(prev[0][0]) if prev and prev[0][0] else {}
         if not force and prev_cur.get("sha256") == sha and prev_cur.get("all_patents") == all_patents:
@@ -124,10 +121,10 @@ def ingest_maintfee(
             raise InputError(f"{path.name} (week of {file_date}) is older than the loaded file "
                              f"({prev_cur['file_date']}); the file is cumulative, so loading it would drop events. "
                              "Use --force if that is what you want")
-        run_id = start_run(con, SOURCE, command)
         pipe = ZipPipe(path, member) if member else None
         src = pipe.fifo if pipe else str(path)
-        try:
+        with recorded_run(con, SOURCE, command) as run, closing(pipe) if pipe else nullcontext():
+            run_id = run.run_id
             con.execute("SET enable_progress_bar = false").fetchall()
             scan = (f"read_csv('{src.replace(chr(39), chr(39) * 2)}', columns={{'line': 'VARCHAR'}}, header=false, "
                     f"delim='{chr(1)}', quote='', escape='', auto_detect=false, strict_mode=false)")
@@ -178,16 +175,8 @@ def ingest_maintfee(
                     effects = dict(con.execute("SELECT effect, count(*) FROM w_fee JOIN _codes USING (event_code) GROUP BY ALL").fetchall())
             finally:
                 con.unregister("_codes")
-        except BaseException as e:
-            if pipe:
-                pipe.close()
-            finish_run(con, run_id, "failed", message=str(e)[:500] or type(e).__name__)
-            raise
-        finally:
-            if pipe:
-                pipe.close()
-        finish_run(con, run_id, "partial" if n_bad else "ok", read=n_lines, loaded=kept, rejected=n_bad,
-                   message=f"{n_bad} unreadable line(s) quarantined (first {QUARANTINE_CAP} stored)" if n_bad else None)
+            run.read, run.loaded, run.rejected = n_lines, kept, n_bad
+            run.message = f"{n_bad} unreadable line(s) quarantined (first {QUARANTINE_CAP} stored)" if n_bad else None
     log(f"{n_lines:,} lines read, {kept:,} events kept"
         + ("" if all_patents else " (patents in the warehouse only; --all keeps every patent)")
         + f": {', '.join(f'{k} {v:,}' for k, v in sorted(effects.items()))}"

@@ -44,9 +44,9 @@ from ..normalize import epo_ops as nops
 from ..normalize.batch import Batch, Row
 from ..normalize.numbers import kind_rank
 from ..sources.epo_ops import MAX_BULK, MAX_RANGE, RESULT_CAP, OpsClient, OpsError, OpsResponse, docdb_input
-from ..warehouse import migrations
-from ..warehouse.connection import writer, writer_lock
-from ..warehouse.save import finish_run, now, save_batch, start_run
+from ..warehouse.connection import writer_lock
+from ..warehouse.save import now, save_batch
+from ..warehouse.toolkit import recorded_run, writer
 from . import IngestResult, Log, save_as_run
 
 SOURCE = "ops"
@@ -171,13 +171,12 @@ def _guard(con: duckdb.DuckDBPyConnection, batch: Batch, log: Log) -> Batch:
 
 def _save(warehouse: Path, batch: Batch, *, run_id: int, cursor: dict[str, Any] | None, landing: list[Row],
           log: Log) -> dict[str, int]:
-    with writer(warehouse) as con:
+    with writer(warehouse, migrate=False) as con:
         return save_batch(con, _guard(con, batch, log), run_id=run_id, cursor=cursor, landing=landing)
 
 
 def _read_cursor(warehouse: Path) -> dict[str, Any] | None:
     with writer(warehouse) as con:
-        migrations.apply(con)
         rows = con.execute("SELECT cursor FROM ingest_state WHERE source = $s", {"s": SOURCE}).fetchall()
     if not rows or not rows[0][0]:
         return None
@@ -373,68 +372,55 @@ def _ingest_ops(warehouse: Path, landscape: Landscape, client: OpsClient, option
     else:
         log(f"ops: resuming ({state['phase']}: {len(state['finished'])} window(s) done, {len(state['hits'])} hits, "
             f"step {state['next_group']} of {state['groups'] or '?'})")
-    with writer(warehouse) as con:
-        run_id = start_run(con, SOURCE, command)
     totals: dict[str, int] = {}
     rejected: list[RowError] = []
     read = 0
+    with recorded_run(warehouse, SOURCE, command) as run:
+        run_id = run.run_id
 
-    def add(counts: dict[str, int]) -> None:
-        for k, v in counts.items():
-            totals[k] = totals.get(k, 0) + v
-
-    try:
-        while state["phase"] == "search":
-            landing = []
-            if state["current"] is not None or state["pending"]:
-                resp = _search_step(client, state, options, landscape, log)
-                landing = [land_payload(resp.content, resp.request, resp.content_type, raw_dir, run_id)] if resp else []
-            if state["current"] is None and not state["pending"]:
-                state["phase"] = "fetch"
-                state["groups"] = len(_groups(state["hits"], options.group_size))
-                log(f"ops: search done: {len(state['hits'])} hits in {len(state['finished'])} window(s); "
-                    f"fetching in {state['groups']} step(s)")
-            _save(warehouse, Batch(source=SOURCE), run_id=run_id, cursor=state, landing=landing, log=log)
-        steps = _groups(state["hits"], options.group_size)
-        state["groups"] = len(steps)
-        if not steps:
-            state["phase"] = "done"
-            _save(warehouse, Batch(source=SOURCE), run_id=run_id, cursor=state, landing=[], log=log)
-        for i in range(state["next_group"], len(steps)):
-            batch, landing = _fetch_step(client, steps[i], options, landscape, run_id, raw_dir)
-            state["next_group"] = i + 1
-            if i + 1 == len(steps):
-                state["phase"] = "done"
-            add(_save(warehouse, batch, run_id=run_id, cursor=state, landing=landing, log=log))
+        def add(batch: Batch, counts: dict[str, int]) -> None:
+            nonlocal read
+            for k, v in counts.items():
+                totals[k] = totals.get(k, 0) + v
             rejected.extend(batch.rejected)
             read += batch.rows_read
-            log(f"ops: step {i + 1}/{len(steps)}: {len(batch.publications)} publications, "
-                f"{len(batch.legal_events)} legal events")
-    except OpsError as e:
-        where = (f"{len(state['finished'])} search window(s) done" if state["phase"] == "search"
-                 else f"step {state['next_group']} of {state['groups']} done")
-        msg = f"{e}. Stopped with {where}; the position is saved - run the same command again to resume"
-        _finish(warehouse, run_id, "failed", read, totals, rejected, msg)
-        raise OpsStopped(msg) from None
-    except BaseException as e:
-        _finish(warehouse, run_id, "failed", read, totals, rejected, f"interrupted: {type(e).__name__}: {e}"[:500])
-        raise
-    status = "partial" if rejected else "ok"
-    _finish(warehouse, run_id, status, read, totals, rejected,
-            f"{len(rejected)} responses or rows rejected" if rejected else None)
+            run.read, run.loaded, run.rejected = read, sum(totals.values()), len(rejected)
+
+        try:
+            while state["phase"] == "search":
+                landing = []
+                if state["current"] is not None or state["pending"]:
+                    resp = _search_step(client, state, options, landscape, log)
+                    landing = [land_payload(resp.content, resp.request, resp.content_type, raw_dir, run_id)] if resp else []
+                if state["current"] is None and not state["pending"]:
+                    state["phase"] = "fetch"
+                    state["groups"] = len(_groups(state["hits"], options.group_size))
+                    log(f"ops: search done: {len(state['hits'])} hits in {len(state['finished'])} window(s); "
+                        f"fetching in {state['groups']} step(s)")
+                _save(warehouse, Batch(source=SOURCE), run_id=run_id, cursor=state, landing=landing, log=log)
+            steps = _groups(state["hits"], options.group_size)
+            state["groups"] = len(steps)
+            if not steps:
+                state["phase"] = "done"
+                _save(warehouse, Batch(source=SOURCE), run_id=run_id, cursor=state, landing=[], log=log)
+            for i in range(state["next_group"], len(steps)):
+                batch, landing = _fetch_step(client, steps[i], options, landscape, run_id, raw_dir)
+                state["next_group"] = i + 1
+                if i + 1 == len(steps):
+                    state["phase"] = "done"
+                add(batch, _save(warehouse, batch, run_id=run_id, cursor=state, landing=landing, log=log))
+                log(f"ops: step {i + 1}/{len(steps)}: {len(batch.publications)} publications, "
+                    f"{len(batch.legal_events)} legal events")
+        except OpsError as e:
+            where = (f"{len(state['finished'])} search window(s) done" if state["phase"] == "search"
+                     else f"step {state['next_group']} of {state['groups']} done")
+            raise OpsStopped(f"{e}. Stopped with {where}; the position is saved - run the same command again to resume"
+                             ) from None
+        run.message = f"{len(rejected)} responses or rows rejected" if rejected else None
     for bad in rejected:
         log(f"rejected {bad}")
     return OpsIngestResult(run_id, read, totals, rejected, complete=True, hits=len(state["hits"]),
                            steps_done=state["next_group"], steps=state["groups"], splits=list(state["splits"]))
-
-
-def _finish(warehouse: Path, run_id: int, status: str, read: int, totals: dict[str, int], rejected: list[RowError],
-            message: str | None) -> None:
-    try:
-        with writer(warehouse) as con:
-            finish_run(con, run_id, status, read=read, loaded=sum(totals.values()), rejected=len(rejected), message=message)
-    except Exception:  # noqa: BLE001 - the original failure matters more than the run record
-        pass
 
 
 # ------------------------------------------------------------------------------------------------
