@@ -53,7 +53,7 @@ from typing import Any, TextIO
 import duckdb
 
 from .config import SECRET_VARS, Settings
-from .errors import ConfigError, InputError, PatentscopeError, WarehouseError, WarehouseLockedError
+from .errors import ConfigError, InputError, PatentscopeError, SourceError, WarehouseError, WarehouseLockedError
 from .landscape import Landscape, load_landscape
 from .sources._http import redact
 
@@ -851,17 +851,14 @@ def _describe(e: BaseException) -> str:
     return scrub(f"{type(e).__name__}: {first}")
 
 
-_TRANSIENT_HTTP_RE = re.compile(r"\bHTTP (?:408|429|5\d\d)\b")
-
-
 def _kind(e: BaseException) -> str:
+    """The error_kind of a failed step, read from the error's class (errors.py draws the tree)."""
     if isinstance(e, _StepFailed):
         return e.kind
-    if isinstance(e, ConfigError):
-        # The OPS client turns any non-200 answer of its token endpoint into OpsAuthError (a
-        # ConfigError), also a 503 or 429 that outlasted the retries: that is the service, not
-        # the credentials, so it is a source failure (exit 6), not a configuration error (2).
-        return "source" if _TRANSIENT_HTTP_RE.search(str(e)) else "config"
+    if isinstance(e, ConfigError):  # also AuthError: refused credentials are the configuration's fault
+        return "config"
+    if isinstance(e, SourceError):  # transient or permanent, the source failed: exit 6
+        return "source"
     if isinstance(e, WarehouseLockedError):
         return "locked"
     if isinstance(e, WarehouseError) or isinstance(e, duckdb.Error):

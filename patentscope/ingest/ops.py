@@ -38,12 +38,22 @@ from typing import Any
 
 import duckdb
 
-from ..errors import InputError, PatentscopeError, RowError
+from ..errors import InputError, PermanentSourceError, RowError, SourceError, TransientSourceError
 from ..landscape import Landscape
 from ..normalize import epo_ops as nops
 from ..normalize.batch import Batch, Row
 from ..normalize.numbers import kind_rank
-from ..sources.epo_ops import MAX_BULK, MAX_RANGE, RESULT_CAP, OpsClient, OpsError, OpsResponse, docdb_input
+from ..sources.epo_ops import (
+    MAX_BULK,
+    MAX_RANGE,
+    RESULT_CAP,
+    OpsClient,
+    OpsError,
+    OpsRejectedError,
+    OpsResponse,
+    OpsUnavailableError,
+    docdb_input,
+)
 from ..warehouse.connection import writer_lock
 from ..warehouse.save import now, save_batch
 from ..warehouse.toolkit import recorded_run, writer
@@ -53,8 +63,17 @@ SOURCE = "ops"
 CURSOR_VERSION = 1
 
 
-class OpsStopped(PatentscopeError):
-    """The run stopped before the end (quota, black light, network); the position is saved."""
+class OpsStopped(SourceError):
+    """The run stopped before the end (quota, black light, network); the position is saved.
+    Raised as one of the two subclasses, after the class of the failure that stopped it."""
+
+
+class OpsStoppedTransient(OpsStopped, TransientSourceError):
+    """Stopped by a failure that may pass (network, quota, throttling): run again later."""
+
+
+class OpsStoppedPermanent(OpsStopped, PermanentSourceError):
+    """Stopped by a failure that repeating cannot cure (OPS refused the request)."""
 
 
 @dataclass
@@ -261,10 +280,10 @@ def _search_step(client: OpsClient, state: dict[str, Any], options: OpsOptions, 
     try:
         parsed = nops.parse_document(resp.content, resp.url)
     except RowError as e:  # still malformed after the retries: stop, resumable
-        raise OpsError(f"EPO OPS sent a malformed search page ({label}): {e.reason}") from None
+        raise OpsUnavailableError(f"EPO OPS sent a malformed search page ({label}): {e.reason}") from None
     page = parsed.search
     if page is None:
-        raise OpsError(f"EPO OPS answered a search ({label}) with a {parsed.kind} document: {parsed.fault or ''}")
+        raise OpsRejectedError(f"EPO OPS answered a search ({label}) with a {parsed.kind} document: {parsed.fault or ''}")
     if cur["total"] is None:
         total = page.total
         if total > options.cap:
@@ -414,7 +433,8 @@ def _ingest_ops(warehouse: Path, landscape: Landscape, client: OpsClient, option
         except OpsError as e:
             where = (f"{len(state['finished'])} search window(s) done" if state["phase"] == "search"
                      else f"step {state['next_group']} of {state['groups']} done")
-            raise OpsStopped(f"{e}. Stopped with {where}; the position is saved - run the same command again to resume"
+            stopped = OpsStoppedTransient if isinstance(e, TransientSourceError) else OpsStoppedPermanent
+            raise stopped(f"{e}. Stopped with {where}; the position is saved - run the same command again to resume"
                              ) from None
         run.message = f"{len(rejected)} responses or rows rejected" if rejected else None
     for bad in rejected:
