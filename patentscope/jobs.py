@@ -54,7 +54,7 @@ import duckdb
 
 from .config import SECRET_VARS, Settings
 from .errors import ConfigError, InputError, PatentscopeError, SourceError, WarehouseError, WarehouseLockedError
-from .landscape import Landscape, load_landscape
+from .landscape import Landscape, fingerprint, load_landscape
 from .sources._http import redact
 
 # Sources in the order a job runs them: the worst-ranked first (warehouse/save.py SOURCE_RANK),
@@ -375,11 +375,6 @@ class JobLog:
 # the warehouse side: bookkeeping opened briefly, never held
 
 
-def _landscape_fingerprint(land: Landscape) -> str:
-    d = {k: v for k, v in land.as_dict().items() if k != "source_path"}
-    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
-
-
 def _sha_file(p: Path) -> str:
     h = hashlib.sha256()
     with open(p, "rb") as f:
@@ -444,7 +439,7 @@ class Job:
         self.today = today
         self.raw_dir = self.warehouse.parent / "raw"
         self.job_id: int | None = None
-        self.land_fp = _landscape_fingerprint(land)
+        self.land_fp = fingerprint(land)
 
     # -- bookkeeping --------------------------------------------------------------------------
 

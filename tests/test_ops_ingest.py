@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from test_ops_support import EP_BIBLIO, EP_LEGAL, FIX, WO_FAMILY, FakeOps, fixture, on_call
 
 from patentscope.cli import main
-from patentscope.ingest.ops import OpsOptions, OpsStopped, build_queries, date_term, ingest_ops, load_ops, split_window
+from patentscope.ingest.ops import OpsOptions, OpsStopped, ingest_ops, load_ops, split_window
+from patentscope.landscape.cql import build_queries, date_term
 from patentscope.sources._http import FakeClock, RetryPolicy
 from patentscope.sources.epo_ops import OpsClient
 from patentscope.warehouse import save

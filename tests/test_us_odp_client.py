@@ -14,6 +14,7 @@ import pytest
 
 from patentscope.ingest import us_odp
 from patentscope.landscape import load_landscape
+from patentscope.landscape.odp import landscape_query
 from patentscope.normalize.uspto_odp import classify_payload
 from patentscope.sources._http import FakeClock, RetryPolicy
 from patentscope.sources.uspto_odp import (
@@ -21,7 +22,6 @@ from patentscope.sources.uspto_odp import (
     OdpClient,
     OdpError,
     iter_pages,
-    landscape_query,
     patentsearch_health,
     plan_slices,
 )

@@ -128,11 +128,12 @@ def register(main: click.Group) -> None:
           patentscope ingest odp --load warehouse/raw/odp/
         """
         from ..ingest.us_odp import ingest_odp_live, replay_odp
-        from ..sources.uspto_odp import OdpClient, landscape_query
+        from ..landscape.odp import odp_query
+        from ..sources.uspto_odp import OdpClient
 
         land = obj.landscape()
         if show_query:
-            click.echo(query or landscape_query(land.core_codes, land.strong_keywords))
+            click.echo(query or odp_query(land))
             return
         if load is not None:
             res = replay_odp(obj.settings.warehouse, load, land, command=f"patentscope ingest odp --load {load}",

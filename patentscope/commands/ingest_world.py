@@ -50,7 +50,8 @@ def register(main: click.Group) -> None:
           patentscope ingest ops --cql 'cpc=/low H01F1/0577' --no-legal
           patentscope ingest ops --load saved-responses/
         """
-        from ..ingest.ops import OpsOptions, build_queries, ingest_ops, load_ops
+        from ..ingest.ops import OpsOptions, ingest_ops, load_ops
+        from ..landscape.cql import build_queries
         from ..sources.epo_ops import OPS_BASE_URL, OpsClient
 
         land = obj.landscape()

@@ -33,6 +33,7 @@ import polars as pl
 
 from ..errors import ConfigError, InputError, RowError
 from ..landscape import Landscape
+from ..landscape.odp import odp_query
 from ..normalize.batch import Batch, Row
 from ..normalize.uspto_odp import (
     SOURCE,
@@ -44,7 +45,7 @@ from ..normalize.uspto_odp import (
     parse_application,
     to_rows,
 )
-from ..sources.uspto_odp import OdpClient, iter_pages, landscape_query, plan_slices
+from ..sources.uspto_odp import OdpClient, iter_pages, plan_slices
 from ..warehouse import save as wsave
 from ..warehouse.connection import writer_lock
 from ..warehouse.toolkit import recorded_run, writer
@@ -243,7 +244,7 @@ def ingest_odp_live(
     log: Log = lambda _m: None,
 ) -> IngestResult:
     """Search the landscape's applications filed in [since, until] and save them page by page."""
-    q = query or landscape_query(landscape.core_codes, landscape.strong_keywords)
+    q = query or odp_query(landscape)
     q_sha = hashlib.sha256(q.encode()).hexdigest()[:16]
     totals: dict[str, int] = {}
     pages = 0

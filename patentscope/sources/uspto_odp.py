@@ -203,43 +203,6 @@ class OdpClient:
 # searching the landscape
 
 
-def _padded(code: str) -> str:
-    """'H01F1/057' -> 'H01F   1/057' (the 2026 padding: main group right-aligned in 4)."""
-    if "/" not in code:
-        return code
-    sub, rest = code[:4], code[4:]
-    group, tail = rest.split("/", 1)
-    return f"{sub}{group.rjust(4)}/{tail}"
-
-
-def _esc(term: str) -> str:
-    out = []
-    for ch in term:
-        if ch in ' +-=&|><!(){}[]^"~*?:\\/':
-            out.append("\\" + ch)
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def landscape_query(core_codes: tuple[str, ...], strong_keywords: tuple[str, ...]) -> str:
-    """An ODP query string for the landscape's core CPC codes and strong keywords.
-
-    CPC strings are stored padded since 2026 (``H01F   1/0577``) and compact before; both forms
-    are asked for, with a trailing wildcard for subdivisions. Not yet verified against the live
-    index (USPTO-ODP.md section 12, point 2): every hit is re-checked with the landscape
-    definition before it is kept, so a too-wide query costs requests, not wrong rows.
-    """
-    parts = []
-    for code in core_codes:
-        forms = {code, _padded(code)}
-        for f in sorted(forms):
-            parts.append(f"applicationMetaData.cpcClassificationBag:{_esc(f)}*")
-    for kw in strong_keywords:
-        parts.append(f'applicationMetaData.inventionTitle:"{kw}"')
-    return " OR ".join(parts)
-
-
 def search_body(q: str, date_from: dt.date, date_to: dt.date, *, offset: int = 0, limit: int = 25,
                 fields: list[str] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""The landscape definition: which records count as NdFeB, loaded from an editable TOML file.
+"""The landscape model: which records count as NdFeB, loaded from an editable TOML file.
 
 The default ships in ``patentscope/data/landscape.toml``; a user points ``--landscape``,
 ``PATENTSCOPE_LANDSCAPE`` or ``landscape =`` in patentscope.toml at their own copy. Ingestors
@@ -8,14 +8,16 @@ use :meth:`Landscape.match` to select records and store the reason beside each r
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from .errors import ConfigError
-from .normalize.classifications import matches_code, normalize_symbol
+from ..errors import ConfigError
+from .codes import matches_code, normalize_symbol
 
 DEFAULT_PATH = "data/landscape.toml"
 
@@ -133,3 +135,10 @@ def load_landscape(path: str | Path | None = None) -> Landscape:
     if not land.core_codes and not land.strong_keywords:
         raise ConfigError(f"{where}: a landscape needs [classification].core codes or [keywords].strong keywords")
     return land
+
+
+def fingerprint(land: Landscape) -> str:
+    """A short hash of what the landscape selects (not where it was loaded from): a cursor
+    stored with it tells whether a later run uses the same landscape."""
+    d = {k: v for k, v in land.as_dict().items() if k != "source_path"}
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
