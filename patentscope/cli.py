@@ -19,7 +19,7 @@ import polars as pl
 
 from . import __version__
 from .config import Settings, load_settings
-from .errors import PatentscopeError
+from .errors import ConfigError, PatentscopeError, QueryError
 from .landscape import Landscape, load_landscape
 
 
@@ -290,8 +290,11 @@ def query(obj: Ctx, name: str | None, params: tuple[str, ...], list_only: bool, 
             ps = ", ".join(f"{p.name} ({p.type}{'' if p.required else ' = ' + str(p.default)})" for p in q.params)
             click.echo(f"{q.name}\n    {q.description}" + (f"\n    params: {ps}" if ps else ""))
         return
-    q = get_query(name)
-    bound = q.bind(_params(params))
+    try:  # an unknown name or a missing/bad --param is a usage error: exit 2
+        q = get_query(name)
+        bound = q.bind(_params(params))
+    except QueryError as e:
+        raise ConfigError(str(e)) from None
     with reader(obj.settings.warehouse) as con:
         df = run_read_only(con, q.sql, bound or None)
     emit(df, _fmt(fmt, as_csv, as_json))
@@ -404,14 +407,14 @@ def ingest_sample(obj: Ctx, folder: Path | None) -> None:
     Example:
       patentscope ingest sample my-transcribed-records/
     """
+    from .commands import echo_summary
     from .ingest.sample import ingest_sample_format, sample_folder
 
     src = folder or sample_folder()
     raw = obj.settings.warehouse.parent / "raw"
     res = ingest_sample_format(obj.settings.warehouse, src, obj.landscape(),
                                command=f"patentscope ingest sample {folder or ''}".strip(), raw_dir=raw, log=obj.log)
-    click.echo(json.dumps({"run_id": res.run_id, "rows_read": res.rows_read, "loaded": res.counts,
-                           "rejected": [str(e) for e in res.rejected]}, indent=1))
+    echo_summary(res.summary("sample"), quiet=obj.quiet)
     if res.rejected:
         sys.exit(1)
 

@@ -334,6 +334,6 @@ def test_cli_odp_show_query_and_load(tmp_path):
     r = runner.invoke(main, ["--warehouse", str(wh), "ingest", "odp", "--load", str(ODP / "patent-dev" / "raw")], env=env)
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout[r.stdout.index("{"):])
-    assert out["read"] == 13 and out["loaded"]["term_inputs"] == 1 and out["loaded"]["us_applications"] == 2
+    assert out["source"] == "odp" and out["rows_read"] == 13 and out["loaded"]["term_inputs"] == 1 and out["loaded"]["us_applications"] == 2
     r = runner.invoke(main, ["--warehouse", str(wh), "ingest", "odp"], env={**env, "USPTO_ODP_API_KEY": ""})
     assert r.exit_code == 2 and "USPTO_ODP_API_KEY is not set" in r.output

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-
-def _echo_json(data: dict[str, Any]) -> None:
-    click.echo(json.dumps(data, indent=1, default=str))
+from . import echo_summary
 
 
 def _raw_dir(obj: Any) -> Path:
@@ -22,7 +19,7 @@ def _raw_dir(obj: Any) -> Path:
 def register(main: click.Group) -> None:
     ingest = main.commands.get("ingest")
     if not isinstance(ingest, click.Group):
-        return
+        raise TypeError("the core `ingest` group must be registered before the US ingest commands")
 
     @ingest.command("bulk")
     @click.argument("folder", required=False, type=click.Path(file_okay=False, exists=True, path_type=Path))
@@ -96,8 +93,8 @@ def register(main: click.Group) -> None:
                           + (" --download" if download else f" {folder}"), release=release, release_info=release_info,
                           requests=requests, raw_dir=raw, force=force, zip_reader=zip_reader, extra_landing=extra,
                           log=obj.log)
-        _echo_json({"run_id": res.run_id, "release": res.release, "skipped": res.skipped, "loaded": res.counts,
-                    "quarantined_lines": res.quarantined, "timings_s": res.timings})
+        echo_summary(res.summary("bulk", release=res.release, skipped=res.skipped, quarantined_lines=res.quarantined,
+                                 timings_s=res.timings), quiet=obj.quiet)
         if res.quarantined:
             sys.exit(1)
 
@@ -146,8 +143,7 @@ def register(main: click.Group) -> None:
                 res = ingest_odp_live(obj.settings.warehouse, land, client, command="patentscope ingest odp",
                                       since=since.date() if since else None, until=until.date() if until else None,
                                       query=query, page_size=page_size, raw_dir=_raw_dir(obj), log=obj.log)
-        _echo_json({"run_id": res.run_id, "read": res.rows_read, "loaded": res.counts,
-                    "rejected": [str(e) for e in res.rejected]})
+        echo_summary(res.summary("odp"), quiet=obj.quiet)
         if res.rejected:
             sys.exit(1)
 
@@ -173,4 +169,4 @@ def register(main: click.Group) -> None:
 
         res = ingest_maintfee(obj.settings.warehouse, file, command=f"patentscope ingest maintfee {file}",
                               all_patents=all_patents, raw_dir=_raw_dir(obj), force=force, log=obj.log)
-        _echo_json({"run_id": res.run_id, "lines_read": res.rows_read, "loaded": res.counts})
+        echo_summary(res.summary("maintfee"), quiet=obj.quiet)

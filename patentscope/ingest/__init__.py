@@ -33,6 +33,13 @@ class IngestResult:
     counts: dict[str, int]
     rejected: list[RowError]
 
+    def summary(self, source: str, **extra: object) -> dict[str, object]:
+        """The one summary every ``patentscope ingest ...`` command prints as JSON: the source,
+        its run, rows read, rows loaded per table, the rejected rows (file:line: reason), and
+        what is particular to the source (``extra``: a release, hits, timings...)."""
+        return {"source": source, "run_id": self.run_id, "rows_read": self.rows_read, **extra, "loaded": self.counts,
+                "rejected": [str(e) for e in self.rejected]}
+
 
 def land_files(paths: list[Path], source: str, raw_dir: Path | None) -> list[Row]:
     """Hash each input file; copy it under ``raw_dir/source/`` unless it is already there."""
