@@ -1,16 +1,16 @@
 """The command modules beyond the core ones in cli.py, registered explicitly.
 
 Each module exposes ``register(main: click.Group) -> None``. A new command module is added by
-importing it here and appending it to :data:`MODULES` — the one list of command modules (the
+adding its name to :data:`MODULES` — the one list of command modules (the
 order is the order of registration; ``ingest_*`` modules need the core ``ingest`` group, which
 cli.py defines first).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable, Mapping
-from types import ModuleType
 
 import click
 
@@ -24,34 +24,21 @@ def echo_summary(summary: Mapping[str, object], *, quiet: bool = False) -> None:
     click.echo(json.dumps(summary, indent=1, default=str))
 
 
-def _modules() -> tuple[ModuleType, ...]:
-    from . import (
-        centrality,
-        concentration,
-        expiry,
-        holders,
-        ingest_us,
-        ingest_world,
-        royalty,
-        segments,
-        status,
-    )
-
-    # THE list of command modules: add a new one here (and to the import above).
-    return (
-        centrality,
-        concentration,
-        expiry,
-        holders,
-        ingest_us,
-        ingest_world,
-        royalty,
-        segments,
-        status,
-    )
+# THE list of command modules, in registration order: a new command module is one line here.
+MODULES: tuple[str, ...] = (
+    "centrality",
+    "concentration",
+    "expiry",
+    "holders",
+    "ingest_us",
+    "ingest_world",
+    "royalty",
+    "segments",
+    "status",
+)
 
 
 def register_all(main: click.Group) -> None:
-    for module in _modules():
-        register: Callable[[click.Group], None] = module.register
+    for name in MODULES:
+        register: Callable[[click.Group], None] = importlib.import_module(f"{__name__}.{name}").register
         register(main)
