@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import httpx
 import pytest
+from conftest import warehouse_digest
 
 from patentscope.ingest import us_odp
 from patentscope.landscape import load_landscape
@@ -233,16 +234,9 @@ def test_patentsearch_health_says_it_plainly():
 # ------------------------------------------------------------------------------- live ingest
 
 def content(path: Path) -> dict:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        out = {}
-        for t in ["publications", "parties", "classifications", "legal_events", "term_inputs", "field_values",
-                  "related_publications", "us_applications", "us_application_events", "us_continuity", "raw_landing"]:
-            cols = [c for c, _ in save.table_columns(con, t) if c not in ("fetched_at", "run_id", "updated_run_id")]
-            out[t] = con.execute(f"SELECT count(*), coalesce(sum(hash({', '.join(cols)})), 0) FROM {t}").fetchall()[0]
-        return out
-    finally:
-        con.close()
+    return warehouse_digest(path, ["publications", "parties", "classifications", "legal_events", "term_inputs", "field_values",
+                                   "related_publications", "us_applications", "us_application_events", "us_continuity",
+                                   "raw_landing"])
 
 
 def run_live(wh, land, server, tmp_path, **kw):
