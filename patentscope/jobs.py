@@ -32,7 +32,6 @@ Nothing secret reaches a log line or the warehouse: messages pass through :func:
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
 import glob
@@ -54,20 +53,16 @@ import duckdb
 
 from .config import SECRET_VARS, Settings
 from .errors import ConfigError, InputError, PatentscopeError, SourceError, WarehouseError, WarehouseLockedError
+from .ingest import registry
+from .ingest.registry import Option
 from .landscape import Landscape, fingerprint, load_landscape
 from .sources._http import redact
 
-# Sources in the order a job runs them: the worst-ranked first (warehouse/save.py SOURCE_RANK),
-# bulk before the ODP search (its default start is the bulk release's last grant date), the
-# maintenance-fee file last (it keeps the events of US patents already in the warehouse).
-ORDER = ("sample", "file", "ops", "uspto_bulk", "uspto_odp", "maintfee")
-INGEST_SOURCE = {"sample": "sample", "file": "file", "ops": "ops", "uspto_bulk": "bulk", "uspto_odp": "odp",
-                 "maintfee": "maintfee"}
+# The sources, their order and options: patentscope/ingest/registry.py (one line per source).
+ORDER = registry.ORDER
+INGEST_SOURCE = registry.INGEST_SOURCE
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_WAREHOUSE, EXIT_LOCKED, EXIT_PARTIAL = 0, 1, 2, 3, 4, 6
-
-DEFAULT_OPS_OVERLAP_DAYS = 30      # OPS: DOCDB loads publications of some offices days or weeks late
-DEFAULT_ODP_OVERLAP_DAYS = 548     # ODP: applications become visible when published, ~18 months after filing
 
 RETIRED = {
     "patentsview": "the PatentsView PatentSearch API was retired on 2026-03-20; load the PatentsView tables "
@@ -79,58 +74,9 @@ RETIRED = {
 # configuration
 
 
-@dataclass(frozen=True)
-class _Key:
-    kind: str                      # bool, int, float, str, date, strs, choice
-    default: Any = None
-    lo: int | None = None
-    hi: int | None = None
-    choices: tuple[str, ...] = ()
-    help: str = ""
+_Key = Option
 
 
-KEYS: dict[str, dict[str, _Key]] = {
-    "sample": {
-        "enabled": _Key("bool", True),
-        "folders": _Key("strs", [], help="folders in the embedded-sample format; [] = the embedded sample"),
-    },
-    "file": {
-        "enabled": _Key("bool", True),
-        "paths": _Key("strs", None, help="Google Patents / Lens.org CSV exports: files, folders or globs"),
-    },
-    "ops": {
-        "enabled": _Key("bool", True),
-        "since": _Key("date", None, help="first publication date searched on the first run (default: the landscape's from date)"),
-        "overlap_days": _Key("int", DEFAULT_OPS_OVERLAP_DAYS, lo=0, hi=3650),
-        "queries": _Key("strs", None, help="CQL queries instead of the ones built from the landscape"),
-        "page_size": _Key("int", 100, lo=1, hi=100),
-        "group_size": _Key("int", 20, lo=1, hi=100),
-        "family": _Key("bool", True),
-        "legal": _Key("bool", True),
-        "base_url": _Key("str", None),
-    },
-    "uspto_bulk": {
-        "enabled": _Key("bool", True),
-        "directory": _Key("str", None, help="folder of PatentsView tables, or a glob of release folders (the last in name order is used)"),
-        "download": _Key("bool", False, help="fetch the release from the ODP bulk product PVGPATDIS"),
-        "download_dir": _Key("str", None),
-        "release": _Key("str", None),
-        "zip_reader": _Key("choice", "arrow", choices=("arrow", "fifo")),
-    },
-    "uspto_odp": {
-        "enabled": _Key("bool", True),
-        "since": _Key("date", None, help="first filing date searched on the first run (default: the bulk release's last grant date)"),
-        "overlap_days": _Key("int", DEFAULT_ODP_OVERLAP_DAYS, lo=0, hi=3650),
-        "page_size": _Key("int", 25, lo=1, hi=100),
-        "query": _Key("str", None),
-        "base_url": _Key("str", None),
-    },
-    "maintfee": {
-        "enabled": _Key("bool", True),
-        "file": _Key("str", None, help="MaintFeeEvents zip or txt, or a glob (the last match in name order is used)"),
-        "all_patents": _Key("bool", False),
-    },
-}
 JOB_KEYS: dict[str, _Key] = {
     "analyze": _Key("bool", True),
     "lock_wait": _Key("float", None),
@@ -221,18 +167,21 @@ def load_plan(settings: Settings, only: tuple[str, ...] | list[str] = ()) -> Pla
     for name, table in sources_raw.items():
         if name in RETIRED:
             raise ConfigError(f"{where_file}: [sources.{name}]: {RETIRED[name]}")
-        if name not in KEYS:
+        if name not in registry.BY_NAME:
             raise ConfigError(f"{where_file}: unknown source [sources.{name}]; known: {', '.join(ORDER)}")
+        keys = registry.BY_NAME[name].options()
         if not isinstance(table, dict):
             raise ConfigError(f"{where_file}: [sources.{name}] must be a table")
         opts: dict[str, Any] = {}
-        for k, spec in KEYS[name].items():
+        for k, spec in keys.items():
             opts[k] = spec.default
         for k, v in table.items():
-            if k not in KEYS[name]:
-                raise ConfigError(f"{where_file}: unknown key '{k}' in [sources.{name}]; known: {', '.join(KEYS[name])}")
-            opts[k] = _check(v, KEYS[name][k], f"{where_file}: [sources.{name}].{k}")
-        _check_source(name, opts, f"{where_file}: [sources.{name}]")
+            if k not in keys:
+                raise ConfigError(f"{where_file}: unknown key '{k}' in [sources.{name}]; known: {', '.join(keys)}")
+            opts[k] = _check(v, keys[k], f"{where_file}: [sources.{name}].{k}")
+        check = getattr(registry.BY_NAME[name].load(), "check", None)
+        if check is not None:
+            check(opts, f"{where_file}: [sources.{name}]")
         configured[name] = opts
     for name in only:
         if name not in configured:
@@ -247,16 +196,6 @@ def load_plan(settings: Settings, only: tuple[str, ...] | list[str] = ()) -> Pla
                           "see docs/jobs.md")
     return Plan(sources=chosen, analyze=job_opts.get("analyze", True), lock_wait=job_opts.get("lock_wait"),
                 log_level=job_opts.get("log_level", "info"), base=base, config_file=settings.config_file)
-
-
-def _check_source(name: str, opts: dict[str, Any], where: str) -> None:
-    if name == "file" and not opts["paths"]:
-        raise ConfigError(f"{where}: give paths = [\"exports/*.csv\", ...] (files, folders or globs)")
-    if name == "maintfee" and not opts["file"]:
-        raise ConfigError(f"{where}: give file = \"path/MaintFeeEvents_*.zip\" (a file or a glob)")
-    if name == "uspto_bulk":
-        if bool(opts["directory"]) == bool(opts["download"]):
-            raise ConfigError(f"{where}: give either directory = \"...\" (PatentsView tables on disk) or download = true")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -488,7 +427,7 @@ class Job:
                     "state = excluded.state, updated_at = excluded.updated_at, job_id = excluded.job_id",
                     {"s": source, "j": json.dumps(state, sort_keys=True, default=str), "t": now(), "id": self.job_id}).fetchall()
 
-    def _save_state(self, source: str, state: dict[str, Any]) -> None:
+    def save_state(self, source: str, state: dict[str, Any]) -> None:
         self._book(f"the {source} position", lambda con: self._upsert_state(con, source, state))
 
     def _step_start(self, seq: int, step: str, res: StepResult) -> int:
@@ -591,25 +530,25 @@ class Job:
                       rows_rejected=res.rows_rejected,
                       window=[str(res.window[0]), str(res.window[1])] if res.window else None)
 
-    def _path(self, s: str) -> Path:
+    def path(self, s: str) -> Path:
         p = Path(os.path.expanduser(s))
         return p if p.is_absolute() else self.plan.base / p
 
-    def _expand(self, pattern: str) -> list[Path]:
+    def expand(self, pattern: str) -> list[Path]:
         """A path or a glob (relative to the config file's folder), sorted by name."""
-        p = self._path(pattern)
+        p = self.path(pattern)
         if glob.has_magic(str(p)):
             return [Path(m) for m in sorted(glob.glob(str(p), recursive=True))]
         if not p.exists():
             raise InputError(f"{p}: no such file or folder (configured in {self.plan.config_file})")
         return [p]
 
-    def _cmd(self, step: str, what: str = "") -> str:
+    def cmd(self, step: str, what: str = "") -> str:
         return scrub(f"patentscope ingest --all [job {self.job_id}]: {step}" + (f" {what}" if what else ""))
 
     # -- the sources ---------------------------------------------------------------------------
 
-    def _load_in_order(self, key: str, paths: list[Path], load: Callable[[Path], Any], res: StepResult,
+    def load_in_order(self, key: str, paths: list[Path], load: Callable[[Path], Any], res: StepResult,
                        errors: list[str]) -> None:
         """Load ``paths`` in their order, from the first one whose content (or the landscape)
         changed since its last load: a retry after a failure or a kill then applies the same
@@ -633,49 +572,7 @@ class Job:
             if paths:
                 res.notes.append(f"{len(paths)} path(s) unchanged")
 
-    def sample(self, opts: dict[str, Any], res: StepResult) -> None:
-        from .ingest.sample import ingest_sample_format, sample_folder
-
-        errors: list[str] = []
-        folders = []
-        for f in [self._path(f) for f in opts["folders"]] or [sample_folder()]:
-            if f.is_dir():
-                folders.append(f)
-            else:
-                errors.append(f"{f}: no such folder (configured in [sources.sample] folders)")
-
-        def load(folder: Path) -> Any:
-            return ingest_sample_format(self.warehouse, folder, self.land, command=self._cmd("sample", str(folder)),
-                                        raw_dir=self.raw_dir, log=self.log.ingestor("sample"))
-
-        self._load_in_order("folders", folders, load, res, errors)
-        if errors:
-            raise _StepFailed("; ".join(errors), "input")
-
-    def file(self, opts: dict[str, Any], res: StepResult) -> None:
-        from .ingest.files import ingest_files
-
-        errors: list[str] = []
-        matched: list[Path] = []
-        for pattern in opts["paths"]:
-            try:
-                found = self._expand(pattern)
-            except InputError as e:
-                errors.append(str(e))
-                continue
-            if not found:
-                res.notes.append(f"{pattern}: nothing matches yet")
-            matched.extend(found)
-
-        def load(path: Path) -> Any:
-            return ingest_files(self.warehouse, path, self.land, command=self._cmd("file", str(path)),
-                                raw_dir=self.raw_dir, log=self.log.ingestor("file"))
-
-        self._load_in_order("paths", list(dict.fromkeys(matched)), load, res, errors)
-        if errors:
-            raise _StepFailed("; ".join(errors), "input")
-
-    def _window(self, source: str, opts: dict[str, Any], default_since: dt.date | None,
+    def window(self, source: str, opts: dict[str, Any], default_since: dt.date | None,
                 res: StepResult) -> tuple[dt.date | None, dt.date, dict[str, Any]]:
         """(from, to, state) of this run's date window: an unfinished window is resumed as it
         was; otherwise it starts ``overlap_days`` before the end of the last completed one."""
@@ -698,125 +595,6 @@ class Job:
             raise ConfigError(f"[sources.{source}] since = {lo} is after today ({self.today})")
         return lo, self.today, state
 
-    def ops(self, opts: dict[str, Any], res: StepResult) -> None:
-        from .ingest.ops import OpsOptions, ingest_ops
-        from .sources.epo_ops import OPS_BASE_URL, OpsClient
-
-        lo, hi, state = self._window("ops", opts, self.land.date_from, res)
-        assert lo is not None
-        res.window = (lo, hi)
-        kwargs: dict[str, Any] = {"base_url": opts["base_url"] or OPS_BASE_URL, "log": self.log.ingestor("ops")}
-        if "ops" in self.transports:
-            kwargs["transport"] = self.transports["ops"]
-        if self.clock is not None:
-            kwargs["clock"] = self.clock
-        client = OpsClient.from_env(**kwargs)  # ConfigError naming both variables when unset
-        self._save_state("ops", {**state, "window": [lo.isoformat(), hi.isoformat()], "landscape": self.land_fp})
-        options = OpsOptions(queries=opts["queries"] or None, page_size=opts["page_size"], group_size=opts["group_size"],
-                             family=opts["family"], legal=opts["legal"])
-        with client:
-            out = ingest_ops(self.warehouse, dataclasses.replace(self.land, date_from=lo), client, options=options,
-                             command=self._cmd("ops", f"{lo}..{hi}"), raw_dir=self.raw_dir, log=self.log.ingestor("ops"),
-                             today=hi)
-        res.add(out)
-        res.notes.append(f"{out.hits} hits, {out.steps_done}/{out.steps} steps")
-        res.new_state = {"done_to": hi.isoformat(), "window": None, "landscape": self.land_fp,
-                         "last_window": [lo.isoformat(), hi.isoformat()]}
-
-    def uspto_odp(self, opts: dict[str, Any], res: StepResult) -> None:
-        from .ingest import us_odp
-        from .sources.uspto_odp import BASE_URL, OdpClient
-
-        lo, hi, state = self._window("uspto_odp", opts, res.bulk_since, res)
-        if lo is None:
-            raise ConfigError("[sources.uspto_odp]: no bulk release is loaded to start from; set since = \"YYYY-MM-DD\" "
-                              "(first filing date to search) in patentscope.toml")
-        res.window = (lo, hi)
-        odp_log = self.log.ingestor("uspto_odp")
-        kwargs: dict[str, Any] = {"base_url": opts["base_url"] or BASE_URL,
-                                  "on_retry": lambda reason, wait: odp_log(f"ODP: {reason}; waiting {wait:.0f} s")}
-        if "uspto_odp" in self.transports:
-            kwargs["transport"] = self.transports["uspto_odp"]
-        if self.clock is not None:
-            kwargs["clock"] = self.clock
-        client = OdpClient(**kwargs)  # ConfigError naming USPTO_ODP_API_KEY when unset
-        self._save_state("uspto_odp", {**state, "window": [lo.isoformat(), hi.isoformat()], "landscape": self.land_fp})
-        with client:
-            out = us_odp.ingest_odp_live(self.warehouse, self.land, client, command=self._cmd("uspto_odp", f"{lo}..{hi}"),
-                                         since=lo, until=hi, query=opts["query"], page_size=opts["page_size"],
-                                         raw_dir=self.raw_dir, log=odp_log)
-        res.add(out)
-        res.new_state = {"done_to": hi.isoformat(), "window": None, "landscape": self.land_fp,
-                         "last_window": [lo.isoformat(), hi.isoformat()]}
-
-    def uspto_bulk(self, opts: dict[str, Any], res: StepResult) -> None:
-        from .ingest.us_bulk import ingest_bulk
-
-        log = self.log.ingestor("uspto_bulk")
-        source: Path | dict[str, Path]
-        if opts["download"]:
-            source, requests, release, info, extra = self._download_bulk(opts, log)
-            what = "--download"
-        else:
-            found = [p for p in self._expand(opts["directory"]) if p.is_dir()]
-            if not found:
-                raise InputError(f"[sources.uspto_bulk] directory = {opts['directory']!r}: no folder matches")
-            source, requests, release, info, extra = found[-1], None, opts["release"], None, []
-            what = str(found[-1])
-        out = ingest_bulk(self.warehouse, source, self.land, command=self._cmd("uspto_bulk", what), release=release,
-                          release_info=info, requests=requests, raw_dir=self.raw_dir, zip_reader=opts["zip_reader"],
-                          extra_landing=extra, log=log)
-        res.add(out)
-        res.notes.append(f"release {out.release}" + (" already loaded" if out.skipped else ""))
-        if out.skipped:
-            res.status = "skipped"
-
-    def _download_bulk(self, opts: dict[str, Any], log: Callable[[str], None]) -> tuple[
-            dict[str, Path], dict[str, str], str | None, dict[str, Any], list[dict[str, Any]]]:
-        # The same steps as `patentscope ingest bulk --download` (commands/ingest_us.py).
-        from .ingest.us_bulk import OPTIONAL_TABLES, PRODUCT, REQUIRED_TABLES
-        from .ingest.us_odp import land_bytes
-        from .sources.uspto_bulk import FILES_PATH, BulkDownloader
-
-        dest = self._path(opts["download_dir"]) if opts["download_dir"] else self.raw_dir / "bulk"
-        kwargs: dict[str, Any] = {"log": log}
-        if "uspto_bulk" in self.transports:
-            kwargs["transport"] = self.transports["uspto_bulk"]
-        if self.clock is not None:
-            kwargs["clock"] = self.clock
-        with BulkDownloader(**kwargs) as dl:
-            product, body = dl.product(PRODUCT)
-            extra = [land_bytes(body, request=f"GET /api/v1/datasets/products/{PRODUCT}", content_type="application/json",
-                                fetched_at=dl.clock.now().replace(tzinfo=None), raw_dir=None)]
-            by_name = {f.name: f for f in product.files}
-            wanted = {t: by_name.get(f"{t}.tsv.zip") for t in (*REQUIRED_TABLES, *OPTIONAL_TABLES)}
-            missing = [t for t in REQUIRED_TABLES if wanted[t] is None]
-            if missing:
-                raise InputError(f"ODP product {PRODUCT} lists no {', '.join(m + '.tsv.zip' for m in missing)}; "
-                                 "the table names may have changed")
-            source = {t: dl.download(pf, dest) for t, pf in wanted.items() if pf is not None}
-            requests = {t: "https://api.uspto.gov" + FILES_PATH.format(product=PRODUCT, name=pf.name)
-                        for t, pf in wanted.items() if pf is not None}
-            info = {"product_last_modified": product.last_modified, "data_from": product.data_from,
-                    "data_to": product.data_to}
-            return source, requests, opts["release"] or product.release, info, extra
-
-    def maintfee(self, opts: dict[str, Any], res: StepResult) -> None:
-        from .ingest.maintfee import ingest_maintfee
-
-        found = [p for p in self._expand(opts["file"]) if p.is_file()]
-        if not found:
-            raise InputError(f"[sources.maintfee] file = {opts['file']!r}: no file matches")
-        path = found[-1]
-        out = ingest_maintfee(self.warehouse, path, command=self._cmd("maintfee", str(path)),
-                              all_patents=opts["all_patents"], raw_dir=self.raw_dir, log=self.log.ingestor("maintfee"))
-        if out.run_id == 0:
-            res.status = "skipped"
-            res.notes.append(f"{path.name} already loaded")
-            return
-        res.add(out)
-        res.notes.append(path.name)
-
     def analyze(self, res: StepResult) -> None:
         from .analyze import analyze
 
@@ -829,7 +607,7 @@ class Job:
         res.notes.append(", ".join(f"{k} {v.get('seconds', 0):.1f} s" for k, v in stats.items()))
 
 
-class _StepFailed(PatentscopeError):
+class StepFailed(PatentscopeError):
     def __init__(self, message: str, kind: str):
         super().__init__(message)
         self.kind = kind
@@ -848,7 +626,7 @@ def _describe(e: BaseException) -> str:
 
 def _kind(e: BaseException) -> str:
     """The error_kind of a failed step, read from the error's class (errors.py draws the tree)."""
-    if isinstance(e, _StepFailed):
+    if isinstance(e, StepFailed):
         return e.kind
     if isinstance(e, ConfigError):  # also AuthError: refused credentials are the configuration's fault
         return "config"
@@ -940,16 +718,12 @@ def _nothing_saved(results: Mapping[str, StepResult]) -> bool:
     return bool(steps) and all(r.status == "failed" and not r.rows_loaded for r in steps)
 
 
-def _call(runner: Callable[[dict[str, Any], StepResult], None], options: dict[str, Any], res: StepResult) -> None:
-    runner(options, res)
-
-
 def _run(job: Job, plan: Plan, do_analyze: bool, t0: float) -> int:
     results: dict[str, StepResult] = {}
     try:
         for seq, sp in enumerate(plan.sources, start=1):
-            runner: Callable[[dict[str, Any], StepResult], None] = getattr(job, sp.name)
-            results[sp.name] = job.run_step(seq, sp.name, functools.partial(_call, runner, sp.options))
+            run: Callable[[Job, dict[str, Any], StepResult], None] = registry.BY_NAME[sp.name].load().run
+            results[sp.name] = job.run_step(seq, sp.name, functools.partial(run, job, sp.options))
         all_failed = _nothing_saved(results)
         if do_analyze and not all_failed:
             results["analyze"] = job.run_step(len(plan.sources) + 1, "analyze", job.analyze)

@@ -52,8 +52,8 @@ def register(main: click.Group) -> None:
           patentscope ingest bulk --download
         """
         from ..errors import ConfigError
-        from ..ingest.us_bulk import OPTIONAL_TABLES, PRODUCT, REQUIRED_TABLES, ingest_bulk
-        from ..ingest.us_odp import land_bytes
+        from ..ingest.us_bulk import ingest_bulk
+        from ..ingest.us_bulk_job import download_release
 
         if (folder is None) == (not download):
             raise ConfigError("give a FOLDER of PatentsView tables or --download (not both)")
@@ -62,30 +62,11 @@ def register(main: click.Group) -> None:
         source: Path | dict[str, Path]
         requests: dict[str, str] | None = None
         release_info: dict[str, Any] | None = None
-        extra = []
+        extra: list[dict[str, Any]] = []
         if download:
-            from ..errors import InputError
-            from ..sources.uspto_bulk import FILES_PATH, BulkDownloader
-
-            dest = download_dir or raw / "bulk"
-            with BulkDownloader(log=obj.log) as dl:
-                product, body = dl.product(PRODUCT)
-                extra.append(land_bytes(body, request=f"GET /api/v1/datasets/products/{PRODUCT}", content_type="application/json",
-                                        fetched_at=dl.clock.now().replace(tzinfo=None), raw_dir=None))
-                by_name = {f.name: f for f in product.files}
-                wanted = {t: by_name.get(f"{t}.tsv.zip") for t in (*REQUIRED_TABLES, *OPTIONAL_TABLES)}
-                missing = [t for t in REQUIRED_TABLES if wanted[t] is None]
-                if missing:
-                    raise InputError(f"ODP product {PRODUCT} lists no {', '.join(m + '.tsv.zip' for m in missing)} "
-                                     f"(it lists {len(product.files)} files, e.g. {', '.join(sorted(by_name)[:8])}); "
-                                     "the table names may have changed")
-                obj.log(f"{product.release}: {len(product.files)} files listed, data {product.data_from}..{product.data_to}")
-                source = {t: dl.download(pf, dest) for t, pf in wanted.items() if pf is not None}
-                requests = {t: "https://api.uspto.gov" + FILES_PATH.format(product=PRODUCT, name=pf.name)
-                            for t, pf in wanted.items() if pf is not None}
-                release = release or product.release
-                release_info = {"product_last_modified": product.last_modified, "data_from": product.data_from,
-                                "data_to": product.data_to}
+            got = download_release(download_dir or raw / "bulk", log=obj.log)
+            source, requests, release_info, extra = got.files, got.requests, got.info, got.landing
+            release = release or got.release
         else:
             assert folder is not None
             source = folder

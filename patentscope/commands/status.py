@@ -15,9 +15,7 @@ from typing import Any
 
 import click
 
-# configured source name -> the ``source`` its ingestor writes in ingest_runs / ingest_state
-INGEST_SOURCE = {"sample": "sample", "file": "file", "ops": "ops", "uspto_bulk": "bulk", "uspto_odp": "odp",
-                 "maintfee": "maintfee"}
+from ..ingest.registry import INGEST_SOURCE
 
 
 def lock_info(warehouse: Path) -> dict[str, Any]:

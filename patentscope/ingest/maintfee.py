@@ -23,16 +23,20 @@ import re
 import zipfile
 from contextlib import closing, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from ..errors import InputError
+from ..errors import ConfigError, InputError
 from ..normalize import maintfee as mf
 from ..warehouse.save import now, write_cursor
 from ..warehouse.toolkit import recorded_run, transaction, writer
 from . import IngestResult, Log
+from .registry import Option
 from .us_bulk import ZipPipe, sha256_file
+
+if TYPE_CHECKING:
+    from ..jobs import Job, StepResult
 
 SOURCE = "maintfee"
 SAMPLE_LINES = 500
@@ -182,3 +186,31 @@ def ingest_maintfee(
         + f": {', '.join(f'{k} {v:,}' for k, v in sorted(effects.items()))}"
         + (f"; {n_bad} unreadable line(s) quarantined" if n_bad else ""))
     return IngestResult(run_id, n_lines, {"legal_events": kept, **{f"effect:{k}": v for k, v in effects.items()}}, [])
+
+
+# ------------------------------------------------------------------------------------------------
+# as a source of `ingest --all` (patentscope/ingest/registry.py)
+
+OPTIONS: dict[str, Option] = {
+    "file": Option("str", None, help="MaintFeeEvents zip or txt, or a glob (the last match in name order is used)"),
+    "all_patents": Option("bool", False),
+}
+
+
+def check(opts: dict[str, Any], where: str) -> None:
+    if not opts["file"]:
+        raise ConfigError(f"{where}: give file = \"path/MaintFeeEvents_*.zip\" (a file or a glob)")
+
+def run(job: Job, opts: dict[str, Any], res: StepResult) -> None:
+    found = [p for p in job.expand(opts["file"]) if p.is_file()]
+    if not found:
+        raise InputError(f"[sources.maintfee] file = {opts['file']!r}: no file matches")
+    path = found[-1]
+    out = ingest_maintfee(job.warehouse, path, command=job.cmd("maintfee", str(path)),
+                          all_patents=opts["all_patents"], raw_dir=job.raw_dir, log=job.log.ingestor("maintfee"))
+    if out.run_id == 0:
+        res.status = "skipped"
+        res.notes.append(f"{path.name} already loaded")
+        return
+    res.add(out)
+    res.notes.append(path.name)

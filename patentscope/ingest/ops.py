@@ -28,13 +28,14 @@ not overwritten by a minimal row (from a search hit or a family member); see ``_
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -59,6 +60,10 @@ from ..warehouse.connection import writer_lock
 from ..warehouse.save import now, save_batch
 from ..warehouse.toolkit import recorded_run, writer
 from . import IngestResult, Log, save_as_run
+from .registry import Option
+
+if TYPE_CHECKING:
+    from ..jobs import Job, StepResult
 
 SOURCE = "ops"
 CURSOR_VERSION = 1
@@ -453,3 +458,45 @@ def load_ops(
     return save_as_run(warehouse, batch, command=command, log=log,
                        landing=lambda run_id: [land_payload(data, str(f), "application/xml", raw_dir, run_id) for f, data in payloads],
                        prepare=lambda con, b: _guard(con, b, log), rejected_what="responses or rows rejected")
+
+
+# ------------------------------------------------------------------------------------------------
+# as a source of `ingest --all` (patentscope/ingest/registry.py)
+
+DEFAULT_OVERLAP_DAYS = 30  # OPS: DOCDB loads publications of some offices days or weeks late
+
+OPTIONS: dict[str, Option] = {
+    "since": Option("date", None, help="first publication date searched on the first run (default: the landscape's from date)"),
+    "overlap_days": Option("int", DEFAULT_OVERLAP_DAYS, lo=0, hi=3650),
+    "queries": Option("strs", None, help="CQL queries instead of the ones built from the landscape"),
+    "page_size": Option("int", 100, lo=1, hi=100),
+    "group_size": Option("int", 20, lo=1, hi=100),
+    "family": Option("bool", True),
+    "legal": Option("bool", True),
+    "base_url": Option("str", None),
+}
+
+
+def run(job: Job, opts: dict[str, Any], res: StepResult) -> None:
+    from ..sources.epo_ops import OPS_BASE_URL, OpsClient
+
+    lo, hi, state = job.window("ops", opts, job.land.date_from, res)
+    assert lo is not None
+    res.window = (lo, hi)
+    kwargs: dict[str, Any] = {"base_url": opts["base_url"] or OPS_BASE_URL, "log": job.log.ingestor("ops")}
+    if "ops" in job.transports:
+        kwargs["transport"] = job.transports["ops"]
+    if job.clock is not None:
+        kwargs["clock"] = job.clock
+    client = OpsClient.from_env(**kwargs)  # ConfigError naming both variables when unset
+    job.save_state("ops", {**state, "window": [lo.isoformat(), hi.isoformat()], "landscape": job.land_fp})
+    options = OpsOptions(queries=opts["queries"] or None, page_size=opts["page_size"], group_size=opts["group_size"],
+                         family=opts["family"], legal=opts["legal"])
+    with client:
+        out = ingest_ops(job.warehouse, dataclasses.replace(job.land, date_from=lo), client, options=options,
+                         command=job.cmd("ops", f"{lo}..{hi}"), raw_dir=job.raw_dir, log=job.log.ingestor("ops"),
+                         today=hi)
+    res.add(out)
+    res.notes.append(f"{out.hits} hits, {out.steps_done}/{out.steps} steps")
+    res.new_state = {"done_to": hi.isoformat(), "window": None, "landscape": job.land_fp,
+                     "last_window": [lo.isoformat(), hi.isoformat()]}

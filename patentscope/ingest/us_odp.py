@@ -26,7 +26,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import polars as pl
@@ -50,6 +50,10 @@ from ..warehouse import save as wsave
 from ..warehouse.connection import writer_lock
 from ..warehouse.toolkit import recorded_run, writer
 from . import IngestResult, Log
+from .registry import Option
+
+if TYPE_CHECKING:
+    from ..jobs import Job, StepResult
 
 LIVE_STATE = "odp"          # ingest_state key of the live search
 LOAD_STATE = "odp-load"     # ingest_state key of the last replay
@@ -304,3 +308,43 @@ def ingest_odp_live(
                 save_odp(con, Batch(source=SOURCE), UsRows(), run_id=run_id, state_key=LIVE_STATE, cursor=final, landing=[])
             run.loaded = sum(totals.values())
     return IngestResult(run_id, pages, totals, [])
+
+
+# ------------------------------------------------------------------------------------------------
+# as a source of `ingest --all` (patentscope/ingest/registry.py)
+
+DEFAULT_OVERLAP_DAYS = 548  # ODP: applications become visible when published, ~18 months after filing
+
+OPTIONS: dict[str, Option] = {
+    "since": Option("date", None, help="first filing date searched on the first run (default: the bulk release's last grant date)"),
+    "overlap_days": Option("int", DEFAULT_OVERLAP_DAYS, lo=0, hi=3650),
+    "page_size": Option("int", 25, lo=1, hi=100),
+    "query": Option("str", None),
+    "base_url": Option("str", None),
+}
+
+
+def run(job: Job, opts: dict[str, Any], res: StepResult) -> None:
+    from ..sources.uspto_odp import BASE_URL, OdpClient
+
+    lo, hi, state = job.window("uspto_odp", opts, res.bulk_since, res)
+    if lo is None:
+        raise ConfigError("[sources.uspto_odp]: no bulk release is loaded to start from; set since = \"YYYY-MM-DD\" "
+                          "(first filing date to search) in patentscope.toml")
+    res.window = (lo, hi)
+    odp_log = job.log.ingestor("uspto_odp")
+    kwargs: dict[str, Any] = {"base_url": opts["base_url"] or BASE_URL,
+                              "on_retry": lambda reason, wait: odp_log(f"ODP: {reason}; waiting {wait:.0f} s")}
+    if "uspto_odp" in job.transports:
+        kwargs["transport"] = job.transports["uspto_odp"]
+    if job.clock is not None:
+        kwargs["clock"] = job.clock
+    client = OdpClient(**kwargs)  # ConfigError naming USPTO_ODP_API_KEY when unset
+    job.save_state("uspto_odp", {**state, "window": [lo.isoformat(), hi.isoformat()], "landscape": job.land_fp})
+    with client:
+        out = ingest_odp_live(job.warehouse, job.land, client, command=job.cmd("uspto_odp", f"{lo}..{hi}"),
+                                     since=lo, until=hi, query=opts["query"], page_size=opts["page_size"],
+                                     raw_dir=job.raw_dir, log=odp_log)
+    res.add(out)
+    res.new_state = {"done_to": hi.isoformat(), "window": None, "landscape": job.land_fp,
+                     "last_window": [lo.isoformat(), hi.isoformat()]}
