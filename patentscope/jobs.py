@@ -33,6 +33,7 @@ Nothing secret reaches a log line or the warehouse: messages pass through :func:
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import functools
 import glob
 import hashlib
@@ -159,7 +160,7 @@ def load_plan(settings: Settings, only: tuple[str, ...] | list[str] = ()) -> Pla
     for k, v in jobs_raw.items():
         if k not in JOB_KEYS:
             raise ConfigError(f"{where_file}: unknown key '{k}' in [jobs]; known: {', '.join(JOB_KEYS)}")
-        job_opts[k] = _check(v, JOB_KEYS[k], f"{where_file}: [jobs].{k}")
+        job_opts[k] = _check(v, JOB_KEYS[k], f"{settings.where('jobs', k)}: [jobs].{k}")
     sources_raw = raw.get("sources", {})
     if not isinstance(sources_raw, dict):
         raise ConfigError(f"{where_file}: [sources] must hold tables like [sources.ops]")
@@ -177,8 +178,10 @@ def load_plan(settings: Settings, only: tuple[str, ...] | list[str] = ()) -> Pla
             opts[k] = spec.default
         for k, v in table.items():
             if k not in keys:
-                raise ConfigError(f"{where_file}: unknown key '{k}' in [sources.{name}]; known: {', '.join(keys)}")
-            opts[k] = _check(v, keys[k], f"{where_file}: [sources.{name}].{k}")
+                close = difflib.get_close_matches(k, list(keys), n=1)
+                raise ConfigError(f"{settings.where('sources', name, k)}: unknown key '{k}' in [sources.{name}]"
+                                  + (f"; did you mean '{close[0]}'?" if close else "") + f"; known: {', '.join(keys)}")
+            opts[k] = _check(v, keys[k], f"{settings.where('sources', name, k)}: [sources.{name}].{k}")
         check = getattr(registry.BY_NAME[name].load(), "check", None)
         if check is not None:
             check(opts, f"{where_file}: [sources.{name}]")

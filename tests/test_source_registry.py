@@ -38,7 +38,8 @@ def test_plan_reads_the_declared_options(tmp_path):
     ops = plan.sources[0].options
     assert ops["page_size"] == 50 and ops["group_size"] == 20 and ops["overlap_days"] == 30
     cfg.write_text('[sources.ops]\npage_sise = 50\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"unknown key 'page_sise' in \[sources.ops\]; known: enabled, since"):
+    with pytest.raises(ConfigError, match=r"patentscope.toml:2: unknown key 'page_sise' in \[sources.ops\]; "
+                                          r"did you mean 'page_size'\?; known: enabled, since"):
         jobs.load_plan(load_settings(config=cfg, warehouse=tmp_path / "w.duckdb"))
     cfg.write_text('[sources.uspto_bulk]\n', encoding="utf-8")  # the module's check()
     with pytest.raises(ConfigError, match="give either directory"):
