@@ -30,6 +30,7 @@ MODULES: tuple[str, ...] = (
     "concentration",
     "expiry",
     "holders",
+    "ingest_bigquery",
     "ingest_us",
     "ingest_world",
     "royalty",
