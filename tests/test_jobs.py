@@ -1,4 +1,4 @@
-"""`patentscope ingest --all` (patentscope/jobs.py): configuration lookup and validation, exit codes
+"""`patentscope ingest --all` (patentscope/jobs/): configuration lookup and validation, exit codes
 (ok, configuration error, lock held, partial, all failed), readers during an ingest, secrets,
 JSON log lines, the run record and incremental windows.
 

@@ -1,46 +1,14 @@
-"""``patentscope ingest --all``: every configured source, incrementally, then ``analyze`` (for cron).
-
-What a job does, in order (docs/jobs.md is the user's page):
-
-1. Reads the ``[sources.*]`` tables of patentscope.toml (:func:`load_plan`) and refuses the whole
-   job, before touching the warehouse, when one is malformed (unknown source or key, wrong type):
-   exit 2.
-2. Takes the single-writer lock ``<warehouse>.lock`` (:func:`~patentscope.warehouse.connection.writer_lock`)
-   for the whole job, waiting up to ``PATENTSCOPE_LOCK_WAIT`` (or ``[jobs] lock_wait``) seconds:
-   exit 4 when another writer keeps it. The DuckDB file itself is opened only for writes (the
-   job's own bookkeeping and each ingestor's batches), so readers get in between.
-3. Runs each enabled source in the order of :data:`ORDER` (worst-ranked source first, so a
-   better source's values are written last): ``sample`` and ``file`` reload a folder or file
-   only when its content (or the landscape) changed; ``ops`` and ``uspto_odp`` search a date
-   window that starts ``overlap_days`` before the end of the last completed window (upserts
-   on natural keys make the overlap safe) and resume an interrupted window from the
-   ingestor's own cursor; ``uspto_bulk`` and ``maintfee`` load the newest release or file and
-   skip one already loaded. A source that fails is recorded and the job goes on.
-4. Runs ``analyze`` unless ``--no-analyze`` (or ``[jobs] analyze = false``) or every source failed.
-
-Exit codes (:func:`run_all`): 0 ok; 1 every source failed; 2 configuration error (the file is
-invalid, or a source's key is missing or refused: the other sources still ran); 3 the
-warehouse cannot be opened or migrated; 4 another writer holds the lock; 6 partial failure
-(some steps failed, the others are saved).
-
-Every step writes one log line on stderr (plain text, or one JSON object per line with
-``--json``: ts, level, source, step, status, counts, duration, error, message); on a terminal
-the ingestors' progress messages update one transient line. The run is recorded in
-``job_runs`` / ``job_steps`` (migration 0012) beside the ingestors' own ``ingest_runs`` rows.
-Nothing secret reaches a log line or the warehouse: messages pass through :func:`scrub`.
-"""
+"""Running a job: the bookkeeping (job_runs, job_steps, job_state), each source's step through
+its registered ``run``, analyze, and the exit code."""
 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import functools
 import glob
 import hashlib
 import json
 import os
-import re
-import shutil
 import sys
 import time
 import traceback
@@ -52,266 +20,12 @@ from typing import Any, TextIO
 
 import duckdb
 
-from .config import SECRET_VARS, Settings
-from .errors import ConfigError, InputError, PatentscopeError, SourceError, WarehouseError, WarehouseLockedError
-from .ingest import registry
-from .ingest.registry import Option
-from .landscape import Landscape, fingerprint, load_landscape
-from .sources._http import redact
-
-# The sources, their order and options: patentscope/ingest/registry.py (one line per source).
-ORDER = registry.ORDER
-INGEST_SOURCE = registry.INGEST_SOURCE
-
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_WAREHOUSE, EXIT_LOCKED, EXIT_PARTIAL = 0, 1, 2, 3, 4, 6
-
-RETIRED = {
-    "patentsview": "the PatentsView PatentSearch API was retired on 2026-03-20; load the PatentsView tables "
-                   "with [sources.uspto_bulk] (directory = ... or download = true) instead",
-}
-
-
-# ------------------------------------------------------------------------------------------------
-# configuration
-
-
-_Key = Option
-
-
-JOB_KEYS: dict[str, _Key] = {
-    "analyze": _Key("bool", True),
-    "lock_wait": _Key("float", None),
-    "log_level": _Key("choice", "info", choices=("info", "debug")),
-}
-
-
-@dataclass(frozen=True)
-class SourcePlan:
-    name: str
-    options: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Plan:
-    sources: list[SourcePlan]
-    analyze: bool
-    lock_wait: float | None
-    log_level: str
-    base: Path                     # relative paths in the file are relative to this folder
-    config_file: Path | None
-
-
-def _check(value: Any, key: _Key, where: str) -> Any:
-    def bad(expected: str) -> ConfigError:
-        return ConfigError(f"{where} must be {expected}, not {value!r}")
-
-    if key.kind == "bool":
-        if not isinstance(value, bool):
-            raise bad("true or false")
-        return value
-    if key.kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad("a whole number")
-        if (key.lo is not None and value < key.lo) or (key.hi is not None and value > key.hi):
-            raise bad(f"between {key.lo} and {key.hi}")
-        return value
-    if key.kind == "float":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise bad("a number of seconds >= 0")
-        return float(value)
-    if key.kind == "str":
-        if not isinstance(value, str) or not value.strip():
-            raise bad("a non-empty string")
-        return value
-    if key.kind == "choice":
-        if value not in key.choices:
-            raise bad("one of " + ", ".join(repr(c) for c in key.choices))
-        return value
-    if key.kind == "date":
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        try:
-            return dt.date.fromisoformat(str(value))
-        except ValueError:
-            raise bad("a date YYYY-MM-DD") from None
-    if key.kind == "strs":
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            raise bad("a list of strings")
-        return list(value)
-    raise AssertionError(key.kind)  # pragma: no cover
-
-
-def load_plan(settings: Settings, only: tuple[str, ...] | list[str] = ()) -> Plan:
-    """The sources to run (validated, in :data:`ORDER`) and the job settings, or ConfigError."""
-    raw = settings.raw
-    where_file = str(settings.config_file) if settings.config_file else "patentscope.toml"
-    base = settings.config_file.parent if settings.config_file else Path.cwd()
-    if settings.config_file is None:
-        raise ConfigError("no patentscope.toml found (looked at --config / PATENTSCOPE_CONFIG, ./patentscope.toml and "
-                          "~/.config/patentscope/patentscope.toml); create one with [sources.*] tables (see docs/jobs.md)")
-    jobs_raw = raw.get("jobs", {})
-    if not isinstance(jobs_raw, dict):
-        raise ConfigError(f"{where_file}: [jobs] must be a table")
-    job_opts: dict[str, Any] = {}
-    for k, v in jobs_raw.items():
-        if k not in JOB_KEYS:
-            raise ConfigError(f"{where_file}: unknown key '{k}' in [jobs]; known: {', '.join(JOB_KEYS)}")
-        job_opts[k] = _check(v, JOB_KEYS[k], f"{settings.where('jobs', k)}: [jobs].{k}")
-    sources_raw = raw.get("sources", {})
-    if not isinstance(sources_raw, dict):
-        raise ConfigError(f"{where_file}: [sources] must hold tables like [sources.ops]")
-    configured: dict[str, dict[str, Any]] = {}
-    for name, table in sources_raw.items():
-        if name in RETIRED:
-            raise ConfigError(f"{where_file}: [sources.{name}]: {RETIRED[name]}")
-        if name not in registry.BY_NAME:
-            raise ConfigError(f"{where_file}: unknown source [sources.{name}]; known: {', '.join(ORDER)}")
-        keys = registry.BY_NAME[name].options()
-        if not isinstance(table, dict):
-            raise ConfigError(f"{where_file}: [sources.{name}] must be a table")
-        opts: dict[str, Any] = {}
-        for k, spec in keys.items():
-            opts[k] = spec.default
-        for k, v in table.items():
-            if k not in keys:
-                close = difflib.get_close_matches(k, list(keys), n=1)
-                raise ConfigError(f"{settings.where('sources', name, k)}: unknown key '{k}' in [sources.{name}]"
-                                  + (f"; did you mean '{close[0]}'?" if close else "") + f"; known: {', '.join(keys)}")
-            opts[k] = _check(v, keys[k], f"{settings.where('sources', name, k)}: [sources.{name}].{k}")
-        check = getattr(registry.BY_NAME[name].load(), "check", None)
-        if check is not None:
-            check(opts, f"{where_file}: [sources.{name}]")
-        configured[name] = opts
-    for name in only:
-        if name not in configured:
-            raise ConfigError(f"--source {name}: no [sources.{name}] in {where_file}"
-                              + (f" (configured: {', '.join(n for n in ORDER if n in configured)})" if configured else ""))
-        if not configured[name]["enabled"]:
-            raise ConfigError(f"--source {name}: [sources.{name}] has enabled = false in {where_file}")
-    chosen = [SourcePlan(n, configured[n]) for n in ORDER
-              if n in configured and configured[n]["enabled"] and (not only or n in only)]
-    if not chosen:
-        raise ConfigError(f"{where_file}: no source is enabled; add [sources.NAME] tables ({', '.join(ORDER)}); "
-                          "see docs/jobs.md")
-    return Plan(sources=chosen, analyze=job_opts.get("analyze", True), lock_wait=job_opts.get("lock_wait"),
-                log_level=job_opts.get("log_level", "info"), base=base, config_file=settings.config_file)
-
-
-# ------------------------------------------------------------------------------------------------
-# secrets and logging
-
-
-_URL_RE = re.compile(r"https?://[^\s'\"<>]+")
-_WARNING_RE = re.compile(r"\bwarning\s*:", re.I)
-
-
-def _secret_values() -> list[str]:
-    vals = []
-    for names in SECRET_VARS.values():
-        for n in names:
-            v = os.environ.get(n, "").strip()
-            if len(v) >= 4:
-                vals.append(v)
-    key, sec = os.environ.get("EPO_OPS_KEY", "").strip(), os.environ.get("EPO_OPS_SECRET", "").strip()
-    if key and sec:
-        import base64
-        vals.append(base64.b64encode(f"{key}:{sec}".encode()).decode("ascii"))
-    return sorted(set(vals), key=len, reverse=True)
-
-
-def scrub(text: str) -> str:
-    """A message safe for logs and the warehouse: URLs redacted (credential-like query
-    parameters and userinfo), and the values of the secret environment variables removed."""
-    out = _URL_RE.sub(lambda m: redact(m.group(0)), text)
-    for v in _secret_values():
-        out = out.replace(v, "REDACTED")
-    return out
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-class JobLog:
-    """One line per step on ``stream``: plain text, or one JSON object per line.
-
-    Levels: debug (the ingestors' own messages; shown with ``[jobs] log_level = "debug"``),
-    info, warning, error. ``quiet`` keeps only errors. On a terminal (and not JSON, not
-    quiet) the ingestors' messages update one transient progress line instead.
-    """
-
-    def __init__(self, stream: TextIO, *, json_lines: bool = False, quiet: bool = False, level: str = "info"):
-        self.stream = stream
-        self.json = json_lines
-        self.quiet = quiet
-        self.debug_on = level == "debug"
-        try:
-            self.tty = bool(stream.isatty()) and not json_lines and not quiet
-        except (AttributeError, ValueError):
-            self.tty = False
-        self._progress_shown = False
-        self.lines: list[dict[str, Any]] = []   # what was emitted (tests, the job record)
-
-    def _clear_progress(self) -> None:
-        if self._progress_shown:
-            self.stream.write("\r\x1b[2K")
-            self._progress_shown = False
-
-    def progress(self, source: str, message: str) -> None:
-        if not self.tty:
-            return
-        width = shutil.get_terminal_size((100, 20)).columns - 1
-        text = scrub(f"{source}: {message}").replace("\n", " ")
-        try:
-            self.stream.write("\r\x1b[2K" + text[:width])
-            self.stream.flush()
-        except (OSError, ValueError):
-            return
-        self._progress_shown = True
-
-    def emit(self, level: str, step: str, *, source: str | None = None, status: str | None = None,
-             message: str = "", counts: Mapping[str, Any] | None = None, duration: float | None = None,
-             error: str | None = None, **extra: Any) -> None:
-        record: dict[str, Any] = {
-            "ts": _utcnow().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "level": level, "source": source, "step": step, "status": status,
-            "counts": dict(counts) if counts else {}, "duration": round(duration, 3) if duration is not None else None,
-            "error": scrub(error) if error else None, "message": scrub(message),
-        }
-        for k, v in extra.items():
-            record[k] = scrub(v) if isinstance(v, str) else v
-        self.lines.append(record)
-        if level == "debug" and not self.debug_on:
-            return
-        if self.quiet and level != "error":
-            return
-        if self.json:
-            text = json.dumps(record, default=str, ensure_ascii=False)
-        else:
-            who = f"{source} " if source else ""
-            text = f"{record['ts']} {level:<7} {who}{step}: {record['message']}"
-            if error and error not in message:
-                text += f" ({record['error']})"
-        try:
-            self._clear_progress()
-            self.stream.write(text + "\n")
-            self.stream.flush()
-        except (OSError, ValueError):  # stderr closed or full (cron): the job goes on, the warehouse keeps the record
-            pass
-
-    def ingestor(self, source: str) -> Callable[[str], None]:
-        """The ``log`` callback handed to an ingestor: progress on a terminal, debug lines,
-        and warning lines for messages that say 'warning'."""
-        def log(msg: str) -> None:
-            self.progress(source, msg)
-            level = "warning" if _WARNING_RE.search(msg) else "debug"
-            self.emit(level, "detail", source=source, message=msg)
-        return log
-
+from ..config import Settings
+from ..errors import ConfigError, InputError, PatentscopeError, SourceError, WarehouseError, WarehouseLockedError
+from ..ingest import registry
+from ..landscape import Landscape, fingerprint, load_landscape
+from .log import JobLog, _utcnow, scrub
+from .plan import EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, EXIT_WAREHOUSE, INGEST_SOURCE, Plan, load_plan
 
 # ------------------------------------------------------------------------------------------------
 # the warehouse side: bookkeeping opened briefly, never held
@@ -387,7 +101,7 @@ class Job:
 
     @contextmanager
     def _db(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        from .warehouse.toolkit import writer
+        from ..warehouse.toolkit import writer
 
         with writer(self.warehouse, command=self.command, migrate=False) as con:
             yield con
@@ -403,8 +117,8 @@ class Job:
 
     def start(self) -> None:
         """Migrate, close records of killed jobs, open this job's record (raises WarehouseError)."""
-        from .warehouse.save import now
-        from .warehouse.toolkit import writer
+        from ..warehouse.save import now
+        from ..warehouse.toolkit import writer
 
         def log(msg: str) -> None:
             self.log.emit("info", "migrate", message=msg)
@@ -424,7 +138,7 @@ class Job:
             self.job_id = int(rows[0][0])
 
     def _upsert_state(self, con: duckdb.DuckDBPyConnection, source: str, state: dict[str, Any]) -> None:
-        from .warehouse.save import now
+        from ..warehouse.save import now
 
         con.execute("INSERT INTO job_state VALUES ($s, $j, $t, $id) ON CONFLICT (source) DO UPDATE SET "
                     "state = excluded.state, updated_at = excluded.updated_at, job_id = excluded.job_id",
@@ -435,7 +149,7 @@ class Job:
 
     def _step_start(self, seq: int, step: str, res: StepResult) -> int:
         """One open: the step's record, the last ingest run id, the source's saved position."""
-        from .warehouse.save import now
+        from ..warehouse.save import now
 
         def go(con: duckdb.DuckDBPyConnection) -> int:
             if self.job_id is not None:
@@ -449,7 +163,7 @@ class Job:
                 val = {}
             res.state = val if isinstance(val, dict) else {}
             if step == "uspto_odp":
-                from .ingest.us_odp import default_since
+                from ..ingest.us_odp import default_since
 
                 res.bulk_since = default_since(con)
             return int(con.execute("SELECT coalesce(max(run_id), 0) FROM ingest_runs").fetchall()[0][0])
@@ -458,7 +172,7 @@ class Job:
 
     def _step_end(self, step: str, res: StepResult, first_run: int) -> None:
         """One open: the ingest runs of the step, its record, its new position (if any)."""
-        from .warehouse.save import now
+        from ..warehouse.save import now
 
         def go(con: duckdb.DuckDBPyConnection) -> None:
             if res.new_state is not None:
@@ -478,7 +192,7 @@ class Job:
         self._book(f"the end of {step}", go)
 
     def finish(self, status: str, code: int, message: str) -> None:
-        from .warehouse.save import now
+        from ..warehouse.save import now
 
         if self.job_id is None:
             return
@@ -599,7 +313,7 @@ class Job:
         return lo, self.today, state
 
     def analyze(self, res: StepResult) -> None:
-        from .analyze import analyze
+        from ..analyze import analyze
 
         stats = analyze(self.warehouse, today=self.today, log=self.log.ingestor("analyze"))
         for step, st in stats.items():
@@ -670,7 +384,7 @@ def run_all(
     ``httpx.BaseTransport``), ``clock`` (a :class:`~patentscope.sources._http.Clock`) and
     ``today`` are for tests and replays: they reach the API clients and the date windows.
     """
-    from .warehouse.connection import writer_lock
+    from ..warehouse.connection import writer_lock
 
     out = stream or sys.stderr
     only = tuple(only)
