@@ -23,7 +23,7 @@ import os
 import re
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -84,16 +84,20 @@ def _connect_retrying(p: Path, wait: float, **kwargs: Any) -> duckdb.DuckDBPyCon
         delay = min(delay * 2, 1.0)
 
 
-def open_writer(path: str | Path, *, wait: float | None = None) -> duckdb.DuckDBPyConnection:
+Setup = Callable[[duckdb.DuckDBPyConnection], object]
+
+
+def open_writer(path: str | Path, *, wait: float | None = None, setup: Setup | None = None) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the warehouse for writing, waiting up to ``wait`` seconds for
-    readers to let go. Callers must close it; hold :func:`writer_lock` around a whole job."""
+    readers to let go. Callers must close it; hold :func:`writer_lock` around a whole job.
+    ``setup`` (e.g. applying the migrations) runs on a new file before it takes its real name."""
     p = Path(path)
     wait = _wait_default("PATENTSCOPE_LOCK_WAIT", 60.0) if wait is None else wait
     try:
         if p.parent and not p.parent.exists():
             p.parent.mkdir(parents=True, exist_ok=True)
         if not p.exists():
-            _create(p)
+            create(p, setup)
         return _connect_retrying(p, wait)
     except duckdb.Error as e:
         raise _translate(e, p, "writing") from None
@@ -101,14 +105,25 @@ def open_writer(path: str | Path, *, wait: float | None = None) -> duckdb.DuckDB
         raise WarehouseError(f"cannot create warehouse folder {p.parent}: {e.strerror}") from None
 
 
-def _create(p: Path) -> None:
-    """Create a new warehouse file under a temporary name and rename it into place, so a crash
-    or a full disk during creation never leaves a half-written file under the real name."""
+def create(p: Path, setup: Setup | None = None) -> None:
+    """Create a new warehouse file under a temporary name (``setup`` runs on it first), flush it
+    to disk and rename it into place, so a crash or a full disk during creation never leaves a
+    half-written file under the real name (DuckDB writes a new file's header in pieces). The one
+    place a warehouse file is created."""
     tmp = p.with_name(f".{p.name}.{os.getpid()}.creating")
     try:
         con = duckdb.connect(str(tmp))
-        con.execute("CHECKPOINT").fetchall()
-        con.close()
+        try:
+            if setup is not None:
+                setup(con)
+            con.execute("CHECKPOINT").fetchall()
+        finally:
+            con.close()
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, p)
     finally:
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
@@ -194,10 +209,11 @@ def open_reader(path: str | Path, *, sandbox: bool = True, wait: float | None = 
 
 
 @contextmanager
-def writer(path: str | Path, *, wait: float | None = None, command: str = "") -> Iterator[duckdb.DuckDBPyConnection]:
+def writer(path: str | Path, *, wait: float | None = None, command: str = "",
+           setup: Setup | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """The writer lock plus an open read-write connection, closed (and the lock released) at exit."""
     with writer_lock(path, wait=wait, command=command):
-        con = open_writer(path, wait=wait)
+        con = open_writer(path, wait=wait, setup=setup)
         try:
             yield con
         finally:
