@@ -242,11 +242,16 @@ def migrate(obj: Ctx, list_only: bool) -> None:
 @click.argument("statement")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Bind $NAME in the statement (as text; cast in SQL, e.g. $year::INT). Repeatable.")
+@click.option("--timeout", type=float, default=None, metavar="SECONDS",
+              help="Stop the query after this many seconds (default 60, or PATENTSCOPE_SQL_TIMEOUT).")
+@click.option("--max-memory", default=None, metavar="SIZE",
+              help="Cap DuckDB's memory, e.g. 2GB or 512MB (default 2GB, or PATENTSCOPE_SQL_MAX_MEMORY).")
 @FORMAT
 @CSV
 @JSON
 @click.pass_obj
-def sql(obj: Ctx, statement: str, params: tuple[str, ...], fmt: str, as_csv: bool, as_json: bool) -> None:
+def sql(obj: Ctx, statement: str, params: tuple[str, ...], timeout: float | None, max_memory: str | None,
+        fmt: str, as_csv: bool, as_json: bool) -> None:
     """Run read-only SQL against the warehouse and print the result.
 
     Only SELECT/WITH/EXPLAIN/DESCRIBE/SHOW run; writes, ATTACH, COPY and file access are refused.
@@ -256,12 +261,14 @@ def sql(obj: Ctx, statement: str, params: tuple[str, ...], fmt: str, as_csv: boo
     Examples:
       patentscope sql "SELECT country, count(*) FROM publications GROUP BY ALL"
       patentscope sql "SELECT * FROM publication_overview WHERE earliest_year >= \\$y::INT" --param y=2015 --csv
+      patentscope sql "SELECT count(*) FROM citations a, citations b" --timeout 10 --max-memory 1GB
     """
     from .warehouse.connection import reader
-    from .warehouse.query import run_read_only
+    from .warehouse.query import resolve_max_memory, resolve_timeout, run_read_only
 
-    with reader(obj.settings.warehouse) as con:
-        df = run_read_only(con, statement, _params(params) or None)
+    timeout, max_memory = resolve_timeout(timeout), resolve_max_memory(max_memory)
+    with reader(obj.settings.warehouse, max_memory=max_memory) as con:
+        df = run_read_only(con, statement, _params(params) or None, timeout=timeout)
     emit(df, _fmt(fmt, as_csv, as_json))
 
 
@@ -292,7 +299,9 @@ def query(obj: Ctx, name: str | None, params: tuple[str, ...], list_only: bool, 
         return
     q = get_query(name)
     bound = q.bind(_params(params))
-    with reader(obj.settings.warehouse) as con:
+    from .warehouse.query import resolve_max_memory
+
+    with reader(obj.settings.warehouse, max_memory=resolve_max_memory()) as con:
         df = run_read_only(con, q.sql, bound or None)
     emit(df, _fmt(fmt, as_csv, as_json))
 
