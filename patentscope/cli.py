@@ -21,6 +21,7 @@ from . import __version__
 from .config import Settings, load_settings
 from .errors import PatentscopeError
 from .landscape import Landscape, load_landscape
+from .redact import scrub
 
 
 class Ctx:
@@ -30,14 +31,14 @@ class Ctx:
 
     def log(self, msg: str) -> None:
         if not self.quiet:
-            click.echo(msg, err=True)
+            click.echo(scrub(msg), err=True)
 
     def landscape(self) -> Landscape:
         return load_landscape(self.settings.landscape)
 
 
 def fail(err: PatentscopeError) -> NoReturn:
-    click.echo(f"patentscope: error: {err}", err=True)
+    click.echo(f"patentscope: error: {scrub(str(err))}", err=True)
     sys.exit(err.exit_code)
 
 
@@ -58,7 +59,7 @@ class Group(click.Group):
         except Exception as e:  # a bug: one line by default, the traceback on request
             if os.environ.get("PATENTSCOPE_DEBUG"):
                 raise
-            click.echo(f"patentscope: internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+            click.echo(f"patentscope: internal error: {type(e).__name__}: {scrub(str(e).splitlines()[0]) if str(e) else ''} "
                        "(a bug: please report it; set PATENTSCOPE_DEBUG=1 to see the traceback)", err=True)
             sys.exit(70)
 
@@ -98,7 +99,9 @@ def emit(df: pl.DataFrame, fmt: str, max_width: int | None = 60) -> None:
             [pl.col(c).map_elements(lambda x: " ".join(map(str, x)), return_dtype=pl.Utf8)
              for c, t in df.schema.items() if isinstance(t, pl.List)]
         )
-        click.echo(flat.write_csv(), nl=False)
+        from .warehouse.export import neutralise_frame  # f19: no spreadsheet formulas, no secrets in CSV
+
+        click.echo(neutralise_frame(flat).write_csv(), nl=False)
         return
     cols = df.columns
     rows = [[_cell(v, max_width) for v in row] for row in df.iter_rows()]
@@ -309,9 +312,12 @@ def query(obj: Ctx, name: str | None, params: tuple[str, ...], list_only: bool, 
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write into.")
+@click.option("--keep-formulas", is_flag=True,
+              help="CSV: write cells beginning with = + - @ as they are (by default they get a leading ' so "
+                   "spreadsheets do not run them as formulas).")
 @click.argument("names", nargs=-1)
 @click.pass_obj
-def export(obj: Ctx, fmt: str, out: Path, names: tuple[str, ...]) -> None:
+def export(obj: Ctx, fmt: str, out: Path, names: tuple[str, ...], keep_formulas: bool) -> None:
     """Write tables and views (all, or the NAMES given) as Parquet or CSV files.
 
     \b
@@ -320,7 +326,7 @@ def export(obj: Ctx, fmt: str, out: Path, names: tuple[str, ...]) -> None:
     """
     from .warehouse.export import export as do_export
 
-    for p in do_export(obj.settings.warehouse, out, fmt, list(names) or None):
+    for p in do_export(obj.settings.warehouse, out, fmt, list(names) or None, keep_formulas=keep_formulas):
         click.echo(str(p))
 
 

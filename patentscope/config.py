@@ -13,7 +13,6 @@ is logged or written anywhere; sources read them from the environment when they 
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,12 +72,10 @@ def load_settings(
     path = _find_config(config)
     raw: dict[str, Any] = {}
     if path is not None:
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"{path}: not valid TOML ({e})") from None
-        except OSError as e:
-            raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
+        # f19: the typed reader's text checks (UTF-8, syntax line, depth, secrets in any shape)
+        from .inputs import read_toml_dict
+
+        raw = read_toml_dict(path, what="config file")
         _refuse_secrets(raw, str(path))
     base = path.parent if path is not None else Path.cwd()
 

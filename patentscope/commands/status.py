@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+from ..redact import scrub  # f19
+
 # configured source name -> the ``source`` its ingestor writes in ingest_runs / ingest_state
 INGEST_SOURCE = {"sample": "sample", "file": "file", "ops": "ops", "uspto_bulk": "bulk", "uspto_odp": "odp",
                  "maintfee": "maintfee"}
@@ -258,7 +260,7 @@ def register(main: click.Group) -> None:
                 conf["error"] = str(e)
         st = collect(Path(settings.warehouse), conf, failures=failures)
         if as_json:
-            click.echo(json.dumps(st, default=_json_default, indent=1))
+            click.echo(scrub(json.dumps(st, default=_json_default, indent=1)))
         else:
             for line in _text(st):
-                click.echo(line)
+                click.echo(scrub(line))
