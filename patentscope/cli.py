@@ -10,18 +10,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+import duckdb
 import polars as pl
 
 from . import __version__
 from .config import Settings, load_settings
 from .errors import PatentscopeError
 from .landscape import Landscape, load_landscape
-from .redact import scrub
 
 
 class Ctx:
@@ -31,6 +33,8 @@ class Ctx:
 
     def log(self, msg: str) -> None:
         if not self.quiet:
+            from .redact import scrub  # f19: no secret in a log line
+
             click.echo(scrub(msg), err=True)
 
     def landscape(self) -> Landscape:
@@ -38,6 +42,8 @@ class Ctx:
 
 
 def fail(err: PatentscopeError) -> NoReturn:
+    from .redact import scrub  # f19: no secret in an error message
+
     click.echo(f"patentscope: error: {scrub(str(err))}", err=True)
     sys.exit(err.exit_code)
 
@@ -46,10 +52,17 @@ class Group(click.Group):
     """Turns every expected error into a one-line message and its exit code."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        if hasattr(signal, "SIGXFSZ") and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # f19: a file-size limit fails the write, not the process
         try:
             return super().invoke(ctx)
         except PatentscopeError as e:
             fail(e)
+        except duckdb.IOException as e:  # f19: a full disk or a file-size limit mid-write; the transaction rolled back
+            from .errors import WarehouseError
+
+            fail(WarehouseError(f"the warehouse could not be written: {str(e).splitlines()[0]}; the transaction was "
+                                "rolled back and nothing was saved. Check free disk space and file-size limits (ulimit -f)"))
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit, KeyboardInterrupt):
             raise
         except BrokenPipeError:  # `patentscope sql ... | head`: the reader left; stop quietly
@@ -59,6 +72,8 @@ class Group(click.Group):
         except Exception as e:  # a bug: one line by default, the traceback on request
             if os.environ.get("PATENTSCOPE_DEBUG"):
                 raise
+            from .redact import scrub
+
             click.echo(f"patentscope: internal error: {type(e).__name__}: {scrub(str(e).splitlines()[0]) if str(e) else ''} "
                        "(a bug: please report it; set PATENTSCOPE_DEBUG=1 to see the traceback)", err=True)
             sys.exit(70)
@@ -302,9 +317,7 @@ def query(obj: Ctx, name: str | None, params: tuple[str, ...], list_only: bool, 
         return
     q = get_query(name)
     bound = q.bind(_params(params))
-    from .warehouse.query import resolve_max_memory
-
-    with reader(obj.settings.warehouse, max_memory=resolve_max_memory()) as con:
+    with reader(obj.settings.warehouse) as con:
         df = run_read_only(con, q.sql, bound or None)
     emit(df, _fmt(fmt, as_csv, as_json))
 

@@ -15,8 +15,6 @@ from typing import Any
 
 import click
 
-from ..redact import scrub  # f19
-
 # configured source name -> the ``source`` its ingestor writes in ingest_runs / ingest_state
 INGEST_SOURCE = {"sample": "sample", "file": "file", "ops": "ops", "uspto_bulk": "bulk", "uspto_odp": "odp",
                  "maintfee": "maintfee"}
@@ -259,6 +257,8 @@ def register(main: click.Group) -> None:
             except ConfigError as e:
                 conf["error"] = str(e)
         st = collect(Path(settings.warehouse), conf, failures=failures)
+        from ..redact import scrub  # f19: no secret in status output
+
         if as_json:
             click.echo(scrub(json.dumps(st, default=_json_default, indent=1)))
         else:

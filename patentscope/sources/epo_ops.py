@@ -59,7 +59,6 @@ from defusedxml import ElementTree as DefusedET
 
 from ..config import SECRET_VARS, secret
 from ..errors import ConfigError, PatentscopeError
-from ..redact import register as _register_secret
 from ._http import Clock, RetryPolicy, RetryTransport, describe_error, make_client, redact
 
 OPS_BASE_URL = "https://ops.epo.org"
@@ -333,7 +332,9 @@ class OpsAuth(httpx.Auth):
         except (ValueError, KeyError, TypeError):
             raise OpsError(f"EPO OPS token endpoint {redact(self.token_url)} answered without an access_token") from None
         self._token = token
-        _register_secret(token)  # f19: scrubbed from every message from now on
+        from ..redact import register  # f19: the token is scrubbed from every message from now on
+
+        register(token)
         self._expires_at = self.clock.monotonic() + lifetime
         self.tokens_issued += 1
 

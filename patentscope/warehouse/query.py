@@ -50,6 +50,7 @@ import duckdb
 import polars as pl
 
 from ..errors import ConfigError, QueryError, ReadOnlyViolation
+from ..inputs import read_text
 
 ALLOWED = {"SELECT", "EXPLAIN"}
 
@@ -398,7 +399,7 @@ def load_queries() -> dict[str, NamedQuery]:
     found: dict[str, NamedQuery] = {}
     for d in queries_dirs():
         for f in sorted(d.glob("*.sql")):
-            q = parse_query_file(f.read_text(encoding="utf-8"), str(f))
+            q = parse_query_file(read_text(f, what="query file"), str(f))
             found.setdefault(q.name, q)
     return found
 
