@@ -32,7 +32,7 @@ PROBE_BYTES = 1 << 20
 
 
 def _where(path: Path, member: str | None) -> str:
-    return f"{path.name}: member {member}" if member else path.name
+    return f"{path.name}:{member}" if member else path.name  # as us_bulk labels a table file
 
 
 def damaged(path: Path, member: str | None, err: BaseException) -> InputError:

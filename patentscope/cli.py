@@ -38,6 +38,12 @@ class Ctx:
             click.echo(scrub(msg), err=True)
 
     def landscape(self) -> Landscape:
+        if self.settings.landscape is not None:  # f19: UTF-8, syntax line, depth and secrets checked first
+            from .inputs import parse_toml, read_text, require_tables
+
+            where = str(self.settings.landscape)
+            doc, lines = parse_toml(read_text(self.settings.landscape, what="landscape file"), where)
+            require_tables(doc, ("dates", "offices", "classification", "keywords"), where, lines)
         return load_landscape(self.settings.landscape)
 
 
@@ -355,7 +361,11 @@ def report(obj: Ctx, out: Path) -> None:
     """
     from .report import write_report
 
-    click.echo(str(write_report(obj.settings.warehouse, obj.landscape(), out).resolve()))
+    try:
+        written = write_report(obj.settings.warehouse, obj.landscape(), out)
+    except OSError as e:  # f19: an impossible --out is a message, not an internal error
+        raise PatentscopeError(f"cannot write the report to {out}: {e.strerror or e}; give a file in a writable folder") from None
+    click.echo(str(written.resolve()))
 
 
 @main.command("analyze")

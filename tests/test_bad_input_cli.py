@@ -85,16 +85,15 @@ CASES: list[Case] = [
     Case("config-not-utf8", ["--config", "{d}/p.toml", "status"], 2, r"p\.toml:2: not UTF-8: byte 0xe9 at byte offset \d+",
          {"p.toml": nonutf8('warehouse = "w.duckdb"\n# café\n')}),
     Case("landscape-not-utf8", ["--landscape", "{d}/l.toml", "landscape"], 2, r"l\.toml:\d+: not UTF-8.*byte offset",
-         {"l.toml": nonutf8(land(**{'name_eq_"t"': 'name = "té"'}))}, owner="r13 (landscape.py: load_landscape)"),
+         {"l.toml": nonutf8(land(**{'name_eq_"t"': 'name = "té"'}))}),
     Case("scenario-not-utf8", ["royalty", "--scenario", "{d}/s.toml", "--no-store"], 2, r"s\.toml:\d+: not UTF-8",
-         {"s.toml": nonutf8(scenario('name = "CN sintered', 'name = "é CN sintered'))}, owner="c16 (metrics/royalty.py: load_scenario)"),
+         {"s.toml": nonutf8(scenario('name = "CN sintered', 'name = "é CN sintered'))}),
     Case("overrides-not-utf8", ["holders", "build", "--overrides", "{d}/o.toml"], 2, r"o\.toml:\d+: not UTF-8",
-         {"o.toml": nonutf8('# é\n')}, owner="b15 (holders/overrides.py)"),
-    Case("lineage-not-utf8", ["holders", "build", "--lineage", "{d}/lin.csv"], 1, r"lin\.csv:\d+: not UTF-8",
-         {"lin.csv": nonutf8("from_name,to_name,change_date,kind,source\nSociété,B,2001-01-01,rename,x\n")},
-         owner="b15 (holders/lineage.py)"),
+         {"o.toml": nonutf8('# é\n')}),
+    Case("lineage-not-utf8", ["holders", "build", "--lineage", "{d}/lin.csv"], 2, r"lin\.csv:\d+: not UTF-8",
+         {"lin.csv": nonutf8("from_name,to_name,change_date,kind,source\nSociété,B,2001-01-01,rename,x\n")}),
     Case("term-rules-not-utf8", ["expiry", "US4770723A", "--rules", "{d}/r.toml"], 2, r"r\.toml:\d+: not UTF-8",
-         {"r.toml": nonutf8("# é\n")}, owner="a14 (metrics/expiry_rules.py: load_rules)"),
+         {"r.toml": nonutf8("# é\n")}),
     Case("query-file-not-utf8", ["query", "--list"], 2, r"bad\.sql:\d+: not UTF-8",
          {"q/bad.sql": nonutf8("-- name: bad\n-- description: café\nSELECT 1\n")}, env={"PATENTSCOPE_QUERIES": "{d}/q"}),
     Case("export-csv-latin1", ["ingest", "file", "{d}/x.csv"], 1, r"x\.csv:3: not UTF-8 text: byte 0xe9 at byte offset \d+.*Windows-1252",
@@ -110,11 +109,11 @@ CASES: list[Case] = [
     Case("config-deep-inline-table", ["--config", "{d}/p.toml", "status"], 2, r"p\.toml:1: nested more than",
          {"p.toml": "x = " + "{a = " * DEEP + "1" + "}" * DEEP + "\n"}),
     Case("landscape-deep", ["--landscape", "{d}/l.toml", "landscape"], 2, r"l\.toml:\d*:? ?nested more than",
-         {"l.toml": LAND_OK + "x = " + "[" * DEEP + "]" * DEEP + "\n"}, owner="r13 (landscape.py: load_landscape)"),
+         {"l.toml": LAND_OK + "x = " + "[" * DEEP + "]" * DEEP + "\n"}),
     Case("scenario-deep", ["royalty", "--scenario", "{d}/s.toml", "--no-store"], 2, r"s\.toml.*nested more than",
-         {"s.toml": "x = " + "[" * DEEP + "]" * DEEP + "\n" + scenario()}, owner="c16 (metrics/royalty.py: load_scenario)"),
+         {"s.toml": "x = " + "[" * DEEP + "]" * DEEP + "\n" + scenario()}),
     Case("odp-payload-deep-json", ["ingest", "odp", "--load", "{d}/odp"], 1, r"deep\.json.*(nested|deep)",
-         {"odp/deep.json": '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"}, owner="r13 (ingest/us_odp.py: replay_odp)",
+         {"odp/deep.json": '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"},
          writes=True),
 
     # --- wrong types
@@ -125,8 +124,7 @@ CASES: list[Case] = [
     Case("landscape-keywords-string", ["--landscape", "{d}/l.toml", "landscape"], 2, r"l\.toml.*keywords.*strong.*list",
          {"l.toml": land(**{'strong_eq_["neodymium"]': 'strong = "neodymium"'})}),
     Case("landscape-table-is-string", ["--landscape", "{d}/l.toml", "landscape"], 2, r"l\.toml:\d+: classification",
-         {"l.toml": 'name = "t"\nclassification = "H01F1/057"\n[keywords]\nstrong = ["neodymium"]\n'},
-         owner="r13 (landscape.py: a string where a table is expected)"),
+         {"l.toml": 'name = "t"\nclassification = "H01F1/057"\n[keywords]\nstrong = ["neodymium"]\n'}),
     Case("landscape-name-int", ["--landscape", "{d}/l.toml", "landscape"], 2, r"l\.toml:1: name: must be a string",
          {"l.toml": land(**{'name_eq_"t"': "name = 5"})}, owner="r13 (landscape.py: ints where strings are)"),
     Case("scenario-years-string", ["royalty", "--scenario", "{d}/s.toml", "--no-store"], 2, r"s\.toml.*scenario\.years",
@@ -204,7 +202,7 @@ CASES: list[Case] = [
 
     # --- outputs and warehouses that cannot be used
     Case("report-impossible-path", ["report", "--out", "{d}/not-a-folder/r.html"], 1, r"not-a-folder",
-         {"not-a-folder": "a file, not a folder\n"}, owner="g20 (report/__init__.py: writing the report)"),
+         {"not-a-folder": "a file, not a folder\n"}),
     Case("export-impossible-folder", ["export", "--format", "csv", "--out", "{d}/f/sub"], 1, r"cannot create the export folder",
          {"f": "a file\n"}),
     Case("warehouse-plain-duckdb", ["--warehouse", "{d}/plain.duckdb", "status"], 3, r"plain\.duckdb.*not a patentscope warehouse",
@@ -293,9 +291,8 @@ def test_bad_input(case: Case, tmp_path: Path, wh: Path, baseline: dict[str, int
         after = _counts(wh)
         changed = {t: (baseline.get(t), n) for t, n in after.items() if baseline.get(t) != n}
         if case.writes:
-            changed = {t: v for t, v in changed.items() if t in BOOKKEEPING or t == "raw_landing"}
-            changed.pop("raw_landing", None)
-            changed.pop("ingest_runs", None)
+            # a failed or partial run is recorded, with its landed payload and quarantined rows
+            changed = {t: v for t, v in changed.items() if t not in (*BOOKKEEPING, "ingest_state", "raw_landing", "quarantine")}
         assert not changed, f"warehouse rows changed: {changed}"
 
 
