@@ -64,7 +64,7 @@ class Group(click.Group):
             return super().invoke(ctx)
         except PatentscopeError as e:
             fail(e)
-        except duckdb.IOException as e:  # f19: a full disk or a file-size limit mid-write; the transaction rolled back
+        except (duckdb.IOException, duckdb.TransactionException) as e:  # f19: a full disk or a file-size limit mid-write
             from .errors import WarehouseError
 
             fail(WarehouseError(f"the warehouse could not be written: {str(e).splitlines()[0]}; the transaction was "

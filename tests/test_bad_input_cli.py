@@ -407,8 +407,12 @@ def test_csv_exports_and_csv_output_neutralise_formulas(tmp_path: Path, sample_w
 # ------------------------------------------------------------------------------------------------
 # a file-size limit (or a full disk) hit in the middle of a write transaction
 
+@pytest.mark.parametrize("exc", [
+    duckdb.IOException('IO Error: Could not write file "w.duckdb.wal": File too large'),
+    duckdb.TransactionException('TransactionContext Error: Failed to commit: Could not write file "w.duckdb.wal": File too large'),
+], ids=["io", "commit"])
 def test_write_failure_mid_transaction_is_a_message_and_rolls_back(tmp_path: Path, sample_warehouse: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                   monkeypatch: pytest.MonkeyPatch, exc: Exception) -> None:
     from patentscope.warehouse import save
 
     wh = tmp_path / "w.duckdb"
@@ -418,7 +422,7 @@ def test_write_failure_mid_transaction_is_a_message_and_rolls_back(tmp_path: Pat
 
     def boom(con: duckdb.DuckDBPyConnection, table: str, *a: object, **k: object) -> object:
         if table == "raw_landing":
-            raise duckdb.IOException('IO Error: Could not write file "w.duckdb.wal": File too large')
+            raise exc
         return real(con, table, *a, **k)
 
     monkeypatch.setattr(save, "_insert", boom)
@@ -429,3 +433,18 @@ def test_write_failure_mid_transaction_is_a_message_and_rolls_back(tmp_path: Pat
     assert "File too large" in res.output and "internal error" not in res.output
     after = _counts(wh)
     assert {t: n for t, n in after.items() if t not in BOOKKEEPING} == {t: n for t, n in before.items() if t not in BOOKKEEPING}
+
+
+@pytest.mark.slow
+def test_real_file_size_limit_mid_transaction(tmp_path: Path) -> None:
+    """The same with a real RLIMIT_FSIZE in a child process: exit 3, a message, no data row."""
+    import subprocess
+    import sys
+
+    code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, 400_000)); "
+            "from patentscope.cli import main; sys.argv = ['patentscope', '--warehouse', sys.argv[1], 'ingest', 'sample']; main()")
+    wh = tmp_path / "w.duckdb"
+    res = subprocess.run([sys.executable, "-c", code, str(wh)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 3, res.stderr
+    assert "File too large" in res.stderr and "internal error" not in res.stderr
+    assert _counts(wh)["publications"] == 0
