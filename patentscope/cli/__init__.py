@@ -130,11 +130,16 @@ def migrate(obj: Ctx, list_only: bool) -> None:
 @click.argument("statement")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Bind $NAME in the statement (as text; cast in SQL, e.g. $year::INT). Repeatable.")
+@click.option("--timeout", type=float, default=None, metavar="SECONDS",
+              help="Stop the query after this many seconds (default 60, or PATENTSCOPE_SQL_TIMEOUT).")
+@click.option("--max-memory", default=None, metavar="SIZE",
+              help="Cap DuckDB's memory, e.g. 2GB or 512MB (default 2GB, or PATENTSCOPE_SQL_MAX_MEMORY).")
 @FORMAT
 @CSV
 @JSON
 @click.pass_obj
-def sql(obj: Ctx, statement: str, params: tuple[str, ...], fmt: str, as_csv: bool, as_json: bool) -> None:
+def sql(obj: Ctx, statement: str, params: tuple[str, ...], timeout: float | None, max_memory: str | None,
+        fmt: str, as_csv: bool, as_json: bool) -> None:
     """Run read-only SQL against the warehouse and print the result.
 
     Only SELECT/WITH/EXPLAIN/DESCRIBE/SHOW run; writes, ATTACH, COPY and file access are refused.
@@ -144,12 +149,14 @@ def sql(obj: Ctx, statement: str, params: tuple[str, ...], fmt: str, as_csv: boo
     Examples:
       patentscope sql "SELECT country, count(*) FROM publications GROUP BY ALL"
       patentscope sql "SELECT * FROM publication_overview WHERE earliest_year >= \\$y::INT" --param y=2015 --csv
+      patentscope sql "SELECT count(*) FROM citations a, citations b" --timeout 10 --max-memory 1GB
     """
     from ..warehouse.connection import reader
-    from ..warehouse.query import run_read_only
+    from ..warehouse.query import resolve_max_memory, resolve_timeout, run_read_only
 
-    with reader(obj.settings.warehouse) as con:
-        df = run_read_only(con, statement, _params(params) or None)
+    timeout, max_memory = resolve_timeout(timeout), resolve_max_memory(max_memory)
+    with reader(obj.settings.warehouse, max_memory=max_memory) as con:
+        df = run_read_only(con, statement, _params(params) or None, timeout=timeout)
     emit(df, _fmt(fmt, as_csv, as_json))
 
 
@@ -191,9 +198,12 @@ def query(obj: Ctx, name: str | None, params: tuple[str, ...], list_only: bool, 
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write into.")
+@click.option("--keep-formulas", is_flag=True,
+              help="CSV: write cells beginning with = + - @ as they are (by default they get a leading ' so "
+                   "spreadsheets do not run them as formulas).")
 @click.argument("names", nargs=-1)
 @click.pass_obj
-def export(obj: Ctx, fmt: str, out: Path, names: tuple[str, ...]) -> None:
+def export(obj: Ctx, fmt: str, out: Path, names: tuple[str, ...], keep_formulas: bool) -> None:
     """Write tables and views (all, or the NAMES given) as Parquet or CSV files.
 
     \b
@@ -202,7 +212,7 @@ def export(obj: Ctx, fmt: str, out: Path, names: tuple[str, ...]) -> None:
     """
     from ..warehouse.export import export as do_export
 
-    for p in do_export(obj.settings.warehouse, out, fmt, list(names) or None):
+    for p in do_export(obj.settings.warehouse, out, fmt, list(names) or None, keep_formulas=keep_formulas):
         click.echo(str(p))
 
 
@@ -218,7 +228,11 @@ def report(obj: Ctx, out: Path) -> None:
     """
     from ..report import write_report
 
-    click.echo(str(write_report(obj.settings.warehouse, obj.landscape(), out).resolve()))
+    try:
+        written = write_report(obj.settings.warehouse, obj.landscape(), out)
+    except OSError as e:  # f19: an impossible --out is a message, not an internal error
+        raise PatentscopeError(f"cannot write the report to {out}: {e.strerror or e}; give a file in a writable folder") from None
+    click.echo(str(written.resolve()))
 
 
 @main.command("analyze")

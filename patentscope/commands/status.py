@@ -117,8 +117,10 @@ def register(main: click.Group) -> None:
             except ConfigError as e:
                 conf["error"] = str(e)
         st = collect(Path(settings.warehouse), conf, failures=failures)
+        from ..redact import scrub  # f19: no secret in status output
+
         if as_json:
-            click.echo(json.dumps(st, default=_json_default, indent=1))
+            click.echo(scrub(json.dumps(st, default=_json_default, indent=1)))
         else:
             for line in _text(st):
-                click.echo(line)
+                click.echo(scrub(line))

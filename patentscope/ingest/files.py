@@ -10,6 +10,7 @@ transaction.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from ..errors import ConfigError, InputError
 from ..landscape import Landscape
 from ..normalize import exports
 from ..normalize.batch import Row
+from ..normalize.csvrows import safe_input_path as exports_safe_path
 from . import IngestResult, Log, land_files, save_as_run
 from .registry import Option
 from .sample import ingest_sample_format
@@ -36,6 +38,8 @@ def export_files(path: Path) -> list[Path]:
         return files
     if path.is_file():
         return [path]
+    if os.path.lexists(path):  # f19: a FIFO, device or dangling link is named as such
+        exports_safe_path(path, what="export file")
     raise InputError(f"{path}: no such file or folder")
 
 

@@ -42,7 +42,9 @@ def scrub(text: str) -> str:
     out = _URL_RE.sub(lambda m: redact(m.group(0)), text)
     for v in _secret_values():
         out = out.replace(v, "REDACTED")
-    return out
+    from ..redact import scrub as _scrub  # tokens, bearer headers and echoed keys too
+
+    return _scrub(out)
 
 
 def _utcnow() -> dt.datetime:

@@ -181,7 +181,8 @@ def writer_lock(path: str | Path, *, wait: float | None = None, command: str = "
 _HELD: dict[str, list[Any]] = {}
 
 
-def open_reader(path: str | Path, *, sandbox: bool = True, wait: float | None = None) -> duckdb.DuckDBPyConnection:
+def open_reader(path: str | Path, *, sandbox: bool = True, wait: float | None = None,
+                max_memory: str | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse read-only.
 
     ``sandbox=True`` (ad hoc SQL, notebooks) also disables every file-system access beyond the
@@ -195,6 +196,9 @@ def open_reader(path: str | Path, *, sandbox: bool = True, wait: float | None = 
             "or point --warehouse / PATENTSCOPE_WAREHOUSE at an existing file"
         )
     config: dict[str, Any] = {"enable_external_access": False} if sandbox else {}
+    if sandbox:  # the SQL sandbox's settings: no temp directory, no extension autoload (f19)
+        from .query import sandbox_config
+        config.update(sandbox_config())
     wait = _wait_default("PATENTSCOPE_READ_WAIT", 30.0) if wait is None else wait
     try:
         con = _connect_retrying(p, wait, read_only=True, config=config)
@@ -202,6 +206,9 @@ def open_reader(path: str | Path, *, sandbox: bool = True, wait: float | None = 
             # connections in one process share the database instance: lock once
             locked = con.execute("SELECT current_setting('lock_configuration')").fetchall()[0][0]
             if not locked:
+                if max_memory is not None:  # f19: the memory cap of ad hoc SQL, set before the lock
+                    from .query import resolve_max_memory
+                    con.execute(f"SET memory_limit = '{resolve_max_memory(max_memory)}'").fetchall()
                 con.execute("SET lock_configuration = true").fetchall()
         return con
     except duckdb.Error as e:
@@ -221,8 +228,9 @@ def writer(path: str | Path, *, wait: float | None = None, command: str = "",
 
 
 @contextmanager
-def reader(path: str | Path, *, sandbox: bool = True, wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = open_reader(path, sandbox=sandbox, wait=wait)
+def reader(path: str | Path, *, sandbox: bool = True, wait: float | None = None,
+           max_memory: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = open_reader(path, sandbox=sandbox, wait=wait, max_memory=max_memory)
     try:
         yield con
     finally:
