@@ -318,6 +318,13 @@ def render(context: dict[str, Any]) -> str:
     return _env().get_template("report.html.j2").render(**context, nonce=secrets.token_urlsafe(16))
 
 
+def render_record_page(record: dict[str, Any]) -> str:
+    """One publication's record (``patentscope show --html``) as a self-contained page."""
+    from ..record import anchor
+
+    return _env().get_template("record.html.j2").render(r=record | {"anchor": anchor(record["pub_key"])})
+
+
 def write_report(warehouse: Path, landscape: Landscape, out: Path) -> Path:
     html = render(build_context(warehouse, landscape))
     out.parent.mkdir(parents=True, exist_ok=True)
