@@ -23,6 +23,8 @@ import jinja2
 
 from .. import __version__
 from ..landscape import Landscape
+from ..links import canonical_links, check_link
+from ..record import anchor
 from ..warehouse.connection import frame, reader
 from . import charts
 
@@ -41,13 +43,34 @@ def _safe_url(url: Any) -> str | None:
     return url if urlparse(url).scheme in ("http", "https") else None
 
 
-def public_page(pub_number: str, source_url: str | None) -> str | None:
-    """The record's own source page when it has one, else its Google Patents page."""
-    safe = _safe_url(source_url)
-    if safe:
-        return safe
+def public_page(pub_number: str, source_url: str | None = None) -> str | None:
+    """The publication's canonical public page (Google Patents, built from the number): never
+    the transcribed page, which may be a proxy or a mirror (that one is provenance, see
+    :func:`source_link`)."""
+    links = canonical_links(pub_number)
+    if links:
+        return links[0].url
     compact = pub_number.replace("-", "")
-    return f"https://patents.google.com/patent/{quote(compact)}" if compact else None
+    return f"https://patents.google.com/patent/{quote(compact)}/en" if compact else None
+
+
+def source_link(source_url: str | None) -> dict[str, Any] | None:
+    """The transcribed page as provenance: a link only when its host is an office or a known
+    patent service; otherwise its host as text with the warning (never a link to a proxy)."""
+    safe = _safe_url(source_url)
+    if not safe:
+        return None
+    cls, warning = check_link(safe)
+    return {"url": safe if warning is None else None, "host": urlparse(safe).hostname or "", "class": cls, "warning": warning}
+
+
+def record_link_set(pub_number: str, source_url: str | None, application_number: str | None) -> dict[str, Any]:
+    """Canonical links of a report record: its public page, the office's page, the source."""
+    links = canonical_links(pub_number, application_number=application_number)
+    office = next((ln for ln in links if ln.kind == "register"), None)
+    return {"url": links[0].url if links else public_page(pub_number),
+            "office": {"label": office.label, "url": office.url} if office else None,
+            "source": source_link(source_url)}
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -98,6 +121,9 @@ def build_context(warehouse: Path, landscape: Landscape, *, today: dt.date | Non
         ctx["expiry"] = _expiry_section(con, have, today)
         ctx["royalty"] = _royalty_section(con, have, today)
         ctx["records"], ctx["records_total"] = _records(con, have)
+        in_table = {r["anchor"] for r in ctx["records"]}
+        for r in ctx["basic"].get("rows", []):
+            r["in_records"] = r["anchor"] in in_table
         ctx["findings"] = _findings(ctx)
     return ctx
 
@@ -174,7 +200,7 @@ def _basic_section(con: duckdb.DuckDBPyConnection, have: set[str], today: dt.dat
             SELECT family_id, forward_citations, pagerank, pagerank_rescaled, hits_authority, on_main_path, family_date
             FROM family_centrality WHERE in_warehouse ORDER BY pagerank_rescaled DESC NULLS LAST, pagerank DESC, family_id LIMIT 20
         ), member AS (
-            SELECT p.family_id, arg_min(p.pub_number, p.pub_key) AS pub_number, arg_min(p.title, p.pub_key) AS title,
+            SELECT p.family_id, min(p.pub_key) AS pub_key, arg_min(p.pub_number, p.pub_key) AS pub_number, arg_min(p.title, p.pub_key) AS title,
                    arg_min(p.source_url, p.pub_key) AS source_url
             FROM publications p JOIN top USING (family_id) GROUP BY p.family_id
         ), holder AS (
@@ -188,13 +214,15 @@ def _basic_section(con: duckdb.DuckDBPyConnection, have: set[str], today: dt.dat
             FROM publications p JOIN expiry_results e ON e.pub_key = p.pub_key JOIN top ON top.family_id = p.family_id
             WHERE e.jurisdiction = e.office GROUP BY p.family_id
         )''' if expiry_join else ''}
-        SELECT top.*, member.pub_number, member.title, member.source_url, holder.holder_group
+        SELECT top.*, member.pub_key, member.pub_number, member.title, member.source_url, holder.holder_group
                {', ex.status, ex.expiry_date' if expiry_join else ', NULL AS status, NULL AS expiry_date'}
         FROM top JOIN member USING (family_id) LEFT JOIN holder USING (family_id)
         {'LEFT JOIN ex USING (family_id)' if expiry_join else ''}
         ORDER BY pagerank_rescaled DESC NULLS LAST, pagerank DESC, family_id""", {"d": today})
     for r in rows:
-        r["url"] = public_page(r["pub_number"] or "", r.pop("source_url"))
+        r["url"] = public_page(r["pub_number"] or "")
+        r["anchor"] = anchor(r.pop("pub_key"))
+        r.pop("source_url")
     ids = [r["family_id"] for r in rows]
     edges = [(a, b) for a, b in con.execute(
         "SELECT DISTINCT citing_family_id, cited_family_id FROM citation_links WHERE citing_family_id IN (SELECT unnest($i)) "
@@ -269,14 +297,16 @@ def _records(con: duckdb.DuckDBPyConnection, have: set[str]) -> tuple[list[dict[
     status = "expiry_results" in have
     rows = _rows(con, f"""
         SELECT o.pub_key, o.pub_number, o.country, o.title, o.holder_as_written, o.current_holder_as_written, o.earliest_date,
-               o.landscape_reason, o.status_as_shown, o.source_url
+               o.landscape_reason, o.status_as_shown, o.source_url, p.application_number
                {', e.status AS computed_status, e.expiry_date' if status else ''}
-        FROM publication_overview o
+        FROM publication_overview o JOIN publications p ON p.pub_key = o.pub_key
         {'LEFT JOIN expiry_results e ON e.pub_key = o.pub_key AND e.jurisdiction = e.office' if status else ''}
         WHERE o.in_landscape
         ORDER BY o.earliest_date DESC NULLS LAST, o.pub_key LIMIT {MAX_RECORDS}""")
     for r in rows:
-        r["url"] = _safe_url(r.pop("source_url"))
+        r |= record_link_set(r["pub_number"] or "", r.pop("source_url"), r.pop("application_number"))
+        r["anchor"] = anchor(r["pub_key"])
+        r["show"] = f"patentscope show {(r['pub_number'] or r['pub_key']).replace('-', '')}"
     return rows, total
 
 
