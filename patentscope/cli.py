@@ -21,6 +21,7 @@ from . import __version__
 from .config import Settings, load_settings
 from .errors import PatentscopeError
 from .landscape import Landscape, load_landscape
+from .numfmt import humanize_rows, number
 
 
 class Ctx:
@@ -73,7 +74,7 @@ def _cell(v: Any, width: int | None) -> str:
     elif isinstance(v, (list, tuple)):
         s = " ".join(str(x) for x in v)
     elif isinstance(v, float):
-        s = f"{v:.6g}"
+        s = number(v)  # numfmt: separators, noise as 0 (g20, issue 20 item 6)
     else:
         s = str(v)
     s = s.replace("\n", " ")
@@ -101,7 +102,7 @@ def emit(df: pl.DataFrame, fmt: str, max_width: int | None = 60) -> None:
         click.echo(flat.write_csv(), nl=False)
         return
     cols = df.columns
-    rows = [[_cell(v, max_width) for v in row] for row in df.iter_rows()]
+    rows = [[_cell(v, max_width) for v in row] for row in humanize_rows(df)]  # numfmt: money, percent (g20)
     widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(cols)]
     numeric = [df.schema[c].is_numeric() for c in cols]
 
