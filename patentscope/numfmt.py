@@ -91,6 +91,12 @@ def column_kind(name: str, dtype: pl.DataType | None = None) -> str:
     return "number"
 
 
+def _money_cell(fixed: str | None, has_currency: bool) -> Callable[[Any, dict[str, Any]], str]:
+    def cell(v: Any, row: dict[str, Any]) -> str:
+        return money(v, fixed or (row.get("currency") if has_currency else None))
+    return cell
+
+
 def column_formatters(df: pl.DataFrame) -> dict[str, Callable[[Any, dict[str, Any]], str]]:
     """For each numeric column of ``df`` a function (value, row) -> text."""
     out: dict[str, Callable[[Any, dict[str, Any]], str]] = {}
@@ -102,7 +108,7 @@ def column_formatters(df: pl.DataFrame) -> dict[str, Callable[[Any, dict[str, An
         elif kind == "money":
             suffix = _CURRENCY_SUFFIX.search(name.lower())
             fixed = suffix.group(1).upper() if suffix else None
-            out[name] = (lambda v, row, fixed=fixed: money(v, fixed or (row.get("currency") if has_currency else None)))
+            out[name] = _money_cell(fixed, has_currency)
         elif kind == "plain":
             out[name] = lambda v, _row: str(v)
         elif kind == "number":
