@@ -73,6 +73,29 @@ def record_link_set(pub_number: str, source_url: str | None, application_number:
             "source": source_link(source_url)}
 
 
+def local_time(value: Any) -> str:
+    """A timestamp for people: the local time with its zone, to the minute (no microseconds).
+    Naive timestamps in the warehouse are UTC (warehouse.save.now)."""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if not isinstance(value, dt.datetime):
+        return "" if value is None else str(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    loc = value.astimezone()
+    off = loc.utcoffset() or dt.timedelta(0)
+    if off == dt.timedelta(0):
+        return loc.strftime("%Y-%m-%d %H:%M UTC")
+    mins = abs(int(off.total_seconds())) // 60
+    offs = f"UTC{'+' if off >= dt.timedelta(0) else '-'}{mins // 60:02d}:{mins % 60:02d}"
+    zone = loc.strftime("%Z")
+    name = zone if zone and zone[0] not in "+-" else ""
+    return f"{loc:%Y-%m-%d %H:%M} " + (f"{name} ({offs})" if name else offs)
+
+
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
 
@@ -91,7 +114,7 @@ def build_context(warehouse: Path, landscape: Landscape, *, today: dt.date | Non
         have = _tables(con)
         ctx: dict[str, Any] = {
             "title": "patentscope report", "version": __version__, "warehouse": str(warehouse),
-            "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "today": today.isoformat(),
+            "generated_at": local_time(dt.datetime.now(dt.UTC)), "today": today.isoformat(),
             "landscape": landscape.as_dict() | {"description": landscape.description},
         }
         ctx["counts"] = _rows(con, """
@@ -186,8 +209,8 @@ def _segments_section(con: duckdb.DuckDBPyConnection, have: set[str]) -> dict[st
         FROM publication_segments GROUP BY segment ORDER BY publications DESC""")
     evals = _rows(con, "SELECT segment, positives, precision, recall, used, note FROM segment_classifier_eval ORDER BY segment") \
         if "segment_classifier_eval" in have else []
-    return {"available": True, "chart": charts.line_chart(series, title="New families per year by technology segment",
-                                                         y_label="families (by earliest date)"),
+    return {"available": True, "chart": charts.small_multiples(series, title="New families per year by technology segment",
+                                                              y_label="families per year, by each family's earliest date"),
             "by_segment": by_segment, "evals": evals}
 
 
@@ -255,7 +278,7 @@ def _expiry_section(con: duckdb.DuckDBPyConnection, have: set[str], today: dt.da
         if "expiry_results" in have else []
     sd = con.execute("SELECT max(status_date) FROM expiry_results").fetchall()[0][0] if "expiry_results" in have else None
     return {"available": True, "chart": charts.line_chart(series, title="Families in force per holder group (past and projected)",
-                                                         y_label="families in force", markers=markers),
+                                                         y_label="families in force", markers=markers, integer=True),
             "cliffs": cliffs, "status": status, "status_date": sd}
 
 
@@ -341,6 +364,7 @@ def _env() -> jinja2.Environment:
     )
     env.filters["pct"] = lambda v, d=1: "" if v is None else f"{100 * float(v):.{d}f}%"
     env.filters["num"] = lambda v, d=0: "" if v is None else f"{float(v):,.{d}f}"
+    env.filters["ts"] = local_time
     return env
 
 
