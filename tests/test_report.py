@@ -94,3 +94,17 @@ def test_no_report_link_goes_to_a_proxy_or_look_alike_host(sample_warehouse, lan
     # one anchor per record, each unique
     anchors = re.findall(r'<tr id="(rec-[^"]+)"', html)
     assert len(anchors) == len(set(anchors)) == html.count("<tr id=\"rec-")
+
+
+def test_analyzed_but_empty_warehouse_does_not_say_run_analyze(tmp_path, landscape):
+    from patentscope.analyze import analyze
+    from patentscope.warehouse import migrations
+    wh = tmp_path / "empty.duckdb"
+    con = duckdb.connect(str(wh))
+    migrations.apply(con)
+    con.close()
+    assert "run <code>patentscope analyze</code>" in render(build_context(wh, landscape))
+    analyze(wh)
+    html = render(build_context(wh, landscape))
+    assert "run <code>patentscope analyze</code>" not in html
+    assert "analyze ran (" in html and "no publication to classify" in html

@@ -127,6 +127,8 @@ def build_context(warehouse: Path, landscape: Landscape, *, today: dt.date | Non
             SELECT p.source, count(*) AS publications,
                    (SELECT max(finished_at) FROM ingest_runs r WHERE r.source = p.source AND r.status IN ('ok', 'partial')) AS last_run
             FROM publications p GROUP BY p.source ORDER BY p.source""")
+        ctx["analyzed_at"] = con.execute("SELECT max(finished_at) FROM ingest_runs WHERE source = 'analyze' "
+                                         "AND status IN ('ok', 'partial')").fetchall()[0][0]
         ctx["runs"] = _rows(con, """SELECT run_id, source, status, started_at, finished_at, rows_read, rows_rejected
                                    FROM ingest_runs ORDER BY run_id DESC LIMIT 12""")
         ctx["disagreements"] = _count(con, "SELECT count(*) FROM (SELECT pub_key, field FROM field_values GROUP BY ALL HAVING count(DISTINCT value) > 1)")
