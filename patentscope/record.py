@@ -97,6 +97,8 @@ def build_record(con: duckdb.DuckDBPyConnection, key: str) -> dict[str, Any]:
         raise KeyError(key)
     p = pub[0]
     rec: dict[str, Any] = {"pub_key": key, "pub_number": p["pub_number"], "title": p["title"], "publication": p}
+    rec["analyzed_at"] = con.execute("SELECT max(finished_at) FROM ingest_runs WHERE source = 'analyze' "
+                                     "AND status IN ('ok', 'partial')").fetchall()[0][0] if "ingest_runs" in have else None
     rec["fields"] = _fields(con, key)
     rec["disagreements"] = [f["field"] for f in rec["fields"] if f["disagreement"]]
     rec["parties"] = _rows(con, "SELECT role, seq, name_as_written, country, source FROM parties WHERE pub_key = $k "

@@ -91,3 +91,11 @@ def test_reader_held_open_across_a_real_ingest(wh):
     r = subprocess.run([str(exe), "--warehouse", str(wh), "analyze"], env=ENV, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert h.sql("SELECT count(*) AS n FROM expiry_results")["n"][0] > 0
+
+
+def test_open_on_a_missing_file_creates_nothing(tmp_path):
+    from patentscope.errors import WarehouseError
+    missing = tmp_path / "typo.duckdb"
+    with pytest.raises(WarehouseError, match="no warehouse at"):
+        patentscope.open(missing)
+    assert list(tmp_path.iterdir()) == []

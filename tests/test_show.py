@@ -87,3 +87,11 @@ def test_number_pattern_finds_numbers_as_written():
     for text in ("US 4,770,723", "U.S. Pat. No. 4.770.723", "US4770723A"):
         assert pat.search(text), text
     assert not pat.search("147707230") and number_pattern("12") is None
+
+
+def test_show_before_analyze_says_what_is_missing(sample_warehouse):
+    r = run("--warehouse", str(sample_warehouse), "show", "JP2015023285A")
+    assert r.exit_code == 0, r.output
+    assert "none resolved (run `patentscope analyze`" in r.output and "not computed (run `patentscope analyze`)" in r.output
+    assert "J-PlatPat: https://www.j-platpat.inpit.go.jp/c1801/PU/JP-2015-023285/11/ja" in r.output
+    assert "cloudfrontnetl.store" in r.output and "warning: web proxy or mirror" in r.output

@@ -48,7 +48,8 @@ def _lines(rec: dict[str, Any]) -> list[str]:
     add("")
     add("Holders over time")
     if not rec["holders"]:
-        add("  none resolved (run `patentscope analyze` to build the holder tables)")
+        add("  none resolved" + (f" (analyze ran {rec['analyzed_at']:%Y-%m-%d %H:%M} UTC; no holder name on this record)"
+                                 if rec["analyzed_at"] else " (run `patentscope analyze` to build the holder tables)"))
     for h in rec["holders"]:
         span = f"{h['valid_from'] or '…'} – {h['valid_to'] or 'today'}"
         add(f"  {h['holder_role']:<18} {_short(h['part_as_written'], 40):<40} {span:<25} group {h['group_name']}"
@@ -87,7 +88,8 @@ def _lines(rec: dict[str, Any]) -> list[str]:
     add("")
     add("Expiry")
     if not rec["expiry"]:
-        add("  not computed (run `patentscope analyze`)")
+        add("  not computed" + (f" (analyze ran {rec['analyzed_at']:%Y-%m-%d %H:%M} UTC; no term rule applies to it)"
+                                if rec["analyzed_at"] else " (run `patentscope analyze`)"))
     for e in rec["expiry"]:
         lo, hi = e.get("expiry_earliest"), e.get("expiry_latest")
         if lo is not None or hi is not None:
