@@ -24,6 +24,7 @@ import jinja2
 from .. import __version__
 from ..landscape import Landscape
 from ..links import canonical_links, check_link
+from ..numfmt import money
 from ..record import anchor
 from ..warehouse.connection import frame, reader
 from . import charts
@@ -299,7 +300,7 @@ def _royalty_section(con: duckdb.DuckDBPyConnection, have: set[str], today: dt.d
                                                 title=f"{ex}: royalty burden on export sales (median, P5-P95), base rates",
                                                 y_label="burden", markers=[(today.year, "today")]))
         snap_year = min(max(r["year"] for r in res), today.year)
-        per_market = _rows(con, """SELECT variant, exporter, market, year, sales_value, royalties_p50, burden_p5, burden_p50, burden_p95,
+        per_market = _rows(con, """SELECT variant, exporter, market, year, currency, sales_value, royalties_p50, burden_p5, burden_p50, burden_p95,
                                           sales_at_risk_p50, n_blocking, n_licensed, n_unlicensed, n_refused
                                    FROM royalty_results WHERE scenario = $s AND year = $y ORDER BY variant, exporter, market""",
                            {"s": name, "y": snap_year})
@@ -367,6 +368,7 @@ def _env() -> jinja2.Environment:
     env.filters["pct"] = lambda v, d=1: "" if v is None else f"{100 * float(v):.{d}f}%"
     env.filters["num"] = lambda v, d=0: "" if v is None else f"{float(v):,.{d}f}"
     env.filters["ts"] = local_time
+    env.filters["money"] = lambda v, cur=None: "" if v is None else money(v, cur)
     return env
 
 

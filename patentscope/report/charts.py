@@ -136,7 +136,7 @@ def _line_svg(series: Mapping[str, Sequence[tuple[float, float]]], *, title: str
               y_max: float | None, percent: bool, integer: bool, x_range: tuple[float, float]) -> str:
     width, height = size
     narrow = layout == "narrow"
-    left, right, bottom = (46, 10, 30) if narrow else (60, 16, 32)
+    left, right, bottom = (54, 18, 30) if narrow else (60, 18, 32)
     x0, x1 = x_range
     mk = [(x, label) for x, label in markers if x0 <= x <= x1]
     pts = [p for s in series.values() for p in s]
@@ -260,7 +260,7 @@ def _band_svg(pts: Sequence[tuple[float, float, float, float]], *, title: str, y
               size: tuple[int, int], percent: bool, markers: Sequence[tuple[float, str]]) -> str:
     width, height = size
     narrow = layout == "narrow"
-    left, right, bottom = (50, 10, 30) if narrow else (60, 16, 32)
+    left, right, bottom = (58, 18, 30) if narrow else (62, 18, 32)
     x0, x1 = _x_range([p[0] for p in pts])
     mk = [(x, label) for x, label in markers if x0 <= x <= x1]
     pw = width - left - right
