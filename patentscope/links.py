@@ -126,7 +126,9 @@ def check_link(url: str | None) -> tuple[str, str | None]:
     office = _domain_match(host, OFFICIAL_DOMAINS)
     service = _domain_match(host, KNOWN_SERVICES) or ("Google Patents (old address)" if _google_patents_path(host, parts.path) else None)
     if inner and (office or service) is None:
-        return "other", f"web proxy or mirror on {host} wrapping {inner[:120]}: not an official office or a known patent service"
+        brand = _lookalike(host)
+        where = f"{host}, a look-alike of {brand}," if brand else host
+        return "other", f"web proxy or mirror on {where} wrapping {inner[:120]}: not an official office or a known patent service"
     if office:
         return "official", None
     if service:

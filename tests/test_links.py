@@ -50,7 +50,8 @@ def test_cn_wo_and_other_offices():
     # the sample's own transcribed pages
     ("http://veesta.com/p5/index.php?q=aHR0cHM6Ly9wYXRlbnRzLmdvb2dsZS5jb20vcGF0ZW50L1VTNDc3MDcyM0EvZW4%3D",
      "web proxy or mirror on veesta.com wrapping https://patents.google.com/patent/US4770723A/en"),
-    ("https://dyto08wqdmna.cloudfrontnetl.store/http://rdf.ncbi.nlm.nih.gov/pubchem/patent/JP-2015023285-A", "web proxy"),
+    ("https://dyto08wqdmna.cloudfrontnetl.store/http://rdf.ncbi.nlm.nih.gov/pubchem/patent/JP-2015023285-A",
+     "web proxy or mirror on dyto08wqdmna.cloudfrontnetl.store, a look-alike of cloudfront, wrapping http://rdf.ncbi.nlm.nih.gov/"),
     ("http://79.170.44.78/downloads/vpn/x.html", "bare IP address 79.170.44.78"),
     ("https://patents.glgoo.top/patent/US5000000A", "looks like google"),
     ("https://uspto.report/patent/grant/6527874", "looks like uspto"),
