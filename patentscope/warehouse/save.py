@@ -26,7 +26,7 @@ from ..normalize.batch import CHILD_TABLES, Batch, Row
 from .connection import transaction
 
 # Lower rank wins when two sources disagree on a publication field.
-SOURCE_RANK = {"bulk": 1, "odp": 1, "ops": 2, "file": 3, "sample": 4}
+SOURCE_RANK = {"bulk": 1, "odp": 1, "ops": 2, "file": 3, "bigquery": 3, "sample": 4}
 
 _DUCK_TO_POLARS: dict[str, Any] = {
     "VARCHAR": pl.Utf8, "DATE": pl.Date, "BOOLEAN": pl.Boolean, "INTEGER": pl.Int32,
