@@ -1,4 +1,14 @@
-"""Python access for notebooks and other tools: read-only polars frames of the warehouse."""
+"""Python access for notebooks and other tools: read-only polars frames of the warehouse.
+
+A :class:`Warehouse` handle never keeps the DuckDB file open: each attribute, ``sql()`` or
+``names()`` call opens the file read-only, runs its query, copies the result into a polars
+frame and closes the file again. So a handle left open in a notebook never blocks the nightly
+``ingest --all`` or ``analyze`` (DuckDB lets no writer in while any other process has the
+file open). Each call reads one consistent, committed state: writers commit each batch in one
+transaction, so a call never sees half a batch; two calls may see different states when a
+writer committed in between (re-run both, or export to Parquet for a frozen copy). A call that
+meets a writer's transaction retries for up to ``PATENTSCOPE_READ_WAIT`` seconds (default 30).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from .config import load_settings
-from .warehouse.connection import open_reader
+from .warehouse.connection import reader
 from .warehouse.query import run_read_only
 
 
@@ -21,23 +31,25 @@ class Warehouse:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self._con = open_reader(self.path)
+        with reader(self.path):  # fail now, with one line, if the file is missing or unreadable
+            pass
 
     def names(self) -> list[str]:
         """Every table and view a user can read."""
-        rows = self._con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"
-        ).fetchall()
-        return [r[0] for r in rows]
+        with reader(self.path) as con:
+            return _names(con)
 
     def table(self, name: str) -> pl.DataFrame:
-        if name not in self.names():
-            raise KeyError(f"no table or view {name!r}; available: {', '.join(self.names())}")
-        return self._con.sql(f'SELECT * FROM "{name}"').pl()
+        with reader(self.path) as con:
+            names = _names(con)
+            if name not in names:
+                raise KeyError(f"no table or view {name!r}; available: {', '.join(names)}")
+            return con.sql(f'SELECT * FROM "{name}"').pl()  # identifier checked against the catalog above
 
     def sql(self, query: str, **params: Any) -> pl.DataFrame:
         """Run read-only SQL with ``$name`` parameters bound from keyword arguments."""
-        return run_read_only(self._con, query, params or None)
+        with reader(self.path) as con:
+            return run_read_only(con, query, params or None)
 
     def __getitem__(self, name: str) -> pl.DataFrame:
         return self.table(name)
@@ -54,13 +66,20 @@ class Warehouse:
         return [*super().__dir__(), *self.names()]
 
     def close(self) -> None:
-        self._con.close()
+        """Nothing to release: the file is open only during each call (kept for ``with`` blocks)."""
 
     def __enter__(self) -> Warehouse:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _names(con: Any) -> builtins.list[str]:
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def open(path: str | Path | None = None) -> Warehouse:  # noqa: A001 - mirrors builtins.open on purpose

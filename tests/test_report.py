@@ -5,6 +5,7 @@ import shutil
 
 import duckdb
 
+from patentscope.links import check_link
 from patentscope.report import build_context, public_page, render, write_report
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -69,6 +70,41 @@ def test_empty_warehouse_report_says_so(tmp_path, landscape):
 
 
 def test_public_page_links():
-    assert public_page("US-4770723-A", "http://example.org/p") == "http://example.org/p"
-    assert public_page("US-4770723-A", "javascript:alert(1)") == "https://patents.google.com/patent/US4770723A"
-    assert public_page("US-4770723-A", None) == "https://patents.google.com/patent/US4770723A"
+    # the canonical page is built from the number, whatever page the record was transcribed from
+    assert public_page("US-4770723-A", "http://example.org/p") == "https://patents.google.com/patent/US4770723A/en"
+    assert public_page("US-4770723-A", "javascript:alert(1)") == "https://patents.google.com/patent/US4770723A/en"
+    assert public_page("US-4770723-A") == "https://patents.google.com/patent/US4770723A/en"
+
+
+def test_no_report_link_goes_to_a_proxy_or_look_alike_host(sample_warehouse, landscape, tmp_path):
+    html = write_report(sample_warehouse, landscape, tmp_path / "r.html").read_text(encoding="utf-8")
+    links = re.findall(r'href="(https?://[^"]+)"', html)
+    assert len(links) > 300
+    bad = [u for u in links if check_link(u.replace("&amp;", "&"))[0] == "other"]
+    assert bad == []
+    for host in ("veesta.com", "79.170.44.78", "cloudfrontnetl.store", "glgoo.top"):
+        assert f'href="http://{host}' not in html and f'href="https://{host}' not in html
+    # the proxied record links to its canonical pages and names its source host with a warning
+    row = html[html.index('<tr id="rec-US-4770723">'):]
+    row = row[: row.index("</tr>")]
+    assert 'href="https://patents.google.com/patent/US4770723A/en"' in row
+    assert 'href="https://ppubs.uspto.gov/pubwebapp/external.html?q=4770723.pn."' in row
+    assert "source: veesta.com ⚠" in row and "web proxy or mirror" in row
+    assert "patentscope show US4770723A" in row
+    # one anchor per record, each unique
+    anchors = re.findall(r'<tr id="(rec-[^"]+)"', html)
+    assert len(anchors) == len(set(anchors)) == html.count("<tr id=\"rec-")
+
+
+def test_analyzed_but_empty_warehouse_does_not_say_run_analyze(tmp_path, landscape):
+    from patentscope.analyze import analyze
+    from patentscope.warehouse import migrations
+    wh = tmp_path / "empty.duckdb"
+    con = duckdb.connect(str(wh))
+    migrations.apply(con)
+    con.close()
+    assert "run <code>patentscope analyze</code>" in render(build_context(wh, landscape))
+    analyze(wh)
+    html = render(build_context(wh, landscape))
+    assert "run <code>patentscope analyze</code>" not in html
+    assert "analyze ran (" in html and "no publication to classify" in html

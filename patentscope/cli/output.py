@@ -1,7 +1,8 @@
 """How commands print: tables, CSV and JSON on stdout, the row count on stderr.
 
-:func:`cell` is the one place a value becomes the text of a table cell (swap in a number
-formatter there: money with its currency, percentages, float noise shown as 0)."""
+:func:`cell` is the one place a value becomes the text of a table cell; numbers go through
+:mod:`patentscope.numfmt` (money with its currency and separators, shares as percentages,
+float noise shown as 0). CSV and JSON keep the raw values."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any
 import click
 import polars as pl
 
+from ..numfmt import humanize_rows, number
+
 
 def cell(v: Any, width: int | None) -> str:
     if v is None:
@@ -19,7 +22,7 @@ def cell(v: Any, width: int | None) -> str:
     elif isinstance(v, (list, tuple)):
         s = " ".join(str(x) for x in v)
     elif isinstance(v, float):
-        s = f"{v:.6g}"
+        s = number(v)
     else:
         s = str(v)
     s = s.replace("\n", " ")
@@ -49,7 +52,7 @@ def emit(df: pl.DataFrame, fmt: str, max_width: int | None = 60) -> None:
         click.echo(neutralise_frame(flat).write_csv(), nl=False)
         return
     cols = df.columns
-    rows = [[cell(v, max_width) for v in row] for row in df.iter_rows()]
+    rows = [[cell(v, max_width) for v in row] for row in humanize_rows(df)]
     widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(cols)]
     numeric = [df.schema[c].is_numeric() for c in cols]
 

@@ -23,6 +23,9 @@ import jinja2
 
 from .. import __version__
 from ..landscape import Landscape
+from ..links import canonical_links, check_link
+from ..numfmt import money
+from ..record import anchor
 from ..warehouse.connection import frame, reader
 from . import charts
 
@@ -41,13 +44,57 @@ def _safe_url(url: Any) -> str | None:
     return url if urlparse(url).scheme in ("http", "https") else None
 
 
-def public_page(pub_number: str, source_url: str | None) -> str | None:
-    """The record's own source page when it has one, else its Google Patents page."""
-    safe = _safe_url(source_url)
-    if safe:
-        return safe
+def public_page(pub_number: str, source_url: str | None = None) -> str | None:
+    """The publication's canonical public page (Google Patents, built from the number): never
+    the transcribed page, which may be a proxy or a mirror (that one is provenance, see
+    :func:`source_link`)."""
+    links = canonical_links(pub_number)
+    if links:
+        return links[0].url
     compact = pub_number.replace("-", "")
-    return f"https://patents.google.com/patent/{quote(compact)}" if compact else None
+    return f"https://patents.google.com/patent/{quote(compact)}/en" if compact else None
+
+
+def source_link(source_url: str | None) -> dict[str, Any] | None:
+    """The transcribed page as provenance: a link only when its host is an office or a known
+    patent service; otherwise its host as text with the warning (never a link to a proxy)."""
+    safe = _safe_url(source_url)
+    if not safe:
+        return None
+    cls, warning = check_link(safe)
+    return {"url": safe if warning is None else None, "host": urlparse(safe).hostname or "", "class": cls, "warning": warning}
+
+
+def record_link_set(pub_number: str, source_url: str | None, application_number: str | None) -> dict[str, Any]:
+    """Canonical links of a report record: its public page, the office's page, the source."""
+    links = canonical_links(pub_number, application_number=application_number)
+    office = next((ln for ln in links if ln.kind == "register"), None)
+    return {"url": links[0].url if links else public_page(pub_number),
+            "office": {"label": office.label, "url": office.url} if office else None,
+            "source": source_link(source_url)}
+
+
+def local_time(value: Any) -> str:
+    """A timestamp for people: the local time with its zone, to the minute (no microseconds).
+    Naive timestamps in the warehouse are UTC (warehouse.save.now)."""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if not isinstance(value, dt.datetime):
+        return "" if value is None else str(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    loc = value.astimezone()
+    off = loc.utcoffset() or dt.timedelta(0)
+    if off == dt.timedelta(0):
+        return loc.strftime("%Y-%m-%d %H:%M UTC")
+    mins = abs(int(off.total_seconds())) // 60
+    offs = f"UTC{'+' if off >= dt.timedelta(0) else '-'}{mins // 60:02d}:{mins % 60:02d}"
+    zone = loc.strftime("%Z")
+    name = zone if zone and zone[0] not in "+-" else ""
+    return f"{loc:%Y-%m-%d %H:%M} " + (f"{name} ({offs})" if name else offs)
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -68,7 +115,7 @@ def build_context(warehouse: Path, landscape: Landscape, *, today: dt.date | Non
         have = _tables(con)
         ctx: dict[str, Any] = {
             "title": "patentscope report", "version": __version__, "warehouse": str(warehouse),
-            "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "today": today.isoformat(),
+            "generated_at": local_time(dt.datetime.now(dt.UTC)), "today": today.isoformat(),
             "landscape": landscape.as_dict() | {"description": landscape.description},
         }
         ctx["counts"] = _rows(con, """
@@ -81,6 +128,8 @@ def build_context(warehouse: Path, landscape: Landscape, *, today: dt.date | Non
             SELECT p.source, count(*) AS publications,
                    (SELECT max(finished_at) FROM ingest_runs r WHERE r.source = p.source AND r.status IN ('ok', 'partial')) AS last_run
             FROM publications p GROUP BY p.source ORDER BY p.source""")
+        ctx["analyzed_at"] = con.execute("SELECT max(finished_at) FROM ingest_runs WHERE source = 'analyze' "
+                                         "AND status IN ('ok', 'partial')").fetchall()[0][0]
         ctx["runs"] = _rows(con, """SELECT run_id, source, status, started_at, finished_at, rows_read, rows_rejected
                                    FROM ingest_runs ORDER BY run_id DESC LIMIT 12""")
         ctx["disagreements"] = _count(con, "SELECT count(*) FROM (SELECT pub_key, field FROM field_values GROUP BY ALL HAVING count(DISTINCT value) > 1)")
@@ -98,6 +147,9 @@ def build_context(warehouse: Path, landscape: Landscape, *, today: dt.date | Non
         ctx["expiry"] = _expiry_section(con, have, today)
         ctx["royalty"] = _royalty_section(con, have, today)
         ctx["records"], ctx["records_total"] = _records(con, have)
+        in_table = {r["anchor"] for r in ctx["records"]}
+        for r in ctx["basic"].get("rows", []):
+            r["in_records"] = r["anchor"] in in_table
         ctx["findings"] = _findings(ctx)
     return ctx
 
@@ -160,8 +212,8 @@ def _segments_section(con: duckdb.DuckDBPyConnection, have: set[str]) -> dict[st
         FROM publication_segments GROUP BY segment ORDER BY publications DESC""")
     evals = _rows(con, "SELECT segment, positives, precision, recall, used, note FROM segment_classifier_eval ORDER BY segment") \
         if "segment_classifier_eval" in have else []
-    return {"available": True, "chart": charts.line_chart(series, title="New families per year by technology segment",
-                                                         y_label="families (by earliest date)"),
+    return {"available": True, "chart": charts.small_multiples(series, title="New families per year by technology segment",
+                                                              y_label="families per year, by each family's earliest date"),
             "by_segment": by_segment, "evals": evals}
 
 
@@ -174,7 +226,7 @@ def _basic_section(con: duckdb.DuckDBPyConnection, have: set[str], today: dt.dat
             SELECT family_id, forward_citations, pagerank, pagerank_rescaled, hits_authority, on_main_path, family_date
             FROM family_centrality WHERE in_warehouse ORDER BY pagerank_rescaled DESC NULLS LAST, pagerank DESC, family_id LIMIT 20
         ), member AS (
-            SELECT p.family_id, arg_min(p.pub_number, p.pub_key) AS pub_number, arg_min(p.title, p.pub_key) AS title,
+            SELECT p.family_id, min(p.pub_key) AS pub_key, arg_min(p.pub_number, p.pub_key) AS pub_number, arg_min(p.title, p.pub_key) AS title,
                    arg_min(p.source_url, p.pub_key) AS source_url
             FROM publications p JOIN top USING (family_id) GROUP BY p.family_id
         ), holder AS (
@@ -188,13 +240,15 @@ def _basic_section(con: duckdb.DuckDBPyConnection, have: set[str], today: dt.dat
             FROM publications p JOIN expiry_results e ON e.pub_key = p.pub_key JOIN top ON top.family_id = p.family_id
             WHERE e.jurisdiction = e.office GROUP BY p.family_id
         )''' if expiry_join else ''}
-        SELECT top.*, member.pub_number, member.title, member.source_url, holder.holder_group
+        SELECT top.*, member.pub_key, member.pub_number, member.title, member.source_url, holder.holder_group
                {', ex.status, ex.expiry_date' if expiry_join else ', NULL AS status, NULL AS expiry_date'}
         FROM top JOIN member USING (family_id) LEFT JOIN holder USING (family_id)
         {'LEFT JOIN ex USING (family_id)' if expiry_join else ''}
         ORDER BY pagerank_rescaled DESC NULLS LAST, pagerank DESC, family_id""", {"d": today})
     for r in rows:
-        r["url"] = public_page(r["pub_number"] or "", r.pop("source_url"))
+        r["url"] = public_page(r["pub_number"] or "")
+        r["anchor"] = anchor(r.pop("pub_key"))
+        r.pop("source_url")
     ids = [r["family_id"] for r in rows]
     edges = [(a, b) for a, b in con.execute(
         "SELECT DISTINCT citing_family_id, cited_family_id FROM citation_links WHERE citing_family_id IN (SELECT unnest($i)) "
@@ -227,7 +281,7 @@ def _expiry_section(con: duckdb.DuckDBPyConnection, have: set[str], today: dt.da
         if "expiry_results" in have else []
     sd = con.execute("SELECT max(status_date) FROM expiry_results").fetchall()[0][0] if "expiry_results" in have else None
     return {"available": True, "chart": charts.line_chart(series, title="Families in force per holder group (past and projected)",
-                                                         y_label="families in force", markers=markers),
+                                                         y_label="families in force", markers=markers, integer=True),
             "cliffs": cliffs, "status": status, "status_date": sd}
 
 
@@ -246,7 +300,7 @@ def _royalty_section(con: duckdb.DuckDBPyConnection, have: set[str], today: dt.d
                                                 title=f"{ex}: royalty burden on export sales (median, P5-P95), base rates",
                                                 y_label="burden", markers=[(today.year, "today")]))
         snap_year = min(max(r["year"] for r in res), today.year)
-        per_market = _rows(con, """SELECT variant, exporter, market, year, sales_value, royalties_p50, burden_p5, burden_p50, burden_p95,
+        per_market = _rows(con, """SELECT variant, exporter, market, year, currency, sales_value, royalties_p50, burden_p5, burden_p50, burden_p95,
                                           sales_at_risk_p50, n_blocking, n_licensed, n_unlicensed, n_refused
                                    FROM royalty_results WHERE scenario = $s AND year = $y ORDER BY variant, exporter, market""",
                            {"s": name, "y": snap_year})
@@ -269,14 +323,16 @@ def _records(con: duckdb.DuckDBPyConnection, have: set[str]) -> tuple[list[dict[
     status = "expiry_results" in have
     rows = _rows(con, f"""
         SELECT o.pub_key, o.pub_number, o.country, o.title, o.holder_as_written, o.current_holder_as_written, o.earliest_date,
-               o.landscape_reason, o.status_as_shown, o.source_url
+               o.landscape_reason, o.status_as_shown, o.source_url, p.application_number
                {', e.status AS computed_status, e.expiry_date' if status else ''}
-        FROM publication_overview o
+        FROM publication_overview o JOIN publications p ON p.pub_key = o.pub_key
         {'LEFT JOIN expiry_results e ON e.pub_key = o.pub_key AND e.jurisdiction = e.office' if status else ''}
         WHERE o.in_landscape
         ORDER BY o.earliest_date DESC NULLS LAST, o.pub_key LIMIT {MAX_RECORDS}""")
     for r in rows:
-        r["url"] = _safe_url(r.pop("source_url"))
+        r |= record_link_set(r["pub_number"] or "", r.pop("source_url"), r.pop("application_number"))
+        r["anchor"] = anchor(r["pub_key"])
+        r["show"] = f"patentscope show {(r['pub_number'] or r['pub_key']).replace('-', '')}"
     return rows, total
 
 
@@ -311,11 +367,20 @@ def _env() -> jinja2.Environment:
     )
     env.filters["pct"] = lambda v, d=1: "" if v is None else f"{100 * float(v):.{d}f}%"
     env.filters["num"] = lambda v, d=0: "" if v is None else f"{float(v):,.{d}f}"
+    env.filters["ts"] = local_time
+    env.filters["money"] = lambda v, cur=None: "" if v is None else money(v, cur)
     return env
 
 
 def render(context: dict[str, Any]) -> str:
     return _env().get_template("report.html.j2").render(**context, nonce=secrets.token_urlsafe(16))
+
+
+def render_record_page(record: dict[str, Any]) -> str:
+    """One publication's record (``patentscope show --html``) as a self-contained page."""
+    from ..record import anchor
+
+    return _env().get_template("record.html.j2").render(r=record | {"anchor": anchor(record["pub_key"])})
 
 
 def write_report(warehouse: Path, landscape: Landscape, out: Path) -> Path:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import struct
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -38,11 +39,10 @@ def _translate(e: Exception, path: Path, mode: str) -> WarehouseError:
     msg = str(e)
     if "Could not set lock" in msg or "Conflicting lock" in msg:
         pid = re.search(r"PID (\d+)", msg)
-        who = f" (process {pid.group(1)})" if pid else ""
-        return WarehouseLockedError(
-            f"warehouse {path} is locked by another patentscope/DuckDB process{who}; "
-            "wait for it to finish (an ingest holds the lock while it writes) and try again"
-        )
+        hint = ("close that reader (a notebook's connection, a DuckDB shell) or raise PATENTSCOPE_LOCK_WAIT" if mode == "writing"
+                else "let the writer finish, or raise PATENTSCOPE_READ_WAIT")
+        return WarehouseLockedError(f"warehouse {path} is locked by another patentscope/DuckDB process: "
+                                    f"{describe_holder(path, pid.group(1) if pid else None)}; {hint}")
     if "database does not exist" in msg or ("No such file" in msg and mode == "read"):
         return WarehouseError(
             f"no warehouse at {path}; build one with `patentscope demo` or `patentscope migrate`, "
@@ -58,6 +58,49 @@ def _translate(e: Exception, path: Path, mode: str) -> WarehouseError:
     if "Permission denied" in msg or "Permission" in type(e).__name__:
         return WarehouseError(f"cannot open {path} for {mode}: permission denied; check the file's permissions")
     return WarehouseError(f"cannot open warehouse {path} for {mode}: {msg.splitlines()[0]}")
+
+
+def _file_lock(path: Path) -> tuple[str | None, int]:
+    """("read" | "write" | None, pid): the POSIX lock another process holds on the DuckDB file
+    (DuckDB takes a shared lock for a read-only connection, an exclusive one to write)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None, 0
+    try:
+        probe = struct.pack("hhqqi", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0) + b"\0" * 4
+        kind, _, _, _, pid = struct.unpack("hhqqi", fcntl.fcntl(fd, fcntl.F_GETLK, probe)[:28])
+    except OSError:
+        return None, 0
+    finally:
+        os.close(fd)
+    return {fcntl.F_RDLCK: "read", fcntl.F_WRLCK: "write"}.get(kind), pid
+
+
+def describe_holder(path: Path, pid: str | None) -> str:
+    """Who holds the DuckDB file: its process id and command line, and whether it is a reader,
+    the patentscope writer (it holds ``<warehouse>.lock``) or another writer (g20, issue 20 item 2)."""
+    kind, lock_pid = _file_lock(path)
+    pid = pid or (str(lock_pid) if lock_pid else None)
+    if pid is None:
+        return "another process (DuckDB did not say which)"
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        cmd = ""
+    try:
+        lock = path.with_name(path.name + ".lock").read_text(encoding="utf-8").strip()
+    except OSError:
+        lock = ""
+    if lock.startswith(f"pid {pid}:"):
+        role = f"the patentscope writer ({lock})"
+    elif kind == "read":
+        role = "a reader (it has the file open read-only: a notebook, a DuckDB shell, `patentscope sql`, ...)"
+    elif kind == "write":
+        role = "a writer outside patentscope's writer lock (it has the file open read-write: a DuckDB shell or another program)"
+    else:
+        role = "a reader or a writer (its lock could not be read)"
+    return f"process {pid}{f' ({cmd[:120]})' if cmd else ''}, {role}"
 
 
 def _wait_default(var: str, default: float) -> float:
