@@ -47,7 +47,7 @@ def emit(df: pl.DataFrame, fmt: str, max_width: int | None = 60) -> None:
             [pl.col(c).map_elements(lambda x: " ".join(map(str, x)), return_dtype=pl.Utf8)
              for c, t in df.schema.items() if isinstance(t, pl.List)]
         )
-        from ..warehouse.export import neutralise_frame  # no spreadsheet formulas, no secrets in CSV
+        from ..warehouse.cells import neutralise_frame  # no spreadsheet formulas, no secrets in CSV
 
         click.echo(neutralise_frame(flat).write_csv(), nl=False)
         return

@@ -35,6 +35,7 @@ MODULES: tuple[str, ...] = (
     "ingest_world",
     "royalty",
     "segments",
+    "show",
     "status",
 )
 

@@ -288,7 +288,7 @@ def run_read_only(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, An
     if df.height > rows_cap:
         raise QueryError(f"the result has more than {rows_cap} rows; add a LIMIT or aggregate, use `patentscope export` "
                          "for whole tables, or raise PATENTSCOPE_SQL_MAX_ROWS")
-    from .export import scrub_frame
+    from .cells import scrub_frame
 
     return scrub_frame(df)  # a secret that reached a table by another road is still not shown
 
