@@ -304,7 +304,6 @@ def test_grant_date_missing_uses_the_grant_document_as_a_bound():
     (pub("US-T26", "B2", D(2010, 1, 1), D(2009, 5, 6)), "grant date 2009-05-06 is before the filing date"),
     (pub("US-T27", "B2", D(2010, 1, 1), D(2027, 5, 6)), "grant_date 2027-05-06 is after today"),
     (pub("US-T28", "A1", D(2010, 1, 1), None, publication_date=D(2009, 1, 1)), "filing date 2010-01-01 is after the publication"),
-    (pub("US-T29", "B2", D(2010, 1, 1), D(2012, 1, 1), priority_date=D(2011, 1, 1)), "priority date 2011-01-01 is after"),
     (pub("US-T30", "B2", D(1700, 1, 1), D(2012, 1, 1)), "is before 1800-01-01"),
     (pub("US-T31", "Q9", D(2010, 1, 1), D(2012, 1, 1)), "kind Q9 is not a known US kind code"),
     (pub("XX-T1", "B2", D(2010, 1, 1), D(2012, 1, 1)), "office XX has no term rules"),
@@ -343,15 +342,18 @@ def test_continuity_claims_turn_the_us_term_into_a_range():
     assert one(p, pc=pc, at=D(2025, 1, 1))["status"] == "in force"
     r = one(p, pc=pc)
     assert r["status"] == "unknown" and r["status_basis"] == "term_range" and r["expiry_is_upper_bound"]
-    assert "between 2025-12-14 and 2029-02-02" in log(r)
+    assert "interval: 2025-12-14 .. 2029-02-02" in log(r)
+    assert (r["expiry_earliest"], r["expiry_latest"], r["expiry_date"]) == (D(2025, 12, 14), D(2029, 2, 2), D(2029, 2, 2))
+    assert r["headline_rule"] == "latest_admissible_e"
     assert one(p, pc=pc, at=D(2029, 2, 2))["status"] == "expired by term"
     foreign = [{**pc[0], "priority_country": "JP", "claim_type": "foreign"}]
     assert one(p, pc=foreign)["status"] == "in force"
     ti = [{"pub_key": "US-T34", "source": "odp", "earliest_us_filing_date": D(2005, 12, 14)}]
     assert one(p, pc=pc, ti=ti)["expiry_date"] == D(2025, 12, 14)
-    # a priority date too early for Paris priority is treated the same way
+    # a printed priority date bounds the first US filing E: P <= E <= min(filing, P + 12 months)
     r = one([pub("US-T35", "B2", D(2009, 2, 2), D(2010, 7, 6), priority_date=D(2005, 12, 14))])
-    assert r["status"] == "unknown" and "more than 14 months before" in log(r)
+    assert r["status"] == "unknown" and "1 <= E" not in log(r) and "priority + 12mo) = 2006-12-14" in log(r)
+    assert (r["expiry_earliest"], r["expiry_latest"]) == (D(2025, 12, 14), D(2026, 12, 14))
 
 
 # --- frame contract, stock and cliffs -------------------------------------------------------
@@ -445,3 +447,15 @@ def test_stock_follows_holder_groups_that_change_over_time():
     assert got[("(no holder shown)", 2005)] == 1  # F1, which the mapping leaves out
     c = holder_cliffs(ex, lineage, at=D(2010, 1, 1))
     assert set(c["holder_group"]) == {"New", "(no holder shown)"}
+
+
+def test_priority_after_filing_is_a_warning_not_a_fatal_input_35_usc_154a3():
+    """35 USC 154(a)(3): no US term counts from a priority date (nor an EP, JP, CN, KR one), so a
+    priority printed after the filing date (a typo) is a WARNING and the term stands."""
+    r = one([pub("US-T29", "B2", D(2010, 1, 1), D(2012, 1, 1), priority_date=D(2011, 1, 1))])
+    assert r["status"] == "in force" and r["expiry_date"] == D(2030, 1, 1) and not r["flags"]
+    assert any("priority date 2011-01-01 is after the filing date 2010-01-01: ignored" in w for w in r["warnings"])
+    assert "WARNING: priority date 2011-01-01" in log(r)
+    for cc, kind in (("EP", "B1"), ("JP", "B2"), ("CN", "B"), ("KR", "B1")):
+        r = one([pub(f"{cc}-T1", kind, D(2010, 1, 1), D(2012, 1, 1), priority_date=D(2011, 1, 1))])
+        assert r["expiry_date"] == D(2030, 1, 1) and r["warnings"], cc
