@@ -317,6 +317,12 @@ def test_expiry_queries_on_the_refreshed_sample(writable_copy):
         stock = run_read_only(ro, qs["expiry_in_force_stock"].sql,
                               qs["expiry_in_force_stock"].bind({"from_year": "2026", "to_year": "2026"}))
         assert stock.height > 0 and (stock["families_in_force"] > 0).all()
+        conflicts = run_read_only(ro, qs["status_conflicts"].sql, {})
+        assert conflicts.height == 0  # no record of the embedded sample contradicts its computed status
+        shown = ro.execute("SELECT count(*) FROM expiry WHERE status_as_shown IS NOT NULL").fetchall()[0][0]
+        assert shown >= 60
+        fee = ro.execute("SELECT count(*) FROM expiry WHERE status_label = 'in force (fees not verified)'").fetchall()[0][0]
+        assert fee == ro.execute("SELECT count(*) FROM expiry WHERE rests_on_fee_assumption").fetchall()[0][0] > 0
         lines = run_read_only(ro, qs["expiry_log"].sql, qs["expiry_log"].bind({"pub": "US 4,770,723"}))
         assert lines["line"][-1].startswith("status at 2026-11-28: expired by term")
 
@@ -354,10 +360,13 @@ def test_refresh_on_an_empty_warehouse(mem_con):
 
 def test_cli_expiry_shows_the_interval_evidence_and_csv(sample_warehouse):
     wh = str(sample_warehouse)
-    res = CliRunner().invoke(main, ["--warehouse", wh, "expiry", "US7750776", "--at", "2026-11-28"])
+    res = CliRunner().invoke(main, ["--warehouse", wh, "expiry", "US7160398", "--at", "2026-11-28"])
     assert res.exit_code == 0, res.output
-    assert "expected expiry: 2025-12-14 .. 2026-12-14; headline 2026-12-14 (latest_admissible_e)" in res.output
-    assert "evidence on record:" in res.output
+    assert "expected expiry: 2023-05-13 .. 2024-03-31; headline 2024-03-31 (latest_admissible_e)" in res.output
+    assert "evidence on record: expiry_as_shown 'Mar 31 2024'" in res.output and "CONFLICT" not in res.output
+    # the page shows EXPIRED and 'Dec 14 2025', inside the interval 2025-12-14 .. 2026-12-14: the evidence narrows it
+    res = CliRunner().invoke(main, ["--warehouse", wh, "expiry", "US7750776", "--at", "2026-11-28"])
+    assert "expected expiry: 2025-12-14 (status_evidence)" in res.output and "status at 2026-11-28: expired by term" in res.output
     res = CliRunner().invoke(main, ["--warehouse", wh, "expiry", "US5076861", "--csv", "--at", "2026-11-28"])
     assert res.exit_code == 0, res.output
     lines = res.output.splitlines()

@@ -166,7 +166,8 @@ def register(main: click.Group) -> None:
                         else "; the warehouse has no member of its family there")
                 raise InputError(f"{key} is a {office} publication and has effect only in {office}, not {cc}{hint}")
         ex = compute_expiry(inp["publications"], inp["term_inputs"], inp["legal_events"], inp["priority_claims"],
-                            at=when, today=today, rules=rules, markets=[cc] if cc else [])
+                            at=when, today=today, rules=rules, markets=[cc] if cc else [],
+                            status_evidence=inp.get("status_evidence"))
         if cc is not None:
             ex = ex.filter(pl.col("jurisdiction") == cc)
         rows = public_columns(ex).to_dicts()
