@@ -459,3 +459,29 @@ def test_priority_after_filing_is_a_warning_not_a_fatal_input_35_usc_154a3():
     for cc, kind in (("EP", "B1"), ("JP", "B2"), ("CN", "B"), ("KR", "B1")):
         r = one([pub(f"{cc}-T1", kind, D(2010, 1, 1), D(2012, 1, 1), priority_date=D(2011, 1, 1))])
         assert r["expiry_date"] == D(2030, 1, 1) and r["warnings"], cc
+
+
+def test_national_stage_of_a_pct_filed_before_1995_06_08_35_usc_154c_363():
+    """35 USC 363: a national stage has the international filing date as its US filing date, so the
+    154(c)(1) transition keys on it, not on the 371 date: PCT filed 1995-03-01, 371 entry
+    1995-09-15, granted 1999-01-05 -> the greater of grant + 17 (2016-01-05) and PCT + 20 (2015-03-01)."""
+    p = [pub("US-T60", "A", D(1995, 9, 15), D(1999, 1, 5))]
+    ti = [{"pub_key": "US-T60", "source": "odp", "international_filing_date": D(1995, 3, 1), "pta_days": 100}]
+    r = one(p, ti=ti)
+    assert r["rule"] == "us_utility:transition_greater_of_17_and_20" and r["expiry_date"] == D(2016, 1, 5)
+    assert r["base_date"] == D(1995, 3, 1)
+    # no PTA for an application whose (international) filing date is before the change (35 USC 154(b) applies
+    # to applications filed on/after 1995-06-08; the AIPA form to those filed on/after 2000-05-29)
+    assert "pta_days 100 not applied" in log(r)
+    # the same dates as a PCT filed after the change: 20 years from the PCT date only
+    ti2 = [{"pub_key": "US-T60", "source": "odp", "international_filing_date": D(1995, 7, 1)}]
+    assert one(p, ti=ti2)["expiry_date"] == D(2015, 7, 1)
+
+
+def test_maintenance_fees_only_for_applications_filed_on_or_after_1980_12_12():
+    """Pub. L. 96-517 s. 8(b), 37 CFR 1.362(b): no maintenance fees on patents from applications
+    filed before 1980-12-12, so their in-force status rests on no fee assumption."""
+    old = one([pub("US-T61", "A", D(1980, 6, 2), D(1983, 1, 4))], at=D(1995, 1, 1))
+    new = one([pub("US-T62", "A", D(1981, 6, 2), D(1984, 1, 3))], at=D(1995, 1, 1))
+    assert old["status"] == new["status"] == "in force"
+    assert not old["rests_on_fee_assumption"] and new["rests_on_fee_assumption"]
