@@ -1,7 +1,7 @@
-"""Expiry engine: every rule branch on hand-worked cases (docs/expiry.md, DOMAIN.md §3).
+"""Expiry engine: every rule branch on hand-worked cases (docs/expiry.md, docs/sources.md).
 
-Publications here are synthetic test inputs (numbers 'T...'), except the DOMAIN.md test
-vector US 5,084,115, whose dates come from DOMAIN.md §3.
+Publications here are SYNTHETIC test inputs (numbers 'T...'), except the 35 USC 154(c)(1) test
+vector US 5,084,115 (filed 1989-09-14, granted 1992-01-28; docs/sources.md).
 """
 
 from __future__ import annotations
@@ -309,7 +309,7 @@ def test_grant_date_missing_uses_the_grant_document_as_a_bound():
     (pub("XX-T1", "B2", D(2010, 1, 1), D(2012, 1, 1)), "office XX has no term rules"),
     (pub("EP-T6", None, D(2010, 1, 1), None), "no kind shown and no grant date"),
     (pub("EP-T7", "A1", D(2010, 1, 1), D(2012, 1, 1)), "is an application publication but a grant date"),
-    (pub("US-T32", "P2", D(2010, 1, 1), D(2012, 1, 1)), "no term rule for US plant"),
+    (pub("US-T32", "E", D(2010, 1, 1), D(2012, 1, 1)), "no term rule for US reissue"),
 ])
 def test_impossible_dates_unknown_kinds_and_offices_are_flagged(row, needle):
     r = one([row])
@@ -485,3 +485,38 @@ def test_maintenance_fees_only_for_applications_filed_on_or_after_1980_12_12():
     new = one([pub("US-T62", "A", D(1981, 6, 2), D(1984, 1, 3))], at=D(1995, 1, 1))
     assert old["status"] == new["status"] == "in force"
     assert not old["rests_on_fee_assumption"] and new["rests_on_fee_assumption"]
+
+
+@pytest.mark.parametrize("row,want,why", [
+    (pub("US-PP9001", "P2", D(1999, 3, 1), D(2001, 2, 6)), D(2019, 3, 1), "35 USC 161, 154(a)(2): plant, 20 years from filing"),
+    (pub("US-PP9002", "P2", D(1993, 3, 1), D(1996, 2, 6)), D(2013, 3, 1), "35 USC 154(c)(1): plant, greater of 17/20"),
+    (pub("CN-T1", "C", D(1990, 5, 4), D(1994, 1, 5)), D(2005, 5, 4), "CN 1984 Patent Law Art. 45: 15 years (filed before 1993)"),
+    (pub("CN-T2", "B", D(1995, 5, 4), D(1998, 1, 5)), D(2015, 5, 4), "CN Patent Law Art. 42: 20 years"),
+    (pub("JP-T1", "U", D(2004, 5, 4), D(2004, 9, 5)), D(2010, 5, 4), "JP Utility Model Act Art. 15: 6 years before 2005-04-01"),
+    (pub("JP-T2", "U", D(2006, 5, 4), D(2006, 9, 5)), D(2016, 5, 4), "JP Utility Model Act Art. 15: 10 years"),
+    (pub("KR-T1", "U", D(2006, 5, 4), D(2007, 9, 5)), D(2016, 5, 4), "KR Utility Model Act Art. 22(1): 10 years"),
+    (pub("DE-T1", "B3", D(2006, 5, 4), D(2009, 9, 5)), D(2026, 5, 4), "DE PatG s. 16(1): 20 years"),
+    (pub("DE-T2", "U1", D(2006, 5, 4), D(2006, 9, 5)), D(2016, 5, 4), "DE GebrMG s. 23(1): 10 years"),
+    (pub("TW-T1", "B", D(2006, 5, 4), D(2009, 9, 5)), D(2026, 5, 4), "TW Patent Act Art. 52(3): 20 years"),
+    (pub("TW-T2", "U", D(2006, 5, 4), D(2006, 9, 5)), D(2016, 5, 4), "TW Patent Act Art. 114: 10 years"),
+    (pub("TW-T3", "S", D(2018, 5, 4), D(2019, 1, 5)), D(2030, 5, 4), "TW Patent Act Art. 135: design 12 years before 2019-11-01"),
+    (pub("TW-T4", "S", D(2020, 5, 4), D(2021, 1, 5)), D(2035, 5, 4), "TW Patent Act Art. 135: design 15 years"),
+])
+def test_statute_vectors_of_the_added_office_rules(row, want, why):
+    r = one([row])
+    assert r["expiry_date"] == want and r["expiry_latest"] == want, why
+
+
+def test_plant_patents_pay_no_maintenance_fees_35_usc_41b3():
+    r = one([pub("US-PP9001", "P2", D(1999, 3, 1), D(2001, 2, 6))], at=D(2010, 1, 1))
+    assert r["status"] == "in force" and not r["rests_on_fee_assumption"]
+
+
+def test_cn_term_compensation_keys_on_the_grant_date_art_42_2():
+    """CN Patent Law Art. 42(2) (2020 amendment): compensation for patents granted on/after 2021-06-01,
+    whatever the filing date."""
+    ti = [{"pub_key": "CN-T3", "source": "cnipa", "pta_days": 100}]
+    r = one([pub("CN-T3", "B", D(2017, 5, 4), D(2021, 7, 1))], ti=ti)
+    assert r["expiry_date"] == D(2037, 5, 4) + dt.timedelta(days=100)
+    r = one([pub("CN-T3", "B", D(2017, 5, 4), D(2021, 5, 1))], ti=ti)
+    assert r["expiry_date"] == D(2037, 5, 4)

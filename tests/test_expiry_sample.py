@@ -107,7 +107,7 @@ def test_sample_statuses_are_explained(sample_expiry):
     for r in unknown.iter_rows(named=True):  # every unknown says why: a flag, a missing input, or a range
         assert r["flags"] or r["missing"] or r["status_basis"] in ("pct_international", "application_past_term",
                                                                     "term_range"), r["pub_key"]
-    assert set(unknown.filter(pl.col("status_basis") == "bad_input")["office"]) >= {"CA", "DE", "TW"}
+    assert set(unknown.filter(pl.col("status_basis") == "bad_input")["office"]) >= {"CA"}
     live = ex.filter(pl.col("status") == "in force")
     assert live["expiry_date"].null_count() == 0 and live["in_force_from"].null_count() == 0
     assert (live["expiry_date"] > TODAY).all() and (live["in_force_from"] <= TODAY).all()
@@ -137,9 +137,9 @@ def _months_after(d: dt.date, months: int) -> dt.date:
 
 
 def reference(p: dict, ti: dict, claims: list[dict], at: dt.date) -> tuple[str, dt.date | None]:
-    """(status, expiry_date) by reading DOMAIN.md §3 and term_rules.toml directly."""
+    """(status, expiry_date) by reading the statutes (docs/sources.md) and term_rules.toml directly."""
     office, kind = p["country"], p["kind"]
-    if office not in {"US", "EP", "CN", "JP", "KR", "WO"}:
+    if office not in {"US", "EP", "CN", "JP", "KR", "WO", "DE", "TW"}:
         return "unknown", None
     f, g, pub_d, pri = p["filing_date"], p["grant_date"], p["publication_date"], p["priority_date"]
     if any(x is not None and x > TODAY for x in (f, g, pub_d, pri)):
@@ -215,6 +215,8 @@ def _reference_term(p: dict, typ: str, ti: dict, claims: list[dict], e: dt.date 
             lower = _add(g, 17)
     else:
         years = {"invention": 20, "utility_model": 10, "design": 10}[typ]
+        if office == "CN" and typ == "invention" and e and e < D(1993, 1, 1):
+            years = 15  # 1984 Patent Law Art. 45
         if office == "CN" and typ == "design" and e and e >= D(2021, 6, 1):
             years = 15
         if e is None:

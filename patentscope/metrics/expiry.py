@@ -491,7 +491,9 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
         # PTA eligibility keys on the application's filing date; a national stage's is its international filing date
         adjust_ok=pl.col("adjust_days").fill_null(False)
         & (pl.col("adjust_from").is_null()
-           | (pl.coalesce("international_filing_date", "filing_date", "base_date") >= pl.col("adjust_from")).fill_null(False)),
+           | pl.when(pl.col("adjust_on_grant").fill_null(False)).then(pl.col("grant_known") >= pl.col("adjust_from"))
+           .otherwise(pl.coalesce("international_filing_date", "filing_date", "base_date") >= pl.col("adjust_from"))
+           .fill_null(False)),
     )
     # --- adjustments (days) and the terminal disclaimer
     pta_in = pl.col("pta_days").is_not_null() & (pl.col("pta_days") > 0)

@@ -45,6 +45,7 @@ class TermRule:
     adjust_days: bool = False
     adjust_from: dt.date | None = None
     adjust_note: str | None = None
+    adjust_on_grant: bool = False                         # adjust_from compares with the grant date, not the filing
     fee_lapse_years: tuple[int, ...] = ()
     fee_filed_from: dt.date | None = None
     national_members: bool = False
@@ -104,6 +105,7 @@ class TermRules:
                     "years_from_grant": r.years_from_grant, "change_date": r.change_date,
                     "no_revival_date": r.no_revival_granted_on_or_before, "adjust_days": r.adjust_days,
                     "adjust_from": r.adjust_from, "adjust_note": r.adjust_note,
+                    "adjust_on_grant": r.adjust_on_grant,
                     "fee_lapse_years": list(r.fee_lapse_years), "fee_filed_from": r.fee_filed_from,
                     "national_members": r.national_members,
                 }
@@ -113,7 +115,7 @@ class TermRules:
                 "office": pl.String, "document_type": pl.String, "rule_id": pl.String, "method": pl.String,
                 "rule_source": pl.String, "years": pl.Int32, "years_alt": pl.Int32, "alt_from": pl.Date,
                 "years_from_grant": pl.Int32, "change_date": pl.Date, "no_revival_date": pl.Date,
-                "adjust_days": pl.Boolean, "adjust_from": pl.Date, "adjust_note": pl.String,
+                "adjust_days": pl.Boolean, "adjust_from": pl.Date, "adjust_note": pl.String, "adjust_on_grant": pl.Boolean,
                 "fee_lapse_years": pl.List(pl.Int32), "fee_filed_from": pl.Date, "national_members": pl.Boolean,
             },
         )
@@ -233,6 +235,7 @@ def load_rules(path: str | Path | None = None) -> TermRules:
             adjust_days=bool(r.get("adjust_days", False)),
             adjust_from=_opt_date(r, "adjust_from", where),
             adjust_note=r.get("adjust_note"),
+            adjust_on_grant=bool(r.get("adjust_on_grant", False)),
             fee_lapse_years=tuple(_int(x, f"{where}.fee_lapse_years") for x in r.get("fee_lapse_years", [])),
             fee_filed_from=_opt_date(r, "fee_filed_from", where),
             national_members=bool(r.get("national_members", False)),
