@@ -378,3 +378,9 @@ def test_cli_expiry_shows_the_interval_evidence_and_csv(sample_warehouse):
     assert (cells["expiry_earliest"], cells["expiry_latest"], cells["expiry_date"]) == ("2008-12-31",) * 3
     res = CliRunner().invoke(main, ["--warehouse", wh, "expiry", "US5076861", "--csv", "--json"])
     assert res.exit_code == 2 and "not both" in res.output
+
+
+def test_us_patents_shown_with_a_grant_date_but_no_kind_are_grants(sample_con):
+    """US 5,076,861: no page shows its kind code, but a grant date (1991-12-31) and a patent number."""
+    got = sample_con.execute("SELECT kind, is_grant FROM publications WHERE pub_key = 'US-5076861'").fetchall()
+    assert got == [(None, True)]
