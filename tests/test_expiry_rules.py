@@ -384,7 +384,10 @@ def _stock_case():
             pub("US-T44", "A1", D(2012, 1, 3), None, family_id="F5")]
     holders = pl.DataFrame({"pub_key": ["US-T40", "EP-T40", "US-T41", "US-T42", "US-T43"],
                             "holder_group": ["H", "H", "H", "H", "G"]})
-    ex = compute_expiry(pl.DataFrame(pubs, schema_overrides={"kinds_seen": pl.List(pl.String)}), at=TODAY, today=TODAY)
+    # the EP bundle needs evidence that it took effect (EPC Art. 65, 141): a renewal-fee event
+    events = pl.DataFrame([ev("EP-T40", D(2004, 6, 1), "fee_paid", j="EP")])
+    ex = compute_expiry(pl.DataFrame(pubs, schema_overrides={"kinds_seen": pl.List(pl.String)}), legal_events=events,
+                        at=TODAY, today=TODAY)
     return ex, holders
 
 
@@ -520,3 +523,13 @@ def test_cn_term_compensation_keys_on_the_grant_date_art_42_2():
     assert r["expiry_date"] == D(2037, 5, 4) + dt.timedelta(days=100)
     r = one([pub("CN-T3", "B", D(2017, 5, 4), D(2021, 5, 1))], ti=ti)
     assert r["expiry_date"] == D(2037, 5, 4)
+
+
+def test_ep_bundle_without_validation_evidence_is_unknown_epc_art_65_141():
+    """EPC Art. 64, 65, 141: after grant the EP patent takes effect and is kept per state; with no
+    validation, renewal or national event the bundle's status is unknown (its term is still given)."""
+    p = [pub("EP-T50", "B1", D(2010, 1, 4), D(2014, 5, 7))]
+    r = one(p)
+    assert r["status"] == "unknown" and r["status_basis"] == "ep_bundle_unknown" and r["expiry_date"] == D(2030, 1, 4)
+    res = run(p, ev=[ev("EP-T50", D(2016, 2, 1), "fee_paid", j="DE")])
+    assert res[("EP-T50", "EP")]["status"] == "in force" and res[("EP-T50", "DE")]["status"] == "in force"

@@ -106,7 +106,7 @@ def test_sample_statuses_are_explained(sample_expiry):
     assert unknown["status_reason"].str.len_chars().min() > 10
     for r in unknown.iter_rows(named=True):  # every unknown says why: a flag, a missing input, or a range
         assert r["flags"] or r["missing"] or r["status_basis"] in ("pct_international", "application_past_term",
-                                                                    "term_range"), r["pub_key"]
+                                                                    "term_range", "ep_bundle_unknown"), r["pub_key"]
     assert set(unknown.filter(pl.col("status_basis") == "bad_input")["office"]) >= {"CA"}
     live = ex.filter(pl.col("status") == "in force")
     assert live["expiry_date"].null_count() == 0 and live["in_force_from"].null_count() == 0
@@ -235,6 +235,8 @@ def _reference_term(p: dict, typ: str, ti: dict, claims: list[dict], e: dt.date 
     if at < granted_from:
         return ("pending" if g is not None else "unknown"), end
     if lower is None or at >= lower:
+        return "unknown", end
+    if office == "EP":  # no legal events in the sample: no evidence the bundle took effect anywhere
         return "unknown", end
     return "in force", end
 

@@ -866,6 +866,9 @@ def _apply_events(p: pl.DataFrame, ev: pl.DataFrame, t: pl.DataFrame, rules: Ter
 
 def _finish(p: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
     r = rows.join(p, on="pub_key", how="left")
+    bundle_events = rows.filter(pl.col("national")).group_by("pub_key").agg(
+        pl.col("n_own_events").sum().alias("n_bundle_events"))
+    r = r.join(bundle_events, on="pub_key", how="left")
     granted = pl.col("document_type").is_in(list(GRANTED_TYPES)).fill_null(False)
     term_eff = pl.coalesce("expiry_event", "term_computed")
     r = r.with_columns(term_eff=pl.when(granted).then(term_eff))
@@ -908,7 +911,12 @@ def _finish(p: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
         st_in_force_from_exact=pl.col("grant_known").is_not_null(),
         st_sure_until=pl.coalesce("expiry_event", "term_lower"),
         st_bound_reason=pl.col("bound_reason"),
-        st_validation_known=~nat | (pl.col("n_own_events") > 0),
+        # a national part needs events there; the EP bundle row needs evidence that it took effect somewhere
+        # (an EP-level or national event); without it the bundle's status is unknown (EPC Art. 64, 65, 141)
+        st_validation_known=pl.when(nat).then(pl.col("n_own_events") > 0)
+        .when((pl.col("country") == "EP") & pl.col("national_members").fill_null(False))
+        .then((pl.col("n_own_events") > 0) | (pl.col("n_bundle_events").fill_null(0) > 0))
+        .otherwise(pl.lit(True)),
         st_potential_end=pl.col("potential_end"),
         rule=pl.when(pl.col("rule_id").is_null()).then(_NULL_S)
         .when(nat).then(pl.format("{}:national", pl.col("rule_id")))
@@ -1020,6 +1028,9 @@ def _status_exprs(at: pl.Expr, in_force_on_expiry_date: bool, in_lapse: pl.Expr)
         (pl.col("st_sure_until").is_null() | sure_ended.fill_null(True), "unknown", "term_range",
          pl.format("granted; ends on {} at the latest but may have ended earlier: {}", end,
                    pl.coalesce(pl.col("st_bound_reason"), pl.lit("see the log")))),
+        (~pl.col("st_validation_known") & (pl.col("jurisdiction") == "EP"), "unknown", "ep_bundle_unknown",
+         pl.lit("granted EP bundle with no validation, renewal or national legal event in the warehouse: whether it "
+                "took effect and is kept in any state is unknown (EPC Art. 65, 141)")),
         (~pl.col("st_validation_known"), "unknown", "national_unknown",
          pl.format("no legal events for {}: whether the EP patent is in force there is unknown", pl.col("jurisdiction"))),
     ]
@@ -1189,6 +1200,7 @@ def _apply_evidence(r: pl.DataFrame, evidence: pl.DataFrame | None, rules: TermR
         st_bound_reason=pl.when(a_conflict | d_only).then(pl.lit("the record shows it ended; the lapse date is not shown"))
         .otherwise(pl.col("st_bound_reason")),
         st_conflict_from=pl.when(b_conflict).then(pl.col("st_end_date")),
+        st_validation_known=pl.col("st_validation_known") | (own & (state == "in_force")).fill_null(False),
         st_fee_assumed_from=pl.when(pl.col("shown_fee_paid").fill_null(False)).then(pl.lit(None, dtype=pl.Date))
         .otherwise(pl.col("st_fee_assumed_from")),
     ).with_columns(
