@@ -1,7 +1,7 @@
-"""Expiry engine: every rule branch on hand-worked cases (docs/expiry.md, DOMAIN.md §3).
+"""Expiry engine: every rule branch on hand-worked cases (docs/expiry.md, docs/sources.md).
 
-Publications here are synthetic test inputs (numbers 'T...'), except the DOMAIN.md test
-vector US 5,084,115, whose dates come from DOMAIN.md §3.
+Publications here are SYNTHETIC test inputs (numbers 'T...'), except the 35 USC 154(c)(1) test
+vector US 5,084,115 (filed 1989-09-14, granted 1992-01-28; docs/sources.md).
 """
 
 from __future__ import annotations
@@ -304,13 +304,12 @@ def test_grant_date_missing_uses_the_grant_document_as_a_bound():
     (pub("US-T26", "B2", D(2010, 1, 1), D(2009, 5, 6)), "grant date 2009-05-06 is before the filing date"),
     (pub("US-T27", "B2", D(2010, 1, 1), D(2027, 5, 6)), "grant_date 2027-05-06 is after today"),
     (pub("US-T28", "A1", D(2010, 1, 1), None, publication_date=D(2009, 1, 1)), "filing date 2010-01-01 is after the publication"),
-    (pub("US-T29", "B2", D(2010, 1, 1), D(2012, 1, 1), priority_date=D(2011, 1, 1)), "priority date 2011-01-01 is after"),
     (pub("US-T30", "B2", D(1700, 1, 1), D(2012, 1, 1)), "is before 1800-01-01"),
     (pub("US-T31", "Q9", D(2010, 1, 1), D(2012, 1, 1)), "kind Q9 is not a known US kind code"),
     (pub("XX-T1", "B2", D(2010, 1, 1), D(2012, 1, 1)), "office XX has no term rules"),
     (pub("EP-T6", None, D(2010, 1, 1), None), "no kind shown and no grant date"),
     (pub("EP-T7", "A1", D(2010, 1, 1), D(2012, 1, 1)), "is an application publication but a grant date"),
-    (pub("US-T32", "P2", D(2010, 1, 1), D(2012, 1, 1)), "no term rule for US plant"),
+    (pub("US-T32", "E", D(2010, 1, 1), D(2012, 1, 1)), "no term rule for US reissue"),
 ])
 def test_impossible_dates_unknown_kinds_and_offices_are_flagged(row, needle):
     r = one([row])
@@ -343,15 +342,18 @@ def test_continuity_claims_turn_the_us_term_into_a_range():
     assert one(p, pc=pc, at=D(2025, 1, 1))["status"] == "in force"
     r = one(p, pc=pc)
     assert r["status"] == "unknown" and r["status_basis"] == "term_range" and r["expiry_is_upper_bound"]
-    assert "between 2025-12-14 and 2029-02-02" in log(r)
+    assert "interval: 2025-12-14 .. 2029-02-02" in log(r)
+    assert (r["expiry_earliest"], r["expiry_latest"], r["expiry_date"]) == (D(2025, 12, 14), D(2029, 2, 2), D(2029, 2, 2))
+    assert r["headline_rule"] == "latest_admissible_e"
     assert one(p, pc=pc, at=D(2029, 2, 2))["status"] == "expired by term"
     foreign = [{**pc[0], "priority_country": "JP", "claim_type": "foreign"}]
     assert one(p, pc=foreign)["status"] == "in force"
     ti = [{"pub_key": "US-T34", "source": "odp", "earliest_us_filing_date": D(2005, 12, 14)}]
     assert one(p, pc=pc, ti=ti)["expiry_date"] == D(2025, 12, 14)
-    # a priority date too early for Paris priority is treated the same way
+    # a printed priority date bounds the first US filing E: P <= E <= min(filing, P + 12 months)
     r = one([pub("US-T35", "B2", D(2009, 2, 2), D(2010, 7, 6), priority_date=D(2005, 12, 14))])
-    assert r["status"] == "unknown" and "more than 14 months before" in log(r)
+    assert r["status"] == "unknown" and "1 <= E" not in log(r) and "priority + 12mo) = 2006-12-14" in log(r)
+    assert (r["expiry_earliest"], r["expiry_latest"]) == (D(2025, 12, 14), D(2026, 12, 14))
 
 
 # --- frame contract, stock and cliffs -------------------------------------------------------
@@ -382,7 +384,10 @@ def _stock_case():
             pub("US-T44", "A1", D(2012, 1, 3), None, family_id="F5")]
     holders = pl.DataFrame({"pub_key": ["US-T40", "EP-T40", "US-T41", "US-T42", "US-T43"],
                             "holder_group": ["H", "H", "H", "H", "G"]})
-    ex = compute_expiry(pl.DataFrame(pubs, schema_overrides={"kinds_seen": pl.List(pl.String)}), at=TODAY, today=TODAY)
+    # the EP bundle needs evidence that it took effect (EPC Art. 65, 141): a renewal-fee event
+    events = pl.DataFrame([ev("EP-T40", D(2004, 6, 1), "fee_paid", j="EP")])
+    ex = compute_expiry(pl.DataFrame(pubs, schema_overrides={"kinds_seen": pl.List(pl.String)}), legal_events=events,
+                        at=TODAY, today=TODAY)
     return ex, holders
 
 
@@ -445,3 +450,86 @@ def test_stock_follows_holder_groups_that_change_over_time():
     assert got[("(no holder shown)", 2005)] == 1  # F1, which the mapping leaves out
     c = holder_cliffs(ex, lineage, at=D(2010, 1, 1))
     assert set(c["holder_group"]) == {"New", "(no holder shown)"}
+
+
+def test_priority_after_filing_is_a_warning_not_a_fatal_input_35_usc_154a3():
+    """35 USC 154(a)(3): no US term counts from a priority date (nor an EP, JP, CN, KR one), so a
+    priority printed after the filing date (a typo) is a WARNING and the term stands."""
+    r = one([pub("US-T29", "B2", D(2010, 1, 1), D(2012, 1, 1), priority_date=D(2011, 1, 1))])
+    assert r["status"] == "in force" and r["expiry_date"] == D(2030, 1, 1) and not r["flags"]
+    assert any("priority date 2011-01-01 is after the filing date 2010-01-01: ignored" in w for w in r["warnings"])
+    assert "WARNING: priority date 2011-01-01" in log(r)
+    for cc, kind in (("EP", "B1"), ("JP", "B2"), ("CN", "B"), ("KR", "B1")):
+        r = one([pub(f"{cc}-T1", kind, D(2010, 1, 1), D(2012, 1, 1), priority_date=D(2011, 1, 1))])
+        assert r["expiry_date"] == D(2030, 1, 1) and r["warnings"], cc
+
+
+def test_national_stage_of_a_pct_filed_before_1995_06_08_35_usc_154c_363():
+    """35 USC 363: a national stage has the international filing date as its US filing date, so the
+    154(c)(1) transition keys on it, not on the 371 date: PCT filed 1995-03-01, 371 entry
+    1995-09-15, granted 1999-01-05 -> the greater of grant + 17 (2016-01-05) and PCT + 20 (2015-03-01)."""
+    p = [pub("US-T60", "A", D(1995, 9, 15), D(1999, 1, 5))]
+    ti = [{"pub_key": "US-T60", "source": "odp", "international_filing_date": D(1995, 3, 1), "pta_days": 100}]
+    r = one(p, ti=ti)
+    assert r["rule"] == "us_utility:transition_greater_of_17_and_20" and r["expiry_date"] == D(2016, 1, 5)
+    assert r["base_date"] == D(1995, 3, 1)
+    # no PTA for an application whose (international) filing date is before the change (35 USC 154(b) applies
+    # to applications filed on/after 1995-06-08; the AIPA form to those filed on/after 2000-05-29)
+    assert "pta_days 100 not applied" in log(r)
+    # the same dates as a PCT filed after the change: 20 years from the PCT date only
+    ti2 = [{"pub_key": "US-T60", "source": "odp", "international_filing_date": D(1995, 7, 1)}]
+    assert one(p, ti=ti2)["expiry_date"] == D(2015, 7, 1)
+
+
+def test_maintenance_fees_only_for_applications_filed_on_or_after_1980_12_12():
+    """Pub. L. 96-517 s. 8(b), 37 CFR 1.362(b): no maintenance fees on patents from applications
+    filed before 1980-12-12, so their in-force status rests on no fee assumption."""
+    old = one([pub("US-T61", "A", D(1980, 6, 2), D(1983, 1, 4))], at=D(1995, 1, 1))
+    new = one([pub("US-T62", "A", D(1981, 6, 2), D(1984, 1, 3))], at=D(1995, 1, 1))
+    assert old["status"] == new["status"] == "in force"
+    assert not old["rests_on_fee_assumption"] and new["rests_on_fee_assumption"]
+
+
+@pytest.mark.parametrize("row,want,why", [
+    (pub("US-PP9001", "P2", D(1999, 3, 1), D(2001, 2, 6)), D(2019, 3, 1), "35 USC 161, 154(a)(2): plant, 20 years from filing"),
+    (pub("US-PP9002", "P2", D(1993, 3, 1), D(1996, 2, 6)), D(2013, 3, 1), "35 USC 154(c)(1): plant, greater of 17/20"),
+    (pub("CN-T1", "C", D(1990, 5, 4), D(1994, 1, 5)), D(2005, 5, 4), "CN 1984 Patent Law Art. 45: 15 years (filed before 1993)"),
+    (pub("CN-T2", "B", D(1995, 5, 4), D(1998, 1, 5)), D(2015, 5, 4), "CN Patent Law Art. 42: 20 years"),
+    (pub("JP-T1", "U", D(2004, 5, 4), D(2004, 9, 5)), D(2010, 5, 4), "JP Utility Model Act Art. 15: 6 years before 2005-04-01"),
+    (pub("JP-T2", "U", D(2006, 5, 4), D(2006, 9, 5)), D(2016, 5, 4), "JP Utility Model Act Art. 15: 10 years"),
+    (pub("KR-T1", "U", D(2006, 5, 4), D(2007, 9, 5)), D(2016, 5, 4), "KR Utility Model Act Art. 22(1): 10 years"),
+    (pub("DE-T1", "B3", D(2006, 5, 4), D(2009, 9, 5)), D(2026, 5, 4), "DE PatG s. 16(1): 20 years"),
+    (pub("DE-T2", "U1", D(2006, 5, 4), D(2006, 9, 5)), D(2016, 5, 4), "DE GebrMG s. 23(1): 10 years"),
+    (pub("TW-T1", "B", D(2006, 5, 4), D(2009, 9, 5)), D(2026, 5, 4), "TW Patent Act Art. 52(3): 20 years"),
+    (pub("TW-T2", "U", D(2006, 5, 4), D(2006, 9, 5)), D(2016, 5, 4), "TW Patent Act Art. 114: 10 years"),
+    (pub("TW-T3", "S", D(2018, 5, 4), D(2019, 1, 5)), D(2030, 5, 4), "TW Patent Act Art. 135: design 12 years before 2019-11-01"),
+    (pub("TW-T4", "S", D(2020, 5, 4), D(2021, 1, 5)), D(2035, 5, 4), "TW Patent Act Art. 135: design 15 years"),
+])
+def test_statute_vectors_of_the_added_office_rules(row, want, why):
+    r = one([row])
+    assert r["expiry_date"] == want and r["expiry_latest"] == want, why
+
+
+def test_plant_patents_pay_no_maintenance_fees_35_usc_41b3():
+    r = one([pub("US-PP9001", "P2", D(1999, 3, 1), D(2001, 2, 6))], at=D(2010, 1, 1))
+    assert r["status"] == "in force" and not r["rests_on_fee_assumption"]
+
+
+def test_cn_term_compensation_keys_on_the_grant_date_art_42_2():
+    """CN Patent Law Art. 42(2) (2020 amendment): compensation for patents granted on/after 2021-06-01,
+    whatever the filing date."""
+    ti = [{"pub_key": "CN-T3", "source": "cnipa", "pta_days": 100}]
+    r = one([pub("CN-T3", "B", D(2017, 5, 4), D(2021, 7, 1))], ti=ti)
+    assert r["expiry_date"] == D(2037, 5, 4) + dt.timedelta(days=100)
+    r = one([pub("CN-T3", "B", D(2017, 5, 4), D(2021, 5, 1))], ti=ti)
+    assert r["expiry_date"] == D(2037, 5, 4)
+
+
+def test_ep_bundle_without_validation_evidence_is_unknown_epc_art_65_141():
+    """EPC Art. 64, 65, 141: after grant the EP patent takes effect and is kept per state; with no
+    validation, renewal or national event the bundle's status is unknown (its term is still given)."""
+    p = [pub("EP-T50", "B1", D(2010, 1, 4), D(2014, 5, 7))]
+    r = one(p)
+    assert r["status"] == "unknown" and r["status_basis"] == "ep_bundle_unknown" and r["expiry_date"] == D(2030, 1, 4)
+    res = run(p, ev=[ev("EP-T50", D(2016, 2, 1), "fee_paid", j="DE")])
+    assert res[("EP-T50", "EP")]["status"] == "in force" and res[("EP-T50", "DE")]["status"] == "in force"

@@ -43,17 +43,35 @@ def row(ex: pl.DataFrame, key: str) -> dict:
     return rows[0]
 
 
-def test_us_4770723(sample_expiry):
+def test_us_4770723_is_exactly_17_years_from_grant(sample_expiry):
+    """35 USC 154(c)(1): filed 1987-02-10 (before 1995-06-08), granted 1988-09-13 -> the greater of
+    grant + 17 and E + 20. Its JP priority of 1982-08-21 puts the first US filing E at or before
+    1983-08-21 (Paris Art. 4C(1), 35 USC 119(a)), so E + 20 <= 2003-08-21 < grant + 17 = 2005-09-13."""
     r = row(sample_expiry, "US-4770723")
-    # filed 1987-02-10, granted 1988-09-13: in force on 1995-06-08 -> max(2005-09-13, 2007-02-10)
-    assert r["expiry_date"] == D(2007, 2, 10) and r["status"] == "expired by term"
+    assert (r["expiry_earliest"], r["expiry_latest"], r["expiry_date"]) == (D(2005, 9, 13),) * 3
+    assert r["status"] == "expired by term" and r["headline_rule"] == "exact" and not r["expiry_is_upper_bound"]
     assert r["rule"] == "us_utility:transition_greater_of_17_and_20"
     text = "\n".join(r["calculation_log"])
-    assert "greater of 17 years from grant = 2005-09-13 and 20 years from 1987-02-10 = 2007-02-10" in text
-    assert "continuity is unknown" in r["base_basis"]
-    # its 1982 priority date is too early for a Paris priority of a 1987 filing: a US parent existed,
-    # so 2007-02-10 is an upper bound and the log gives the range
-    assert r["expiry_is_upper_bound"] and "between 2005-09-13 and 2007-02-10" in text
+    assert "1982-08-21 <= E <= min(filing 1987-02-10, priority + 12mo) = 1983-08-21" in text
+    assert "greater of 17 years from grant = 2005-09-13 and 20 years from 1983-08-21 = 2003-08-21 -> 2005-09-13" in text
+
+
+def test_us_5076861_is_exactly_17_years_from_grant(sample_expiry):
+    """35 USC 154(c)(1): filed 1991-01-07, granted 1991-12-31, priority 1987-04-30 -> E <= 1988-04-30,
+    E + 20 <= 2008-04-30 < grant + 17 = 2008-12-31 (the page prints 'Dec 31 2008')."""
+    r = row(sample_expiry, "US-5076861")
+    assert (r["expiry_earliest"], r["expiry_latest"], r["expiry_date"]) == (D(2008, 12, 31),) * 3
+
+
+def test_no_sample_headline_lies_outside_its_interval(sample_expiry):
+    ex = sample_expiry.filter(pl.col("expiry_date").is_not_null())
+    assert ex.height > 40
+    assert ex["expiry_latest"].null_count() == 0
+    bad = ex.filter((pl.col("expiry_date") > pl.col("expiry_latest"))
+                    | (pl.col("expiry_date") < pl.col("expiry_earliest")).fill_null(False))
+    assert bad.height == 0
+    ranged = ex.filter(pl.col("expiry_earliest") != pl.col("expiry_latest"))
+    assert ranged["expiry_is_upper_bound"].all() and set(ranged["headline_rule"]) == {"latest_admissible_e"}
 
 
 def _frames(inputs):
@@ -72,10 +90,10 @@ def test_printed_pta_and_pct_data_reach_the_engine_and_match_the_pages(sample_ex
     r = row(sample_expiry, "US-6187259")  # 371 national stage of PCT/JP96/01745 filed 1996-06-25
     assert r["base_date"] == D(1996, 6, 25) and r["expiry_date"] == D(2016, 6, 25)
     assert "pct_data 'PCT Filed: June 25, 1996'" in "\n".join(r["calculation_log"])
-    # pages print "Dec 31 2008" and "Dec 14 2025": the lower ends of the ranges the engine gives
-    assert "between 2008-12-31 and 2011-01-07" in "\n".join(row(sample_expiry, "US-5076861")["calculation_log"])
+    # the page prints "Dec 14 2025": inside the interval the printed priority date allows
     r = row(sample_expiry, "US-7750776")
-    assert r["status"] == "unknown" and "between 2025-12-14 and 2029-02-02" in "\n".join(r["calculation_log"])
+    assert (r["expiry_earliest"], r["expiry_latest"]) == (D(2025, 12, 14), D(2026, 12, 14))
+    assert "interval: 2025-12-14 .. 2026-12-14" in "\n".join(r["calculation_log"])
 
 
 def test_sample_statuses_are_explained(sample_expiry):
@@ -88,8 +106,8 @@ def test_sample_statuses_are_explained(sample_expiry):
     assert unknown["status_reason"].str.len_chars().min() > 10
     for r in unknown.iter_rows(named=True):  # every unknown says why: a flag, a missing input, or a range
         assert r["flags"] or r["missing"] or r["status_basis"] in ("pct_international", "application_past_term",
-                                                                    "term_range"), r["pub_key"]
-    assert set(unknown.filter(pl.col("status_basis") == "bad_input")["office"]) >= {"CA", "DE", "TW"}
+                                                                    "term_range", "ep_bundle_unknown"), r["pub_key"]
+    assert set(unknown.filter(pl.col("status_basis") == "bad_input")["office"]) >= {"CA"}
     live = ex.filter(pl.col("status") == "in force")
     assert live["expiry_date"].null_count() == 0 and live["in_force_from"].null_count() == 0
     assert (live["expiry_date"] > TODAY).all() and (live["in_force_from"] <= TODAY).all()
@@ -108,8 +126,8 @@ def _add(d: dt.date | None, years: int | None) -> dt.date | None:
         return dt.date(d.year + years, 2, 28)
 
 
-def _months_before(d: dt.date, months: int) -> dt.date:
-    y, m = divmod(d.year * 12 + d.month - 1 - months, 12)
+def _months_after(d: dt.date, months: int) -> dt.date:
+    y, m = divmod(d.year * 12 + d.month - 1 + months, 12)
     day = d.day
     while True:
         try:
@@ -119,9 +137,9 @@ def _months_before(d: dt.date, months: int) -> dt.date:
 
 
 def reference(p: dict, ti: dict, claims: list[dict], at: dt.date) -> tuple[str, dt.date | None]:
-    """(status, expiry_date) by reading DOMAIN.md §3 and term_rules.toml directly."""
+    """(status, expiry_date) by reading the statutes (docs/sources.md) and term_rules.toml directly."""
     office, kind = p["country"], p["kind"]
-    if office not in {"US", "EP", "CN", "JP", "KR", "WO"}:
+    if office not in {"US", "EP", "CN", "JP", "KR", "WO", "DE", "TW"}:
         return "unknown", None
     f, g, pub_d, pri = p["filing_date"], p["grant_date"], p["publication_date"], p["priority_date"]
     if any(x is not None and x > TODAY for x in (f, g, pub_d, pri)):
@@ -169,31 +187,36 @@ def _reference_term(p: dict, typ: str, ti: dict, claims: list[dict], e: dt.date 
     if office == "US":
         if e is None:
             return "unknown", None
-        if (f or e) >= D(1995, 6, 8):
-            end = _add(e, 20) + dt.timedelta(days=pta)
-        elif g is None:
-            return "unknown", None
-        elif g <= D(1978, 6, 8):
-            end = _add(g, 17)
-        else:
-            end = max(_add(g, 17), _add(e, 20))
-        lower = end
-        if not ti.get("earliest_us_filing_date"):
+        fk = ti.get("international_filing_date") or f or e  # a national stage is filed on its PCT date (35 USC 363)
+        if ti.get("earliest_us_filing_date"):
+            e_lo = e_hi = e
+        else:  # the first US filing E is bounded by the printed priority date and continuity claims
+            p_ok = pri if pri and pri <= e else None
             cands = [c["priority_date"] for c in claims
                      if c["claim_type"] not in ("foreign", "provisional") and c["priority_country"] in (None, "US", "WO")]
-            if pri and f and pri < _months_before(f, 14):
-                cands.append(pri)
-            if cands:
-                if any(c is None for c in cands):
-                    lower = _add(g, 17) if (f or e) < D(1995, 6, 8) and g and g > D(1978, 6, 8) else None
-                else:
-                    e_low = min(min(cands), e)
-                    if (f or e) >= D(1995, 6, 8):
-                        lower = _add(e_low, 20) + dt.timedelta(days=pta)
-                    elif g > D(1978, 6, 8):
-                        lower = max(_add(g, 17), _add(e_low, 20))
+            undated = any(c is None for c in cands)
+            months = 14 if f and f >= D(2013, 12, 18) else 12
+            e_hi = min(e, _months_after(p_ok, months)) if p_ok else e
+            lows = [e, *([p_ok] if p_ok else []), *([min(cands)] if cands and not undated else [])]
+            e_lo = None if undated and not p_ok else min(lows)
+
+        def term(x: dt.date | None) -> dt.date | None:
+            if x is None:
+                return None
+            if fk >= D(1995, 6, 8):
+                return _add(x, 20) + dt.timedelta(days=pta)
+            return _add(g, 17) if g <= D(1978, 6, 8) else max(_add(g, 17), _add(x, 20))
+
+        if fk < D(1995, 6, 8) and g is None:
+            return "unknown", None
+        end = term(e_hi)
+        lower = term(e_lo)
+        if lower is None and fk < D(1995, 6, 8) and g > D(1978, 6, 8):
+            lower = _add(g, 17)
     else:
         years = {"invention": 20, "utility_model": 10, "design": 10}[typ]
+        if office == "CN" and typ == "invention" and e and e < D(1993, 1, 1):
+            years = 15  # 1984 Patent Law Art. 45
         if office == "CN" and typ == "design" and e and e >= D(2021, 6, 1):
             years = 15
         if e is None:
@@ -212,6 +235,8 @@ def _reference_term(p: dict, typ: str, ti: dict, claims: list[dict], e: dt.date 
     if at < granted_from:
         return ("pending" if g is not None else "unknown"), end
     if lower is None or at >= lower:
+        return "unknown", end
+    if office == "EP":  # no legal events in the sample: no evidence the bundle took effect anywhere
         return "unknown", end
     return "in force", end
 
@@ -260,7 +285,7 @@ def test_refresh_writes_idempotently_in_one_transaction(writable_copy):
     assert con.execute("SELECT * EXCLUDE (computed_at) FROM expiry_results ORDER BY ALL").fetchall() == first
     assert con.execute("SELECT * FROM in_force_stock ORDER BY ALL").fetchall() == stock
     v = con.execute("SELECT expiry_date, status, rule FROM expiry WHERE pub_key = 'US-4770723'").fetchall()
-    assert v == [(D(2007, 2, 10), "expired by term", "us_utility:transition_greater_of_17_and_20")]
+    assert v == [(D(2005, 9, 13), "expired by term", "us_utility:transition_greater_of_17_and_20")]
     # a failure while writing leaves the previous rows
     con.execute("ALTER TABLE holder_cliffs RENAME COLUMN cliff_year TO cliff_yr").fetchall()  # the last insert fails
     with pytest.raises(WarehouseError, match="rolled back"):
@@ -289,13 +314,19 @@ def test_expiry_queries_on_the_refreshed_sample(writable_copy):
     qs = load_queries()
     with reader(path) as ro:
         fam = run_read_only(ro, qs["expiry_families_expiring"].sql,
-                            qs["expiry_families_expiring"].bind({"market": "us", "from_year": "2007", "to_year": "2007"}))
+                            qs["expiry_families_expiring"].bind({"market": "us", "from_year": "2005", "to_year": "2005"}))
         assert "PUB:US-4770723" in fam["family_id"].to_list()
         counts = run_read_only(ro, qs["expiry_status_counts"].sql, {})
         assert counts["publications"].sum() == 147
         stock = run_read_only(ro, qs["expiry_in_force_stock"].sql,
                               qs["expiry_in_force_stock"].bind({"from_year": "2026", "to_year": "2026"}))
         assert stock.height > 0 and (stock["families_in_force"] > 0).all()
+        conflicts = run_read_only(ro, qs["status_conflicts"].sql, {})
+        assert conflicts.height == 0  # no record of the embedded sample contradicts its computed status
+        shown = ro.execute("SELECT count(*) FROM expiry WHERE status_as_shown IS NOT NULL").fetchall()[0][0]
+        assert shown >= 60
+        fee = ro.execute("SELECT count(*) FROM expiry WHERE status_label = 'in force (fees not verified)'").fetchall()[0][0]
+        assert fee == ro.execute("SELECT count(*) FROM expiry WHERE rests_on_fee_assumption").fetchall()[0][0] > 0
         lines = run_read_only(ro, qs["expiry_log"].sql, qs["expiry_log"].bind({"pub": "US 4,770,723"}))
         assert lines["line"][-1].startswith("status at 2026-11-28: expired by term")
 
@@ -309,14 +340,14 @@ def test_cli_expiry_accepts_common_number_forms(sample_warehouse, number):
     res = CliRunner().invoke(main, ["--warehouse", str(sample_warehouse), "expiry", number, "--at", "2026-11-28", "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
-    assert [(d["pub_key"], d["expiry_date"], d["status"]) for d in data] == [("US-4770723", "2007-02-10", "expired by term")]
+    assert [(d["pub_key"], d["expiry_date"], d["status"]) for d in data] == [("US-4770723", "2005-09-13", "expired by term")]
 
 
 def test_cli_expiry_text_and_errors(sample_warehouse):
     wh = str(sample_warehouse)
     res = CliRunner().invoke(main, ["--warehouse", wh, "expiry", "US4770723A", "--at", "1995-06-08"])
     assert res.exit_code == 0
-    assert "expected expiry: 2007-02-10 at the latest (term)" in res.output
+    assert "expected expiry: 2005-09-13 (term)" in res.output
     assert "status at 1995-06-08: in force" in res.output and "calculation log:" in res.output
     res = CliRunner().invoke(main, ["--warehouse", wh, "expiry", "US4770723A", "--market", "DE"])
     assert res.exit_code == 1 and "has effect only in US, not DE" in res.output
@@ -329,3 +360,29 @@ def test_cli_expiry_text_and_errors(sample_warehouse):
 def test_refresh_on_an_empty_warehouse(mem_con):
     st = refresh(mem_con, TODAY, today=TODAY)
     assert (st.rows, st.stock_rows, st.by_status) == (0, 0, {})
+
+
+def test_cli_expiry_shows_the_interval_evidence_and_csv(sample_warehouse):
+    wh = str(sample_warehouse)
+    res = CliRunner().invoke(main, ["--warehouse", wh, "expiry", "US7160398", "--at", "2026-11-28"])
+    assert res.exit_code == 0, res.output
+    assert "expected expiry: 2023-05-13 .. 2024-03-31; headline 2024-03-31 (latest_admissible_e)" in res.output
+    assert "evidence on record: expiry_as_shown 'Mar 31 2024'" in res.output and "CONFLICT" not in res.output
+    # the page shows EXPIRED and 'Dec 14 2025', inside the interval 2025-12-14 .. 2026-12-14: the evidence narrows it
+    res = CliRunner().invoke(main, ["--warehouse", wh, "expiry", "US7750776", "--at", "2026-11-28"])
+    assert "expected expiry: 2025-12-14 (status_evidence)" in res.output and "status at 2026-11-28: expired by term" in res.output
+    res = CliRunner().invoke(main, ["--warehouse", wh, "expiry", "US5076861", "--csv", "--at", "2026-11-28"])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert lines[0].startswith("pub_key,pub_number,jurisdiction") and len(lines) == 2
+    head = lines[0].split(",")
+    cells = dict(zip(head, lines[1].split(","), strict=False))
+    assert (cells["expiry_earliest"], cells["expiry_latest"], cells["expiry_date"]) == ("2008-12-31",) * 3
+    res = CliRunner().invoke(main, ["--warehouse", wh, "expiry", "US5076861", "--csv", "--json"])
+    assert res.exit_code == 2 and "not both" in res.output
+
+
+def test_us_patents_shown_with_a_grant_date_but_no_kind_are_grants(sample_con):
+    """US 5,076,861: no page shows its kind code, but a grant date (1991-12-31) and a patent number."""
+    got = sample_con.execute("SELECT kind, is_grant FROM publications WHERE pub_key = 'US-5076861'").fetchall()
+    assert got == [(None, True)]

@@ -37,6 +37,7 @@ import duckdb
 import polars as pl
 
 from ..errors import InputError, WarehouseError
+from .expiry_evidence import ENDED_STATES, evidence_frame
 from .expiry_inputs import derive_term_inputs
 from .expiry_rules import TermRules, add_years, load_rules
 
@@ -76,12 +77,23 @@ _APP_TYPE_TO_DOC = {"utility": "invention", "design": "design", "plant": "plant"
 EXPIRY_COLUMNS = (
     "pub_key", "pub_number", "jurisdiction", "office", "family_id", "document_type", "rule", "rule_source",
     "base_date", "base_basis", "in_force_from", "in_force_from_basis", "term_expiry", "expiry_date",
+    "expiry_earliest", "expiry_latest", "headline_rule",
     "expiry_is_upper_bound", "end_reason", "lapse_periods", "status", "status_date", "status_basis", "status_reason",
-    "flags", "missing", "calculation_log",
+    "rests_on_fee_assumption", "status_as_shown", "status_evidence", "status_conflict",
+    "flags", "warnings", "missing", "calculation_log",
 )
+# How the headline expiry_date is chosen inside [expiry_earliest, expiry_latest] (docs/expiry.md).
+HEADLINE_RULES = {
+    "exact": "the interval is one day: the headline is that day",
+    "event": "a recorded legal event fixes the end",
+    "latest_admissible_e": "US: the term if the printed filing date were the first US filing, moved to the latest "
+                           "first US filing the bounds admit (= the latest end)",
+    "upper_bound": "only the latest end is known (earliest unknown): the headline is that latest end",
+}
 # Status inputs kept on the frame so that status_at() can re-evaluate any date.
 _STATUS_INPUTS = ("st_hard", "st_exists_from", "st_end_date", "st_end_status", "st_granted", "st_in_force_from_exact",
-                  "st_sure_until", "st_bound_reason", "st_validation_known", "st_potential_end", "st_term_log")
+                  "st_sure_until", "st_bound_reason", "st_validation_known", "st_potential_end", "st_term_log",
+                  "st_fee_assumed_from", "st_conflict_from")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -181,8 +193,8 @@ def _prepare_events(ev: pl.DataFrame, today: dt.date) -> pl.DataFrame:
 
 def _continuity(pubs: pl.DataFrame, pc: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
     """What may be US continuity (35 USC 120/121/365(c)) for US publications: priority claims not
-    typed foreign or provisional that name the US, WO or no country, and a publications
-    priority_date too early for a foreign or provisional priority ([us_continuity])."""
+    typed foreign or provisional that name the US, WO or no country (the printed priority date
+    itself bounds the first US filing in _terms, [us_continuity])."""
     us = pubs.filter(pl.col("country").str.to_uppercase() == "US")
     cand = pc.join(us.select("pub_key"), on="pub_key", how="semi").filter(
         ~pl.col("claim_type").str.to_lowercase().is_in(list(_NOT_CONTINUITY)).fill_null(False)
@@ -190,14 +202,7 @@ def _continuity(pubs: pl.DataFrame, pc: pl.DataFrame, rules: TermRules) -> pl.Da
     ).select("pub_key", "seq",
              pl.format("'{}' ({}, {})", pl.col("claim_as_written"), _s(pl.col("claim_type")), _s(pl.col("priority_date")))
              .alias("text"), "priority_date")
-    months = rules.us_max_priority_months
-    early = us.filter(
-        (pl.col("priority_date") < pl.col("filing_date").dt.offset_by(f"-{months}mo")).fill_null(False)
-    ).select("pub_key", pl.lit(0, dtype=pl.Int64).alias("seq"),
-             pl.format("publications.priority_date {}, more than {} months before the filing date {} (too early for a "
-                       "foreign or provisional priority [us_continuity])", pl.col("priority_date"), pl.lit(months),
-                       pl.col("filing_date")).alias("text"), "priority_date")
-    return pl.concat([cand, early]).sort("pub_key", "seq").group_by("pub_key").agg(
+    return cand.sort("pub_key", "seq").group_by("pub_key").agg(
         pl.col("text").str.join("; ").alias("cont_claims"),
         pl.col("priority_date").min().alias("cont_min_date"),
         pl.col("priority_date").null_count().alias("cont_undated"),
@@ -279,6 +284,18 @@ def _classify(pubs: pl.DataFrame, ti: pl.DataFrame, ev: pl.DataFrame, pc: pl.Dat
     rules_f = rules.rules_frame().rename({"office": "country", "document_type": "rule_document"})
     p = p.with_columns(rule_document=pl.when(pl.col("document_type") == "application").then(pl.lit("invention"))
                        .otherwise(pl.col("document_type"))).join(rules_f, on=["country", "rule_document"], how="left")
+    # US maintenance fees (35 USC 41(b)) are due only on patents whose application was filed on/after
+    # 1980-12-12 (Pub. L. 96-517 s. 8): older patents have no fee windows (and cannot lapse for non-payment)
+    fee_key = pl.coalesce("international_filing_date", "filing_date")
+    p = p.with_columns(
+        fee_lapse_years=pl.when(pl.col("fee_filed_from").is_not_null() & (fee_key < pl.col("fee_filed_from")).fill_null(False))
+        .then(pl.lit([], dtype=pl.List(pl.Int32))).otherwise(pl.col("fee_lapse_years")),
+        fee_not_due=pl.col("fee_filed_from").is_not_null() & (fee_key < pl.col("fee_filed_from")).fill_null(False),
+    )
+    p = p.with_columns(
+        fee_first_lapse=pl.when(pl.col("fee_lapse_years").list.len() > 0)
+        .then(add_years(pl.col("grant_date"), pl.col("fee_lapse_years").list.min(), rules.leap_day)),
+    )
 
     # flags: bad input -> status unknown
     floor = _date_lit(rules.earliest_plausible_date)
@@ -320,8 +337,6 @@ def _classify(pubs: pl.DataFrame, ti: pl.DataFrame, ev: pl.DataFrame, pc: pl.Dat
               pl.col("grant_known"), pl.col("filing_date")),
         _line((pl.col("filing_date") > pl.col("publication_date")).fill_null(False),
               "filing date {} is after the publication date {}", pl.col("filing_date"), pl.col("publication_date")),
-        _line((pl.col("priority_date") > pl.col("filing_date")).fill_null(False),
-              "priority date {} is after the filing date {}", pl.col("priority_date"), pl.col("filing_date")),
         _line((pl.col("earliest_us_filing_date") > pl.col("filing_date")).fill_null(False),
               "term_inputs.earliest_us_filing_date {} is after the filing date {}", pl.col("earliest_us_filing_date"),
               pl.col("filing_date")),
@@ -339,7 +354,15 @@ def _classify(pubs: pl.DataFrame, ti: pl.DataFrame, ev: pl.DataFrame, pc: pl.Dat
         _line((pl.col("grant_date") != pl.col("grant_event_date")).fill_null(False),
               "grant date {} differs from the 'grant' legal event {}", pl.col("grant_date"), pl.col("grant_event_date")),
     ]
+    warnings = [
+        # 35 USC 154(a)(3): priority under 119/365(a)/365(b)/386 is not taken into account in the term; no EP, JP,
+        # CN or KR term counts from it either, so a typo there does not stop the computation
+        _line((pl.col("priority_date") > pl.col("filing_date")).fill_null(False),
+              "priority date {} is after the filing date {}: ignored (no term counts from a priority date, "
+              "35 USC 154(a)(3), EPC Art. 63(1))", pl.col("priority_date"), pl.col("filing_date")),
+    ]
     return p.with_columns(
+        pub_warnings=_lines(*warnings),
         pub_flags=pl.concat_list([
             _lines(*flags),
             pl.col("ti_conflicts").fill_null(pl.lit([], dtype=pl.List(pl.String))),
@@ -370,6 +393,27 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
         ], pl.lit(None, dtype=pl.Date)),
     )
     base = pl.col("base_date")
+    # US: the first US filing E the term counts from, bounded (docs/expiry.md "US continuity, bounded").
+    # A printed priority date P (not after the filing date) gives P <= E <= P + 12 months (14 for filings
+    # on/after the PLT restoration date); E is never after the printed filing (or international) date.
+    uc = rules.us_continuity
+    us_row = m == "us_utility"
+    exact_e = pl.col("earliest_us_filing_date").is_not_null()
+    p_ok = pl.when((pl.col("priority_date") <= base).fill_null(False)).then(pl.col("priority_date"))
+    window = pl.when((pl.col("filing_date") >= _date_lit(uc["restoration_from"])).fill_null(False)) \
+        .then(pl.lit(f"{uc['restored_months']}mo")).otherwise(pl.lit(f"{uc['paris_months']}mo"))
+    cont_low = pl.when(pl.col("cont_undated").fill_null(0) == 0).then(pl.col("cont_min_date"))
+    p = p.with_columns(
+        e_prio=pl.when(us_row & ~exact_e).then(p_ok),
+        e_high=pl.when(us_row & ~exact_e & p_ok.is_not_null())
+        .then(pl.min_horizontal(base, p_ok.dt.offset_by(window))).otherwise(pl.when(us_row).then(base)),
+        e_low=_chain([
+            (~us_row, pl.lit(None, dtype=pl.Date)),
+            (exact_e, base),
+            ((pl.col("cont_undated").fill_null(0) > 0) & p_ok.is_null(), pl.lit(None, dtype=pl.Date)),
+        ], pl.min_horizontal(base, p_ok, cont_low)),
+        e_window=pl.when(us_row).then(window),
+    )
     p = p.with_columns(
         base_basis=_chain([
             (base.is_null(), _NULL_S),
@@ -387,6 +431,8 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
         # US: filed on/after the change date? (the application's own filing date decides)
         us_after=_chain([
             (m != "us_utility", pl.lit(None, dtype=pl.Boolean)),
+            # a national stage (35 USC 363, 371) counts as filed on its international filing date
+            (pl.col("international_filing_date").is_not_null(), pl.col("international_filing_date") >= pl.col("change_date")),
             (pl.col("filing_date").is_not_null(), pl.col("filing_date") >= pl.col("change_date")),
             ((base >= pl.col("change_date")).fill_null(False), pl.lit(True)),
         ], pl.lit(None, dtype=pl.Boolean)),
@@ -420,7 +466,8 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
              .otherwise(pl.lit("from_filing"))),
             (m == "none", pl.lit("none")),
         ], _NULL_S),
-        t20=add_years(base, pl.col("years"), leap),
+        t20=add_years(pl.when(us_row).then(pl.col("e_high")).otherwise(base), pl.col("years"), leap),
+        t20_low=add_years(pl.col("e_low"), pl.col("years"), leap),
         t17=add_years(pl.col("grant_known"), pl.col("years_from_grant"), leap),
         t_years=add_years(base, pl.col("years_used"), leap),
         exam_pub=pl.when(pl.col("all_kinds_grant")).then(pl.col("publication_date")),
@@ -441,8 +488,12 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
             (is_app & (m == "us_utility") & after.fill_null(False), pl.col("t20")),
             (is_app & (m == "years_from_filing"), pl.col("t_years")),
         ], pl.lit(None, dtype=pl.Date)),
+        # PTA eligibility keys on the application's filing date; a national stage's is its international filing date
         adjust_ok=pl.col("adjust_days").fill_null(False)
-        & (pl.col("adjust_from").is_null() | (pl.coalesce("filing_date", "base_date") >= pl.col("adjust_from")).fill_null(False)),
+        & (pl.col("adjust_from").is_null()
+           | pl.when(pl.col("adjust_on_grant").fill_null(False)).then(pl.col("grant_known") >= pl.col("adjust_from"))
+           .otherwise(pl.coalesce("international_filing_date", "filing_date", "base_date") >= pl.col("adjust_from"))
+           .fill_null(False)),
     )
     # --- adjustments (days) and the terminal disclaimer
     pta_in = pl.col("pta_days").is_not_null() & (pl.col("pta_days") > 0)
@@ -458,12 +509,11 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
     td_date = pl.col("disclaimer_expiry_date")
     # continuity not resolved by an ingestor, but priority claims that may be continuity are listed:
     # the term counts from the earliest of them at the earliest -> a lower bound
-    cont = us & pl.col("earliest_us_filing_date").is_null() & pl.col("cont_claims").is_not_null()
-    e_low = pl.when(pl.col("cont_undated") == 0).then(pl.min_horizontal("cont_min_date", "base_date"))
+    cont = us & (pl.col("e_low").is_null() | (pl.col("e_low") != pl.col("e_high"))).fill_null(True)
     lower_raw = _chain([
         (~cont, pl.col("term_base")),
-        (v == "20y_from_earliest_filing", add_years(e_low, pl.col("years"), leap)),
-        (v == "transition_greater_of_17_and_20", pl.max_horizontal(pl.col("t17"), add_years(e_low, pl.col("years"), leap))),
+        (v == "20y_from_earliest_filing", pl.col("t20_low")),
+        (v == "transition_greater_of_17_and_20", pl.max_horizontal(pl.col("t17"), pl.col("t20_low"))),
     ], pl.col("term_base"))
     lower_adj = lower_raw + pl.duration(days=days)
     p = p.with_columns(
@@ -477,11 +527,14 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
             (v == "jp_pre_1995_disabled", pl.lit(None, dtype=pl.Date)),
             (td, pl.min_horizontal(lower_adj, td_date)),
         ], lower_adj),
+    )
+    p = p.with_columns(
         bound_reason=_chain([
             (td & td_date.is_null(), pl.lit("a terminal disclaimer was filed and its date is not given")),
             (v == "jp_pre_1995_disabled", pl.lit("the [unconfirmed] JP pre-1995 rule is off, so 20 years from filing is only an upper bound")),
-            (cont, pl.lit("the term may count from an earlier US or PCT filing (see the 'continuity' line) and "
-                          "term_inputs.earliest_us_filing_date is not given")),
+            (cont & (pl.col("term_lower") != pl.col("term_computed")).fill_null(True),
+             pl.lit("the term may count from an earlier US or PCT filing (see the 'first US filing E' line) and "
+                    "term_inputs.earliest_us_filing_date is not given")),
         ], _NULL_S),
         in_force_from=pl.when(granted).then(
             pl.coalesce(pl.col("grant_known"), pl.when(pl.col("all_kinds_grant")).then(pl.col("publication_date")))),
@@ -520,7 +573,7 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
     rule_line = _chain([
         (v == "20y_from_earliest_filing",
          pl.format("rule {} (filed {} on/after {}): {} years from {} = {}", pl.col("rule_id"), _s(pl.col("filing_date")),
-                   pl.col("change_date"), pl.col("years"), base, pl.col("t20"))),
+                   pl.col("change_date"), pl.col("years"), pl.col("e_high"), pl.col("t20"))),
         (v == "17y_from_grant_no_revival",
          pl.format("rule {} (granted {} on/before {}): {} years from grant = {}; that term had run out before {} and the "
                    "1994 change revived nothing", pl.col("rule_id"), pl.col("grant_known"), pl.col("no_revival_date"),
@@ -529,7 +582,7 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
          pl.format("rule {} (filed {} before {}; granted {}, so in force on {} or granted later): greater of {} years from "
                    "grant = {} and {} years from {} = {} -> {}", pl.col("rule_id"), pl.col("filing_date"), pl.col("change_date"),
                    pl.col("grant_known"), pl.col("change_date"), pl.col("years_from_grant"), pl.col("t17"), pl.col("years"),
-                   base, pl.col("t20"), pl.max_horizontal("t17", "t20"))),
+                   pl.col("e_high"), pl.col("t20"), pl.max_horizontal("t17", "t20"))),
         (v.is_in(["from_grant", "from_filing"]) & pl.col("alt_from").is_not_null(),
          pl.format("rule {} (filed {} before {}): {} years from {} = {}", pl.col("rule_id"),
                    _s(pl.coalesce(pl.col("filing_date"), base)), pl.col("alt_from"), pl.col("years_used"),
@@ -615,17 +668,39 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
          pl.format("continuity: {} -- covered by term_inputs.earliest_us_filing_date", pl.col("cont_claims"))),
         (pl.col("cont_undated") > 0,
          pl.format("continuity: {} -- if a claim is a US continuation/divisional or a PCT application (35 USC "
-                   "120/121/365(c)) the term counts from it; an undated one leaves no lower bound, so {} is only an "
-                   "upper bound", pl.col("cont_claims"), _s(pl.when(granted).then(pl.col("term_computed"))
-                                                            .otherwise(pl.col("potential_end"))))),
+                   "120/121/365(c)) the term counts from it; an undated one leaves E without a lower bound unless a "
+                   "priority date bounds it", pl.col("cont_claims"))),
         ((pl.col("cont_min_date") < base).fill_null(False),
          pl.format("continuity: {} -- if it is a US continuation/divisional or a PCT application (35 USC 120/121/365(c)) "
-                   "the term counts from {}: the expiry lies between {} and {} [{}]", pl.col("cont_claims"),
-                   pl.col("cont_min_date"), _s(pl.when(granted).then(pl.col("term_lower"))
-                                               .otherwise(add_years(pl.col("cont_min_date"), pl.col("years"), leap))),
-                   _s(pl.when(granted).then(pl.col("term_computed")).otherwise(pl.col("potential_end"))),
+                   "the term counts from {} [{}]", pl.col("cont_claims"), pl.col("cont_min_date"),
                    pl.lit(rules.us_continuity_source))),
     ], pl.format("continuity: {} -- none earlier than the base date", pl.col("cont_claims")))
+    e_line = _chain([
+        ((m != "us_utility").fill_null(True) | pl.col("earliest_us_filing_date").is_not_null() | base.is_null(), _NULL_S),
+        (pl.col("e_prio").is_not_null() & (pl.col("e_low") == pl.col("e_high")).fill_null(False),
+         pl.format("first US filing E = {} (the printed priority date equals the filing date)", pl.col("e_high"))),
+        (pl.col("e_prio").is_not_null(),
+         pl.format("first US filing E: not given; the printed priority date {} bounds it: {} <= E <= min(filing {}, "
+                   "priority + {}) = {} [{}]", pl.col("e_prio"), _s(pl.col("e_low")), base, pl.col("e_window"),
+                   pl.col("e_high"), pl.lit(rules.us_continuity_source))),
+        (pl.col("e_low").is_null(),
+         pl.format("first US filing E: not given; E <= {} (the filing date) with no lower bound", base)),
+        (pl.col("e_low") != pl.col("e_high"),
+         pl.format("first US filing E: not given; {} <= E <= {}", pl.col("e_low"), pl.col("e_high"))),
+    ], pl.format("first US filing E: not given and nothing printed shows an earlier one: E = the filing date {}", base))
+    interval_line = _chain([
+        (~granted | (m != "us_utility").fill_null(True) | pl.col("term_computed").is_null(), _NULL_S),
+        (pl.col("term_lower").is_null(),
+         pl.format("interval: at the latest {}; headline {} (E taken as late as the bounds admit)", pl.col("term_computed"),
+                   pl.col("term_computed"))),
+        (pl.col("term_lower") != pl.col("term_computed"),
+         pl.format("interval: {} .. {}; headline {} = the term if the printed filing date were the first US filing, "
+                   "moved to the latest E the bounds admit", pl.col("term_lower"), pl.col("term_computed"),
+                   pl.col("term_computed"))),
+        ((pl.col("e_low") != pl.col("e_high")).fill_null(False),
+         pl.format("interval: exactly {}: every admissible E gives the same end (grant + {} years is at least 20 years "
+                   "from the latest possible E)", pl.col("term_computed"), pl.col("years_from_grant"))),
+    ], _NULL_S)
     pct_line = _line(pl.col("international_filing_date").is_not_null() & (m == "years_from_filing"),
                      "pct: term from the international filing date [" + rules.pct_source + "]")
     ti_parts = _lines(
@@ -653,8 +728,10 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
             pl.when(base.is_not_null() & pl.col("base_basis").is_not_null())
             .then(pl.format("base: {} = {}", base, pl.col("base_basis"))),
             pct_line,
+            e_line,
             rule_line,
             cont_line,
+            interval_line,
             pl.when(pl.col("rule_source").is_not_null()).then(pl.format("source: {}", pl.col("rule_source"))),
             app_line,
             adj_line,
@@ -789,6 +866,9 @@ def _apply_events(p: pl.DataFrame, ev: pl.DataFrame, t: pl.DataFrame, rules: Ter
 
 def _finish(p: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
     r = rows.join(p, on="pub_key", how="left")
+    bundle_events = rows.filter(pl.col("national")).group_by("pub_key").agg(
+        pl.col("n_own_events").sum().alias("n_bundle_events"))
+    r = r.join(bundle_events, on="pub_key", how="left")
     granted = pl.col("document_type").is_in(list(GRANTED_TYPES)).fill_null(False)
     term_eff = pl.coalesce("expiry_event", "term_computed")
     r = r.with_columns(term_eff=pl.when(granted).then(term_eff))
@@ -813,13 +893,30 @@ def _finish(p: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
         expiry_date=pl.when(granted & ~hard).then(pl.col("st_end_date")),
         expiry_is_upper_bound=granted & ~early_wins & pl.col("expiry_event").is_null() & pl.col("term_eff").is_not_null()
         & (pl.col("term_lower").is_null() | (pl.col("term_lower") != pl.col("term_computed")).fill_null(True)),
+        expiry_latest=pl.when(granted & ~hard).then(pl.col("st_end_date")),
+        expiry_earliest=pl.when(granted & ~hard).then(
+            pl.when(early_wins | pl.col("expiry_event").is_not_null()).then(pl.col("st_end_date"))
+            .otherwise(pl.min_horizontal("term_lower", "st_end_date"))),
+        headline_rule=pl.when(~granted | hard | pl.col("st_end_date").is_null()).then(_NULL_S)
+        .when(early_wins | pl.col("expiry_event").is_not_null()).then(pl.lit("event"))
+        .when(pl.col("term_lower").is_null()).then(pl.lit("upper_bound"))
+        .when(pl.col("term_lower") == pl.col("st_end_date")).then(pl.lit("exact"))
+        .otherwise(pl.lit("latest_admissible_e")),
+        # a US patent with no fee evidence is "in force (fees not verified)" from the first fee lapse date on
+        st_fee_assumed_from=pl.when(granted & (pl.col("n_own_events") == 0)).then(pl.col("fee_first_lapse")),
+        warnings=pl.col("pub_warnings"),
         st_hard=hard,
         st_exists_from=pl.min_horizontal("filing_date", "base_date", "earliest_us_filing_date", "international_filing_date"),
         st_granted=granted,
         st_in_force_from_exact=pl.col("grant_known").is_not_null(),
         st_sure_until=pl.coalesce("expiry_event", "term_lower"),
         st_bound_reason=pl.col("bound_reason"),
-        st_validation_known=~nat | (pl.col("n_own_events") > 0),
+        # a national part needs events there; the EP bundle row needs evidence that it took effect somewhere
+        # (an EP-level or national event); without it the bundle's status is unknown (EPC Art. 64, 65, 141)
+        st_validation_known=pl.when(nat).then(pl.col("n_own_events") > 0)
+        .when((pl.col("country") == "EP") & pl.col("national_members").fill_null(False))
+        .then((pl.col("n_own_events") > 0) | (pl.col("n_bundle_events").fill_null(0) > 0))
+        .otherwise(pl.lit(True)),
         st_potential_end=pl.col("potential_end"),
         rule=pl.when(pl.col("rule_id").is_null()).then(_NULL_S)
         .when(nat).then(pl.format("{}:national", pl.col("rule_id")))
@@ -860,6 +957,7 @@ def _finish(p: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
             pl.col("event_lines").fill_null(empty),
             pl.col("unmatched_lines").fill_null(empty),
             _lines(ov_expiry, ov_lapse, late_lapse, us_fees),
+            pl.col("pub_warnings").list.eval(pl.format("WARNING: {}", pl.element())),
             pl.col("pub_flags").list.eval(pl.format("FLAG: {}", pl.element())),
             pl.col("missing").list.eval(pl.format("MISSING: {}", pl.element())),
         ]),
@@ -898,8 +996,14 @@ def _status_exprs(at: pl.Expr, in_force_on_expiry_date: bool, in_lapse: pl.Expr)
     potential = pl.col("st_potential_end")
     cases: list[tuple[pl.Expr, str, str, pl.Expr]] = [
         (pl.col("st_hard"), "unknown", "bad_input", pl.format("bad input: {}", pl.col("flags").list.join("; "))),
+        ((at >= pl.col("st_conflict_from")).fill_null(False), "unknown", "status_conflict",
+         pl.format("the record's own status contradicts the computed end {}: {}", pl.col("st_conflict_from"),
+                   pl.col("status_conflict"))),
         ((at < pl.col("st_exists_from")).fill_null(False), "not yet filed", "before_filing",
          pl.format("before the filing date {}", pl.col("st_exists_from"))),
+        (ended.fill_null(False) & (pl.col("end_reason") == "status_evidence").fill_null(False), "", "ended",
+         pl.format("{} by {} at the latest: the record's own status shows it ended (see 'evidence')",
+                   pl.col("st_end_status"), end)),
         (ended.fill_null(False), "", "ended", pl.format("{} on {} ({})", pl.col("st_end_status"), end,
                                                            pl.coalesce(pl.col("end_reason"), pl.lit("term")))),
         (in_lapse, "lapsed", "reinstated_lapse", pl.lit("in a lapse later undone by a reinstatement")),
@@ -924,6 +1028,9 @@ def _status_exprs(at: pl.Expr, in_force_on_expiry_date: bool, in_lapse: pl.Expr)
         (pl.col("st_sure_until").is_null() | sure_ended.fill_null(True), "unknown", "term_range",
          pl.format("granted; ends on {} at the latest but may have ended earlier: {}", end,
                    pl.coalesce(pl.col("st_bound_reason"), pl.lit("see the log")))),
+        (~pl.col("st_validation_known") & (pl.col("jurisdiction") == "EP"), "unknown", "ep_bundle_unknown",
+         pl.lit("granted EP bundle with no validation, renewal or national legal event in the warehouse: whether it "
+                "took effect and is kept in any state is unknown (EPC Art. 65, 141)")),
         (~pl.col("st_validation_known"), "unknown", "national_unknown",
          pl.format("no legal events for {}: whether the EP patent is in force there is unknown", pl.col("jurisdiction"))),
     ]
@@ -944,6 +1051,14 @@ def status_at(expiry: pl.DataFrame, at: dt.date, rules: TermRules | None = None)
     at_e = _date_lit(at)
     status, basis, reason = _status_exprs(at_e, rules.in_force_on_expiry_date, _in_lapse_at(at))
     out = expiry.with_columns(status=status, status_basis=basis, status_reason=reason, status_date=at_e)
+    fee = (pl.col("status") == "in force") & (pl.col("st_fee_assumed_from") <= at_e).fill_null(False)
+    out = out.with_columns(
+        rests_on_fee_assumption=fee,
+        status_reason=pl.when(fee).then(pl.format("in force (fees not verified): {}; no maintenance-fee record after the "
+                                                  "fee window that closed {}", pl.col("status_reason"),
+                                                  pl.col("st_fee_assumed_from")))
+        .otherwise(pl.col("status_reason")),
+    )
     return out.with_columns(
         calculation_log=pl.concat_list([
             pl.col("st_term_log"),
@@ -962,8 +1077,13 @@ def compute_expiry(
     today: dt.date | None = None,
     rules: TermRules | None = None,
     markets: Iterable[str] = (),
+    status_evidence: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Expected expiry, status at ``at`` and calculation log per publication and jurisdiction.
+
+    ``status_evidence``: the record's own status (:func:`.expiry_evidence.evidence_frame` of the
+    field_values status_as_shown / expiry_as_shown rows); it is weighed against the computed
+    term, and a contradiction is resolved towards the evidence or flagged (docs/expiry.md).
 
     ``priority_claims`` (pub_key, seq, claim_as_written, priority_country, priority_date,
     claim_type) only matter for US publications without term_inputs.earliest_us_filing_date:
@@ -987,9 +1107,135 @@ def compute_expiry(
     t = _targets(p, ev, list(markets))
     rows = _apply_events(p, ev, t, rules)
     r = _finish(p, rows)
+    r = _apply_evidence(r, status_evidence, rules, today)
     r = status_at(r, at, rules)
     keep = [*EXPIRY_COLUMNS, *_STATUS_INPUTS]
     return r.select(keep).sort(["pub_key", pl.col("jurisdiction") != pl.col("office"), "jurisdiction"])
+
+
+def _apply_evidence(r: pl.DataFrame, evidence: pl.DataFrame | None, rules: TermRules, today: dt.date) -> pl.DataFrame:
+    """Weigh the record's own status evidence (office rows only) against the computed term.
+
+    * shown ended (Expired - Fee Related / Lifetime, Ceased, ...) while the computed status on the
+      evidence date is in force or pending: it lapsed. The latest possible lapse is the last US fee
+      deadline (grant + 4/8/12 years) on/before the evidence date, else the evidence date; the
+      earliest is the first fee deadline for a fee-related end, else unknown. Flagged as a conflict.
+    * shown ended inside a computed interval (status unknown, term_range): consistent; the latest
+      end becomes the evidence date at most.
+    * an application shown abandoned / withdrawn / refused: ended by the evidence date.
+    * shown in force while the computed term has ended: flagged; status unknown from the computed end.
+    * a shown expiry date (not an estimate) outside the legal interval: flagged.
+    * 'Fee status: Paid': the in-force status no longer rests on assumed fees.
+    The evidence date is the date the page gave, else ``today`` (the page was seen by then)."""
+    ev = evidence if evidence is not None else pl.DataFrame(schema=_ev_schema())
+    empty = pl.lit([], dtype=pl.List(pl.String))
+    j = r.join(ev, on="pub_key", how="left")
+    own = pl.col("jurisdiction") == pl.col("office")
+    j = j.with_columns([pl.when(own).then(pl.col(c)).alias(c) for c in ev.columns if c != "pub_key"])
+    j = j.with_columns(ev_date=pl.coalesce(pl.col("shown_date"), _date_lit(today)),
+                       st_conflict_from=pl.lit(None, dtype=pl.Date), status_conflict=_NULL_S)
+    j = _with_in_lapse(j, "ev_date")
+    comp, comp_basis, _ = _status_exprs(pl.col("ev_date"), rules.in_force_on_expiry_date, pl.col("st_in_lapse"))
+    j = j.with_columns(comp=comp, comp_basis=comp_basis).with_row_index("_ev_row")
+    fee = (
+        j.filter(pl.col("grant_known").is_not_null() & (pl.col("fee_lapse_years").list.len() > 0))
+        .select("_ev_row", "grant_known", "ev_date", "fee_lapse_years").explode("fee_lapse_years")
+        .with_columns(deadline=add_years(pl.col("grant_known"), pl.col("fee_lapse_years"), rules.leap_day))
+        .group_by("_ev_row").agg(pl.col("deadline").filter(pl.col("deadline") <= pl.col("ev_date")).max().alias("last_fee"),
+                                 pl.col("deadline").min().alias("first_fee"))
+    )
+    j = j.join(fee, on="_ev_row", how="left")
+    state = pl.col("shown_state")
+    granted = pl.col("st_granted") & ~pl.col("st_hard")
+    ended_shown = state.is_in([*ENDED_STATES, "abandoned"]).fill_null(False)
+    a_conflict = ended_shown & granted & pl.col("comp").is_in(["in force", "pending"])
+    a_narrow = ended_shown & granted & (pl.col("comp_basis") == "term_range")
+    app_ended = (state == "abandoned").fill_null(False) & (pl.col("document_type") == "application") \
+        & pl.col("comp").is_in(["pending", "unknown"])
+    # a granted patent whose term cannot be computed (a missing input) but whose record shows it ended
+    d_only = ended_shown & granted & (pl.col("comp_basis") == "missing_input") & pl.col("st_end_date").is_null() \
+        & (state != "abandoned")
+    b_conflict = (state == "in_force").fill_null(False) & granted & pl.col("comp").is_in(["expired by term", "lapsed"])
+    new_latest = pl.coalesce(pl.col("last_fee"), pl.col("ev_date"))
+    new_earliest = pl.when((state == "lapsed_fee") & (pl.col("first_fee") <= new_latest).fill_null(False)).then(
+        pl.col("first_fee"))
+    shown_exp = pl.col("shown_expiry")
+    exp_conflict = shown_exp.is_not_null() & ~pl.col("shown_expiry_is_estimate").fill_null(False) & granted \
+        & pl.col("expiry_latest").is_not_null() & ~a_conflict \
+        & ((shown_exp > pl.col("expiry_latest")) | (shown_exp < pl.col("expiry_earliest")).fill_null(False))
+    conflict = pl.concat_str([
+        _line(a_conflict, "the record shows '{}' by {}, but the computed status on that day is {} (term to {}): it "
+              "lapsed, by {} at the latest{}", pl.col("shown_text"), pl.col("ev_date"), pl.col("comp"),
+              _s(pl.col("expiry_latest")), new_latest,
+              pl.when(pl.col("last_fee").is_not_null()).then(pl.lit(" (the last maintenance-fee deadline before it)"))
+              .otherwise(pl.lit(""))),
+        _line(b_conflict, "the record shows in force ('{}') by {}, but the computed term ended {} ({})", pl.col("shown_text"),
+              pl.col("ev_date"), pl.col("st_end_date"), _s(pl.col("end_reason"))),
+        _line(exp_conflict, "the record shows expiry {}, outside the legal interval {} .. {}", shown_exp,
+              _s(pl.col("expiry_earliest")), pl.col("expiry_latest")),
+    ], separator="; ", ignore_nulls=True)
+    j = j.with_columns(status_conflict=pl.when(conflict != "").then(conflict).otherwise(_NULL_S))
+    j = j.with_columns(_a_conflict=a_conflict, _a_narrow=a_narrow, _app_ended=app_ended, _d_only=d_only,
+                       _b_conflict=b_conflict, _exp_conflict=exp_conflict)
+    a_conflict, a_narrow, app_ended, d_only, b_conflict, exp_conflict = (
+        pl.col(c) for c in ("_a_conflict", "_a_narrow", "_app_ended", "_d_only", "_b_conflict", "_exp_conflict"))
+    changed = a_conflict | a_narrow | app_ended | d_only
+    # an ended status inside the computed interval: the page's own expiry date (not an estimate) when it lies in
+    # the interval, else the evidence date, is the latest end
+    shown_in = pl.when(~pl.col("shown_expiry_is_estimate").fill_null(True)
+                       & (shown_exp >= pl.col("expiry_earliest")).fill_null(False)).then(shown_exp)
+    end_new = _chain([(a_conflict | app_ended | d_only, new_latest),
+                      (a_narrow, pl.min_horizontal("st_end_date", pl.coalesce(shown_in, pl.col("ev_date"))))],
+                     pl.col("st_end_date"))
+    earliest_new = _chain([(a_conflict | d_only, new_earliest), (a_narrow, pl.min_horizontal("expiry_earliest", end_new))],
+                          pl.col("expiry_earliest"))
+    ended_status = pl.when((state == "lapsed_fee") | a_conflict | app_ended | (d_only & (state == "ended")))\
+        .then(pl.lit("lapsed")) \
+        .otherwise(pl.lit("expired by term"))
+    j = j.with_columns(
+        st_end_date=end_new,
+        st_end_status=pl.when(changed).then(ended_status).otherwise(pl.col("st_end_status")),
+        end_reason=pl.when(changed).then(pl.lit("status_evidence")).otherwise(pl.col("end_reason")),
+        st_sure_until=pl.when(a_conflict | d_only).then(new_earliest).otherwise(pl.col("st_sure_until")),
+        st_bound_reason=pl.when(a_conflict | d_only).then(pl.lit("the record shows it ended; the lapse date is not shown"))
+        .otherwise(pl.col("st_bound_reason")),
+        st_conflict_from=pl.when(b_conflict).then(pl.col("st_end_date")),
+        st_validation_known=pl.col("st_validation_known") | (own & (state == "in_force")).fill_null(False),
+        st_fee_assumed_from=pl.when(pl.col("shown_fee_paid").fill_null(False)).then(pl.lit(None, dtype=pl.Date))
+        .otherwise(pl.col("st_fee_assumed_from")),
+    ).with_columns(
+        expiry_latest=pl.when(changed & granted).then(pl.col("st_end_date")).otherwise(pl.col("expiry_latest")),
+        expiry_earliest=pl.when(changed & granted).then(earliest_new).otherwise(pl.col("expiry_earliest")),
+        expiry_date=pl.when(changed & granted).then(pl.col("st_end_date")).otherwise(pl.col("expiry_date")),
+        headline_rule=pl.when(changed & granted).then(pl.lit("evidence_latest")).otherwise(pl.col("headline_rule")),
+        status_as_shown=pl.col("shown_state"),
+        status_evidence=pl.col("evidence_text"),
+    ).with_columns(
+        expiry_is_upper_bound=pl.when(changed & granted)
+        .then(pl.col("expiry_earliest").is_null() | (pl.col("expiry_earliest") != pl.col("expiry_latest")))
+        .otherwise(pl.col("expiry_is_upper_bound")),
+        st_term_log=pl.concat_list([
+            pl.col("st_term_log"),
+            _lines(_line(pl.col("evidence_text").is_not_null(), "evidence: {}", pl.col("evidence_text")),
+                   _line(pl.col("evidence_text").is_not_null() & ~changed & pl.col("status_conflict").is_null()
+                         & (pl.col("comp") != "unknown"),
+                         "evidence: agrees with the computed status on {} ({})", pl.col("ev_date"), pl.col("comp")),
+                   _line(pl.col("evidence_text").is_not_null() & ~changed & (pl.col("comp") == "unknown"),
+                         "evidence: recorded; the computed status on {} is unknown ({}), and a shown status alone does "
+                         "not date an end", pl.col("ev_date"), pl.col("comp_basis")),
+                   _line(changed, "override: the record's status ends it by {} (from {})", pl.col("st_end_date"),
+                         _s(pl.col("expiry_earliest"))),
+                   _line(pl.col("status_conflict").is_not_null(), "CONFLICT: {}", pl.col("status_conflict"))),
+        ]).fill_null(empty),
+    )
+    return j.drop("_ev_row", "ev_date", "comp", "comp_basis", "last_fee", "first_fee", "st_in_lapse", "_a_conflict",
+                  "_a_narrow", "_app_ended", "_d_only", "_b_conflict", "_exp_conflict",
+                  *[c for c in ev.columns if c != "pub_key"])
+
+
+def _ev_schema() -> dict[str, Any]:
+    from .expiry_evidence import EVIDENCE_SCHEMA
+    return dict(EVIDENCE_SCHEMA)
 
 
 def public_columns(expiry: pl.DataFrame) -> pl.DataFrame:
@@ -1047,7 +1293,7 @@ def live_families(expiry: pl.DataFrame, holders: pl.DataFrame | None, years: Ite
     status, _, _ = _status_exprs(pl.col("reference_date"), rules.in_force_on_expiry_date, pl.col("st_in_lapse"))
     grid = expiry.select("pub_key", "jurisdiction", "family_id", *[c for c in expiry.columns if c.startswith("st_")],
                          "document_type", "in_force_from", "lapse_periods", "flags", "missing", "end_reason",
-                         ).join(dates, how="cross")
+                         "status_conflict").join(dates, how="cross")
     live = _with_in_lapse(grid, "reference_date").filter(status == "in force").select(
         "pub_key", "jurisdiction", "family_id", "year", "reference_date")
     return _assign_holders(live, holders, pl.col("reference_date"))
@@ -1161,6 +1407,8 @@ def load_inputs(con: duckdb.DuckDBPyConnection, pub_keys: Sequence[str] | None =
             "priority_claims": q(f"SELECT {', '.join(PRIORITY_SCHEMA)} FROM priority_claims"),
             "holders": q("SELECT pub_key, holder_as_written AS holder_group FROM publication_overview"),
         }
+        shown = q("SELECT pub_key, field, value, source FROM field_values")
+        out["status_evidence"] = evidence_frame(shown.filter(pl.col("field").is_in(["status_as_shown", "expiry_as_shown"])))
         if derive_from_field_values:
             fv = q("SELECT pub_key, field, value, chosen FROM field_values")
             derived = derive_term_inputs(fv, out["term_inputs"])
@@ -1226,7 +1474,7 @@ def refresh(
     else:
         basis = holder_basis or "holder_group"
     ex = compute_expiry(inp["publications"], inp["term_inputs"], inp["legal_events"], inp["priority_claims"], at=at,
-                        today=today, rules=rules)
+                        today=today, rules=rules, status_evidence=inp.get("status_evidence"))
     if years is None:
         first = ex["in_force_from"].drop_nulls().min()
         y0 = first.year if isinstance(first, dt.date) else at.year

@@ -45,7 +45,9 @@ class TermRule:
     adjust_days: bool = False
     adjust_from: dt.date | None = None
     adjust_note: str | None = None
+    adjust_on_grant: bool = False                         # adjust_from compares with the grant date, not the filing
     fee_lapse_years: tuple[int, ...] = ()
+    fee_filed_from: dt.date | None = None
     national_members: bool = False
 
 
@@ -68,7 +70,7 @@ class TermRules:
     ends_by_term: tuple[str, ...]
     undoes_lapse: tuple[str, ...]
     stock_reference_day: tuple[int, int]
-    us_max_priority_months: int
+    us_continuity: dict[str, Any]                          # paris_months, restored_months, restoration_from, source
     us_continuity_source: str
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
@@ -103,7 +105,9 @@ class TermRules:
                     "years_from_grant": r.years_from_grant, "change_date": r.change_date,
                     "no_revival_date": r.no_revival_granted_on_or_before, "adjust_days": r.adjust_days,
                     "adjust_from": r.adjust_from, "adjust_note": r.adjust_note,
-                    "fee_lapse_years": list(r.fee_lapse_years), "national_members": r.national_members,
+                    "adjust_on_grant": r.adjust_on_grant,
+                    "fee_lapse_years": list(r.fee_lapse_years), "fee_filed_from": r.fee_filed_from,
+                    "national_members": r.national_members,
                 }
                 for r in self.rules
             ],
@@ -111,8 +115,8 @@ class TermRules:
                 "office": pl.String, "document_type": pl.String, "rule_id": pl.String, "method": pl.String,
                 "rule_source": pl.String, "years": pl.Int32, "years_alt": pl.Int32, "alt_from": pl.Date,
                 "years_from_grant": pl.Int32, "change_date": pl.Date, "no_revival_date": pl.Date,
-                "adjust_days": pl.Boolean, "adjust_from": pl.Date, "adjust_note": pl.String,
-                "fee_lapse_years": pl.List(pl.Int32), "national_members": pl.Boolean,
+                "adjust_days": pl.Boolean, "adjust_from": pl.Date, "adjust_note": pl.String, "adjust_on_grant": pl.Boolean,
+                "fee_lapse_years": pl.List(pl.Int32), "fee_filed_from": pl.Date, "national_members": pl.Boolean,
             },
         )
 
@@ -235,7 +239,9 @@ def load_rules(path: str | Path | None = None) -> TermRules:
             adjust_days=bool(r.get("adjust_days", False)),
             adjust_from=_opt_date(r, "adjust_from", where),
             adjust_note=r.get("adjust_note"),
+            adjust_on_grant=bool(r.get("adjust_on_grant", False)),
             fee_lapse_years=tuple(_int(x, f"{where}.fee_lapse_years") for x in r.get("fee_lapse_years", [])),
+            fee_filed_from=_opt_date(r, "fee_filed_from", where),
             national_members=bool(r.get("national_members", False)),
         )
         if (rule.years_alt is None) != (rule.alt_from is None):
@@ -273,7 +279,15 @@ def load_rules(path: str | Path | None = None) -> TermRules:
         raise ConfigError(f"{w} [stock] reference_day: {day!r} is not a day every year has") from None
 
     uc = _need(raw, "us_continuity", w)
-    max_months = _int(_need(uc, "max_priority_months", f"{w} [us_continuity]"), f"{w} [us_continuity] max_priority_months")
+    uw = f"{w} [us_continuity]"
+    uc_out: dict[str, Any] = {
+        "paris_months": _int(_need(uc, "paris_months", uw), f"{uw} paris_months"),
+        "restored_months": _int(_need(uc, "restored_months", uw), f"{uw} restored_months"),
+        "restoration_from": _date(_need(uc, "restoration_from", uw), f"{uw} restoration_from"),
+        "source": str(uc.get("source", "")),
+    }
+    if uc_out["restored_months"] < uc_out["paris_months"]:
+        raise ConfigError(f"{uw} restored_months: must be at least paris_months ({uc_out['paris_months']})")
 
     return TermRules(
         path=w, sha256=hashlib.sha256(text.encode()).hexdigest(), version=str(raw.get("version", "")),
@@ -282,7 +296,7 @@ def load_rules(path: str | Path | None = None) -> TermRules:
         granted_type_when_kind_missing=granted_default, rules=tuple(rules), jp_pre_1995=jp_out,
         pct_source=str(raw.get("pct", {}).get("source", "")),
         ends_lapsed=lists["ends_lapsed"], ends_by_term=lists["ends_by_term"], undoes_lapse=lists["undoes_lapse"],
-        stock_reference_day=md, us_max_priority_months=max_months, us_continuity_source=str(uc.get("source", "")),
+        stock_reference_day=md, us_continuity=uc_out, us_continuity_source=uc_out["source"],
         raw=raw,
     )
 

@@ -376,6 +376,12 @@ def _as_text(v: Any) -> str:
     return v.isoformat() if hasattr(v, "isoformat") else str(v)
 
 
+def _us_grant_without_kind(country: str, number: str, grant_date: Any) -> bool:
+    """A US number in a patent series (1-8 digits, D, PP, RE; not an 11-digit pre-grant publication)
+    shown with a grant date is a granted patent even when no page showed its kind code (issue 14)."""
+    return country == "US" and bool(grant_date) and re.fullmatch(r"(\d{1,8}|D\d+|PP\d+|RE\d+)", number or "") is not None
+
+
 def merge(observations: list[Observation], landscape: Landscape, precedence: Precedence) -> Batch:
     """Merge observations of the same patent (same country + number) into publication rows."""
     batch = Batch(source=SOURCE)
@@ -424,6 +430,8 @@ def merge(observations: list[Observation], landscape: Landscape, precedence: Pre
                 })
         for f in MERGED_FIELDS:
             row.setdefault(f, None)
+        if row["is_grant"] is None and _us_grant_without_kind(pub.country, pub.number, row.get("grant_date")):
+            row["is_grant"] = True
         fam = row.pop("docdb_family_id")
         row["family_id"] = fam if fam else f"PUB:{pub_key}"
         row["family_id_source"] = "docdb" if fam else "publication"
