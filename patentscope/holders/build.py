@@ -46,6 +46,7 @@ class BuildStats:
     n_overrides: int = 0
     lineage_files: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    families: str = ""
 
     def summary(self) -> str:
         rules = ", ".join(f"{k} {v}" for k, v in sorted(self.merges_by_rule.items())) or "none"
@@ -358,7 +359,7 @@ def resolve_inputs(con: duckdb.DuckDBPyConnection | None, overrides_path: Path |
 
 
 def refresh(con: duckdb.DuckDBPyConnection, *, overrides_path: Path | None = None,
-            lineage_path: Path | None = None) -> BuildStats:
+            lineage_path: Path | None = None, family_mode: str | None = None) -> BuildStats:
     """Rebuild the holder tables from ``parties`` inside ``con`` (writable, migrated), in one
     transaction; idempotent. Returns what was built.
 
@@ -367,6 +368,11 @@ def refresh(con: duckdb.DuckDBPyConnection, *, overrides_path: Path | None = Non
     ``lineage_path`` or ``$PATENTSCOPE_HOLDER_LINEAGE``.
     """
     _require_tables(con)
+    from .families import refresh as refresh_families
+
+    # families first: publications.family_id is what expiry, concentration, centrality and
+    # royalty read, and analyze runs this step before them
+    stats_families = refresh_families(con, family_mode)
     lineage, overrides, files = resolve_inputs(con, overrides_path, lineage_path)
     parties = con.execute(
         "SELECT pub_key, role, name_as_written, country FROM parties WHERE role IN ('applicant', 'original_assignee', "
@@ -375,6 +381,7 @@ def refresh(con: duckdb.DuckDBPyConnection, *, overrides_path: Path | None = Non
     model = build_model(parties, inventors, lineage, overrides)
     stats = model.stats
     stats.lineage_files = files
+    stats.families = stats_families.summary()
     lineage_sha = hashlib.sha256(b"".join(Path(f).read_bytes() for f in files)).hexdigest()
     build = pl.DataFrame([{
         "built_at": dt.datetime.now(dt.UTC).replace(tzinfo=None), "n_party_rows": stats.n_party_rows,
