@@ -55,3 +55,59 @@ CREATE TABLE family_build (
     n_conflicts        INTEGER NOT NULL,
     n_unread_claims    INTEGER NOT NULL
 );
+
+-- Persons and organisations (issue 15 item 1). Replaces publication_holder_groups (0011).
+-- A holder name that is also one of the record's inventors and that only an aggregator's
+-- assignee field shows (parties.source 'sample' without an official INID label (71)/(73))
+-- is a known artefact of those sites, not a holder: the row is left out here and listed in
+-- publication_holder_flags, so the publication counts as "no holder shown". An inventor who is
+-- an applicant or assignee on an official record (OPS, ODP, PatentsView, a gazette's (71)/(73)
+-- field) stays a holder of holder_kind 'individual'. Inventors listed among the applicants
+-- beside an organisation (WO/EP inventor-applicants for the US designation) stay out, as in 0011.
+CREATE OR REPLACE VIEW publication_holder_groups AS
+WITH ranked AS (
+    SELECT pub_key, name_as_written, role, source, source_field,
+           CASE role WHEN 'original_assignee' THEN 1 WHEN 'applicant' THEN 2 WHEN 'current_assignee' THEN 3 END AS role_rank
+    FROM parties
+    WHERE role <> 'inventor'
+), chosen AS (
+    SELECT r.pub_key, r.name_as_written, r.role,
+           bool_or(r.source <> 'sample' OR regexp_matches(coalesce(r.source_field, ''), '[(\[]7[1-3][)\]]')) AS official
+    FROM ranked r
+    WHERE r.role_rank = (SELECT min(x.role_rank) FROM ranked x WHERE x.pub_key = r.pub_key)
+    GROUP BY ALL
+), labels AS (
+    SELECT group_id, arg_max(group_name, coalesce(valid_from, DATE '1900-01-01')) AS group_label,
+           arg_max(group_country, coalesce(valid_from, DATE '1900-01-01')) AS label_country
+    FROM holder_groups GROUP BY group_id
+), parts AS (
+    SELECT c.pub_key, c.role AS holder_role, c.official, h.name_as_written, h.part_as_written, h.entity_id, h.holder,
+           h.group_id, h.holder_group AS group_name, h.group_country, h.valid_from, h.valid_to,
+           h.kind, h.lineage_confirmed
+    FROM chosen c
+    JOIN holders h ON h.name_as_written = c.name_as_written
+    WHERE h.group_id IS NOT NULL
+), flagged AS (
+    SELECT *, bool_or(kind = 'organisation') OVER (PARTITION BY pub_key) AS has_organisation,
+           (kind = 'person' AND coalesce((SELECT kind_evidence FROM holder_names hn
+                                          WHERE hn.name_as_written = parts.name_as_written LIMIT 1), '')
+                                 LIKE 'same name as an inventor%') AS is_inventor
+    FROM parts
+)
+SELECT p.pub_key, p.holder_role, p.name_as_written, p.part_as_written, p.entity_id, p.holder,
+       p.group_id, p.group_name, l.group_label, coalesce(p.group_country, l.label_country) AS group_country,
+       p.valid_from, p.valid_to, p.kind, p.lineage_confirmed,
+       CASE WHEN p.kind = 'person' THEN 'individual' ELSE 'organisation' END AS holder_kind
+FROM flagged p
+LEFT JOIN labels l USING (group_id)
+WHERE NOT (p.is_inventor AND (p.has_organisation OR NOT p.official));
+
+-- Publications whose only holder names are artefacts: "no holder shown", with the reason.
+CREATE VIEW publication_holder_flags AS
+SELECT DISTINCT pa.pub_key, pa.name_as_written, pa.role, pa.source, pa.source_field,
+       'inventor shown as assignee by an aggregator page (' || pa.source_field || '); no holder shown' AS flag
+FROM parties pa
+JOIN holder_names hn ON hn.name_as_written = pa.name_as_written
+WHERE pa.role <> 'inventor' AND hn.kind = 'person' AND hn.kind_evidence LIKE 'same name as an inventor%'
+  AND pa.source = 'sample' AND NOT regexp_matches(coalesce(pa.source_field, ''), '[(\[]7[1-3][)\]]')
+  AND pa.pub_key NOT IN (SELECT pub_key FROM publication_holder_groups);

@@ -1,0 +1,45 @@
+"""Persons vs organisations as holders (issue 15 item 1) on the embedded sample."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from patentscope.holders.build import refresh
+
+
+@pytest.fixture(scope="module")
+def built(sample_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+    path = tmp_path_factory.mktemp("kinds") / "w.duckdb"
+    shutil.copy(sample_warehouse, path)
+    con = duckdb.connect(str(path))
+    refresh(con)
+    return con
+
+
+def test_inventor_in_an_aggregator_assignee_field_is_no_holder(built: duckdb.DuckDBPyConnection) -> None:
+    for pk, name in (("US-9837193", "KUNIYOSHI FUTOSHI"), ("US-9862030", "ONIMURA TAKUYA")):
+        assert built.execute("SELECT count(*) FROM publication_holder_groups WHERE pub_key = ?", [pk]).fetchone() == (0,)
+        flag = built.execute("SELECT name_as_written, flag FROM publication_holder_flags WHERE pub_key = ?", [pk]).fetchall()
+        assert flag and flag[0][0] == name and "aggregator" in flag[0][1] and ":Assignee" in flag[0][1]
+
+
+def test_inventor_who_is_an_official_applicant_stays_an_individual_holder(built: duckdb.DuckDBPyConnection) -> None:
+    # hand-worked case: the same record as shown by an official source (an OPS applicant field)
+    built.execute("BEGIN")
+    try:
+        built.execute("UPDATE parties SET source = 'epo_ops', source_field = 'applicant' "
+                      "WHERE pub_key = 'US-9837193' AND role = 'original_assignee'")
+        rows = built.execute("SELECT holder_kind, group_label FROM publication_holder_groups WHERE pub_key = 'US-9837193'").fetchall()
+        flags = built.execute("SELECT count(*) FROM publication_holder_flags WHERE pub_key = 'US-9837193'").fetchone()
+    finally:
+        built.execute("ROLLBACK")
+    assert rows == [("individual", "KUNIYOSHI FUTOSHI")] and flags == (0,)
+
+
+def test_organisations_are_marked(built: duckdb.DuckDBPyConnection) -> None:
+    kinds = dict(built.execute("SELECT holder_kind, count(*) FROM publication_holder_groups GROUP BY ALL").fetchall())
+    assert set(kinds) == {"organisation"} and kinds["organisation"] > 90
