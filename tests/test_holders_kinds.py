@@ -43,3 +43,13 @@ def test_inventor_who_is_an_official_applicant_stays_an_individual_holder(built:
 def test_organisations_are_marked(built: duckdb.DuckDBPyConnection) -> None:
     kinds = dict(built.execute("SELECT holder_kind, count(*) FROM publication_holder_groups GROUP BY ALL").fetchall())
     assert set(kinds) == {"organisation"} and kinds["organisation"] > 90
+
+
+def test_every_organisation_group_with_two_families_has_a_country(built: duckdb.DuckDBPyConnection) -> None:
+    rows = built.execute(
+        "SELECT group_id, any_value(group_country), count(DISTINCT p.family_id) FROM publication_holder_groups g "
+        "JOIN publications p USING (pub_key) WHERE holder_kind = 'organisation' GROUP BY ALL").fetchall()
+    assert [r for r in rows if r[2] >= 2 and r[1] is None] == []
+    countries = {r[0]: r[1] for r in rows}
+    assert countries["L:NITTO DENKO"] == "JP" and countries["L:VACUUMSCHMELZE"] == "DE"
+    assert countries["L:FUJIAN CHANGTING JINLONG RARE EARTH"] == "CN" and countries["L:TOKIN"] == "JP"
