@@ -56,7 +56,26 @@ CREATE TABLE family_build (
     n_unread_claims    INTEGER NOT NULL
 );
 
--- Persons and organisations (issue 15 item 1). Replaces publication_holder_groups (0011).
+-- Ownership over time (issue 15 item 3): one row per holder name of a publication and the
+-- interval it holds it, [valid_from, valid_to), NULL = open. Filled by holders/ownership.py in
+-- the holders step: the first holders until a transfer to a different current assignee, the
+-- current assignee from then on; date_basis 'recorded' | 'inferred from lineage' |
+-- 'inferred from record' | 'as shown'.
+CREATE TABLE holder_chain (
+    pub_key          VARCHAR NOT NULL,
+    seq              INTEGER NOT NULL,
+    name_as_written  VARCHAR NOT NULL,
+    role             VARCHAR NOT NULL,
+    valid_from       DATE,
+    valid_to         DATE,
+    date_basis       VARCHAR NOT NULL,
+    evidence         VARCHAR,
+    PRIMARY KEY (pub_key, seq)
+);
+
+-- Persons and organisations (issue 15 item 1) and transfers (item 3). Replaces
+-- publication_holder_groups (0011): holder names now come from holder_chain (first holders until
+-- a transfer, the current assignee after it), each intersected with its group intervals.
 -- A holder name that is also one of the record's inventors and that only an aggregator's
 -- assignee field shows (parties.source 'sample' without an official INID label (71)/(73))
 -- is a known artefact of those sites, not a holder: the row is left out here and listed in
@@ -65,24 +84,20 @@ CREATE TABLE family_build (
 -- field) stays a holder of holder_kind 'individual'. Inventors listed among the applicants
 -- beside an organisation (WO/EP inventor-applicants for the US designation) stay out, as in 0011.
 CREATE OR REPLACE VIEW publication_holder_groups AS
-WITH ranked AS (
-    SELECT pub_key, name_as_written, role, source, source_field,
-           CASE role WHEN 'original_assignee' THEN 1 WHEN 'applicant' THEN 2 WHEN 'current_assignee' THEN 3 END AS role_rank
-    FROM parties
-    WHERE role <> 'inventor'
-), chosen AS (
-    SELECT r.pub_key, r.name_as_written, r.role,
-           bool_or(r.source <> 'sample' OR regexp_matches(coalesce(r.source_field, ''), '[(\[]7[1-3][)\]]')) AS official
-    FROM ranked r
-    WHERE r.role_rank = (SELECT min(x.role_rank) FROM ranked x WHERE x.pub_key = r.pub_key)
+WITH chosen AS (
+    SELECT c.pub_key, c.name_as_written, c.role, c.valid_from AS link_from, c.valid_to AS link_to, c.date_basis,
+           bool_or(pa.source <> 'sample' OR regexp_matches(coalesce(pa.source_field, ''), '[(\[]7[1-3][)\]]')) AS official
+    FROM holder_chain c
+    JOIN parties pa ON pa.pub_key = c.pub_key AND pa.name_as_written = c.name_as_written AND pa.role = c.role
     GROUP BY ALL
 ), labels AS (
     SELECT group_id, arg_max(group_name, coalesce(valid_from, DATE '1900-01-01')) AS group_label,
            arg_max(group_country, coalesce(valid_from, DATE '1900-01-01')) AS label_country
     FROM holder_groups GROUP BY group_id
 ), parts AS (
-    SELECT c.pub_key, c.role AS holder_role, c.official, h.name_as_written, h.part_as_written, h.entity_id, h.holder,
-           h.group_id, h.holder_group AS group_name, h.group_country, h.valid_from, h.valid_to,
+    SELECT c.pub_key, c.role AS holder_role, c.official, c.date_basis, h.name_as_written, h.part_as_written,
+           h.entity_id, h.holder, h.group_id, h.holder_group AS group_name, h.group_country,
+           greatest(c.link_from, h.valid_from) AS valid_from, least(c.link_to, h.valid_to) AS valid_to,
            h.kind, h.lineage_confirmed
     FROM chosen c
     JOIN holders h ON h.name_as_written = c.name_as_written
@@ -93,11 +108,13 @@ WITH ranked AS (
                                           WHERE hn.name_as_written = parts.name_as_written LIMIT 1), '')
                                  LIKE 'same name as an inventor%') AS is_inventor
     FROM parts
+    WHERE valid_from IS NULL OR valid_to IS NULL OR valid_from < valid_to
 )
 SELECT p.pub_key, p.holder_role, p.name_as_written, p.part_as_written, p.entity_id, p.holder,
        p.group_id, p.group_name, l.group_label, coalesce(p.group_country, l.label_country) AS group_country,
        p.valid_from, p.valid_to, p.kind, p.lineage_confirmed,
-       CASE WHEN p.kind = 'person' THEN 'individual' ELSE 'organisation' END AS holder_kind
+       CASE WHEN p.kind = 'person' THEN 'individual' ELSE 'organisation' END AS holder_kind,
+       p.date_basis AS ownership_date_basis
 FROM flagged p
 LEFT JOIN labels l USING (group_id)
 WHERE NOT (p.is_inventor AND (p.has_organisation OR NOT p.official));
