@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from .countries import COUNTRY_NAMES, ISO_CODES, US_STATE_WORDS, US_STATES, country_from_code
 from .legal_forms import CJK_FORMS, latin_prefix_terms, latin_suffix_terms, latin_term_set
+from .tokens import fold, tokenize  # noqa: F401  (re-exported: holders.normalize.tokenize is used elsewhere)
 
 MAX_LENGTH = 200
 
@@ -68,29 +69,6 @@ _ADDRESS_WORDS = {"SHI", "KU", "KEN", "GUN", "MACHI", "CHO", "FU", "CEDEX"}
 
 # ----------------------------------------------------------------------------------------------
 # characters and tokens
-
-
-def _fold_char(c: str) -> str:
-    if ord(c) < 0x250:  # Latin letters (with Latin-1 Supplement and Extended-A/B): drop accents
-        return "".join(x for x in unicodedata.normalize("NFKD", c) if unicodedata.category(x) != "Mn")
-    return c
-
-
-def fold(text: str) -> str:
-    """NFKC, Latin accents dropped, upper case, whitespace collapsed."""
-    s = unicodedata.normalize("NFKC", text)
-    s = "".join(_fold_char(c) for c in s).upper()
-    s = "".join(" " if unicodedata.category(c) in ("Zs", "Cc", "Cf", "Zl", "Zp") else c for c in s)
-    return " ".join(s.split())
-
-
-def tokenize(text: str) -> list[str]:
-    """Tokens of a name: folded, ``&`` -> AND, dots and apostrophes removed, other punctuation
-    -> space. CJK runs stay whole tokens."""
-    s = fold(text).replace("&", " AND ")
-    s = re.sub(r"[.'’`´]", "", s)
-    s = "".join(c if (c.isalnum() or c.isspace()) else " " for c in s)
-    return s.split()
 
 
 def script_of(c: str) -> str | None:
