@@ -53,3 +53,18 @@ def test_every_organisation_group_with_two_families_has_a_country(built: duckdb.
     countries = {r[0]: r[1] for r in rows}
     assert countries["L:NITTO DENKO"] == "JP" and countries["L:VACUUMSCHMELZE"] == "DE"
     assert countries["L:FUJIAN JINLONG RARE EARTH"] == "CN" and countries["L:TOKIN"] == "JP"
+
+
+def test_person_organisation_classifier_on_labelled_names() -> None:
+    from patentscope.holders.evaluate import evaluate_kinds
+    from patentscope.holders.normalize import normalize_name
+
+    r = evaluate_kinds()
+    assert r.n_names >= 340 and r.accuracy is not None and r.accuracy >= 0.97
+    assert r.confusion["organisation"].get("person", 0) == 0  # no organisation read as a person
+    for name, kind in (("HARADA AKIHIRO", "person"), ("Nakayama; Masatoshi (Saku, JP)", "person"),
+                       ("Minowa, Takehisa, Shin-Etsu Chemical Co., Ltd., Takefu-shi, Fukui-ken (JP)", "person"),
+                       ("三千雄 山下", "person"), ("엘지이노텍 주식회사", "organisation"),
+                       ("煙台東星磁性材料株式有限公司", "organisation"), ("Haibo YI", "person"),
+                       ("Shin Etsu Chemical Co Ltd", "organisation"), ("Tokin Corp", "organisation")):
+        assert normalize_name(name).kind == kind, name

@@ -144,8 +144,8 @@ def register(main: click.Group) -> None:
                 click.echo(f"{k.ljust(width)}  {_fmt(v)}")
 
     @holders.command("evaluate")
-    @click.option("--set", "which", type=click.Choice(["ndfeb", "epo-ops", "all"]), default="all", show_default=True,
-                  help="Which shipped labelled set.")
+    @click.option("--set", "which", type=click.Choice(["ndfeb", "epo-ops", "kinds", "all"]), default="all",
+                  show_default=True, help="Which shipped labelled set (kinds: person/organisation accuracy).")
     @click.option("--labels", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
                   help="Your own labelled CSV (columns name_as_written, gold_holder).")
     @click.option("--no-aliases", is_flag=True, help="Leave out the lineage file's alias lines (rules and TF-IDF only).")
@@ -171,14 +171,28 @@ def register(main: click.Group) -> None:
         from ..holders.overrides import load_overrides
 
         ov = load_overrides(overrides_path) if overrides_path else None
-        if labels is not None:
+        kinds = None
+        if labels is None and which in ("kinds", "all"):
+            from ..holders.evaluate import evaluate_kinds
+
+            kinds = evaluate_kinds()
+        if labels is None and which == "kinds":
+            results = []
+        elif labels is not None:
             results = [evaluate("custom", path=labels, use_aliases=not no_aliases, overrides=ov)]
         else:
-            sets = ["ndfeb", "epo-ops"] if which == "all" else [which]
+            sets = ["ndfeb", "epo-ops"] if which == "all" else [which]  # "kinds" handled above
             results = [evaluate(s, use_aliases=not no_aliases, overrides=ov) for s in sets]
         if as_json:
-            click.echo(json.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=1))
+            click.echo(json.dumps([r.as_dict() for r in results] + ([kinds.as_dict()] if kinds else []),
+                                  ensure_ascii=False, indent=1))
             return
+        if kinds is not None:
+            click.echo(f"kinds: {kinds.n_names} labelled names, person/organisation accuracy {_fmt(kinds.accuracy)} "
+                       f"({kinds.n_correct} correct); confusion gold -> predicted: {kinds.confusion}")
+            if show_errors:
+                for name, gold, got, ev in kinds.errors:
+                    click.echo(f"  {gold} read as {got}: {name!r} ({ev})")
         for r in results:
             click.echo(f"{r.name}: {r.n_names} names, {r.n_gold_holders} gold holders, {r.n_pairs} pairs "
                        f"({r.n_positive_pairs} positive; {r.n_excluded_pairs} unsure left out)")
