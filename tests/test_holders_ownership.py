@@ -78,3 +78,15 @@ def test_gm_global_technology_operations_sits_in_gms_group(built: Path) -> None:
     assert "controlled by General Motors Company" in (out := json.loads(CliRunner().invoke(main, [
         "--warehouse", str(built), "holders", "resolve", "GM Global Technology Operations LLC", "--date", "2015-01-01",
         "--json"]).output))[0]["lineage_path"]
+
+
+def test_holders_chain_command_shows_links_and_sources(built: Path) -> None:
+    from patentscope.cli import main
+
+    res = CliRunner().invoke(main, ["--warehouse", str(built), "holders", "chain", "US4902361", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert [lk["name_as_written"] for lk in out["links"]] == ["Motors Liquidation Co", "Magnequench International LLC"]
+    assert all("lineage.csv:" in lk["evidence"] for lk in out["links"])
+    bad = CliRunner().invoke(main, ["--warehouse", str(built), "holders", "chain", "not a number"])
+    assert bad.exit_code != 0 and "Traceback" not in bad.output and "not a publication number" in bad.output
