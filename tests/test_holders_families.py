@@ -125,3 +125,13 @@ def test_sample_families_reach_publications(tmp_path, sample_warehouse) -> None:
     simple = refresh(con, "simple")
     assert simple.n_families_after >= 143 and refresh(con).mode == "simple"  # the mode sticks
     con.close()
+
+
+def test_us_continuity_links_join_extended_families() -> None:
+    # US8753174 (appl. 13/754416) is a divisional of US8568203 (appl. 12/609849); ODP writes
+    # application numbers as 8 digits
+    pubs = _pubs(("US-8568203", "US", "US12/609849"), ("US-8753174", "US", "US13/754416"))
+    df, _, _ = build_families(pubs, [], links=[("13754416", "12609849")])
+    assert df["family_id"].n_unique() == 1
+    df2, _, _ = build_families(pubs, [], mode="simple", links=[("13754416", "12609849")])
+    assert df2["family_id"].n_unique() == 2

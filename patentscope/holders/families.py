@@ -123,6 +123,8 @@ def application_key(country: str | None, number: str | None, date: dt.date | Non
         m = re.match(r"^(\d{2})/([\d,]{5,9})", body)
         if m:
             return f"US:{int(m[1])}/{int(m[2].replace(',', ''))}"
+        if re.fullmatch(r"\d{8}", body):  # ODP writes series code + serial as 8 digits
+            return f"US:{int(body[:2])}/{int(body[2:])}"
         return None  # a bare serial without its series code is ambiguous across series
     d = re.sub(r"\D", "", re.sub(r"[.][\dX]$", "", body))
     if cc == "CN":
@@ -174,12 +176,16 @@ class _DSU:
 
 def build_families(pubs: Iterable[tuple[str, str | None, str | None, dt.date | None, str, str]],
                    claims: Iterable[tuple[str, str | None, str | None, dt.date | None, str]],
-                   mode: str = "extended") -> tuple[pl.DataFrame, pl.DataFrame, FamilyStats]:
+                   mode: str = "extended", links: Iterable[tuple[str, str]] = ()
+                   ) -> tuple[pl.DataFrame, pl.DataFrame, FamilyStats]:
     """Pure: families from rows.
 
     ``pubs``: (pub_key, country, application_number, filing_date, family_id, family_id_source) —
     the id and source as given (a constructed id from an earlier run counts as none).
     ``claims``: (pub_key, priority_country, priority_number, priority_date, claim_as_written).
+    ``links``: (application number, application number) pairs of US continuity (parent and
+    continuation, CIP, divisional or provisional: 35 U.S.C. 119(e), 120, 121), from ODP's
+    continuity data; they join extended families only.
     Returns (one row per publication, reconciliation conflicts, stats).
     """
     if mode not in MODES:
@@ -218,6 +224,10 @@ def build_families(pubs: Iterable[tuple[str, str | None, str | None, dt.date | N
                 dsu.union("P|" + pk, "A|" + k)
             if pk in given:
                 dsu.union("P|" + pk, "D|" + given[pk])
+        for a, b in links:
+            ka, kb = application_key("US", a), application_key("US", b)
+            if ka and kb:
+                dsu.union("A|" + ka, "A|" + kb)
     else:
         for pk, *_ in prows:
             ps = prio.get(pk) or ({own[pk]} if pk in own else set())
@@ -301,7 +311,11 @@ def refresh(con: duckdb.DuckDBPyConnection, mode: str | None = None) -> FamilySt
                 "FROM publications ORDER BY pub_key").fetchall()]
     claims = con.execute("SELECT pub_key, priority_country, priority_number, priority_date, claim_as_written "
                          "FROM priority_claims ORDER BY pub_key, source, seq").fetchall()
-    df, cf, st = build_families(pubs, claims, mode)
+    links: list[tuple[str, str]] = []
+    if "us_continuity" in tables(con):
+        links = [(str(a), str(b)) for a, b in con.execute(
+            "SELECT DISTINCT child_application_number, parent_application_number FROM us_continuity").fetchall()]
+    df, cf, st = build_families(pubs, claims, mode, links)
     build = pl.DataFrame([{"built_at": dt.datetime.now(dt.UTC).replace(tzinfo=None), "mode": mode,
                            "n_publications": st.n_publications, "n_given_ids": st.n_given_ids,
                            "n_families_before": st.n_families_before, "n_families_after": st.n_families_after,
