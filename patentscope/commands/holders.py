@@ -230,11 +230,11 @@ def register(main: click.Group) -> None:
         from ..holders.overrides import load_overrides
 
         ov = load_overrides(overrides_path) if overrides_path else None
-        kinds = None
+        kinds = []
         if labels is None and which in ("kinds", "all"):
-            from ..holders.evaluate import evaluate_kinds
+            from ..holders.evaluate import KIND_SETS, data_path, evaluate_kinds
 
-            kinds = evaluate_kinds()
+            kinds = [(k, evaluate_kinds(data_path(f))) for k, f in KIND_SETS.items()]
         if labels is None and which == "kinds":
             results = []
         elif labels is not None:
@@ -243,14 +243,14 @@ def register(main: click.Group) -> None:
             sets = ["ndfeb", "epo-ops"] if which == "all" else [which]  # "kinds" handled above
             results = [evaluate(s, use_aliases=not no_aliases, overrides=ov) for s in sets]
         if as_json:
-            click.echo(json.dumps([r.as_dict() for r in results] + ([kinds.as_dict()] if kinds else []),
+            click.echo(json.dumps([r.as_dict() for r in results] + [kr.as_dict() | {"set": k} for k, kr in kinds],
                                   ensure_ascii=False, indent=1))
             return
-        if kinds is not None:
-            click.echo(f"kinds: {kinds.n_names} labelled names, person/organisation accuracy {_fmt(kinds.accuracy)} "
-                       f"({kinds.n_correct} correct); confusion gold -> predicted: {kinds.confusion}")
+        for k, kr in kinds:
+            click.echo(f"{k}: {kr.n_names} labelled names, person/organisation accuracy {_fmt(kr.accuracy)} "
+                       f"({kr.n_correct} correct); confusion gold -> predicted: {kr.confusion}")
             if show_errors:
-                for name, gold, got, ev in kinds.errors:
+                for name, gold, got, ev in kr.errors:
                     click.echo(f"  {gold} read as {got}: {name!r} ({ev})")
         for r in results:
             click.echo(f"{r.name}: {r.n_names} names, {r.n_gold_holders} gold holders, {r.n_pairs} pairs "

@@ -28,6 +28,9 @@ from .overrides import Overrides
 
 SETS = {"ndfeb": "eval_names.csv", "epo-ops": "eval_epo_ops_names.csv"}
 UNSURE = "eval_unsure_pairs.csv"
+# person/organisation sets: the sample's names (development set) and PatentsView's own
+# assignee_type labels (independent of these rules)
+KIND_SETS = {"kinds-sample": "eval_kinds.csv", "kinds-patentsview": "eval_kinds_patentsview.csv"}
 
 
 def data_path(name: str) -> Path:

@@ -250,7 +250,7 @@ def build_families(pubs: Iterable[tuple[str, str | None, str | None, dt.date | N
                               "members": members,
                               "note": "one extended family spans several DOCDB simple families (expected when "
                                       "priorities are partly shared); publications without an id keep the constructed one"})
-        links = sorted(set().union(*[prio.get(m, set()) for m in members]) | {own[m] for m in members if m in own})
+        via = sorted(set().union(*[prio.get(m, set()) for m in members]) | {own[m] for m in members if m in own})
         for m in members:
             if m in given:
                 fid, fsrc, ev = given[m], given_src[m], "DOCDB id as given"
@@ -266,7 +266,7 @@ def build_families(pubs: Iterable[tuple[str, str | None, str | None, dt.date | N
                     fid, ev = constructed, f"{mode} family of {len(members)} publications"
                 fsrc = src_const
                 st.n_joined_by_priority += 1
-                ev += "; linked through " + ", ".join(links[:8]) + (" ..." if len(links) > 8 else "")
+                ev += "; linked through " + ", ".join(via[:8]) + (" ..." if len(via) > 8 else "")
             rows.append({"pub_key": m, "given_family_id": given.get(m),
                          "given_source": given_src.get(m),
                          "constructed_family_id": constructed, "family_id": fid, "family_id_source": fsrc,
