@@ -51,16 +51,16 @@ def _recorded_date(text: str | None, new_names: list[str]) -> dt.date | None:
     return None
 
 
-def _lineage_start(lineage: Lineage, lkey: str | None) -> tuple[dt.date | None, str | None]:
-    if not lkey:
-        return None, None
-    best = None
+def _lineage_starts(lineage: Lineage) -> dict[str, tuple[dt.date, str]]:
+    """Per canonical lineage key: its first dated line (date, description), computed once."""
+    out: dict[str, tuple[dt.date, str]] = {}
     for ln in lineage.lines:
         if ln.relation in ("alias", "country") or ln.valid_from is None:
             continue
-        if lineage.canon(ln.subject_key) == lineage.canon(lkey) and (best is None or ln.valid_from < best.valid_from):  # type: ignore[operator]
-            best = ln
-    return (best.valid_from, best.describe()) if best else (None, None)
+        k = lineage.canon(ln.subject_key)
+        if k not in out or ln.valid_from < out[k][0]:
+            out[k] = (ln.valid_from, ln.describe())
+    return out
 
 
 def build_chain(party_rows: Iterable[tuple[str, str, str]], reassignments: Mapping[str, str],
@@ -73,6 +73,7 @@ def build_chain(party_rows: Iterable[tuple[str, str, str]], reassignments: Mappi
     holder today is the same line (a rename or merger the lineage file already dates), not a transfer.
     """
     group_now = group_now or {}
+    starts = _lineage_starts(lineage)
     by_pub: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for pk, role, name in party_rows:
         if name not in by_pub[pk][role]:
@@ -110,8 +111,8 @@ def build_chain(party_rows: Iterable[tuple[str, str, str]], reassignments: Mappi
         if recorded:
             t, basis, why = recorded, "recorded", f"reassignment line of the record dates the transfer {recorded}"
         else:
-            lstarts = [(d, ln) for d, ln in (_lineage_start(lineage, entity_lineage.get(e))
-                                             for n in new for e in name_entities.get(n, set())) if d is not None]
+            lkeys = {lineage.canon(lk) for n in new for e in name_entities.get(n, set()) if (lk := entity_lineage.get(e))}
+            lstarts = [starts[k] for k in lkeys if k in starts]
             if lstarts:
                 d, line = min(lstarts, key=lambda x: x[0])
                 t = max(d, start) if start else d
