@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from patentscope.holders.build import refresh
+from holders_built import built_copy  # tests/holders_built.py
 
 
 @pytest.fixture(scope="module")
 def built(sample_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
-    path = tmp_path_factory.mktemp("kinds") / "w.duckdb"
-    shutil.copy(sample_warehouse, path)
-    con = duckdb.connect(str(path))
-    refresh(con)
-    return con
+    return duckdb.connect(str(built_copy(sample_warehouse, tmp_path_factory, "kinds")))
 
 
 def test_inventor_in_an_aggregator_assignee_field_is_no_holder(built: duckdb.DuckDBPyConnection) -> None:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 from click.testing import CliRunner
 
-from patentscope.holders.build import refresh
 from patentscope.holders.lineage import load_lineage
 from patentscope.holders.ownership import build_chain
+
+from holders_built import built_copy  # tests/holders_built.py
 
 LINEAGE = load_lineage()
 
@@ -45,12 +45,7 @@ def test_same_group_today_is_no_transfer() -> None:
 
 @pytest.fixture(scope="module")
 def built(sample_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("own") / "w.duckdb"
-    shutil.copy(sample_warehouse, path)
-    con = duckdb.connect(str(path))
-    refresh(con)
-    con.close()
-    return path
+    return built_copy(sample_warehouse, tmp_path_factory, "own")
 
 
 def test_us4902361_is_held_by_magnequenchs_line_today(built: Path) -> None:
