@@ -6,7 +6,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from holders_built import built_copy  # tests/holders_built.py
 
 

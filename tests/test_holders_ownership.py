@@ -9,11 +9,10 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
+from holders_built import built_copy  # tests/holders_built.py
 
 from patentscope.holders.lineage import load_lineage
 from patentscope.holders.ownership import build_chain
-
-from holders_built import built_copy  # tests/holders_built.py
 
 LINEAGE = load_lineage()
 
