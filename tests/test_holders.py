@@ -60,7 +60,7 @@ def test_what_normalization_keeps():
 def test_persons_told_from_organisations():
     assert normalize_name("HIROSAWA SATOSHI (JP)").kind == "person"
     assert normalize_name("SUMITOMO SPEC METALS (JP)").kind == "organisation"
-    assert normalize_name("KUNIYOSHI FUTOSHI").kind == "organisation"  # no evidence without context
+    assert normalize_name("KUNIYOSHI FUTOSHI").kind == "person"  # SURNAME GIVENNAME shape (issue 15 item 1)
     assert normalize_name("KUNIYOSHI FUTOSHI", inventors=inventor_keys(["Futoshi Kuniyoshi"])).kind == "person"
     assert normalize_name("General Motors").kind == "organisation"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -56,17 +57,23 @@ def register(main: click.Group) -> None:
     @holders.command("build")
     @OVERRIDES
     @LINEAGE
+    @click.option("--family-mode", type=click.Choice(["extended", "simple"]), default=None,
+                  help="Families built from priority claims where no DOCDB id is given: extended (publications "
+                       "sharing any priority or application link) or simple (identical priority sets). "
+                       "[default: the last build's, else extended; analyze keeps it]")
     @click.pass_obj
-    def build_cmd(obj: Any, overrides_path: Path | None, lineage_path: Path | None) -> None:
+    def build_cmd(obj: Any, overrides_path: Path | None, lineage_path: Path | None, family_mode: str | None) -> None:
         """(Re)build the holder tables from the warehouse's parties (one transaction).
 
-        Migrates the warehouse if needed, then replaces holder_names, holder_entities,
-        holder_groups and holder_match_evidence (the view `holders` reads them). Safe to re-run;
-        the overrides file is applied on every build.
+        Migrates the warehouse if needed, builds families (publications.family_id where no DOCDB
+        id is given; publication_families), then replaces holder_chain, holder_names,
+        holder_entities, holder_groups and holder_match_evidence (the view `holders` reads them).
+        Safe to re-run; the overrides file is applied on every build.
 
         \b
-        Example:
+        Examples:
           patentscope --warehouse patentscope-demo/patentscope.duckdb holders build
+          patentscope --warehouse patentscope-demo/patentscope.duckdb holders build --family-mode simple
         """
         from ..holders.build import refresh
         from ..warehouse import migrations
@@ -81,10 +88,62 @@ def register(main: click.Group) -> None:
             applied = migrations.apply(con)
             if applied:
                 obj.log(f"migrated {path}: {', '.join(applied)}")
-            stats = refresh(con, overrides_path=overrides_path, lineage_path=lineage_path)
+            stats = refresh(con, overrides_path=overrides_path, lineage_path=lineage_path, family_mode=family_mode)
         for w in stats.warnings:
             obj.log(f"warning: {w}")
         click.echo(stats.summary())
+        click.echo("families: " + stats.families)
+
+    @holders.command("chain")
+    @click.argument("publication")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @click.pass_obj
+    def chain_cmd(obj: Any, publication: str, as_json: bool) -> None:
+        """Print who held a publication when: each ownership link, its group interval and its source.
+
+        Reads holder_chain and publication_holder_groups (built by `holders build` / `analyze`).
+
+        \b
+        Example:
+          patentscope --warehouse patentscope-demo/patentscope.duckdb holders chain US4902361
+        """
+        from ..errors import InputError
+        from ..warehouse.connection import reader
+
+        key = publication.strip().upper().replace(" ", "")
+        m = re.fullmatch(r"([A-Z]{2})-?0*([0-9A-Z]+?)(?:-?[A-Z][0-9]?)?", key)
+        if not m:
+            raise InputError(f"{publication!r} is not a publication number such as US4902361 or US-4902361")
+        with reader(obj.settings.warehouse) as con:
+            cands = [f"{m[1]}-{m[2]}", key]
+            links = con.execute(
+                "SELECT c.pub_key, c.seq, c.name_as_written, c.role, c.valid_from, c.valid_to, c.date_basis, c.evidence "
+                "FROM holder_chain c WHERE c.pub_key IN (?, ?) ORDER BY c.seq", cands).fetchall()
+            groups = con.execute(
+                "SELECT name_as_written, group_id, group_label, holder_kind, valid_from, valid_to, lineage_confirmed "
+                "FROM publication_holder_groups WHERE pub_key IN (?, ?) ORDER BY valid_from NULLS FIRST, group_id",
+                cands).fetchall()
+            flags = con.execute("SELECT name_as_written, flag FROM publication_holder_flags WHERE pub_key IN (?, ?)",
+                                cands).fetchall()
+        if not links and not flags:
+            raise InputError(f"no holder chain for {publication} in {obj.settings.warehouse} "
+                             "(not in the warehouse, or `holders build` / `analyze` not run)")
+        cols_l = ("pub_key", "seq", "name_as_written", "role", "valid_from", "valid_to", "date_basis", "evidence")
+        cols_g = ("name_as_written", "group_id", "group_label", "holder_kind", "valid_from", "valid_to", "lineage_confirmed")
+        if as_json:
+            click.echo(json.dumps({"links": [dict(zip(cols_l, r, strict=True)) for r in links],
+                                   "groups": [dict(zip(cols_g, r, strict=True)) for r in groups],
+                                   "no_holder_flags": [{"name_as_written": a, "flag": b} for a, b in flags]},
+                                  default=str, ensure_ascii=False, indent=1))
+            return
+        for r in links:
+            click.echo(f"link {r[1]}: {r[2]} ({r[3]}) from {_fmt(r[4]) if r[4] else 'start'} to "
+                       f"{_fmt(r[5]) if r[5] else 'now'} [{r[6]}]: {r[7]}")
+        for r in groups:
+            click.echo(f"  group {r[2]} ({r[1]}, {r[3]}) from {_fmt(r[4]) if r[4] else 'start'} to "
+                       f"{_fmt(r[5]) if r[5] else 'now'}" + ("" if r[6] else " [unconfirmed lineage]"))
+        for a, b in flags:
+            click.echo(f"no holder shown: {a!r}: {b}")
 
     @holders.command("resolve")
     @click.argument("name")
@@ -144,8 +203,8 @@ def register(main: click.Group) -> None:
                 click.echo(f"{k.ljust(width)}  {_fmt(v)}")
 
     @holders.command("evaluate")
-    @click.option("--set", "which", type=click.Choice(["ndfeb", "epo-ops", "all"]), default="all", show_default=True,
-                  help="Which shipped labelled set.")
+    @click.option("--set", "which", type=click.Choice(["ndfeb", "epo-ops", "kinds", "all"]), default="all",
+                  show_default=True, help="Which shipped labelled set (kinds: person/organisation accuracy).")
     @click.option("--labels", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
                   help="Your own labelled CSV (columns name_as_written, gold_holder).")
     @click.option("--no-aliases", is_flag=True, help="Leave out the lineage file's alias lines (rules and TF-IDF only).")
@@ -171,14 +230,28 @@ def register(main: click.Group) -> None:
         from ..holders.overrides import load_overrides
 
         ov = load_overrides(overrides_path) if overrides_path else None
-        if labels is not None:
+        kinds = []
+        if labels is None and which in ("kinds", "all"):
+            from ..holders.evaluate import KIND_SETS, data_path, evaluate_kinds
+
+            kinds = [(k, evaluate_kinds(data_path(f))) for k, f in KIND_SETS.items()]
+        if labels is None and which == "kinds":
+            results = []
+        elif labels is not None:
             results = [evaluate("custom", path=labels, use_aliases=not no_aliases, overrides=ov)]
         else:
-            sets = ["ndfeb", "epo-ops"] if which == "all" else [which]
+            sets = ["ndfeb", "epo-ops"] if which == "all" else [which]  # "kinds" handled above
             results = [evaluate(s, use_aliases=not no_aliases, overrides=ov) for s in sets]
         if as_json:
-            click.echo(json.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=1))
+            click.echo(json.dumps([r.as_dict() for r in results] + [kr.as_dict() | {"set": k} for k, kr in kinds],
+                                  ensure_ascii=False, indent=1))
             return
+        for k, kr in kinds:
+            click.echo(f"{k}: {kr.n_names} labelled names, person/organisation accuracy {_fmt(kr.accuracy)} "
+                       f"({kr.n_correct} correct); confusion gold -> predicted: {kr.confusion}")
+            if show_errors:
+                for name, gold, got, ev in kr.errors:
+                    click.echo(f"  {gold} read as {got}: {name!r} ({ev})")
         for r in results:
             click.echo(f"{r.name}: {r.n_names} names, {r.n_gold_holders} gold holders, {r.n_pairs} pairs "
                        f"({r.n_positive_pairs} positive; {r.n_excluded_pairs} unsure left out)")

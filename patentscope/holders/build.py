@@ -30,7 +30,7 @@ from .overrides import Overrides, find_overrides, load_overrides
 
 HOLDER_ROLES = ("applicant", "original_assignee", "current_assignee")
 LINEAGE_ENV = "PATENTSCOPE_HOLDER_LINEAGE"
-TABLES = ("holder_names", "holder_entities", "holder_groups", "holder_match_evidence", "holder_build")
+TABLES = ("holder_chain", "holder_names", "holder_entities", "holder_groups", "holder_match_evidence", "holder_build")
 
 
 @dataclass
@@ -46,6 +46,7 @@ class BuildStats:
     n_overrides: int = 0
     lineage_files: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    families: str = ""
 
     def summary(self) -> str:
         rules = ", ".join(f"{k} {v}" for k, v in sorted(self.merges_by_rule.items())) or "none"
@@ -342,7 +343,7 @@ def _require_tables(con: duckdb.DuckDBPyConnection) -> None:
     missing = [t for t in ("parties", *TABLES) if t not in have]
     if missing:
         raise WarehouseError(
-            f"the warehouse has no {', '.join(missing)} table(s) (migration 0004_holders not applied); "
+            f"the warehouse has no {', '.join(missing)} table(s) (migrations 0004_holders or 0015_families not applied); "
             "run `patentscope migrate` first")
 
 
@@ -358,7 +359,7 @@ def resolve_inputs(con: duckdb.DuckDBPyConnection | None, overrides_path: Path |
 
 
 def refresh(con: duckdb.DuckDBPyConnection, *, overrides_path: Path | None = None,
-            lineage_path: Path | None = None) -> BuildStats:
+            lineage_path: Path | None = None, family_mode: str | None = None) -> BuildStats:
     """Rebuild the holder tables from ``parties`` inside ``con`` (writable, migrated), in one
     transaction; idempotent. Returns what was built.
 
@@ -367,6 +368,11 @@ def refresh(con: duckdb.DuckDBPyConnection, *, overrides_path: Path | None = Non
     ``lineage_path`` or ``$PATENTSCOPE_HOLDER_LINEAGE``.
     """
     _require_tables(con)
+    from .families import refresh as refresh_families
+
+    # families first: publications.family_id is what expiry, concentration, centrality and
+    # royalty read, and analyze runs this step before them
+    stats_families = refresh_families(con, family_mode)
     lineage, overrides, files = resolve_inputs(con, overrides_path, lineage_path)
     parties = con.execute(
         "SELECT pub_key, role, name_as_written, country FROM parties WHERE role IN ('applicant', 'original_assignee', "
@@ -375,6 +381,7 @@ def refresh(con: duckdb.DuckDBPyConnection, *, overrides_path: Path | None = Non
     model = build_model(parties, inventors, lineage, overrides)
     stats = model.stats
     stats.lineage_files = files
+    stats.families = stats_families.summary()
     lineage_sha = hashlib.sha256(b"".join(Path(f).read_bytes() for f in files)).hexdigest()
     build = pl.DataFrame([{
         "built_at": dt.datetime.now(dt.UTC).replace(tzinfo=None), "n_party_rows": stats.n_party_rows,
@@ -386,10 +393,29 @@ def refresh(con: duckdb.DuckDBPyConnection, *, overrides_path: Path | None = Non
                 "n_entities": pl.Int32, "n_unresolved": pl.Int32, "lineage_files": pl.Utf8, "lineage_sha256": pl.Utf8,
                 "overrides_file": pl.Utf8, "overrides_sha256": pl.Utf8, "n_overrides": pl.Int32,
                 "warnings": pl.List(pl.Utf8)})
-    frames = {"holder_names": model.names, "holder_entities": model.entities, "holder_groups": model.groups,
+    chain = _chain(con, model, lineage)
+    frames = {"holder_chain": chain, "holder_names": model.names, "holder_entities": model.entities, "holder_groups": model.groups,
               "holder_match_evidence": model.evidence, "holder_build": build}
     _write(con, frames)
     return stats
+
+
+def _chain(con: duckdb.DuckDBPyConnection, model: HolderModel, lineage: Lineage) -> pl.DataFrame:
+    """Ownership links per publication (holders/ownership.py), from parties and reassignment lines."""
+    from .ownership import build_chain
+
+    rows = con.execute("SELECT pub_key, role, name_as_written FROM parties WHERE role IN ('applicant', "
+                       "'original_assignee', 'current_assignee') ORDER BY pub_key, role, source, seq").fetchall()
+    reassign = dict(con.execute("SELECT pub_key, string_agg(value, '; ') FROM field_values "
+                                "WHERE field = 'reassignments_as_shown' GROUP BY pub_key").fetchall())
+    first = dict(con.execute("SELECT pub_key, coalesce(filing_date, priority_date, publication_date, grant_date) "
+                             "FROM publications").fetchall())
+    name_entities: dict[str, set[str]] = defaultdict(set)
+    for n, e in model.names.select("name_as_written", "entity_id").drop_nulls().iter_rows():
+        name_entities[n].add(e)
+    ent_lkey = dict(model.entities.select("entity_id", "lineage_key").iter_rows())
+    now = dict(model.groups.filter(pl.col("valid_to").is_null()).select("entity_id", "group_id").iter_rows())
+    return build_chain(rows, reassign, first, name_entities, ent_lkey, lineage, now)
 
 
 def _write(con: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame]) -> None:

@@ -28,6 +28,9 @@ from .overrides import Overrides
 
 SETS = {"ndfeb": "eval_names.csv", "epo-ops": "eval_epo_ops_names.csv"}
 UNSURE = "eval_unsure_pairs.csv"
+# person/organisation sets: the sample's names (development set) and PatentsView's own
+# assignee_type labels (independent of these rules)
+KIND_SETS = {"kinds-sample": "eval_kinds.csv", "kinds-patentsview": "eval_kinds_patentsview.csv"}
 
 
 def data_path(name: str) -> Path:
@@ -138,3 +141,44 @@ def evaluate(which: str = "ndfeb", *, path: Path | None = None, use_aliases: boo
     unsure = load_unsure(data_path(UNSURE)) if which == "ndfeb" and path == data_path(SETS["ndfeb"]) else set()
     return evaluate_names(load_gold(path), name=which if path == data_path(SETS.get(which, "")) else str(path),
                           unsure=unsure, overrides=overrides, use_aliases=use_aliases)
+
+
+@dataclass
+class KindResult:
+    n_names: int
+    n_correct: int
+    confusion: dict[str, dict[str, int]]
+    errors: list[tuple[str, str, str, str]]   # name, gold, predicted, evidence
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.n_correct / self.n_names if self.n_names else None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"set": "kinds", "n_names": self.n_names, "n_correct": self.n_correct, "accuracy": self.accuracy,
+                "confusion": self.confusion, "errors": [list(e) for e in self.errors]}
+
+
+def evaluate_kinds(path: Path | None = None) -> KindResult:
+    """Person/organisation accuracy of :func:`normalize_name` (no publication context, so no
+    inventor evidence) on ``eval_kinds.csv``: the sample's inventor names (natural persons by law)
+    and the labelled holder names of both sets. Unresolved counts as wrong."""
+    p = path or data_path("eval_kinds.csv")
+    confusion: dict[str, dict[str, int]] = {}
+    errors: list[tuple[str, str, str, str]] = []
+    n = ok = 0
+    with p.open(encoding="utf-8", newline="") as f:
+        lines = [ln for ln in f if not ln.startswith("#")]
+    for i, row in enumerate(csv.DictReader(lines), start=2):
+        name, gold = row.get("name_as_written"), row.get("gold_kind")
+        if not name or gold not in ("person", "organisation"):
+            raise InputError(f"{p}: row {i}: needs name_as_written and gold_kind person|organisation")
+        h = normalize_name(name)
+        n += 1
+        confusion.setdefault(gold, {}).setdefault(h.kind, 0)
+        confusion[gold][h.kind] += 1
+        if h.kind == gold:
+            ok += 1
+        else:
+            errors.append((name, gold, h.kind, h.kind_evidence))
+    return KindResult(n, ok, confusion, errors)

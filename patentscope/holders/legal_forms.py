@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from .tokens import tokenize  # the same tokenizer as names
+
 _EXCLUDED = {
     "uk", "private", "ok", "at", "ba", "bl", "ec", "ei", "ep", "ev", "fa", "gp", "ik", "kf", "ps", "sf", "sp",
     "ud", "e.g.", "et", "sem", "sep", "ent.", "etat", "tdv", "suc. de descendants", "ses.", "sogepa",
@@ -49,7 +51,6 @@ CJK_FORMS: tuple[str, ...] = tuple(sorted({
 
 
 def _tokens(term: str) -> tuple[str, ...]:
-    from .normalize import tokenize  # the same tokenizer as names
 
     return tuple(tokenize(term))
 

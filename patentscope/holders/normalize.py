@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from .countries import COUNTRY_NAMES, ISO_CODES, US_STATE_WORDS, US_STATES, country_from_code
 from .legal_forms import CJK_FORMS, latin_prefix_terms, latin_suffix_terms, latin_term_set
+from .tokens import fold, tokenize  # noqa: F401  (re-exported: holders.normalize.tokenize is used elsewhere)
 
 MAX_LENGTH = 200
 
@@ -68,29 +69,6 @@ _ADDRESS_WORDS = {"SHI", "KU", "KEN", "GUN", "MACHI", "CHO", "FU", "CEDEX"}
 
 # ----------------------------------------------------------------------------------------------
 # characters and tokens
-
-
-def _fold_char(c: str) -> str:
-    if ord(c) < 0x250:  # Latin letters (with Latin-1 Supplement and Extended-A/B): drop accents
-        return "".join(x for x in unicodedata.normalize("NFKD", c) if unicodedata.category(x) != "Mn")
-    return c
-
-
-def fold(text: str) -> str:
-    """NFKC, Latin accents dropped, upper case, whitespace collapsed."""
-    s = unicodedata.normalize("NFKC", text)
-    s = "".join(_fold_char(c) for c in s).upper()
-    s = "".join(" " if unicodedata.category(c) in ("Zs", "Cc", "Cf", "Zl", "Zp") else c for c in s)
-    return " ".join(s.split())
-
-
-def tokenize(text: str) -> list[str]:
-    """Tokens of a name: folded, ``&`` -> AND, dots and apostrophes removed, other punctuation
-    -> space. CJK runs stay whole tokens."""
-    s = fold(text).replace("&", " AND ")
-    s = re.sub(r"[.'’`´]", "", s)
-    s = "".join(c if (c.isalnum() or c.isspace()) else " " for c in s)
-    return s.split()
 
 
 def script_of(c: str) -> str | None:
@@ -349,6 +327,54 @@ def _strip_legal_forms(core: list[str]) -> tuple[list[str], list[str]]:
 # the main function
 
 
+_INITIAL = re.compile(r"^[A-Z]\.?$")
+_CAP_WORD = re.compile(r"^[A-Z][a-z]+(?:-[A-Z]?[a-z]+)*\.?$|^[A-Z][a-z]*\.-[A-Z][a-z]*\.$")
+
+
+_USPTO_PERSON = re.compile(r"\s*[A-Z][A-Za-z'-]+\s*;\s*[A-Z][A-Za-z .'-]+")
+_EPO_PERSON = re.compile(r"^\s*[A-Z][A-Za-z'-]+, [A-Z][A-Za-z.'-]+(?: [A-Z][A-Za-z.'-]+){0,3}(?:,| c/o |$)")
+
+
+def person_style(raw: str) -> str | None:
+    """The front-page styles that print a natural person (checked before legal forms, since the
+    address that follows may name the employer: "Minowa, Takehisa, Shin-Etsu Chemical Co., Ltd., ...")."""
+    if _USPTO_PERSON.fullmatch(raw.split("(")[0]):
+        return "written in the USPTO inventor style Surname; Given"
+    m = _EPO_PERSON.match(raw)
+    if m and not any(t in ORG_WORDS for t in tokenize(m.group(0))) and not (latin_term_set() & {(t,) for t in tokenize(m.group(0))}):
+        return "written in the EPO inventor style Surname, Given, address"
+    return None
+
+
+def person_shape(raw: str, clean_name: str, core: Iterable[str], scripts: set[str]) -> str | None:
+    """Why a name without a legal form or organisation word reads as a natural person, or None.
+
+    Shapes (measured in docs/holders.md "Persons and organisations"): the USPTO front-page
+    inventor style ``Surname; Given (City, CC)``; ``Surname, Given``; two to four capitalized words
+    or initials (``John J. Croat``); two or three upper-case words (``HARADA AKIHIRO``, the
+    SURNAME GIVENNAME order of Japanese and Chinese names on aggregator pages); two to four Han
+    characters or Hangul syllables (East Asian personal names).
+    """
+    toks = list(core)
+    if scripts == {"CJK"} or scripts == {"Hangul"}:
+        compact = "".join(toks).replace("▲", "").replace("▼", "")  # JPO marks non-JIS characters with ▲▼
+        return "two to five Han characters or Hangul syllables (East Asian personal name)" \
+            if 2 <= len(compact) <= 5 and len(toks) <= 2 else None
+    if scripts != {"Latin"} or not 2 <= len(toks) <= 5 or any(any(ch.isdigit() for ch in t) for t in toks):
+        return None
+    words = clean_name.replace(",", " ").split()
+    if len(words) > 4 or not words:
+        return None
+    if all(_CAP_WORD.match(w) or _INITIAL.match(w) for w in words) and sum(1 for w in words if not _INITIAL.match(w)) >= 2:
+        return "two to four capitalized words or initials (Given [M.] Surname)"
+    if clean_name.upper() == clean_name and 2 <= len(words) <= 3 and all(w.replace("-", "").isalpha() for w in words):
+        return "two or three upper-case words (SURNAME GIVENNAME)"
+    if len(words) == 2 and all(w.replace("-", "").isalpha() for w in words) and \
+            {bool(_CAP_WORD.match(words[0])), words[1].isupper()} == {True}:
+        return "Given SURNAME (a capitalized word and an upper-case surname)"
+    return None
+
+
 def _person_key(tokens: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(tokens))
 
@@ -451,7 +477,9 @@ def normalize_name(text: str | None, *, inventors: set[tuple[str, ...]] | None =
 
     # person or organisation
     pkey = _person_key(core)
-    if removed:
+    if (style := person_style(raw)) is not None:
+        kind, kev = "person", style
+    elif removed:
         kind, kev = "organisation", f"legal form {legal_form}"
     elif (w := next((t for t in core if t in ORG_WORDS), None)) is not None:
         kind, kev = "organisation", f"organisation word {w}"
@@ -462,6 +490,8 @@ def normalize_name(text: str | None, *, inventors: set[tuple[str, ...]] | None =
     elif (scripts == {"Latin"} and 2 <= len(core) <= 5 and clean_name.upper() == clean_name
           and (peeled.bracketed_code or peeled.et_al or raw.rstrip().endswith(","))):
         kind, kev = "person", "written in the Espacenet/WIPO person style SURNAME GIVEN (CC)"
+    elif (shape := person_shape(raw, clean_name, core, scripts)) is not None:
+        kind, kev = "person", shape
     else:
         kind, kev = "organisation", "no person evidence (default)"
     key = " ".join(pkey) if kind == "person" else joined

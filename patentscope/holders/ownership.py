@@ -1,0 +1,133 @@
+"""Ownership over time per publication: who holds it from when to when (the ``holder_chain`` table).
+
+A record names its first holders (original assignee, else applicant) and, on many pages, a
+current assignee. When the current assignee is a different holder, the patent was transferred
+(an assignment recorded at the USPTO under 35 U.S.C. 261, or a transfer registered at the EPO
+under Art. 72 EPC / Rule 22 EPC). The chain then has two links:
+
+* the first holders, from the start until the transfer date;
+* the current assignee, from the transfer date on.
+
+The transfer date is the one a reassignment line of the record shows next to the new holder
+(``date_basis = 'recorded'``); else the earliest date the lineage file allows the new holder to
+hold it (its first dated lineage line, e.g. Magnequench International under GM from 1986), never
+before the record's own first date (``'inferred from lineage'``); else the record's first date
+(filing, else priority, else publication), i.e. the new holder is taken to have held it all along
+(``'inferred from record'``). Inferred dates are flagged; ``holders resolve --pub`` and the
+``holder_chain`` table show each link with its source.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+import polars as pl
+
+from .lineage import Lineage
+from .normalize import normalize_name
+
+CHAIN_SCHEMA = {"pub_key": pl.Utf8, "seq": pl.Int32, "name_as_written": pl.Utf8, "role": pl.Utf8,
+                "valid_from": pl.Date, "valid_to": pl.Date, "date_basis": pl.Utf8, "evidence": pl.Utf8}
+FIRST_ROLES = ("original_assignee", "applicant")
+_ISO = re.compile(r"(\d{4}-\d{2}-\d{2})")
+
+
+def _recorded_date(text: str | None, new_names: list[str]) -> dt.date | None:
+    """A date a reassignment line shows in the segment that names one of the new holders."""
+    if not text:
+        return None
+    for seg in re.split(r";|\blater assigned to\b", text, flags=re.I):
+        seg_key = normalize_name(seg).key or ""
+        if any((normalize_name(n).key or n.upper()) in seg_key for n in new_names):
+            m = _ISO.search(seg)
+            if m:
+                try:
+                    return dt.date.fromisoformat(m[1])
+                except ValueError:
+                    return None
+    return None
+
+
+def _lineage_starts(lineage: Lineage) -> dict[str, tuple[dt.date, str]]:
+    """Per canonical lineage key: its first dated line (date, description), computed once."""
+    out: dict[str, tuple[dt.date, str]] = {}
+    for ln in lineage.lines:
+        if ln.relation in ("alias", "country") or ln.valid_from is None:
+            continue
+        k = lineage.canon(ln.subject_key)
+        if k not in out or ln.valid_from < out[k][0]:
+            out[k] = (ln.valid_from, ln.describe())
+    return out
+
+
+def build_chain(party_rows: Iterable[tuple[str, str, str]], reassignments: Mapping[str, str],
+                first_dates: Mapping[str, dt.date | None], name_entities: Mapping[str, set[str]],
+                entity_lineage: Mapping[str, str | None], lineage: Lineage,
+                group_now: Mapping[str, str] | None = None) -> pl.DataFrame:
+    """Pure: (pub_key, role, name_as_written) holder-role rows -> the holder chain.
+
+    ``group_now``: entity -> its group today; a current assignee in the same group as a first
+    holder today is the same line (a rename or merger the lineage file already dates), not a transfer.
+    """
+    group_now = group_now or {}
+    starts = _lineage_starts(lineage)
+    by_pub: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for pk, role, name in party_rows:
+        if name not in by_pub[pk][role]:
+            by_pub[pk][role].append(name)
+    rows: list[dict[str, object]] = []
+    for pk in sorted(by_pub):
+        roles = by_pub[pk]
+        first_role = next((r for r in FIRST_ROLES if roles.get(r)), None)
+        first = roles.get(first_role, []) if first_role else []
+        current = roles.get("current_assignee", [])
+        seq = 0
+
+        def add(names: list[str], role: str, start: dt.date | None, end: dt.date | None, basis: str, ev: str,
+                pk: str = pk) -> None:
+            nonlocal seq
+            for n in names:
+                seq += 1
+                rows.append({"pub_key": pk, "seq": seq, "name_as_written": n, "role": role, "valid_from": start,
+                             "valid_to": end, "date_basis": basis, "evidence": ev})
+
+        if not first:
+            add(current, "current_assignee", None, None, "as shown", "only a current assignee is shown")
+            continue
+        ent = lambda ns: set().union(*[name_entities.get(n, set()) for n in ns]) if ns else set()  # noqa: E731
+        first_e, cur_e = ent(first), ent(current)
+        first_g = {group_now.get(e, e) for e in first_e}
+        new = [n for n in current if not (name_entities.get(n, set()) & first_e)
+               and not ({group_now.get(e, e) for e in name_entities.get(n, set())} & first_g)]
+        if not current or not new or not cur_e:
+            add(first, first_role or "", None, None, "as shown", f"{first_role} as shown; no transfer shown")
+            continue
+        start = first_dates.get(pk)
+        recorded = _recorded_date(reassignments.get(pk), new)
+        t: dt.date | None
+        if recorded:
+            t, basis, why = recorded, "recorded", f"reassignment line of the record dates the transfer {recorded}"
+        else:
+            lkeys = {lineage.canon(lk) for n in new for e in name_entities.get(n, set()) if (lk := entity_lineage.get(e))}
+            lstarts = [starts[k] for k in lkeys if k in starts]
+            if lstarts:
+                d, line = min(lstarts, key=lambda x: x[0])
+                t = max(d, start) if start else d
+                basis, why = "inferred from lineage", f"transfer date not shown; earliest the lineage allows: {line}"
+            elif start:
+                t, basis = start, "inferred from record"
+                why = "transfer date not shown and no lineage line: taken as the record's first date"
+            else:
+                t, basis = None, "inferred from record"
+                why = "transfer date not shown, no lineage line and no date on the record: the current assignee is taken to hold it throughout"
+        kept = [n for n in first if name_entities.get(n, set()) & cur_e]
+        gone = [n for n in first if n not in kept]
+        add(kept, first_role or "", None, None, "as shown", "also the current assignee")
+        if t is not None:
+            add(gone, first_role or "", None, t, basis,
+                f"first holder until the transfer to {', '.join(new)}; {why}")
+        add(new, "current_assignee", t, None, basis, f"current assignee as shown; {why}")
+    return pl.DataFrame(rows, schema=CHAIN_SCHEMA)

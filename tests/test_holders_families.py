@@ -1,0 +1,137 @@
+"""Families from priority claims and application links (patentscope/holders/families.py).
+
+Records are the embedded sample's real ones (numbers as the public pages print them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from patentscope.holders.families import application_key, build_families
+
+D = dt.date
+
+
+@pytest.mark.parametrize(("cc", "num", "date", "key"), [
+    ("JP", "2008284566", None, "JP:2008:284566"),          # Google style, Gregorian
+    ("JP", "JP2008284566A", None, "JP:2008:284566"),
+    ("JP", "63-68954", D(1988, 3, 23), "JP:1988:68954"),     # Showa 63, US front page
+    ("JP", "63068954", None, "JP:1988:68954"),               # Google style, era
+    ("JP", "7-183441", D(1995, 6, 26), "JP:1995:183441"),    # Heisei 7
+    ("JP", "18343995", None, "JP:1995:183439"),              # EPO serial + yy inside a Google number
+    ("JP", "34164693", D(1993, 12, 10), "JP:1993:341646"),   # EPO serial + yy
+    ("JP", "203549/85", D(1985, 12, 27), "JP:1985:203549"),
+    ("JP", "2016-255017", D(2016, 12, 28), "JP:2016:255017"),
+    ("US", "13/367,427", None, "US:13/367427"),
+    ("US", "US12/609849", None, "US:12/609849"),
+    ("US", "554109", None, None),                             # no series code: not comparable
+    ("CN", "202210609436.5", D(2022, 5, 31), "CN:2022:10609436"),
+    ("CN", "CN202210609436.5", None, "CN:2022:10609436"),
+    ("JP", "", None, None),
+])
+def test_application_keys(cc: str, num: str, date: dt.date | None, key: str | None) -> None:
+    assert application_key(cc, num, date) == key
+
+
+US8568203 = [("US-8568203", "JP", "2008284644", None, "JP2008284644A (JP2010110850A)"),
+             ("US-8568203", "JP", "2008284566", None, "JP2008284566A (JP5481837B2)"),
+             ("US-8568203", "JP", "2008284661", None, "JP2008284661A (JP5228811B2)")]
+US8753174 = [(c[0].replace("8568203", "8753174"), *c[1:]) for c in US8568203]
+
+
+def _pubs(*rows: tuple[str, str, str | None]) -> list[tuple[str, str, str | None, None, str, str]]:
+    return [(pk, cc, app, None, "PUB:" + pk, "publication") for pk, cc, app in rows]
+
+
+def test_divisional_and_its_parent_share_a_family() -> None:
+    pubs = _pubs(("US-8568203", "US", "US12/609849"), ("US-8753174", "US", "US13/754416"), ("US-5338371", "US", None))
+    df, _, st = build_families(pubs, US8568203 + US8753174)
+    fam = dict(zip(df["pub_key"], df["family_id"], strict=True))
+    assert fam["US-8568203"] == fam["US-8753174"] == "EXT:US-8568203"
+    assert fam["US-5338371"] == "PUB:US-5338371"
+    assert (st.n_families_before, st.n_families_after) == (3, 2)
+    src = dict(zip(df["pub_key"], df["family_id_source"], strict=True))
+    assert src["US-8753174"] == "priority_extended" and src["US-5338371"] == "publication"
+
+
+def test_jp_original_joins_its_us_filings_through_its_application_number() -> None:
+    # JP5481837B2 is the JP original of priority JP2008-284566 (its application number)
+    pubs = _pubs(("JP-5481837", "JP", "JP2008284566A"), ("US-8568203", "US", "US12/609849"),
+                 ("US-8753174", "US", "US13/754416"))
+    df, _, _ = build_families(pubs, US8568203 + US8753174)
+    assert df["family_id"].n_unique() == 1
+    # simple family: the JP original claims no priority; its own application {JP:2008:284566}
+    # differs from the US set of three, so it is a family of its own there
+    df2, _, st2 = build_families(pubs, US8568203 + US8753174, mode="simple")
+    fam = dict(zip(df2["pub_key"], df2["family_id"], strict=True))
+    assert fam["US-8568203"] == fam["US-8753174"] != fam["JP-5481837"]
+    assert set(df2["family_id_source"]) == {"priority_simple", "publication"} and st2.mode == "simple"
+
+
+def test_extended_versus_simple_on_partly_shared_priorities() -> None:
+    # EP-0778594 claims five of US-6187259's eight JP priorities (sample records)
+    ep = [("EP-0778594", "JP", n, None, "") for n in ("7183441", "7183445", "18343995", "18344495", "7183440")]
+    us = [("US-6187259", "JP", f"7-{n}", D(1995, 6, 26) if n != "254696" else D(1995, 9, 5), "")
+          for n in ("183439", "183440", "183441", "183442", "183443", "183444", "183445", "254696")]
+    pubs = _pubs(("EP-0778594", "EP", "EP96918894A"), ("US-6187259", "US", None))
+    ext, _, _ = build_families(pubs, ep + us)
+    assert ext["family_id"].n_unique() == 1
+    sim, _, _ = build_families(pubs, ep + us, mode="simple")
+    assert sim["family_id"].n_unique() == 2
+
+
+def test_docdb_id_wins_and_is_adopted_by_members_without_one() -> None:
+    pubs = [("US-8568203", "US", "US12/609849", None, "48653387", "docdb"),
+            ("US-8753174", "US", "US13/754416", None, "PUB:US-8753174", "publication")]
+    df, cf, _ = build_families(pubs, US8568203 + US8753174)
+    fam = dict(zip(df["pub_key"], df["family_id"], strict=True))
+    assert fam == {"US-8568203": "48653387", "US-8753174": "48653387"}
+    assert df.filter(df["pub_key"] == "US-8568203")["family_id_source"][0] == "docdb"
+    assert "same priorities" in df.filter(df["pub_key"] == "US-8753174")["evidence"][0]
+    assert cf.height == 0
+
+
+def test_two_docdb_families_in_one_extended_family_are_listed_not_merged() -> None:
+    pubs = [("US-8568203", "US", None, None, "A1", "docdb"), ("US-8753174", "US", None, None, "A2", "docdb")]
+    df, cf, _ = build_families(pubs, US8568203 + US8753174[:1])
+    assert sorted(df["family_id"]) == ["A1", "A2"]
+    assert cf.height == 1 and cf["docdb_family_ids"][0].to_list() == ["A1", "A2"]
+
+
+def test_unknown_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="extended or simple"):
+        build_families([], [], mode="inpadoc")
+
+
+def test_sample_families_reach_publications(tmp_path, sample_warehouse) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    import duckdb
+
+    from patentscope.holders.families import refresh
+
+    path = tmp_path / "w.duckdb"
+    shutil.copy(sample_warehouse, path)
+    con = duckdb.connect(str(path))
+    st = refresh(con)
+    assert (st.n_publications, st.n_families_before, st.n_families_after) == (147, 147, 143)
+    rows = dict(con.execute("SELECT pub_key, family_id FROM publications WHERE pub_key IN ('US-8568203', 'US-8753174')").fetchall())
+    assert rows["US-8568203"] == rows["US-8753174"]
+    n = con.execute("SELECT n_publications FROM family_overview WHERE family_id = ?", [rows["US-8568203"]]).fetchone()
+    assert n == (2,)
+    refresh(con)  # idempotent
+    assert con.execute("SELECT count(DISTINCT family_id) FROM publications").fetchone() == (143,)
+    simple = refresh(con, "simple")
+    assert simple.n_families_after >= 143 and refresh(con).mode == "simple"  # the mode sticks
+    con.close()
+
+
+def test_us_continuity_links_join_extended_families() -> None:
+    # US8753174 (appl. 13/754416) is a divisional of US8568203 (appl. 12/609849); ODP writes
+    # application numbers as 8 digits
+    pubs = _pubs(("US-8568203", "US", "US12/609849"), ("US-8753174", "US", "US13/754416"))
+    df, _, _ = build_families(pubs, [], links=[("13754416", "12609849")])
+    assert df["family_id"].n_unique() == 1
+    df2, _, _ = build_families(pubs, [], mode="simple", links=[("13754416", "12609849")])
+    assert df2["family_id"].n_unique() == 2
