@@ -321,12 +321,16 @@ def _royalty_section(con: duckdb.DuckDBPyConnection, have: set[str], today: dt.d
 def _records(con: duckdb.DuckDBPyConnection, have: set[str]) -> tuple[list[dict[str, Any]], int]:
     total = _count(con, "SELECT count(*) FROM publications WHERE in_landscape")
     status = "expiry_results" in have
+    # a name that an aggregator showed as assignee but that is an inventor is no holder (docs/holders.md)
+    flags = "publication_holder_flags" in have
     rows = _rows(con, f"""
         SELECT o.pub_key, o.pub_number, o.country, o.title, o.holder_as_written, o.current_holder_as_written, o.earliest_date,
                o.landscape_reason, o.status_as_shown, o.source_url, p.application_number
                {', e.status AS computed_status, e.expiry_date' if status else ''}
+               {', f.holder_flag' if flags else ', NULL AS holder_flag'}
         FROM publication_overview o JOIN publications p ON p.pub_key = o.pub_key
         {'LEFT JOIN expiry_results e ON e.pub_key = o.pub_key AND e.jurisdiction = e.office' if status else ''}
+        {'LEFT JOIN (SELECT pub_key, min(flag) AS holder_flag FROM publication_holder_flags GROUP BY pub_key) f ON f.pub_key = o.pub_key' if flags else ''}
         WHERE o.in_landscape
         ORDER BY o.earliest_date DESC NULLS LAST, o.pub_key LIMIT {MAX_RECORDS}""")
     for r in rows:
