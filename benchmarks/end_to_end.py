@@ -137,8 +137,11 @@ def work_analyze(wh: Path, data: Path) -> dict[str, Any]:
         per[step] = {"cpu_seconds": round(cpu - last_cpu[0], 2), "peak_rss_mb": round(sampler.take())}
         last_cpu[0] = cpu
 
+    from patentscope.analyze import STEPS
+
+    only = tuple(x for x in os.environ.get("PATENTSCOPE_E2E_ANALYZE_STEPS", "").split(",") if x) or STEPS
     sampler.take()
-    res = analyze(wh, at=AT, today=AT, log=log)
+    res = analyze(wh, at=AT, today=AT, steps=only, log=log, progress=False)
     sampler.stop()
     for step, stats in res.items():
         per.setdefault(step, {})["seconds"] = stats.get("seconds", 0.0)
@@ -427,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", choices=sorted(SCALES), default="100k")
     ap.add_argument("--steps", default=",".join(ALL_STEPS), help=f"comma-separated subset of {','.join(ALL_STEPS)}")
     ap.add_argument("--baselines", default=",".join(BASELINES), help="comma-separated subset of " + ",".join(BASELINES))
+    ap.add_argument("--analyze-steps", default="", help="comma-separated analyze steps (default: all)")
     ap.add_argument("--dir", type=Path, default=None, help="work folder (default: /tmp/patentscope-e2e-SCALE); kept")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     ap.add_argument("--compare", type=Path, default=None, help="JSON of another scale: print time ratios per phase")
@@ -441,6 +445,7 @@ def main(argv: list[str] | None = None) -> int:
     bad = [s for s in steps if s not in ALL_STEPS]
     if bad:
         ap.error(f"unknown step(s) {bad}; choose from {ALL_STEPS}")
+    os.environ["PATENTSCOPE_E2E_ANALYZE_STEPS"] = a.analyze_steps
     data.mkdir(parents=True, exist_ok=True)
     wh = data / "SYNTHETIC-e2e.duckdb"
     res: dict[str, Any] = {"scale": a.scale, "families": SCALES[a.scale][0], "citations": SCALES[a.scale][1]}

@@ -265,10 +265,14 @@ def pagerank(
     # merging here (every matrix below sums them)
     outw = np.bincount(s, weights=w, minlength=n)
     dangling = outw == 0
-    vals = w / outw[s]
+    vals = outw[s]
+    np.divide(w, vals, out=vals)
+    del outw, w
     if method == "power":
         return _pagerank_power(n, s, d, vals, dangling, alpha, tol, max_iter)
-    return _pagerank_auto(n, s, d, vals, dangling, alpha, tol, max_iter, key)
+    # the values travel in a list the callee empties, so that nothing here keeps them alive
+    # once alpha * P^T is built (memory: see benchmarks/centrality.py)
+    return _pagerank_auto(n, s, d, [vals], dangling, alpha, tol, max_iter, key)
 
 
 def _pagerank_power(n: int, s: IntArray, d: IntArray, vals: FloatArray, dangling: BoolArray,
@@ -315,9 +319,12 @@ def _permuted_identity_minus(m: sp.csr_array, pos: IntArray) -> tuple[FloatArray
     return data, indices, indptr
 
 
-def _pagerank_auto(n: int, s: IntArray, d: IntArray, vals: FloatArray, dangling: BoolArray,
+def _pagerank_auto(n: int, s: IntArray, d: IntArray, held: list[FloatArray], dangling: BoolArray,
                    alpha: float, tol: float, max_iter: int, key: FloatArray | None) -> PageRankResult:
-    apt = sp.csr_array((alpha * vals, (d, s)), shape=(n, n))   # alpha * P^T, rows = cited
+    vals = held.pop()
+    vals *= alpha
+    apt: sp.csr_array | None = sp.csr_array((vals, (d, s)), shape=(n, n))   # alpha * P^T, rows = cited
+    del vals
     dang = np.flatnonzero(dangling)
     factor = alpha / (1.0 - alpha) if alpha > 0 else 0.0
     x = np.full(n, 1.0 / n)
@@ -328,6 +335,7 @@ def _pagerank_auto(n: int, s: IntArray, d: IntArray, vals: FloatArray, dangling:
     def power_steps(x: FloatArray, it: int, until: int) -> tuple[FloatArray, int, float, list[float]]:
         bound = np.inf
         local: list[float] = []
+        assert apt is not None
         while it < until:
             it += 1
             xn = apt @ x
@@ -386,12 +394,17 @@ def _pagerank_auto(n: int, s: IntArray, d: IntArray, vals: FloatArray, dangling:
             np.cumsum(counts, out=indptr[1:])
             data, indices = data[keep], indices[keep]
         del row_of, upper
-    lower = sp.csr_array((data, indices, indptr), shape=(n, n))
-    lower.sum_duplicates()   # sorts the column indices once (there are no duplicates)
+    lower_csr = sp.csr_array((data, indices, indptr), shape=(n, n))
     del data, indices, indptr
-    # the solver works on CSC and copies anything else on every call; with several splitting
-    # steps ahead, give it a CSC copy it may overwrite (it only re-sets the unit diagonal)
-    solve_with = lower.tocsc() if back is not None else lower
+    # the solver works on CSC and copies anything else on every call: give it one CSC matrix,
+    # which it may overwrite (it only re-sets the unit diagonal), and use it for the residual too
+    lower = lower_csr.tocsc()
+    del lower_csr
+    lower.sum_duplicates()   # sorts the row indices once (there are no duplicates)
+    solve_with = lower
+    if back is None:
+        # a DAG: the solve is exact, the power steps are not needed again; free alpha * P^T
+        apt = None
     dang_p = pos[dang]
     ones = np.ones(n)
     # warm start for the splitting: y* = x* / c with c = (alpha * sum(x*[dangling]) + 1 - alpha) / n
@@ -406,7 +419,7 @@ def _pagerank_auto(n: int, s: IntArray, d: IntArray, vals: FloatArray, dangling:
             it += 1
             rhs = ones.copy() if back is None else ones + back @ y
             y = spsolve_triangular(solve_with, rhs, lower=True, unit_diagonal=True,
-                                   overwrite_A=solve_with is not lower, overwrite_b=True)
+                                   overwrite_A=True, overwrite_b=True)
             xp = y / y.sum()
             # certified: ||x - x*|| <= ||G(x) - x|| / (1 - alpha), G(x) - x = c - L x + R x
             resid = (alpha * xp[dang_p].sum() + 1.0 - alpha) / n - lower @ xp
@@ -415,7 +428,7 @@ def _pagerank_auto(n: int, s: IntArray, d: IntArray, vals: FloatArray, dangling:
             last, bound = bound, float(np.abs(resid).sum()) / (1.0 - alpha)
             if bound <= tol:
                 break
-            if it >= WARMUP + 2 and bound > last * rate ** SPLIT_STEP_COST:
+            if apt is not None and it >= WARMUP + 2 and bound > last * rate ** SPLIT_STEP_COST:
                 # the cycles make a splitting step worth less than the power steps it costs
                 method = "triangular+power"
                 x, it, bound, _ = power_steps(xp[pos], it, max_iter)
