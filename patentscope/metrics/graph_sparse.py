@@ -265,7 +265,7 @@ def pagerank(
     # merging here (every matrix below sums them)
     outw = np.bincount(s, weights=w, minlength=n)
     dangling = outw == 0
-    vals = outw[s]
+    vals: FloatArray = np.asarray(outw, dtype=np.float64)[s]
     np.divide(w, vals, out=vals)
     del outw, w
     if method == "power":
