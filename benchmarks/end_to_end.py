@@ -425,12 +425,27 @@ def print_table(res: dict[str, Any], goals: dict[str, Any], compare: dict[str, A
         print(f"  {k:48} {v if v is not None else '-'}")
 
 
+def copy_model(source: Path, wh: Path) -> None:
+    """Put the cached segment model of ``source`` into ``wh`` (so analyze predicts without fitting)."""
+    import duckdb
+
+    con = duckdb.connect(str(wh))
+    con.execute(f"ATTACH '{source}' AS m (READ_ONLY)").fetchall()
+    for t in ("segment_model_scores", "segment_models"):
+        con.execute(f"DELETE FROM {t}").fetchall()
+        con.execute(f"INSERT INTO {t} SELECT * FROM m.{t}").fetchall()
+    con.close()
+    print(f"  segment model copied from {source} (not refitted at this scale)", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scale", choices=sorted(SCALES), default="100k")
     ap.add_argument("--steps", default=",".join(ALL_STEPS), help=f"comma-separated subset of {','.join(ALL_STEPS)}")
     ap.add_argument("--baselines", default=",".join(BASELINES), help="comma-separated subset of " + ",".join(BASELINES))
     ap.add_argument("--analyze-steps", default="", help="comma-separated analyze steps (default: all)")
+    ap.add_argument("--model-from", type=Path, default=None,
+                    help="instead of the train step, copy the cached segment model of this (e.g. the 100k) warehouse")
     ap.add_argument("--dir", type=Path, default=None, help="work folder (default: /tmp/patentscope-e2e-SCALE); kept")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     ap.add_argument("--compare", type=Path, default=None, help="JSON of another scale: print time ratios per phase")
@@ -455,6 +470,10 @@ def main(argv: list[str] | None = None) -> int:
         for p in (wh, wh.with_suffix(".duckdb.wal")):
             p.unlink(missing_ok=True)
     for step in ("ingest", "train", "analyze", "royalty", "report"):
+        if step == "train" and a.model_from:
+            copy_model(a.model_from, wh)
+            res["model_from"] = str(a.model_from)
+            continue
         if step in steps:
             res[step] = run_child(step, wh, data)
             print(f"  {step}: {res[step]['seconds']:.1f} s wall, {res[step]['cpu_seconds']:.1f} s CPU, "
