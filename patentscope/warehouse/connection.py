@@ -22,6 +22,7 @@ import fcntl
 import os
 import re
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -212,13 +213,34 @@ def reader(path: str | Path, *, sandbox: bool = True, wait: float | None = None)
         con.close()
 
 
+_OPEN: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, list[bool]] = weakref.WeakKeyDictionary()
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """BEGIN ... COMMIT, or ROLLBACK on any exception. DuckDB turns a COMMIT after a failed
-    statement into a silent rollback, so the rollback is explicit and the error re-raised."""
+    """BEGIN ... COMMIT, or ROLLBACK on any exception; an inner ``transaction()`` joins the outer one.
+
+    DuckDB has no SAVEPOINT, so nesting works like sqlite-utils' ``atomic()`` without the
+    savepoint: an inner block's writes commit or roll back with the outermost block. If an
+    inner block fails and the outer code carries on, the outer block rolls back anyway at its
+    end and raises WarehouseError, so a caught inner failure never commits half its work.
+    (A hand-written ``BEGIN`` inside an open transaction aborts it in DuckDB — one reason every
+    writer goes through this function.) DuckDB turns a COMMIT after a failed statement into a
+    silent rollback, so the rollback is explicit and the error re-raised."""
+    state = _OPEN.get(con)
+    if state is not None:  # join the outer transaction
+        try:
+            yield con
+        except BaseException:
+            state[0] = True  # doomed: the outer block must not commit
+            raise
+        return
     con.execute("BEGIN TRANSACTION").fetchall()
+    state = _OPEN[con] = [False]
     try:
         yield con
+        if state[0]:
+            raise WarehouseError("an inner transaction failed, so the whole transaction was rolled back")
         con.execute("COMMIT").fetchall()
     except BaseException:
         try:
@@ -226,6 +248,19 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         except duckdb.Error:
             pass
         raise
+    finally:
+        _OPEN.pop(con, None)
+
+
+def tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Names of the tables and views in the warehouse's main schema."""
+    rows = con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()
+    return {r[0] for r in rows}
+
+
+def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``con`` is inside a :func:`transaction` block."""
+    return con in _OPEN
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:

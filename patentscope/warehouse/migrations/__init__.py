@@ -16,6 +16,7 @@ from importlib import resources
 import duckdb
 
 from ...errors import MigrationError
+from ..connection import tables, transaction
 
 _RECORD_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -49,10 +50,7 @@ def builtin_migrations() -> list[Migration]:
 
 
 def _applied(con: duckdb.DuckDBPyConnection, *, create: bool = True) -> dict[str, tuple[dt.datetime, str]]:
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
-    ).fetchall()[0][0]
-    if not exists:
+    if "schema_migrations" not in tables(con):
         if not create:
             return {}
         con.execute(_RECORD_TABLE).fetchall()
@@ -95,17 +93,15 @@ def apply(con: duckdb.DuckDBPyConnection, migrations: list[Migration] | None = N
         if m.name in applied:
             continue
         statements = con.extract_statements(m.sql)
-        con.execute("BEGIN TRANSACTION").fetchall()
         try:
-            for st in statements:
-                con.execute(st.query).fetchall()
-            con.execute(
-                "INSERT INTO schema_migrations VALUES ($name, $at, $sha)",
-                {"name": m.name, "at": dt.datetime.now(dt.UTC).replace(tzinfo=None), "sha": m.sha256},
-            ).fetchall()
-            con.execute("COMMIT").fetchall()
+            with transaction(con):
+                for st in statements:
+                    con.execute(st.query).fetchall()
+                con.execute(
+                    "INSERT INTO schema_migrations VALUES ($name, $at, $sha)",
+                    {"name": m.name, "at": dt.datetime.now(dt.UTC).replace(tzinfo=None), "sha": m.sha256},
+                ).fetchall()
         except duckdb.Error as e:
-            con.execute("ROLLBACK").fetchall()
             first_line = str(e).splitlines()[0]
             raise MigrationError(
                 f"migration {m.name} failed and was rolled back ({first_line}); "

@@ -1,0 +1,161 @@
+"""The warehouse toolkit: every table idiom written once (the DuckDB counterpart of sqlite-utils'
+``Database``).
+
+- :func:`tables` / :func:`require_tables` — which tables and views exist; a clear error naming
+  the missing ones and the migration that creates them.
+- :func:`transaction` — BEGIN ... COMMIT / ROLLBACK; an inner ``transaction()`` joins the outer
+  one (DuckDB has no SAVEPOINT; see :func:`patentscope.warehouse.connection.transaction`).
+- :func:`replace_tables` — replace the rows of several tables from polars frames or DuckDB
+  relations in one transaction (all of them or none).
+- :func:`recorded_run` — the ``ingest_runs`` record of one run: started on entry, finished on
+  exit with its counts, 'failed' with the error's message when the block raises.
+- :func:`writer` — the single-writer lock, an open read-write connection and, by default, the
+  pending migrations applied.
+
+Everything that writes the warehouse uses these; hand-written ``BEGIN``/``COMMIT`` is a bug
+(a second ``BEGIN`` inside an open DuckDB transaction aborts it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from ..errors import WarehouseError
+from . import connection
+from .connection import in_transaction, tables, transaction
+from .save import finish_run, start_run
+
+__all__ = ["Run", "in_transaction", "recorded_run", "replace_tables", "require_tables", "tables", "transaction",
+           "writer"]
+
+
+def require_tables(con: duckdb.DuckDBPyConnection, names: Iterable[str], *, migration: str | None = None) -> None:
+    """Raise WarehouseError naming every table of ``names`` the warehouse lacks (and the
+    migration that creates them, when given), with what to do: run ``patentscope migrate``."""
+    have = tables(con)
+    missing = [n for n in names if n not in have]
+    if missing:
+        which = f" (migration {migration} not applied)" if migration else ""
+        raise WarehouseError(f"the warehouse has no {', '.join(missing)} table(s){which}; run `patentscope migrate` first")
+
+
+def replace_tables(
+    con: duckdb.DuckDBPyConnection,
+    frames: Mapping[str, pl.DataFrame | duckdb.DuckDBPyRelation],
+    *,
+    where: str | None = None,
+    params: dict[str, object] | None = None,
+    what: str | None = None,
+) -> dict[str, int]:
+    """Replace the rows of each table with its frame (columns matched by name; columns the frame
+    lacks get their defaults or NULL), all in one transaction: either every table is replaced or
+    none is. ``where`` (with bound ``params``) limits the rows deleted, e.g. ``"scenario = $s"``
+    to replace one scenario's rows. Inside an outer :func:`transaction` it joins that one.
+    Returns the rows inserted per table. A failed statement raises WarehouseError naming
+    ``what`` (default: the tables) and saying it was rolled back."""
+    require_tables(con, frames)
+    counts: dict[str, int] = {}
+    views: list[str] = []
+    try:
+        with transaction(con):
+            for table, data in frames.items():
+                view = f"_replace_{table}"
+                con.register(view, data)
+                views.append(view)
+                con.execute(f"DELETE FROM {table}" + (f" WHERE {where}" if where else ""), params or {}).fetchall()
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}").fetchall()
+                counts[table] = int(con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0])
+    except duckdb.Error as e:
+        label = what or f"replacing {', '.join(frames)}"
+        raise WarehouseError(f"{label} failed and was rolled back ({str(e).splitlines()[0]})") from None
+    finally:
+        for view in views:
+            con.unregister(view)
+    return counts
+
+
+@dataclass
+class Run:
+    """One ``ingest_runs`` row being written: set the counts (and ``status``/``message``) in the
+    block; the record is finished with them on exit. ``status`` None means 'partial' when rows
+    were rejected, else 'ok'."""
+
+    run_id: int
+    read: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    message: str | None = None
+    status: str | None = None
+
+
+def failure_message(e: BaseException) -> str:
+    """What ``ingest_runs.message`` says about an error that ended a run."""
+    if not isinstance(e, Exception):  # KeyboardInterrupt, SystemExit
+        return f"interrupted: {type(e).__name__}"
+    return str(e)[:500] or type(e).__name__
+
+
+@contextmanager
+def recorded_run(
+    target: duckdb.DuckDBPyConnection | Path | str,
+    source: str,
+    command: str,
+) -> Iterator[Run]:
+    """Record one run of ``source`` in ``ingest_runs``: 'running' on entry, then 'ok'/'partial'
+    (or the ``status`` set on the :class:`Run`) with its counts on exit, or 'failed' with the
+    error's message when the block raises (the error is re-raised; a failure to write the
+    record never hides it).
+
+    ``target`` is an open writable connection, or the warehouse path for runs that open the
+    file only for their saves (the record is then written through short writer sessions, under
+    the writer lock the caller holds)."""
+
+    def write(fn: Callable[[duckdb.DuckDBPyConnection], int | None]) -> int | None:
+        if isinstance(target, duckdb.DuckDBPyConnection):
+            return fn(target)
+        with connection.writer(target) as con:
+            return fn(con)
+
+    run_id = write(lambda con: start_run(con, source, command))
+    assert run_id is not None
+    run = Run(run_id)
+    try:
+        yield run
+    except BaseException as e:
+        message = failure_message(e)
+        try:
+            write(lambda con: finish_run(con, run_id, "failed", read=run.read, loaded=run.loaded, rejected=run.rejected,
+                                         message=message))
+        except Exception:  # noqa: BLE001 - the original failure matters more than its record
+            pass
+        raise
+    status = run.status or ("partial" if run.rejected else "ok")
+    write(lambda con: finish_run(con, run_id, status, read=run.read, loaded=run.loaded, rejected=run.rejected,
+                                 message=run.message))
+
+
+@contextmanager
+def writer(
+    path: str | Path,
+    *,
+    migrate: bool = True,
+    wait: float | None = None,
+    command: str = "",
+    log: Callable[[str], None] | None = None,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The writer lock plus an open read-write connection (the file is created atomically if
+    missing) with, when ``migrate``, every pending migration applied (``log`` hears which)."""
+    with connection.writer(path, wait=wait, command=command) as con:
+        if migrate:
+            from . import migrations
+
+            applied = migrations.apply(con)
+            if applied and log is not None:
+                log(f"migrated {path}: {', '.join(applied)}")
+        yield con

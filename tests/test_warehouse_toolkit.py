@@ -1,0 +1,172 @@
+"""The warehouse toolkit: tables, nested transactions, replace_tables, recorded_run, writer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from patentscope.errors import MigrationError, WarehouseError
+from patentscope.warehouse import migrations
+from patentscope.warehouse.toolkit import (
+    in_transaction,
+    recorded_run,
+    replace_tables,
+    require_tables,
+    tables,
+    transaction,
+    writer,
+)
+
+
+@pytest.fixture()
+def con():
+    c = duckdb.connect(":memory:")
+    c.execute("CREATE TABLE a (k INTEGER, v VARCHAR DEFAULT 'd')").fetchall()
+    c.execute("CREATE TABLE b (k INTEGER NOT NULL)").fetchall()
+    c.execute("CREATE VIEW av AS SELECT * FROM a").fetchall()
+    c.execute("INSERT INTO a VALUES (1, 'old'), (2, 'old')").fetchall()
+    c.execute("INSERT INTO b VALUES (7)").fetchall()
+    yield c
+    c.close()
+
+
+def rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
+    return con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+
+
+def test_tables_lists_tables_and_views(con):
+    assert tables(con) == {"a", "b", "av"}
+    require_tables(con, ["a", "av"])
+    with pytest.raises(WarehouseError, match=r"no c, d table\(s\) \(migration 0099_x not applied\); run `patentscope migrate`"):
+        require_tables(con, ["a", "c", "d"], migration="0099_x")
+
+
+def test_transaction_commits_and_rolls_back(con):
+    with transaction(con):
+        assert in_transaction(con)
+        con.execute("INSERT INTO b VALUES (8)").fetchall()
+    assert not in_transaction(con)
+    assert rows(con, "b") == [(7,), (8,)]
+    with pytest.raises(ZeroDivisionError), transaction(con):
+        con.execute("INSERT INTO b VALUES (9)").fetchall()
+        _ = 1 / 0
+    assert rows(con, "b") == [(7,), (8,)]
+    with pytest.raises(duckdb.ConstraintException), transaction(con):
+        con.execute("INSERT INTO b VALUES (10)").fetchall()
+        con.execute("INSERT INTO b VALUES (NULL)").fetchall()
+    assert rows(con, "b") == [(7,), (8,)]
+    assert con.execute("SELECT 1").fetchall() == [(1,)]  # the connection is usable again
+
+
+def test_inner_transaction_joins_the_outer_one(con):
+    with transaction(con):
+        con.execute("INSERT INTO b VALUES (1)").fetchall()
+        with transaction(con):  # a hand-written BEGIN here would abort the outer transaction
+            con.execute("INSERT INTO b VALUES (2)").fetchall()
+        assert in_transaction(con)
+        # not committed yet: a second connection does not see the rows
+        other = con.cursor()
+        assert rows(other, "b") == [(7,)]
+        other.close()
+    assert rows(con, "b") == [(1,), (2,), (7,)]
+    # the outer failure takes the inner block's work with it
+    with pytest.raises(RuntimeError), transaction(con):
+        with transaction(con):
+            con.execute("INSERT INTO b VALUES (3)").fetchall()
+        raise RuntimeError("outer")
+    assert rows(con, "b") == [(1,), (2,), (7,)]
+
+
+def test_a_caught_inner_failure_still_rolls_the_whole_transaction_back(con):
+    with pytest.raises(WarehouseError, match="inner transaction failed"), transaction(con):
+        con.execute("INSERT INTO b VALUES (1)").fetchall()
+        try:
+            with transaction(con):
+                con.execute("INSERT INTO b VALUES (2)").fetchall()
+                raise ValueError("inner")
+        except ValueError:
+            pass
+    assert rows(con, "b") == [(7,)]
+    assert not in_transaction(con)
+
+
+def test_replace_tables_replaces_all_or_nothing(con):
+    new_a = pl.DataFrame({"k": [5]})  # v takes its default
+    counts = replace_tables(con, {"a": new_a, "b": con.sql("SELECT 11 AS k UNION ALL SELECT 12")})
+    assert counts == {"a": 1, "b": 2}
+    assert rows(con, "a") == [(5, "d")]
+    assert rows(con, "b") == [(11,), (12,)]
+    bad = pl.DataFrame({"k": [None]}, schema={"k": pl.Int32})  # b.k is NOT NULL
+    with pytest.raises(WarehouseError, match="storing x failed and was rolled back"):
+        replace_tables(con, {"a": pl.DataFrame({"k": [6]}), "b": bad}, what="storing x")
+    assert rows(con, "a") == [(5, "d")]
+    assert rows(con, "b") == [(11,), (12,)]
+    assert not {t for t in tables(con) if t.startswith("_replace")}
+    with pytest.raises(WarehouseError, match="no zz table"):
+        replace_tables(con, {"zz": new_a})
+
+
+def test_replace_tables_where_and_inside_a_transaction(con):
+    with transaction(con):
+        replace_tables(con, {"a": pl.DataFrame({"k": [1], "v": ["new"]})}, where="k = $k", params={"k": 1})
+        con.execute("INSERT INTO b VALUES (8)").fetchall()
+    assert rows(con, "a") == [(1, "new"), (2, "old")]
+    assert rows(con, "b") == [(7,), (8,)]
+
+
+def test_recorded_run_on_a_connection(mem_con):
+    with recorded_run(mem_con, "file", "pytest ok") as run:
+        run.read, run.loaded = 3, 2
+    with recorded_run(mem_con, "file", "pytest partial") as run:
+        run.rejected, run.message = 1, "1 row quarantined"
+    with pytest.raises(ValueError), recorded_run(mem_con, "file", "pytest failed") as run:
+        run.read = 4
+        raise ValueError("broken input")
+    got = mem_con.execute("SELECT command, status, rows_read, rows_loaded, rows_rejected, message, finished_at IS NOT NULL "
+                          "FROM ingest_runs ORDER BY run_id").fetchall()
+    assert got == [("pytest ok", "ok", 3, 2, 0, None, True),
+                   ("pytest partial", "partial", 0, 0, 1, "1 row quarantined", True),
+                   ("pytest failed", "failed", 4, 0, 0, "broken input", True)]
+
+
+def test_recorded_run_on_a_path_and_an_interrupt(tmp_path: Path):
+    wh = tmp_path / "w.duckdb"
+    with writer(wh):
+        pass
+    with pytest.raises(KeyboardInterrupt), recorded_run(wh, "ops", "pytest") as run:
+        assert run.run_id >= 1
+        raise KeyboardInterrupt
+    with recorded_run(wh, "ops", "pytest") as run:
+        run.status = "partial"
+    with writer(wh, migrate=False) as con:
+        got = con.execute("SELECT status, message FROM ingest_runs ORDER BY run_id").fetchall()
+    assert got == [("failed", "interrupted: KeyboardInterrupt"), ("partial", None)]
+
+
+def test_writer_migrates_and_logs(tmp_path: Path):
+    wh = tmp_path / "new" / "w.duckdb"
+    heard: list[str] = []
+    with writer(wh, log=heard.append) as con:
+        assert "publications" in tables(con)
+    assert len(heard) == 1 and heard[0].startswith(f"migrated {wh}: 0001_core")
+    with writer(wh, log=heard.append):
+        pass
+    assert len(heard) == 1  # nothing pending the second time
+    plain = tmp_path / "plain.duckdb"
+    with writer(plain, migrate=False) as con:
+        assert tables(con) == set()
+
+
+def test_a_failing_migration_rolls_back_alone(tmp_path: Path):
+    wh = tmp_path / "w.duckdb"
+    good = migrations.Migration("0001_t", "CREATE TABLE t (k INTEGER);")
+    bad = migrations.Migration("0002_bad", "CREATE TABLE u (k INTEGER); INSERT INTO nowhere VALUES (1);")
+    with writer(wh, migrate=False) as con:
+        with pytest.raises(MigrationError, match=r"migration 0002_bad failed and was rolled back .* 1 earlier"):
+            migrations.apply(con, [good, bad])
+        assert {"t", "schema_migrations"} <= tables(con) and "u" not in tables(con)
+        assert not in_transaction(con)
+        assert [s.state for s in migrations.status(con, [good, bad])] == ["applied", "pending"]
