@@ -125,15 +125,18 @@ def test_model_is_cached_and_analyze_only_predicts(tmp_path, sample_con):
     con.close()
 
 
-def test_refit_setting_is_checked(tmp_path):
+def test_segments_file_errors_name_file_line_and_key(tmp_path):
     import pytest
 
     from patentscope.errors import ConfigError
 
     p = tmp_path / "s.toml"
-    p.write_text('[[segment]]\nid = "a"\nlabel = "A"\nsource = "x"\n[classifier]\nrefit = "always"\n')
-    with pytest.raises(ConfigError, match="refit"):
+    p.write_text("[[segment]]\nid = \"a\"\nlabel = \"A\"\nsource = \"x\"\n[classifier]\nrefit = \"always\"\nfolds = 1\n")
+    with pytest.raises(ConfigError) as e:
         load_classifier_settings(p)
+    msg = str(e.value)
+    assert "s.toml:6: classifier.refit" in msg and "when_missing" in msg   # file:line: key, what is allowed
+    assert "s.toml:7: classifier.folds" in msg
 
 
 def test_cli_train_then_evaluate_csv_and_json(tmp_path, sample_warehouse):

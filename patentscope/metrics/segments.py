@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import duckdb
 import polars as pl
+from pydantic import Field
 
-from ..errors import ConfigError
+from ..inputs import InputModel, NonEmptyStr, PositiveInt, Probability, read_toml, toml_text
 from ..warehouse.connection import transaction
 
 
@@ -53,25 +53,42 @@ class Segment:
         return re.compile(rf"(?<![\w-])(?:{alts})", re.I)
 
 
-def _doc(path: str | Path | None) -> dict[str, Any]:
-    text = (Path(path).read_text(encoding="utf-8") if path
-            else resources.files("patentscope").joinpath("data/segments.toml").read_text(encoding="utf-8"))
-    return tomllib.loads(text)
+class _SegmentRule(InputModel):
+    id: NonEmptyStr
+    label: NonEmptyStr
+    cpc: list[NonEmptyStr] = []
+    keywords: list[NonEmptyStr] = []
+    source: NonEmptyStr
+
+
+class _ClassifierTable(InputModel):
+    min_positives: PositiveInt = 5
+    probability_threshold: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)] = 0.5
+    min_precision: Probability = 0.8
+    folds: Annotated[int, Field(strict=True, ge=2, le=50)] = 5
+    refit: Literal["when_missing", "when_changed"] = "when_missing"
+
+
+class _SegmentsFile(InputModel):
+    segment: Annotated[list[_SegmentRule], Field(min_length=1)]
+    classifier: _ClassifierTable = _ClassifierTable()
+
+
+def _doc(path: str | Path | None) -> _SegmentsFile:
+    """data/segments.toml (or ``path``) through the typed input reader: file:line: key errors."""
+    if path:
+        return read_toml(path, _SegmentsFile, what="segments file")
+    text = resources.files("patentscope").joinpath("data/segments.toml").read_text(encoding="utf-8")
+    return toml_text(text, _SegmentsFile, "patentscope/data/segments.toml")
 
 
 def load_segments(path: str | Path | None = None) -> list[Segment]:
-    return [Segment(s["id"], s["label"], tuple(s.get("cpc", [])), tuple(s.get("keywords", [])), s.get("source", ""))
-            for s in _doc(path)["segment"]]
+    return [Segment(s.id, s.label, tuple(s.cpc), tuple(s.keywords), s.source) for s in _doc(path).segment]
 
 
 def load_classifier_settings(path: str | Path | None = None) -> ClassifierSettings:
-    c = _doc(path).get("classifier", {})
-    refit = str(c.get("refit", "when_missing"))
-    if refit not in ("when_missing", "when_changed"):
-        where = path or "patentscope/data/segments.toml"
-        raise ConfigError(f"{where}: classifier.refit: {refit!r} is not allowed; use 'when_missing' or 'when_changed'")
-    return ClassifierSettings(int(c.get("min_positives", 5)), float(c.get("probability_threshold", 0.5)),
-                              float(c.get("min_precision", 0.8)), int(c.get("folds", 5)), refit)
+    c = _doc(path).classifier
+    return ClassifierSettings(c.min_positives, c.probability_threshold, c.min_precision, c.folds, c.refit)
 
 
 SEGMENT_SCHEMA = {"pub_key": pl.Utf8, "segment": pl.Utf8, "decided_by": pl.Utf8, "evidence": pl.Utf8, "probability": pl.Float64}
