@@ -28,9 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PatentscopeError
-from .warehouse import migrations
-from .warehouse.connection import writer
-from .warehouse.save import finish_run, start_run
+from .warehouse.toolkit import recorded_run, writer
 
 Log = Callable[[str], None]
 STEPS = ("holders", "expiry", "segments", "centrality", "concentration")
@@ -105,11 +103,9 @@ def analyze(warehouse: Path, *, at: dt.date | None = None, today: dt.date | None
                              "or point --warehouse / PATENTSCOPE_WAREHOUSE at an existing file")
     results: dict[str, dict[str, Any]] = {}
     todo = [s for s in STEPS if s in steps]
-    with writer(warehouse, command="patentscope analyze") as con, \
+    with writer(warehouse, command="patentscope analyze", migrate=True) as con, \
             step_progress(len(todo), progress_wanted(progress)) as advance:
-        migrations.apply(con)
-        run_id = start_run(con, "analyze", "patentscope analyze " + " ".join(steps))
-        try:
+        with recorded_run(con, "analyze", "patentscope analyze " + " ".join(steps)) as run:
             ex_frame = None
             for step in STEPS:
                 if step not in steps:
@@ -137,9 +133,6 @@ def analyze(warehouse: Path, *, at: dt.date | None = None, today: dt.date | None
                     stats = concentration.refresh(con, ex_frame, today=today)
                 results[step] = _summary(stats) | {"seconds": round(time.perf_counter() - t0, 3)}
                 log(f"analyze {step}: {json.dumps(results[step], default=str, sort_keys=True)}")
-        except BaseException as e:
-            finish_run(con, run_id, "failed", message=f"{type(e).__name__}: {str(e)[:400]}")
-            raise
-        finish_run(con, run_id, "ok", loaded=sum(int(v.get("rows", 0) or 0) for v in results.values()),
-                   message=json.dumps({k: v.get("seconds") for k, v in results.items()}))
+            run.loaded = sum(int(v.get("rows", 0) or 0) for v in results.values())
+            run.message = json.dumps({k: v.get("seconds") for k, v in results.items()})
     return results

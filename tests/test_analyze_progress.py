@@ -1,4 +1,5 @@
 import io
+import json
 import shutil
 
 from patentscope.analyze import analyze, progress_wanted, step_progress
@@ -47,3 +48,10 @@ def test_analyze_with_progress_on_runs_the_steps(tmp_path, sample_warehouse, cap
     res = analyze(wh, steps=("holders", "segments"), progress=False)
     assert set(res) == {"holders", "segments"}
     assert capsys.readouterr().err == ""
+    import duckdb
+
+    con = duckdb.connect(str(wh), read_only=True)
+    status, message = con.execute("SELECT status, message FROM ingest_runs WHERE source = 'analyze' "
+                                  "ORDER BY run_id DESC LIMIT 1").fetchall()[0]
+    con.close()
+    assert status == "ok" and set(json.loads(message)) == {"holders", "segments"}
