@@ -69,7 +69,7 @@ __all__ = [
     "MAX_DEPTH", "MAX_REPORTED", "MAX_INPUT_BYTES", "InputModel", "Year", "InputDate", "Money", "NonNegFloat",
     "FiniteFloat", "Rate", "Probability", "Samples", "PositiveInt", "NonNegInt", "NonEmptyStr", "OfficeCode",
     "ordered", "check_order", "decode_utf8", "read_text", "parse_toml", "parse_json", "read_toml", "read_json",
-    "validate", "toml_text", "read_toml_dict", "str_list", "toml_key_lines", "json_key_lines", "refuse_secrets", "check_depth", "RangeError",
+    "validate", "toml_text", "read_toml_dict", "str_list", "require_tables", "toml_key_lines", "json_key_lines", "refuse_secrets", "check_depth", "RangeError",
 ]
 
 MAX_DEPTH = 24          # tables + arrays + inline tables, counted together
@@ -431,6 +431,16 @@ def parse_toml(text: str, where: str, *, secrets: bool = True) -> tuple[dict[str
     if secrets:
         refuse_secrets(doc, where, scan.lines)
     return doc, scan.lines
+
+
+def require_tables(doc: Mapping[str, Any], names: tuple[str, ...], where: str,
+                   lines: Mapping[tuple[Any, ...], int] | None = None) -> None:
+    """Refuse a document where one of ``names`` is present but not a table (``dates = "1990"``)."""
+    for name in names:
+        if name in doc and not isinstance(doc[name], dict):
+            line = _line_of((name,), lines or {})
+            at = f"{where}:{line}" if line else where
+            raise ConfigError(f"{at}: {name}: must be a table ([{name}] with its keys){_got(doc[name])}")
 
 
 def _no_constants(name: str) -> Any:

@@ -67,7 +67,8 @@ def forget_runtime() -> None:
         _runtime.clear()
 
 
-def _literals() -> list[str]:
+def secret_literals() -> list[str]:
+    """Every literal value scrubbed now (env secrets, their base64 forms, run-time tokens), longest first."""
     vals: set[str] = set()
     env = [os.environ.get(v, "").strip() for v in SECRET_ENV_VARS]
     for v in env:
@@ -87,7 +88,7 @@ def scrub(text: str) -> str:
     """``text`` with every known secret and every credential-shaped substring replaced."""
     if not text:
         return text
-    for lit in _literals():
+    for lit in secret_literals():
         if lit in text:
             text = text.replace(lit, REDACTED)
     text = _PATTERNS[0].sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
@@ -141,7 +142,7 @@ def secret_key_name(name: str) -> bool:
 def secret_shaped(value: str) -> str | None:
     """Why a string value looks like a credential (or None): it holds a configured secret, a URL
     password, a bearer header or a ``token=...`` assignment."""
-    if any(lit in value for lit in _literals()):
+    if any(lit in value for lit in secret_literals()):
         return "it contains the value of a secret environment variable"
     if _PATTERNS[2].search(value):
         return "it is a URL with a password in it"

@@ -10,6 +10,7 @@ import pytest
 from patentscope.ingest.sample import ingest_sample_format, sample_folder
 from patentscope.landscape import load_landscape
 from patentscope.warehouse import migrations
+from patentscope.warehouse.save import table_columns
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -43,3 +44,58 @@ def sample_con(sample_warehouse):
     con = open_reader(sample_warehouse)  # same settings as every reader: DuckDB refuses mixed ones
     yield con
     con.close()
+
+
+# bookkeeping columns that differ between two runs that saved the same data
+RUN_COLUMNS = ("fetched_at", "run_id", "updated_run_id")
+
+
+def warehouse_digest(path: Path, tables: list[str], skip: tuple[str, ...] = RUN_COLUMNS) -> dict[str, tuple[int, int]]:
+    """(row count, order-free hash of the rows without the ``skip`` columns) of each table: two
+    warehouses that hold the same data have the same digest. Import it: ``from conftest import
+    warehouse_digest``."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        out = {}
+        for t in tables:
+            cols = [c for c, _ in table_columns(con, t) if c not in skip]
+            out[t] = con.execute(f"SELECT count(*), coalesce(sum(hash({', '.join(cols)})), 0) FROM {t}").fetchall()[0]
+        return out
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="session")
+def clean_job(tmp_path_factory):
+    """One clean `ingest --all` of every offline source against the fake APIs, watched from
+    outside while it runs (a reader and `status` get in between its batches). Shared by
+    test_jobs (which checks it) and test_jobs_faults (which compares faulty runs with it)."""
+    import io
+    import os
+    import subprocess
+    import sys
+
+    from test_jobs_support import FakeOps, run_job, suite_setup
+
+    tmp = tmp_path_factory.mktemp("job")
+    cfg = suite_setup(tmp, sample=False, ops_page=100, ops_group=20)
+    wh = tmp / "wh" / "patentscope.duckdb"
+    seen: dict[str, object] = {}
+    ops = FakeOps()
+
+    def look_from_outside(request, fake):
+        """On the 2nd OPS data request the job is between batches: a reader and `status` must get in."""
+        if fake.data_calls == 2 and "reader" not in seen:
+            env = {**os.environ, "PATENTSCOPE_READ_WAIT": "0"}  # no waiting: the file must be free right now
+            seen["reader"] = subprocess.run(
+                [sys.executable, "-m", "patentscope", "--warehouse", str(wh), "sql", "SELECT count(*) AS n FROM publications",
+                 "--csv"], capture_output=True, text=True, env=env, timeout=60)
+            seen["status"] = subprocess.run(
+                [sys.executable, "-m", "patentscope", "--warehouse", str(wh), "status", "--json"],
+                capture_output=True, text=True, env=env, timeout=60)
+        return None
+
+    ops.faults.append(look_from_outside)
+    log = io.StringIO()
+    code = run_job(cfg, wh, stream=log, json_logs=True, ops=ops)
+    return {"cfg": cfg, "wh": wh, "code": code, "log": log.getvalue(), "seen": seen, "tmp": tmp}

@@ -1,19 +1,44 @@
-"""The command line as a user meets it: real processes, real files, exit codes."""
+"""The command line as a user meets it: real files, exit codes, stdout vs stderr.
+
+Commands run in-process through click's CliRunner (fast); a few smoke tests run the real
+``python -m patentscope`` process for what only a process shows (exit status, a closed pipe,
+nothing on stdout)."""
 
 import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
+from click.testing import CliRunner
+
+from patentscope.cli import main
 
 
-def run(*args, cwd=None, env=None):
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(*args, env=None):
+    """``patentscope ARGS`` in-process (the environment as given, PATENTSCOPE_WAREHOUSE unset)."""
+    r = CliRunner().invoke(main, [str(a) for a in args], env={"PATENTSCOPE_WAREHOUSE": None, **(env or {})})
+    if r.exception is not None and not isinstance(r.exception, SystemExit):
+        raise r.exception
+    return Ran(r.exit_code, r.stdout, r.stderr)
+
+
+def process(*args, env=None, **kw):
+    """``python -m patentscope ARGS`` as a real process."""
     e = {**os.environ, **(env or {})}
     e.pop("PATENTSCOPE_WAREHOUSE", None)
-    return subprocess.run([sys.executable, "-m", "patentscope", *args], capture_output=True, text=True, cwd=cwd, env=e, timeout=120)
+    return subprocess.run([sys.executable, "-m", "patentscope", *map(str, args)], capture_output=True, text=True, env=e,
+                          timeout=120, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +94,14 @@ def test_query_command(demo_dir):
     assert "publications_by_holder" in r.stdout and "params:" in r.stdout
     r = run("--warehouse", wh, "query", "publication_detail", "--param", "pub=US4770723A", "--csv")
     assert r.returncode == 0 and "Masato Sagawa" in r.stdout
-    r = run("--warehouse", wh, "query", "publication_detail")
-    assert r.returncode == 1 and "needs --param pub=" in r.stderr
+    r = run("--warehouse", wh, "query", "publication_detail")  # usage errors exit 2 (README: exit codes)
+    assert r.returncode == 2 and "needs --param pub=" in r.stderr and r.stderr.count("\n") == 1
     r = run("--warehouse", wh, "query", "no_such_query")
-    assert r.returncode == 1 and "no query named" in r.stderr
+    assert r.returncode == 2 and "no query named" in r.stderr
 
 
 def test_missing_warehouse_is_one_line(tmp_path):
-    r = run("--warehouse", str(tmp_path / "nope.duckdb"), "sql", "SELECT 1")
+    r = process("--warehouse", str(tmp_path / "nope.duckdb"), "sql", "SELECT 1")
     assert r.returncode == 3
     assert r.stderr.strip().startswith("patentscope: error: no warehouse at")
     assert "patentscope demo" in r.stderr and r.stderr.count("\n") == 1
@@ -163,10 +188,18 @@ def test_export_parquet_and_csv(demo_dir, tmp_path):
     assert r.returncode == 1 and "no table or view nonexistent" in r.stderr
 
 
-def test_help_everywhere():
-    for cmd in ([], ["demo"], ["sql"], ["query"], ["migrate"], ["export"], ["report"], ["ingest", "sample"], ["landscape"]):
-        r = run(*cmd, "--help")
-        assert r.returncode == 0 and "Usage:" in r.stdout, cmd
+def test_help_runs_as_a_process():
+    r = process("ingest", "sample", "--help")
+    assert r.returncode == 0 and "Usage:" in r.stdout and r.stderr == ""
+
+
+def test_ingest_sample_quiet_prints_nothing_on_stdout(tmp_path):
+    r = process("-q", "--warehouse", tmp_path / "q.duckdb", "ingest", "sample")
+    assert r.returncode == 0 and r.stdout == "" and r.stderr == ""
+    r = run("--warehouse", tmp_path / "q.duckdb", "ingest", "sample")
+    out = json.loads(r.stdout)
+    assert r.returncode == 0 and out["source"] == "sample" and out["loaded"]["publications"] == 147
+    assert set(out) == {"source", "run_id", "rows_read", "loaded", "rejected"}
 
 
 def test_secret_in_config_file_refused(tmp_path):

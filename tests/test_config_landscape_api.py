@@ -70,3 +70,14 @@ def test_import_creates_nothing(tmp_path):
                        cwd=tmp_path, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_landscape_errors_name_file_line_and_key(tmp_path):
+    f = tmp_path / "l.toml"
+    f.write_text('name = "x"\n[classification]\ncore = ["H01F1/057", "H01F 1/0X7"]\n[keywords]\nstorng = ["a"]\n',
+                 encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_landscape(f)
+    msg = str(e.value)
+    assert f"{f}:3: classification.core" in msg and "'H01F 1/0X7' is not a CPC/IPC symbol" in msg
+    assert f"{f}:5: keywords.storng: unknown key; did you mean 'strong'?" in msg

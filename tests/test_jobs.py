@@ -1,4 +1,4 @@
-"""`patentscope ingest --all` (patentscope/jobs.py): configuration lookup and validation, exit codes
+"""`patentscope ingest --all` (patentscope/jobs/): configuration lookup and validation, exit codes
 (ok, configuration error, lock held, partial, all failed), readers during an ingest, secrets,
 JSON log lines, the run record and incremental windows.
 
@@ -27,7 +27,6 @@ from test_jobs_support import (
     FakeOdp,
     run_job,
     settings_for,
-    suite_setup,
     write_config,
 )
 from test_ops_support import FakeOps
@@ -121,30 +120,10 @@ def test_config_flag_through_the_cli_and_its_errors(tmp_path, monkeypatch):
 # one clean multi-source job, watched from outside while it runs
 
 
-@pytest.fixture(scope="module")
-def clean(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("job")
-    cfg = suite_setup(tmp, sample=False, ops_page=100, ops_group=20)
-    wh = tmp / "wh" / "patentscope.duckdb"
-    seen: dict[str, object] = {}
-    ops = FakeOps()
-
-    def look_from_outside(request, fake):
-        """On the 2nd OPS data request the job is between batches: a reader and `status` must get in."""
-        if fake.data_calls == 2 and "reader" not in seen:
-            env = {**os.environ, "PATENTSCOPE_READ_WAIT": "0"}  # no waiting: the file must be free right now
-            seen["reader"] = subprocess.run(
-                [sys.executable, "-m", "patentscope", "--warehouse", str(wh), "sql", "SELECT count(*) AS n FROM publications",
-                 "--csv"], capture_output=True, text=True, env=env, timeout=60)
-            seen["status"] = subprocess.run(
-                [sys.executable, "-m", "patentscope", "--warehouse", str(wh), "status", "--json"],
-                capture_output=True, text=True, env=env, timeout=60)
-        return None
-
-    ops.faults.append(look_from_outside)
-    log = io.StringIO()
-    code = run_job(cfg, wh, stream=log, json_logs=True, ops=ops)
-    return {"cfg": cfg, "wh": wh, "code": code, "log": log.getvalue(), "seen": seen, "tmp": tmp}
+@pytest.fixture()
+def clean(clean_job):
+    """One clean multi-source job (built once per session in conftest: test_jobs_faults compares with it)."""
+    return clean_job
 
 
 def test_clean_job_exit_0_and_one_json_line_per_step(clean):

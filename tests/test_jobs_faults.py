@@ -29,17 +29,15 @@ from test_jobs_support import (
     run_child,
     run_job,
     run_suite,
-    suite_setup,
 )
 
 from patentscope.sources._http import FakeClock
 from patentscope.warehouse import save
 
 
-def test_faults_then_kill_then_disk_full_then_clean_rerun_equals_a_clean_run(tmp_path, monkeypatch):
-    cfg = suite_setup(tmp_path / "inputs", sample=False, ops_page=100, ops_group=20)
-    clean = tmp_path / "clean" / "w.duckdb"
-    assert run_job(cfg, clean) == 0
+def test_faults_then_kill_then_disk_full_then_clean_rerun_equals_a_clean_run(tmp_path, monkeypatch, clean_job):
+    cfg, clean = clean_job["cfg"], clean_job["wh"]  # the same config, run once without faults
+    assert clean_job["code"] == 0
     wh = tmp_path / "faulty" / "w.duckdb"
     injected: dict[str, int] = {}
 

@@ -13,13 +13,14 @@ import duckdb
 import httpx
 import pytest
 from click.testing import CliRunner
+from conftest import RUN_COLUMNS, warehouse_digest
 from test_ops_support import EP_BIBLIO, EP_LEGAL, FIX, WO_FAMILY, FakeOps, fixture, on_call
 
 from patentscope.cli import main
-from patentscope.ingest.ops import OpsOptions, OpsStopped, build_queries, date_term, ingest_ops, load_ops, split_window
+from patentscope.ingest.ops import OpsOptions, OpsStopped, ingest_ops, load_ops, split_window
+from patentscope.landscape.cql import build_queries, date_term
 from patentscope.sources._http import FakeClock, RetryPolicy
 from patentscope.sources.epo_ops import OpsClient
-from patentscope.warehouse import save
 
 KEY, SECRET = "test-key-9f2c", "test-secret-4b7d"
 OPTS = {"queries": ["cpc=/low H01F1/057"], "page_size": 3, "cap": 4, "group_size": 2}
@@ -28,15 +29,7 @@ TABLES = ["publications", "field_values", "parties", "classifications", "citatio
 
 
 def content(path: Path) -> dict:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        out = {}
-        for t in TABLES:
-            cols = [c for c, _ in save.table_columns(con, t) if c not in ("fetched_at", "run_id", "updated_run_id", "stored_path")]
-            out[t] = con.execute(f"SELECT count(*), coalesce(sum(hash({', '.join(cols)})), 0) FROM {t}").fetchall()[0]
-        return out
-    finally:
-        con.close()
+    return warehouse_digest(path, TABLES, (*RUN_COLUMNS, "stored_path"))
 
 
 def run(tmp: Path, fake: FakeOps, name: str = "w", log=None, clock=None, **opts):

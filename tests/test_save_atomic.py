@@ -2,6 +2,7 @@
 
 import duckdb
 import pytest
+from conftest import warehouse_digest
 
 from patentscope.ingest.sample import ingest_sample_format, sample_folder
 from patentscope.warehouse import save
@@ -11,15 +12,7 @@ TABLES = ["publications", "parties", "classifications", "citations", "field_valu
 
 
 def content(path):
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        out = {}
-        for t in TABLES:
-            cols = [c for c, _ in save.table_columns(con, t) if c not in ("fetched_at", "run_id", "updated_run_id")]
-            out[t] = con.execute(f"SELECT count(*), coalesce(sum(hash({', '.join(cols)})), 0) FROM {t}").fetchall()[0]
-        return out
-    finally:
-        con.close()
+    return warehouse_digest(path, TABLES)
 
 
 def test_crash_mid_save_then_rerun_equals_clean_run(tmp_path, landscape, monkeypatch):

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from test_jobs_support import EXPORTS, TODAY, settings_for, write_config
 
 from patentscope.cli import main
-from patentscope.commands.status import collect, lock_info
 from patentscope.jobs import run_all
+from patentscope.status import collect, lock_info
 from patentscope.warehouse import migrations
 
 GOOGLE = EXPORTS / "google_patents_sample_rows.csv"

@@ -11,9 +11,11 @@ from pathlib import Path
 import duckdb
 import httpx
 import pytest
+from conftest import warehouse_digest
 
 from patentscope.ingest import us_odp
 from patentscope.landscape import load_landscape
+from patentscope.landscape.odp import landscape_query
 from patentscope.normalize.uspto_odp import classify_payload
 from patentscope.sources._http import FakeClock, RetryPolicy
 from patentscope.sources.uspto_odp import (
@@ -21,7 +23,6 @@ from patentscope.sources.uspto_odp import (
     OdpClient,
     OdpError,
     iter_pages,
-    landscape_query,
     patentsearch_health,
     plan_slices,
 )
@@ -233,16 +234,9 @@ def test_patentsearch_health_says_it_plainly():
 # ------------------------------------------------------------------------------- live ingest
 
 def content(path: Path) -> dict:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        out = {}
-        for t in ["publications", "parties", "classifications", "legal_events", "term_inputs", "field_values",
-                  "related_publications", "us_applications", "us_application_events", "us_continuity", "raw_landing"]:
-            cols = [c for c, _ in save.table_columns(con, t) if c not in ("fetched_at", "run_id", "updated_run_id")]
-            out[t] = con.execute(f"SELECT count(*), coalesce(sum(hash({', '.join(cols)})), 0) FROM {t}").fetchall()[0]
-        return out
-    finally:
-        con.close()
+    return warehouse_digest(path, ["publications", "parties", "classifications", "legal_events", "term_inputs", "field_values",
+                                   "related_publications", "us_applications", "us_application_events", "us_continuity",
+                                   "raw_landing"])
 
 
 def run_live(wh, land, server, tmp_path, **kw):
@@ -334,6 +328,6 @@ def test_cli_odp_show_query_and_load(tmp_path):
     r = runner.invoke(main, ["--warehouse", str(wh), "ingest", "odp", "--load", str(ODP / "patent-dev" / "raw")], env=env)
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout[r.stdout.index("{"):])
-    assert out["read"] == 13 and out["loaded"]["term_inputs"] == 1 and out["loaded"]["us_applications"] == 2
+    assert out["source"] == "odp" and out["rows_read"] == 13 and out["loaded"]["term_inputs"] == 1 and out["loaded"]["us_applications"] == 2
     r = runner.invoke(main, ["--warehouse", str(wh), "ingest", "odp"], env={**env, "USPTO_ODP_API_KEY": ""})
     assert r.exit_code == 2 and "USPTO_ODP_API_KEY is not set" in r.output

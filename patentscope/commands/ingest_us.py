@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-
-def _echo_json(data: dict[str, Any]) -> None:
-    click.echo(json.dumps(data, indent=1, default=str))
+from . import echo_summary
 
 
 def _raw_dir(obj: Any) -> Path:
@@ -22,7 +19,7 @@ def _raw_dir(obj: Any) -> Path:
 def register(main: click.Group) -> None:
     ingest = main.commands.get("ingest")
     if not isinstance(ingest, click.Group):
-        return
+        raise TypeError("the core `ingest` group must be registered before the US ingest commands")
 
     @ingest.command("bulk")
     @click.argument("folder", required=False, type=click.Path(file_okay=False, exists=True, path_type=Path))
@@ -55,8 +52,8 @@ def register(main: click.Group) -> None:
           patentscope ingest bulk --download
         """
         from ..errors import ConfigError
-        from ..ingest.us_bulk import OPTIONAL_TABLES, PRODUCT, REQUIRED_TABLES, ingest_bulk
-        from ..ingest.us_odp import land_bytes
+        from ..ingest.us_bulk import ingest_bulk
+        from ..ingest.us_bulk_job import download_release
 
         if (folder is None) == (not download):
             raise ConfigError("give a FOLDER of PatentsView tables or --download (not both)")
@@ -65,30 +62,11 @@ def register(main: click.Group) -> None:
         source: Path | dict[str, Path]
         requests: dict[str, str] | None = None
         release_info: dict[str, Any] | None = None
-        extra = []
+        extra: list[dict[str, Any]] = []
         if download:
-            from ..errors import InputError
-            from ..sources.uspto_bulk import FILES_PATH, BulkDownloader
-
-            dest = download_dir or raw / "bulk"
-            with BulkDownloader(log=obj.log) as dl:
-                product, body = dl.product(PRODUCT)
-                extra.append(land_bytes(body, request=f"GET /api/v1/datasets/products/{PRODUCT}", content_type="application/json",
-                                        fetched_at=dl.clock.now().replace(tzinfo=None), raw_dir=None))
-                by_name = {f.name: f for f in product.files}
-                wanted = {t: by_name.get(f"{t}.tsv.zip") for t in (*REQUIRED_TABLES, *OPTIONAL_TABLES)}
-                missing = [t for t in REQUIRED_TABLES if wanted[t] is None]
-                if missing:
-                    raise InputError(f"ODP product {PRODUCT} lists no {', '.join(m + '.tsv.zip' for m in missing)} "
-                                     f"(it lists {len(product.files)} files, e.g. {', '.join(sorted(by_name)[:8])}); "
-                                     "the table names may have changed")
-                obj.log(f"{product.release}: {len(product.files)} files listed, data {product.data_from}..{product.data_to}")
-                source = {t: dl.download(pf, dest) for t, pf in wanted.items() if pf is not None}
-                requests = {t: "https://api.uspto.gov" + FILES_PATH.format(product=PRODUCT, name=pf.name)
-                            for t, pf in wanted.items() if pf is not None}
-                release = release or product.release
-                release_info = {"product_last_modified": product.last_modified, "data_from": product.data_from,
-                                "data_to": product.data_to}
+            got = download_release(download_dir or raw / "bulk", log=obj.log)
+            source, requests, release_info, extra = got.files, got.requests, got.info, got.landing
+            release = release or got.release
         else:
             assert folder is not None
             source = folder
@@ -96,8 +74,8 @@ def register(main: click.Group) -> None:
                           + (" --download" if download else f" {folder}"), release=release, release_info=release_info,
                           requests=requests, raw_dir=raw, force=force, zip_reader=zip_reader, extra_landing=extra,
                           log=obj.log)
-        _echo_json({"run_id": res.run_id, "release": res.release, "skipped": res.skipped, "loaded": res.counts,
-                    "quarantined_lines": res.quarantined, "timings_s": res.timings})
+        echo_summary(res.summary("bulk", release=res.release, skipped=res.skipped, quarantined_lines=res.quarantined,
+                                 timings_s=res.timings), quiet=obj.quiet)
         if res.quarantined:
             sys.exit(1)
 
@@ -128,11 +106,12 @@ def register(main: click.Group) -> None:
           patentscope ingest odp --load warehouse/raw/odp/
         """
         from ..ingest.us_odp import ingest_odp_live, replay_odp
-        from ..sources.uspto_odp import OdpClient, landscape_query
+        from ..landscape.odp import odp_query
+        from ..sources.uspto_odp import OdpClient
 
         land = obj.landscape()
         if show_query:
-            click.echo(query or landscape_query(land.core_codes, land.strong_keywords))
+            click.echo(query or odp_query(land))
             return
         if load is not None:
             res = replay_odp(obj.settings.warehouse, load, land, command=f"patentscope ingest odp --load {load}",
@@ -145,8 +124,7 @@ def register(main: click.Group) -> None:
                 res = ingest_odp_live(obj.settings.warehouse, land, client, command="patentscope ingest odp",
                                       since=since.date() if since else None, until=until.date() if until else None,
                                       query=query, page_size=page_size, raw_dir=_raw_dir(obj), log=obj.log)
-        _echo_json({"run_id": res.run_id, "read": res.rows_read, "loaded": res.counts,
-                    "rejected": [str(e) for e in res.rejected]})
+        echo_summary(res.summary("odp"), quiet=obj.quiet)
         if res.rejected:
             sys.exit(1)
 
@@ -172,4 +150,4 @@ def register(main: click.Group) -> None:
 
         res = ingest_maintfee(obj.settings.warehouse, file, command=f"patentscope ingest maintfee {file}",
                               all_patents=all_patents, raw_dir=_raw_dir(obj), force=force, log=obj.log)
-        _echo_json({"run_id": res.run_id, "lines_read": res.rows_read, "loaded": res.counts})
+        echo_summary(res.summary("maintfee"), quiet=obj.quiet)

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-
-def _summary(res: Any, extra: dict[str, Any] | None = None) -> str:
-    return json.dumps({"run_id": res.run_id, "rows_read": res.rows_read, **(extra or {}), "loaded": res.counts,
-                       "rejected": [str(e) for e in res.rejected]}, indent=1)
+from . import echo_summary
 
 
 def register(main: click.Group) -> None:
     ingest = main.commands.get("ingest")
     if not isinstance(ingest, click.Group):
-        return
+        raise TypeError("the core `ingest` group must be registered before the OPS and file ingest commands")
 
     @ingest.command("ops")
     @click.option("--load", "load", multiple=True, type=click.Path(exists=True, path_type=Path), metavar="PATH",
@@ -50,7 +46,8 @@ def register(main: click.Group) -> None:
           patentscope ingest ops --cql 'cpc=/low H01F1/0577' --no-legal
           patentscope ingest ops --load saved-responses/
         """
-        from ..ingest.ops import OpsOptions, build_queries, ingest_ops, load_ops
+        from ..ingest.ops import OpsOptions, ingest_ops, load_ops
+        from ..landscape.cql import build_queries
         from ..sources.epo_ops import OPS_BASE_URL, OpsClient
 
         land = obj.landscape()
@@ -62,7 +59,7 @@ def register(main: click.Group) -> None:
         if load:
             res = load_ops(obj.settings.warehouse, list(load), land, raw_dir=raw, log=obj.log,
                            command="patentscope ingest ops --load " + " ".join(str(p) for p in load))
-            click.echo(_summary(res))
+            echo_summary(res.summary("ops"), quiet=obj.quiet)
             if res.rejected:
                 sys.exit(1)
             return
@@ -72,7 +69,7 @@ def register(main: click.Group) -> None:
         with OpsClient.from_env(base_url=base_url, log=obj.log) as client:
             res = ingest_ops(obj.settings.warehouse, land, client, options=options, raw_dir=raw, log=obj.log,
                              command="patentscope ingest ops" + "".join(f" --cql {q!r}" for q in cql))
-        click.echo(_summary(res, {"hits": res.hits, "steps": f"{res.steps_done}/{res.steps}", "splits": res.splits}))
+        echo_summary(res.summary("ops", hits=res.hits, steps=f"{res.steps_done}/{res.steps}", splits=res.splits), quiet=obj.quiet)
         if res.rejected:
             sys.exit(1)
 
@@ -97,6 +94,6 @@ def register(main: click.Group) -> None:
 
         res = ingest_files(obj.settings.warehouse, path, obj.landscape(), command=f"patentscope ingest file {path}",
                            raw_dir=obj.settings.warehouse.parent / "raw", log=obj.log)
-        click.echo(_summary(res))
+        echo_summary(res.summary("file"), quiet=obj.quiet)
         if res.rejected:
             sys.exit(1)

@@ -97,7 +97,9 @@ def _key(name: str) -> str:
 
 def load_lineage_lines(path: Path) -> list[LineageLine]:
     try:
-        text = path.read_text(encoding="utf-8")
+        from ..inputs import read_text  # f19: not-UTF-8 bytes and special files named, not an internal error
+
+        text = read_text(path, what="lineage file")
     except OSError as e:
         raise ConfigError(f"cannot read lineage file {path}: {e.strerror}; check the path") from None
     kept = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]

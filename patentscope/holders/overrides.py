@@ -93,7 +93,9 @@ def _names(entry: dict[str, Any], where: str, minimum: int) -> tuple[str, ...]:
 
 def parse_overrides(text: str, path: str = "<overrides>") -> Overrides:
     try:
-        data = tomllib.loads(text)
+        from ..inputs import parse_toml  # f19: syntax line, nesting depth, secrets
+
+        data = parse_toml(text, path)[0]
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML ({e}); fix the file or remove it") from None
     unknown = sorted(set(data) - set(_TABLES))
@@ -148,7 +150,9 @@ def load_overrides(path: Path | None) -> Overrides:
     if path is None:
         return Overrides()
     try:
-        text = path.read_text(encoding="utf-8")
+        from ..inputs import read_text  # f19: not-UTF-8 bytes and special files named, not an internal error
+
+        text = read_text(path, what="holder overrides file")
     except OSError as e:
         raise ConfigError(f"cannot read holder overrides {path}: {e.strerror}; check the path or unset {ENV}") from None
     return parse_overrides(text, str(path))

@@ -20,9 +20,8 @@ import duckdb
 
 from ..errors import RowError
 from ..normalize.batch import Batch, Row
-from ..warehouse import migrations
-from ..warehouse.connection import writer
-from ..warehouse.save import finish_run, now, save_batch, start_run
+from ..warehouse.save import now, save_batch
+from ..warehouse.toolkit import recorded_run, writer
 
 Log = Callable[[str], None]
 
@@ -33,6 +32,13 @@ class IngestResult:
     rows_read: int
     counts: dict[str, int]
     rejected: list[RowError]
+
+    def summary(self, source: str, **extra: object) -> dict[str, object]:
+        """The one summary every ``patentscope ingest ...`` command prints as JSON: the source,
+        its run, rows read, rows loaded per table, the rejected rows (file:line: reason), and
+        what is particular to the source (``extra``: a release, hits, timings...)."""
+        return {"source": source, "run_id": self.run_id, "rows_read": self.rows_read, **extra, "loaded": self.counts,
+                "rejected": [str(e) for e in self.rejected]}
 
 
 def land_files(paths: list[Path], source: str, raw_dir: Path | None) -> list[Row]:
@@ -72,21 +78,13 @@ def save_as_run(
     """Save one normalized batch as one run: migrate, record the run, land the payloads
     (``landing(run_id)``), save the batch with its cursor in one transaction, finish the run
     ('partial' when rows were rejected, 'failed' with the error), log the rejected rows."""
-    with writer(warehouse) as con:
-        applied = migrations.apply(con)
-        if applied:
-            log(f"migrated {warehouse}: {', '.join(applied)}")
-        run_id = start_run(con, batch.source, command)
-        rows = landing(run_id)
-        try:
-            to_save = prepare(con, batch) if prepare else batch
-            counts = save_batch(con, to_save, run_id=run_id, landing=rows, cursor=cursor(rows) if cursor else None)
-        except BaseException as e:
-            finish_run(con, run_id, "failed", read=batch.rows_read, message=str(e)[:500])
-            raise
-        finish_run(con, run_id, "partial" if batch.rejected else "ok", read=batch.rows_read, loaded=sum(counts.values()),
-                   rejected=len(batch.rejected),
-                   message=f"{len(batch.rejected)} {rejected_what}" if batch.rejected else None)
+    with writer(warehouse, log=log) as con, recorded_run(con, batch.source, command) as run:
+        run.read = batch.rows_read
+        rows = landing(run.run_id)
+        to_save = prepare(con, batch) if prepare else batch
+        counts = save_batch(con, to_save, run_id=run.run_id, landing=rows, cursor=cursor(rows) if cursor else None)
+        run.loaded, run.rejected = sum(counts.values()), len(batch.rejected)
+        run.message = f"{len(batch.rejected)} {rejected_what}" if batch.rejected else None
     for bad in batch.rejected:
         log(f"rejected {bad}")
-    return IngestResult(run_id, batch.rows_read, counts, batch.rejected)
+    return IngestResult(run.run_id, batch.rows_read, counts, batch.rejected)

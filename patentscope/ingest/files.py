@@ -10,14 +10,21 @@ transaction.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from ..errors import InputError
+from ..errors import ConfigError, InputError
 from ..landscape import Landscape
 from ..normalize import exports
 from ..normalize.batch import Row
+from ..normalize.csvrows import safe_input_path as exports_safe_path
 from . import IngestResult, Log, land_files, save_as_run
+from .registry import Option
 from .sample import ingest_sample_format
+
+if TYPE_CHECKING:
+    from ..jobs import Job, StepResult
 
 SOURCE = exports.SOURCE
 
@@ -31,6 +38,8 @@ def export_files(path: Path) -> list[Path]:
         return files
     if path.is_file():
         return [path]
+    if os.path.lexists(path):  # f19: a FIFO, device or dangling link is named as such
+        exports_safe_path(path, what="export file")
     raise InputError(f"{path}: no such file or folder")
 
 
@@ -66,3 +75,37 @@ def ingest_files(
         return rows
 
     return save_as_run(warehouse, batch, command=command, landing=landing, log=log)
+
+
+# ------------------------------------------------------------------------------------------------
+# as a source of `ingest --all` (patentscope/ingest/registry.py)
+
+OPTIONS: dict[str, Option] = {
+    "paths": Option("strs", None, help="Google Patents / Lens.org CSV exports: files, folders or globs"),
+}
+
+
+def check(opts: dict[str, Any], where: str) -> None:
+    if not opts["paths"]:
+        raise ConfigError(f"{where}: give paths = [\"exports/*.csv\", ...] (files, folders or globs)")
+
+def run(job: Job, opts: dict[str, Any], res: StepResult) -> None:
+    errors: list[str] = []
+    matched: list[Path] = []
+    for pattern in opts["paths"]:
+        try:
+            found = job.expand(pattern)
+        except InputError as e:
+            errors.append(str(e))
+            continue
+        if not found:
+            res.notes.append(f"{pattern}: nothing matches yet")
+        matched.extend(found)
+
+    def load(path: Path) -> Any:
+        return ingest_files(job.warehouse, path, job.land, command=job.cmd("file", str(path)),
+                            raw_dir=job.raw_dir, log=job.log.ingestor("file"))
+
+    job.load_in_order("paths", list(dict.fromkeys(matched)), load, res, errors)
+    if errors:
+        raise InputError("; ".join(errors))

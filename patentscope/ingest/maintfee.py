@@ -21,18 +21,22 @@ import io
 import json
 import re
 import zipfile
+from contextlib import closing, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from ..errors import InputError
+from ..errors import ConfigError, InputError
 from ..normalize import maintfee as mf
-from ..warehouse import migrations
-from ..warehouse.connection import transaction, writer
-from ..warehouse.save import finish_run, now, start_run, write_cursor
+from ..warehouse.save import now, write_cursor
+from ..warehouse.toolkit import recorded_run, transaction, writer
 from . import IngestResult, Log
+from .registry import Option
 from .us_bulk import ZipPipe, sha256_file
+
+if TYPE_CHECKING:
+    from ..jobs import Job, StepResult
 
 SOURCE = "maintfee"
 SAMPLE_LINES = 500
@@ -111,10 +115,7 @@ def ingest_maintfee(
     file_date = mf.file_date(name)
     log(f"{path.name}: layout {layout.name}, file date {file_date or 'unknown'}"
         + (f", {len(descriptions)} code descriptions" if descriptions else ""))
-    with writer(warehouse) as con:
-        applied = migrations.apply(con)
-        if applied:
-            log(f"migrated {warehouse}: {', '.join(applied)}")
+    with writer(warehouse, log=log) as con:
         prev = con.execute("SELECT cursor FROM ingest_state WHERE source = $s", {"s": SOURCE}).fetchall()
         prev_cur: dict[str, Any] = json.loads(prev[0][0]) if prev and prev[0][0] else {}
         if not force and prev_cur.get("sha256") == sha and prev_cur.get("all_patents") == all_patents:
@@ -124,10 +125,10 @@ def ingest_maintfee(
             raise InputError(f"{path.name} (week of {file_date}) is older than the loaded file "
                              f"({prev_cur['file_date']}); the file is cumulative, so loading it would drop events. "
                              "Use --force if that is what you want")
-        run_id = start_run(con, SOURCE, command)
         pipe = ZipPipe(path, member) if member else None
         src = pipe.fifo if pipe else str(path)
-        try:
+        with recorded_run(con, SOURCE, command) as run, closing(pipe) if pipe else nullcontext():
+            run_id = run.run_id
             con.execute("SET enable_progress_bar = false").fetchall()
             scan = (f"read_csv('{src.replace(chr(39), chr(39) * 2)}', columns={{'line': 'VARCHAR'}}, header=false, "
                     f"delim='{chr(1)}', quote='', escape='', auto_detect=false, strict_mode=false)")
@@ -178,18 +179,38 @@ def ingest_maintfee(
                     effects = dict(con.execute("SELECT effect, count(*) FROM w_fee JOIN _codes USING (event_code) GROUP BY ALL").fetchall())
             finally:
                 con.unregister("_codes")
-        except BaseException as e:
-            if pipe:
-                pipe.close()
-            finish_run(con, run_id, "failed", message=str(e)[:500] or type(e).__name__)
-            raise
-        finally:
-            if pipe:
-                pipe.close()
-        finish_run(con, run_id, "partial" if n_bad else "ok", read=n_lines, loaded=kept, rejected=n_bad,
-                   message=f"{n_bad} unreadable line(s) quarantined (first {QUARANTINE_CAP} stored)" if n_bad else None)
+            run.read, run.loaded, run.rejected = n_lines, kept, n_bad
+            run.message = f"{n_bad} unreadable line(s) quarantined (first {QUARANTINE_CAP} stored)" if n_bad else None
     log(f"{n_lines:,} lines read, {kept:,} events kept"
         + ("" if all_patents else " (patents in the warehouse only; --all keeps every patent)")
         + f": {', '.join(f'{k} {v:,}' for k, v in sorted(effects.items()))}"
         + (f"; {n_bad} unreadable line(s) quarantined" if n_bad else ""))
     return IngestResult(run_id, n_lines, {"legal_events": kept, **{f"effect:{k}": v for k, v in effects.items()}}, [])
+
+
+# ------------------------------------------------------------------------------------------------
+# as a source of `ingest --all` (patentscope/ingest/registry.py)
+
+OPTIONS: dict[str, Option] = {
+    "file": Option("str", None, help="MaintFeeEvents zip or txt, or a glob (the last match in name order is used)"),
+    "all_patents": Option("bool", False),
+}
+
+
+def check(opts: dict[str, Any], where: str) -> None:
+    if not opts["file"]:
+        raise ConfigError(f"{where}: give file = \"path/MaintFeeEvents_*.zip\" (a file or a glob)")
+
+def run(job: Job, opts: dict[str, Any], res: StepResult) -> None:
+    found = [p for p in job.expand(opts["file"]) if p.is_file()]
+    if not found:
+        raise InputError(f"[sources.maintfee] file = {opts['file']!r}: no file matches")
+    path = found[-1]
+    out = ingest_maintfee(job.warehouse, path, command=job.cmd("maintfee", str(path)),
+                          all_patents=opts["all_patents"], raw_dir=job.raw_dir, log=job.log.ingestor("maintfee"))
+    if out.run_id == 0:
+        res.status = "skipped"
+        res.notes.append(f"{path.name} already loaded")
+        return
+    res.add(out)
+    res.notes.append(path.name)

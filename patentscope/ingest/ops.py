@@ -28,33 +28,59 @@ not overwritten by a minimal row (from a search hit or a family member); see ``_
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from ..errors import InputError, PatentscopeError, RowError
+from ..errors import InputError, PermanentSourceError, RowError, SourceError, TransientSourceError
 from ..landscape import Landscape
+from ..landscape.cql import build_queries, date_term
 from ..normalize import epo_ops as nops
 from ..normalize.batch import Batch, Row
 from ..normalize.numbers import kind_rank
-from ..sources.epo_ops import MAX_BULK, MAX_RANGE, RESULT_CAP, OpsClient, OpsError, OpsResponse, docdb_input
-from ..warehouse import migrations
-from ..warehouse.connection import writer, writer_lock
-from ..warehouse.save import finish_run, now, save_batch, start_run
+from ..sources.epo_ops import (
+    MAX_BULK,
+    MAX_RANGE,
+    RESULT_CAP,
+    OpsClient,
+    OpsError,
+    OpsRejectedError,
+    OpsResponse,
+    OpsUnavailableError,
+    docdb_input,
+)
+from ..warehouse.connection import writer_lock
+from ..warehouse.save import now, save_batch
+from ..warehouse.toolkit import recorded_run, writer
 from . import IngestResult, Log, save_as_run
+from .registry import Option
+
+if TYPE_CHECKING:
+    from ..jobs import Job, StepResult
 
 SOURCE = "ops"
 CURSOR_VERSION = 1
 
 
-class OpsStopped(PatentscopeError):
-    """The run stopped before the end (quota, black light, network); the position is saved."""
+class OpsStopped(SourceError):
+    """The run stopped before the end (quota, black light, network); the position is saved.
+    Raised as one of the two subclasses, after the class of the failure that stopped it."""
+
+
+class OpsStoppedTransient(OpsStopped, TransientSourceError):
+    """Stopped by a failure that may pass (network, quota, throttling): run again later."""
+
+
+class OpsStoppedPermanent(OpsStopped, PermanentSourceError):
+    """Stopped by a failure that repeating cannot cure (OPS refused the request)."""
+
 
 
 @dataclass
@@ -76,52 +102,6 @@ class OpsIngestResult(IngestResult):
     steps_done: int = 0
     steps: int = 0
     splits: list[str] = field(default_factory=list)
-
-
-# ------------------------------------------------------------------------------------------------
-# CQL from the landscape
-
-
-def _term(field_: str, value: str) -> str:
-    v = value.replace('"', "")
-    return f'{field_}="{v}"' if not v.isalnum() else f"{field_}={v}"
-
-
-def _cpc(code: str, low: bool) -> str:
-    return f"cpc=/low {code}" if low else f"cpc={code}"
-
-
-def _chunks(items: list[str], n: int) -> list[list[str]]:
-    return [items[i:i + n] for i in range(0, len(items), n)] if items else []
-
-
-def build_queries(landscape: Landscape, *, low: bool = True, per_field: int = 10, max_terms: int = 19) -> list[str]:
-    """CQL queries covering the landscape, each within OPS's limits (at most 10 terms per
-    field and 20 in all; one is left for the date window).
-
-    - core codes: ``cpc=/low H01F1/057 or cpc=/low H01F41/0293``
-    - strong keywords in title/abstract: ``ta="Nd-Fe-B" or ta=NdFeB or ...``
-    - context codes with a weak keyword: ``(cpc=/low B22F3 or ...) and (ta=neodymium or ...)``
-    """
-    out: list[str] = []
-    for chunk in _chunks(list(landscape.core_codes), min(per_field, max_terms)):
-        out.append(" or ".join(_cpc(c, low) for c in chunk))
-    for chunk in _chunks(list(landscape.strong_keywords), min(per_field, max_terms)):
-        out.append(" or ".join(_term("ta", k) for k in chunk))
-    weak = list(landscape.weak_keywords)
-    if landscape.context_codes and weak:
-        for kw in _chunks(weak, min(per_field, max_terms - 1)):
-            room = min(per_field, max_terms - len(kw))
-            for codes in _chunks(list(landscape.context_codes), room):
-                out.append(f"({' or '.join(_cpc(c, low) for c in codes)}) and ({' or '.join(_term('ta', k) for k in kw)})")
-    return out
-
-
-def date_term(lo: dt.date, hi: dt.date) -> str:
-    """``pd within "2015 2016"`` for whole years, ``pd within "20150101 20150630"`` otherwise."""
-    if lo.month == 1 and lo.day == 1 and hi.month == 12 and hi.day == 31:
-        return f'pd within "{lo.year} {hi.year}"'
-    return f'pd within "{lo:%Y%m%d} {hi:%Y%m%d}"'
 
 
 def split_window(lo: dt.date, hi: dt.date) -> tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]] | None:
@@ -171,13 +151,12 @@ def _guard(con: duckdb.DuckDBPyConnection, batch: Batch, log: Log) -> Batch:
 
 def _save(warehouse: Path, batch: Batch, *, run_id: int, cursor: dict[str, Any] | None, landing: list[Row],
           log: Log) -> dict[str, int]:
-    with writer(warehouse) as con:
+    with writer(warehouse, migrate=False) as con:
         return save_batch(con, _guard(con, batch, log), run_id=run_id, cursor=cursor, landing=landing)
 
 
 def _read_cursor(warehouse: Path) -> dict[str, Any] | None:
     with writer(warehouse) as con:
-        migrations.apply(con)
         rows = con.execute("SELECT cursor FROM ingest_state WHERE source = $s", {"s": SOURCE}).fetchall()
     if not rows or not rows[0][0]:
         return None
@@ -262,10 +241,10 @@ def _search_step(client: OpsClient, state: dict[str, Any], options: OpsOptions, 
     try:
         parsed = nops.parse_document(resp.content, resp.url)
     except RowError as e:  # still malformed after the retries: stop, resumable
-        raise OpsError(f"EPO OPS sent a malformed search page ({label}): {e.reason}") from None
+        raise OpsUnavailableError(f"EPO OPS sent a malformed search page ({label}): {e.reason}") from None
     page = parsed.search
     if page is None:
-        raise OpsError(f"EPO OPS answered a search ({label}) with a {parsed.kind} document: {parsed.fault or ''}")
+        raise OpsRejectedError(f"EPO OPS answered a search ({label}) with a {parsed.kind} document: {parsed.fault or ''}")
     if cur["total"] is None:
         total = page.total
         if total > options.cap:
@@ -373,68 +352,56 @@ def _ingest_ops(warehouse: Path, landscape: Landscape, client: OpsClient, option
     else:
         log(f"ops: resuming ({state['phase']}: {len(state['finished'])} window(s) done, {len(state['hits'])} hits, "
             f"step {state['next_group']} of {state['groups'] or '?'})")
-    with writer(warehouse) as con:
-        run_id = start_run(con, SOURCE, command)
     totals: dict[str, int] = {}
     rejected: list[RowError] = []
     read = 0
+    with recorded_run(warehouse, SOURCE, command) as run:
+        run_id = run.run_id
 
-    def add(counts: dict[str, int]) -> None:
-        for k, v in counts.items():
-            totals[k] = totals.get(k, 0) + v
-
-    try:
-        while state["phase"] == "search":
-            landing = []
-            if state["current"] is not None or state["pending"]:
-                resp = _search_step(client, state, options, landscape, log)
-                landing = [land_payload(resp.content, resp.request, resp.content_type, raw_dir, run_id)] if resp else []
-            if state["current"] is None and not state["pending"]:
-                state["phase"] = "fetch"
-                state["groups"] = len(_groups(state["hits"], options.group_size))
-                log(f"ops: search done: {len(state['hits'])} hits in {len(state['finished'])} window(s); "
-                    f"fetching in {state['groups']} step(s)")
-            _save(warehouse, Batch(source=SOURCE), run_id=run_id, cursor=state, landing=landing, log=log)
-        steps = _groups(state["hits"], options.group_size)
-        state["groups"] = len(steps)
-        if not steps:
-            state["phase"] = "done"
-            _save(warehouse, Batch(source=SOURCE), run_id=run_id, cursor=state, landing=[], log=log)
-        for i in range(state["next_group"], len(steps)):
-            batch, landing = _fetch_step(client, steps[i], options, landscape, run_id, raw_dir)
-            state["next_group"] = i + 1
-            if i + 1 == len(steps):
-                state["phase"] = "done"
-            add(_save(warehouse, batch, run_id=run_id, cursor=state, landing=landing, log=log))
+        def add(batch: Batch, counts: dict[str, int]) -> None:
+            nonlocal read
+            for k, v in counts.items():
+                totals[k] = totals.get(k, 0) + v
             rejected.extend(batch.rejected)
             read += batch.rows_read
-            log(f"ops: step {i + 1}/{len(steps)}: {len(batch.publications)} publications, "
-                f"{len(batch.legal_events)} legal events")
-    except OpsError as e:
-        where = (f"{len(state['finished'])} search window(s) done" if state["phase"] == "search"
-                 else f"step {state['next_group']} of {state['groups']} done")
-        msg = f"{e}. Stopped with {where}; the position is saved - run the same command again to resume"
-        _finish(warehouse, run_id, "failed", read, totals, rejected, msg)
-        raise OpsStopped(msg) from None
-    except BaseException as e:
-        _finish(warehouse, run_id, "failed", read, totals, rejected, f"interrupted: {type(e).__name__}: {e}"[:500])
-        raise
-    status = "partial" if rejected else "ok"
-    _finish(warehouse, run_id, status, read, totals, rejected,
-            f"{len(rejected)} responses or rows rejected" if rejected else None)
+            run.read, run.loaded, run.rejected = read, sum(totals.values()), len(rejected)
+
+        try:
+            while state["phase"] == "search":
+                landing = []
+                if state["current"] is not None or state["pending"]:
+                    resp = _search_step(client, state, options, landscape, log)
+                    landing = [land_payload(resp.content, resp.request, resp.content_type, raw_dir, run_id)] if resp else []
+                if state["current"] is None and not state["pending"]:
+                    state["phase"] = "fetch"
+                    state["groups"] = len(_groups(state["hits"], options.group_size))
+                    log(f"ops: search done: {len(state['hits'])} hits in {len(state['finished'])} window(s); "
+                        f"fetching in {state['groups']} step(s)")
+                _save(warehouse, Batch(source=SOURCE), run_id=run_id, cursor=state, landing=landing, log=log)
+            steps = _groups(state["hits"], options.group_size)
+            state["groups"] = len(steps)
+            if not steps:
+                state["phase"] = "done"
+                _save(warehouse, Batch(source=SOURCE), run_id=run_id, cursor=state, landing=[], log=log)
+            for i in range(state["next_group"], len(steps)):
+                batch, landing = _fetch_step(client, steps[i], options, landscape, run_id, raw_dir)
+                state["next_group"] = i + 1
+                if i + 1 == len(steps):
+                    state["phase"] = "done"
+                add(batch, _save(warehouse, batch, run_id=run_id, cursor=state, landing=landing, log=log))
+                log(f"ops: step {i + 1}/{len(steps)}: {len(batch.publications)} publications, "
+                    f"{len(batch.legal_events)} legal events")
+        except OpsError as e:
+            where = (f"{len(state['finished'])} search window(s) done" if state["phase"] == "search"
+                     else f"step {state['next_group']} of {state['groups']} done")
+            stopped = OpsStoppedTransient if isinstance(e, TransientSourceError) else OpsStoppedPermanent
+            raise stopped(f"{e}. Stopped with {where}; the position is saved - run the same command again to resume"
+                             ) from None
+        run.message = f"{len(rejected)} responses or rows rejected" if rejected else None
     for bad in rejected:
         log(f"rejected {bad}")
     return OpsIngestResult(run_id, read, totals, rejected, complete=True, hits=len(state["hits"]),
                            steps_done=state["next_group"], steps=state["groups"], splits=list(state["splits"]))
-
-
-def _finish(warehouse: Path, run_id: int, status: str, read: int, totals: dict[str, int], rejected: list[RowError],
-            message: str | None) -> None:
-    try:
-        with writer(warehouse) as con:
-            finish_run(con, run_id, status, read=read, loaded=sum(totals.values()), rejected=len(rejected), message=message)
-    except Exception:  # noqa: BLE001 - the original failure matters more than the run record
-        pass
 
 
 # ------------------------------------------------------------------------------------------------
@@ -491,3 +458,45 @@ def load_ops(
     return save_as_run(warehouse, batch, command=command, log=log,
                        landing=lambda run_id: [land_payload(data, str(f), "application/xml", raw_dir, run_id) for f, data in payloads],
                        prepare=lambda con, b: _guard(con, b, log), rejected_what="responses or rows rejected")
+
+
+# ------------------------------------------------------------------------------------------------
+# as a source of `ingest --all` (patentscope/ingest/registry.py)
+
+DEFAULT_OVERLAP_DAYS = 30  # OPS: DOCDB loads publications of some offices days or weeks late
+
+OPTIONS: dict[str, Option] = {
+    "since": Option("date", None, help="first publication date searched on the first run (default: the landscape's from date)"),
+    "overlap_days": Option("int", DEFAULT_OVERLAP_DAYS, lo=0, hi=3650),
+    "queries": Option("strs", None, help="CQL queries instead of the ones built from the landscape"),
+    "page_size": Option("int", 100, lo=1, hi=100),
+    "group_size": Option("int", 20, lo=1, hi=100),
+    "family": Option("bool", True),
+    "legal": Option("bool", True),
+    "base_url": Option("str", None),
+}
+
+
+def run(job: Job, opts: dict[str, Any], res: StepResult) -> None:
+    from ..sources.epo_ops import OPS_BASE_URL, OpsClient
+
+    lo, hi, state = job.window("ops", opts, job.land.date_from, res)
+    assert lo is not None
+    res.window = (lo, hi)
+    kwargs: dict[str, Any] = {"base_url": opts["base_url"] or OPS_BASE_URL, "log": job.log.ingestor("ops")}
+    if "ops" in job.transports:
+        kwargs["transport"] = job.transports["ops"]
+    if job.clock is not None:
+        kwargs["clock"] = job.clock
+    client = OpsClient.from_env(**kwargs)  # ConfigError naming both variables when unset
+    job.save_state("ops", {**state, "window": [lo.isoformat(), hi.isoformat()], "landscape": job.land_fp})
+    options = OpsOptions(queries=opts["queries"] or None, page_size=opts["page_size"], group_size=opts["group_size"],
+                         family=opts["family"], legal=opts["legal"])
+    with client:
+        out = ingest_ops(job.warehouse, dataclasses.replace(job.land, date_from=lo), client, options=options,
+                         command=job.cmd("ops", f"{lo}..{hi}"), raw_dir=job.raw_dir, log=job.log.ingestor("ops"),
+                         today=hi)
+    res.add(out)
+    res.notes.append(f"{out.hits} hits, {out.steps_done}/{out.steps} steps")
+    res.new_state = {"done_to": hi.isoformat(), "window": None, "landscape": job.land_fp,
+                     "last_window": [lo.isoformat(), hi.isoformat()]}

@@ -45,6 +45,7 @@ import tempfile
 import threading
 import time
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ from typing import IO, Any
 
 import duckdb
 
+from ..archives import check_members, damaged, encoding_error
 from ..errors import InputError
 from ..landscape import Landscape
 from ..warehouse import migrations
@@ -491,8 +493,12 @@ class _Stager:
                     self.sql(statement.replace("{scan}", name))
                 finally:
                     self.con.unregister(name)
-        except (zipfile.BadZipFile, EOFError, pa.ArrowException, duckdb.Error) as e:
+        except (zipfile.BadZipFile, EOFError, zlib.error, pa.ArrowException, duckdb.Error) as e:
             msg = str(e)
+            if "UTF8" in msg or "UTF-8" in msg:  # f19: name the line and byte offset, not an internal error
+                raise encoding_error(tf.path, tf.member) from None
+            if isinstance(e, zlib.error):  # f19
+                raise damaged(tf.path, tf.member, e) from None
             if isinstance(e, (zipfile.BadZipFile, EOFError)) or re.search(r"CRC|zip|decompress|EOF|truncated", msg, re.I):
                 raise InputError(f"{tf.label}: the archive is damaged ({msg.splitlines()[0]}); download it again "
                                  "(a resumed download continues where it stopped)") from None
@@ -898,6 +904,8 @@ def ingest_bulk(
     tables = locate_tables(source)
     specs = column_specs()
     for tf in tables.values():
+        if tf.member:  # f19: encrypted, unsupported, truncated or damaged members stop here, before any write
+            check_members(tf.path, [tf.member])
         tf.header = read_header(tf)
         check_header(tf, specs, log)
     if "g_inventor_disambiguated" not in tables:

@@ -26,13 +26,14 @@ import hashlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import polars as pl
 
 from ..errors import ConfigError, InputError, RowError
 from ..landscape import Landscape
+from ..landscape.odp import odp_query
 from ..normalize.batch import Batch, Row
 from ..normalize.uspto_odp import (
     SOURCE,
@@ -44,12 +45,15 @@ from ..normalize.uspto_odp import (
     parse_application,
     to_rows,
 )
-from ..sources.uspto_odp import OdpClient, iter_pages, landscape_query, plan_slices
-from ..warehouse import migrations
+from ..sources.uspto_odp import OdpClient, iter_pages, plan_slices
 from ..warehouse import save as wsave
-from ..warehouse.connection import writer, writer_lock
-from ..warehouse.save import finish_run, start_run
+from ..warehouse.connection import writer_lock
+from ..warehouse.toolkit import recorded_run, writer
 from . import IngestResult, Log
+from .registry import Option
+
+if TYPE_CHECKING:
+    from ..jobs import Job, StepResult
 
 LIVE_STATE = "odp"          # ingest_state key of the live search
 LOAD_STATE = "odp-load"     # ingest_state key of the last replay
@@ -185,6 +189,9 @@ def replay_odp(warehouse: Path, path: Path, landscape: Landscape, *, command: st
         except ValueError as e:
             rejected.append(RowError(str(f), 1, f"not JSON ({e}); a truncated download?"))
             continue
+        except RecursionError:  # f19: a hostile payload nested too deeply for the parser
+            rejected.append(RowError(str(f), 1, "JSON nested too deeply to read (a damaged or hostile payload)"))
+            continue
         info = classify_payload(body)
         kinds[info.kind] = kinds.get(info.kind, 0) + 1
         if info.kind == "error":
@@ -201,23 +208,16 @@ def replay_odp(warehouse: Path, path: Path, landscape: Landscape, *, command: st
     merged = merge_applications(apps)
     log(f"read {len(files)} payload file(s) ({', '.join(f'{v} {k}' for k, v in sorted(kinds.items()))}): "
         f"{len(merged)} application(s)")
-    with writer(warehouse) as con:
-        applied = migrations.apply(con)
-        if applied:
-            log(f"migrated {warehouse}: {', '.join(applied)}")
-        run_id = start_run(con, SOURCE, command)
+    with writer(warehouse, log=log) as con, recorded_run(con, SOURCE, command) as run:
+        run_id, run.read = run.run_id, len(files)
         keys = resolve_keys(con, merged.values())
         batch, us = to_rows(merged.values(), landscape, keys=keys, run_id=run_id)
         batch.rejected.extend(rejected)
         keep_known_kinds(con, batch)
         cursor = {"mode": "load", "path": str(path), "files": {str(r["request"]): r["payload_sha256"] for r in landing}}
-        try:
-            counts = save_odp(con, batch, us, run_id=run_id, state_key=LOAD_STATE, cursor=cursor, landing=landing)
-        except BaseException as e:
-            finish_run(con, run_id, "failed", read=len(files), message=str(e)[:500] or type(e).__name__)
-            raise
-        finish_run(con, run_id, "partial" if rejected else "ok", read=len(files), loaded=sum(counts.values()),
-                   rejected=len(rejected), message=f"{len(rejected)} payload problem(s)" if rejected else None)
+        counts = save_odp(con, batch, us, run_id=run_id, state_key=LOAD_STATE, cursor=cursor, landing=landing)
+        run.loaded, run.rejected = sum(counts.values()), len(rejected)
+        run.message = f"{len(rejected)} payload problem(s)" if rejected else None
     unkeyed = sum(1 for r in us.applications if r["pub_key"] is None)
     log(f"saved {len(us.applications)} application(s), {counts['publications']} publication(s), "
         f"{counts['legal_events']} legal event(s), {counts['term_inputs']} term input row(s)"
@@ -251,26 +251,23 @@ def ingest_odp_live(
     log: Log = lambda _m: None,
 ) -> IngestResult:
     """Search the landscape's applications filed in [since, until] and save them page by page."""
-    q = query or landscape_query(landscape.core_codes, landscape.strong_keywords)
+    q = query or odp_query(landscape)
     q_sha = hashlib.sha256(q.encode()).hexdigest()[:16]
     totals: dict[str, int] = {}
     pages = 0
     # The single-writer lock is held for the whole run, but the DuckDB file is opened only for
     # the saves, so readers (sql, query, report) get in while pages are being fetched.
     with writer_lock(warehouse, command=command):
-        with writer(warehouse) as con:
-            applied = migrations.apply(con)
-            if applied:
-                log(f"migrated {warehouse}: {', '.join(applied)}")
+        with writer(warehouse, log=log) as con:
             since = since or default_since(con)
             if since is None:
                 raise ConfigError("no bulk release is loaded to start from; pass --since YYYY-MM-DD (filing dates from)")
             until = until or client.clock.now().date()
             prev = _state(con, LIVE_STATE)
-            run_id = start_run(con, SOURCE, command)
         resume = (prev if prev and not prev.get("done") and prev.get("since") == since.isoformat()
                   and prev.get("until") == until.isoformat() and prev.get("query_sha") == q_sha else None)
-        try:
+        with recorded_run(warehouse, SOURCE, command) as run:
+            run_id = run.run_id
             slices = plan_slices(client, q, since, until, log=log)
             total = sum(n for _, _, n in slices)
             log(f"run {run_id}: {total} application(s) filed {since}..{until} match the query, in {len(slices)} slice(s)"
@@ -282,6 +279,7 @@ def ingest_odp_live(
                 start = resume["offset"] if resume and resume["slice"] == [lo.isoformat(), hi.isoformat()] else 0
                 for page in iter_pages(client, q, lo, hi, n, start=start, limit=page_size, log=log):
                     pages += 1
+                    run.read = pages
                     landing = [land_bytes(page.fetched.content, request=page.fetched.request,
                                           content_type=page.fetched.content_type, fetched_at=page.fetched.fetched_at.replace(tzinfo=None),
                                           raw_dir=raw_dir)]
@@ -299,7 +297,7 @@ def ingest_odp_live(
                     merged = merge_applications([*kept, *parts])
                     cursor = {"since": since.isoformat(), "until": until.isoformat(), "query_sha": q_sha,
                               "slice": [lo.isoformat(), hi.isoformat()], "offset": page.next_offset, "done": False}
-                    with writer(warehouse) as con:
+                    with writer(warehouse, migrate=False) as con:
                         keys = resolve_keys(con, merged.values())
                         batch, us = to_rows(merged.values(), landscape, keys=keys, run_id=run_id)
                         keep_known_kinds(con, batch)
@@ -309,12 +307,47 @@ def ingest_odp_live(
                     log(f"  {lo}..{hi}: {min(page.next_offset, n)}/{n} read, {len(kept)} of {len(apps)} kept on this page")
             final = {"since": since.isoformat(), "until": until.isoformat(), "query_sha": q_sha, "done": True,
                      "completed_at": client.clock.now().isoformat(), "slices": len(slices)}
-            with writer(warehouse) as con:
+            with writer(warehouse, migrate=False) as con:
                 save_odp(con, Batch(source=SOURCE), UsRows(), run_id=run_id, state_key=LIVE_STATE, cursor=final, landing=[])
-        except BaseException as e:
-            with writer(warehouse) as con:
-                finish_run(con, run_id, "failed", read=pages, message=str(e)[:500] or type(e).__name__)
-            raise
-        with writer(warehouse) as con:
-            finish_run(con, run_id, "ok", read=pages, loaded=sum(totals.values()))
+            run.loaded = sum(totals.values())
     return IngestResult(run_id, pages, totals, [])
+
+
+# ------------------------------------------------------------------------------------------------
+# as a source of `ingest --all` (patentscope/ingest/registry.py)
+
+DEFAULT_OVERLAP_DAYS = 548  # ODP: applications become visible when published, ~18 months after filing
+
+OPTIONS: dict[str, Option] = {
+    "since": Option("date", None, help="first filing date searched on the first run (default: the bulk release's last grant date)"),
+    "overlap_days": Option("int", DEFAULT_OVERLAP_DAYS, lo=0, hi=3650),
+    "page_size": Option("int", 25, lo=1, hi=100),
+    "query": Option("str", None),
+    "base_url": Option("str", None),
+}
+
+
+def run(job: Job, opts: dict[str, Any], res: StepResult) -> None:
+    from ..sources.uspto_odp import BASE_URL, OdpClient
+
+    lo, hi, state = job.window("uspto_odp", opts, res.bulk_since, res)
+    if lo is None:
+        raise ConfigError("[sources.uspto_odp]: no bulk release is loaded to start from; set since = \"YYYY-MM-DD\" "
+                          "(first filing date to search) in patentscope.toml")
+    res.window = (lo, hi)
+    odp_log = job.log.ingestor("uspto_odp")
+    kwargs: dict[str, Any] = {"base_url": opts["base_url"] or BASE_URL,
+                              "on_retry": lambda reason, wait: odp_log(f"ODP: {reason}; waiting {wait:.0f} s")}
+    if "uspto_odp" in job.transports:
+        kwargs["transport"] = job.transports["uspto_odp"]
+    if job.clock is not None:
+        kwargs["clock"] = job.clock
+    client = OdpClient(**kwargs)  # ConfigError naming USPTO_ODP_API_KEY when unset
+    job.save_state("uspto_odp", {**state, "window": [lo.isoformat(), hi.isoformat()], "landscape": job.land_fp})
+    with client:
+        out = ingest_odp_live(job.warehouse, job.land, client, command=job.cmd("uspto_odp", f"{lo}..{hi}"),
+                                     since=lo, until=hi, query=opts["query"], page_size=opts["page_size"],
+                                     raw_dir=job.raw_dir, log=odp_log)
+    res.add(out)
+    res.new_state = {"done_to": hi.isoformat(), "window": None, "landscape": job.land_fp,
+                     "last_window": [lo.isoformat(), hi.isoformat()]}

@@ -152,11 +152,15 @@ def load_rules(path: str | Path | None = None) -> TermRules:
     """Load and check the term rules (the built-in file when ``path`` is None)."""
     p = Path(path) if path is not None else builtin_rules_path()
     try:
-        text = p.read_text(encoding="utf-8")
+        from ..inputs import read_text  # f19: not-UTF-8 bytes and special files named, not an internal error
+
+        text = read_text(p, what="term rules file")
     except OSError as e:
         raise ConfigError(f"cannot read term rules {p}: {e.strerror}; fix the path or use the built-in file") from None
     try:
-        raw = tomllib.loads(text)
+        from ..inputs import parse_toml  # f19: syntax line, nesting depth, secrets
+
+        raw = parse_toml(text, str(p))[0]
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"term rules {p} is not valid TOML ({e})") from None
     w = str(p)

@@ -242,7 +242,9 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario TOML; every error names file, key and what was expected."""
     p = Path(path)
     try:
-        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+        from ..inputs import read_toml_dict  # f19: UTF-8, syntax line, nesting depth, secrets
+
+        doc = read_toml_dict(p, what="scenario file")
     except OSError as e:
         raise ConfigError(f"cannot read scenario {p}: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
@@ -253,7 +255,7 @@ def load_scenario(path: str | Path) -> Scenario:
     if "licences_file" in doc:
         lp = (p.parent / doc["licences_file"]).resolve()
         try:
-            lic_docs += tomllib.loads(lp.read_text(encoding="utf-8")).get("licence", [])
+            lic_docs += read_toml_dict(lp, what="licences file").get("licence", [])
         except (OSError, tomllib.TOMLDecodeError) as e:
             raise ScenarioError(f, "licences_file", "a readable TOML file of [[licence]] tables", f"{lp}: {e}") from None
     sc = _req(doc, "scenario", f, "", "a [scenario] table")

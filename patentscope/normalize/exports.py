@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -39,12 +38,12 @@ from typing import Any
 
 from ..errors import InputError, RowError
 from ..landscape import Landscape
+from ..redact import scrub
 from .batch import Batch, Row
 from .classifications import normalize_symbol
-from .csvrows import iter_records
+from .csvrows import read_input_text, records_of_text
 from .dates import parse_iso
 from .numbers import PubNumber, is_grant_kind, kind_rank, normalize_application_number, parse_pub_number
-from .web_records import read_text
 
 SOURCE = "file"
 
@@ -119,19 +118,14 @@ def detect_format(text: str) -> tuple[str, int]:
         return "lens2015", first
     raise InputError(
         "the header is not one patentscope knows; expected one of: " + "; ".join(FORMATS.values())
-        + f" (found: {', '.join(cols[:6])}{', ...' if len(cols) > 6 else ''})"
+        + (f" (found: {scrub(', '.join(c[:40] for c in cols[:6]))}{', ...' if len(cols) > 6 else ''})" if len(cols) >= 3
+           else f" (found a first line with {len(cols)} column(s): is this a CSV export at all?)")
     )
 
 
 def _records(name: str, text: str, header_index: int) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number of the record's first line, row) for each data record; header line first."""
-    body = "\n".join(text.splitlines()[header_index:])
-    reader = csv.reader(io.StringIO(body, newline=""))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        return
-    yield from iter_records(name, reader, header, header_index)
+    yield from records_of_text(name, text, header_index=header_index)[1]
 
 
 def _split(value: str, sep: str) -> list[str]:
@@ -413,7 +407,7 @@ def parse_file(path: Path, display_name: str | None = None) -> tuple[str, list[E
     """(format, good rows, rejected rows, rows read) of one export file. InputError if the whole
     file cannot be read (not UTF-8, unknown header, CSV syntax error)."""
     name = display_name or path.name
-    text = read_text(path)
+    text = read_input_text(path, what="export file")
     try:
         fmt, header_index = detect_format(text)
     except InputError as e:
@@ -424,7 +418,7 @@ def parse_file(path: Path, display_name: str | None = None) -> tuple[str, list[E
     for line, row in _records(name, text, header_index):
         n += 1
         if "__error__" in row:
-            bad.append(RowError(name, line, row["__error__"]))
+            bad.append(RowError(name, line, row["__error__"], row.get("__column__")))
             continue
         try:
             parsed = _row_google(name, line, row) if fmt == "google" else _row_lens(name, line, row, fmt)

@@ -37,6 +37,7 @@ import httpx
 import tenacity
 
 from .. import __version__
+from ..redact import scrub as _scrub  # f19: a server may echo the key or token in an error body
 
 USER_AGENT = f"patentscope/{__version__} (+https://github.com/; NdFeB patent landscape research)"
 
@@ -259,7 +260,8 @@ def describe_error(response: httpx.Response) -> str:
     body: Any
     try:
         body = response.json()
-        text = body.get("detailedMessage") or body.get("message") or body.get("error") or str(body)[:200]
+        text = ((body.get("detailedMessage") or body.get("message") or body.get("error") or str(body)[:200])
+                if isinstance(body, dict) else str(body)[:200])  # f19: a JSON list/number body is not a crash
     except ValueError:
         text = response.text[:200]
-    return f"HTTP {response.status_code} from {redact(response.request.url)}: {text}"
+    return f"HTTP {response.status_code} from {redact(response.request.url)}: {_scrub(str(text))}"

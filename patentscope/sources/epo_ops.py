@@ -58,7 +58,15 @@ from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as DefusedET
 
 from ..config import SECRET_VARS, secret
-from ..errors import ConfigError, PatentscopeError
+from ..errors import (
+    AuthError,
+    ConfigError,
+    PermanentSourceError,
+    QuotaError,
+    SourceError,
+    TransientSourceError,
+    is_transient_status,
+)
 from ._http import Clock, RetryPolicy, RetryTransport, describe_error, make_client, redact
 
 OPS_BASE_URL = "https://ops.epo.org"
@@ -87,15 +95,23 @@ Log = Callable[[str], None]
 # errors
 
 
-class OpsError(PatentscopeError):
-    """An OPS request failed in a way retries did not cure."""
+class OpsError(SourceError):
+    """An OPS request failed in a way retries did not cure (see the subclasses)."""
 
 
-class OpsAuthError(ConfigError):
+class OpsUnavailableError(OpsError, TransientSourceError):
+    """The network, or OPS (also its token endpoint) busy or down after the retries."""
+
+
+class OpsRejectedError(OpsError, PermanentSourceError):
+    """OPS refused a request or answered something unreadable."""
+
+
+class OpsAuthError(AuthError):
     """OPS refused the consumer key/secret (exit code 2: fix the configuration)."""
 
 
-class OpsQuotaError(OpsError):
+class OpsQuotaError(OpsError, QuotaError):
     """A quota is used up (403 with X-Rejection-Reason). Stop; resume after it resets."""
 
     def __init__(self, reason: str, message: str):
@@ -103,8 +119,12 @@ class OpsQuotaError(OpsError):
         self.reason = reason
 
 
-class OpsThrottledError(OpsError):
+class OpsThrottledError(OpsError, TransientSourceError):
     """A service stayed black longer than we are willing to wait."""
+
+
+def ops_http_error(status: int) -> type[OpsError]:
+    return OpsUnavailableError if is_transient_status(status) else OpsRejectedError
 
 
 # ------------------------------------------------------------------------------------------------
@@ -318,7 +338,7 @@ class OpsAuth(httpx.Auth):
     def _accept(self, response: httpx.Response) -> None:
         if response.status_code in (429,) or response.status_code >= 500:
             # the token endpoint is busy or down (after the transport's retries): transient, not bad credentials
-            raise OpsError(f"EPO OPS token endpoint {redact(self.token_url)} answered HTTP {response.status_code} "
+            raise OpsUnavailableError(f"EPO OPS token endpoint {redact(self.token_url)} answered HTTP {response.status_code} "
                            "after retries; try again later")
         if response.status_code != 200:
             raise OpsAuthError(
@@ -330,8 +350,11 @@ class OpsAuth(httpx.Auth):
             token = str(data["access_token"])
             lifetime = float(data.get("expires_in", 1199))
         except (ValueError, KeyError, TypeError):
-            raise OpsError(f"EPO OPS token endpoint {redact(self.token_url)} answered without an access_token") from None
+            raise OpsRejectedError(f"EPO OPS token endpoint {redact(self.token_url)} answered without an access_token") from None
         self._token = token
+        from ..redact import register  # f19: the token is scrubbed from every message from now on
+
+        register(token)
         self._expires_at = self.clock.monotonic() + lifetime
         self.tokens_issued += 1
 
@@ -425,7 +448,7 @@ class OpsClient:
             response = self._http.request(method, REST_PATH + path, params=params, content=content, headers=headers,
                                           auth=self.auth)
         except httpx.TransportError as e:
-            raise OpsError(f"network failure talking to EPO OPS ({e}); the position is saved, run the same command again to resume") from None
+            raise OpsUnavailableError(f"network failure talking to EPO OPS ({e}); the position is saved, run the same command again to resume") from None
         url = redact(response.request.url)
         service = service_for_path(response.request.url.path)
         if response.status_code == 404:
@@ -437,11 +460,11 @@ class OpsClient:
                     raise OpsQuotaError(name, f"EPO OPS stopped us: {what} is used up (X-Rejection-Reason: {name})")
             if THROTTLE_REASON.lower() in reason.lower():
                 raise OpsThrottledError(f"EPO OPS service {service} stayed black (ThrottlingControlQuota) longer than we wait")
-            raise OpsError(f"EPO OPS refused {method} {url} (HTTP 403{', ' + reason if reason else ''})")
+            raise OpsRejectedError(f"EPO OPS refused {method} {url} (HTTP 403{', ' + reason if reason else ''})")
         if response.status_code in (400, 401) and _TOKEN_ERROR_RE.search(response.text or ""):
             raise OpsAuthError("EPO OPS rejected a freshly issued access token; check EPO_OPS_KEY / EPO_OPS_SECRET")
         if not 200 <= response.status_code < 300:
-            raise OpsError(describe_error(response))
+            raise ops_http_error(response.status_code)(describe_error(response))
         return OpsResponse(method, url, body_note, response.status_code, response.content,
                            response.headers.get("content-type"), service)
 

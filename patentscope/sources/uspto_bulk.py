@@ -34,7 +34,7 @@ import httpx
 from ..config import secret
 from ..errors import InputError
 from ._http import Clock, PacingTransport, RetryPolicy, describe_error, make_client, parse_retry_after, redact
-from .uspto_odp import BASE_URL, KEY_ENV, OdpAuthError, OdpClient, OdpError
+from .uspto_odp import BASE_URL, KEY_ENV, OdpAuthError, OdpClient, OdpRejectedError, OdpUnavailableError
 
 FILES_PATH = "/api/v1/datasets/products/files/{product}/{name}"
 YEARLY_WARN = 15
@@ -77,7 +77,7 @@ def parse_product(body: Any, product_id: str) -> Product:
     items = [p for p in bag or [] if isinstance(p, dict)]
     prod = next((p for p in items if p.get("productIdentifier") == product_id), items[0] if items else None)
     if prod is None:
-        raise OdpError(f"ODP returned no product {product_id}")
+        raise OdpRejectedError(f"ODP returned no product {product_id}")
     files_bag = (prod.get("productFileBag") or {}).get("fileDataBag") or []
     files = tuple(
         ProductFile(product_id, str(f.get("fileName")), f.get("fileSize") if isinstance(f.get("fileSize"), int) else None,
@@ -152,7 +152,7 @@ class BulkDownloader:
                 done = self._transfer(url, pf, part, offset, folder)
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError, _Retry) as e:
                 if attempt >= self.policy.attempts:
-                    raise OdpError(f"{pf.name}: download failed after {attempt} attempts ({e}); run again to resume "
+                    raise OdpUnavailableError(f"{pf.name}: download failed after {attempt} attempts ({e}); run again to resume "
                                    f"from {part.stat().st_size if part.exists() else 0} bytes") from None
                 wait = e.wait if isinstance(e, _Retry) and e.wait is not None else min(
                     self.policy.max_wait, self.policy.initial_wait * 2 ** (attempt - 1))
@@ -163,7 +163,7 @@ class BulkDownloader:
                 break
         size = part.stat().st_size
         if pf.size is not None and size != pf.size:
-            raise OdpError(f"{pf.name}: got {size} bytes, the product lists {pf.size}; run again to resume")
+            raise OdpUnavailableError(f"{pf.name}: got {size} bytes, the product lists {pf.size}; run again to resume")
         part.replace(final)
         self.log(f"{pf.name}: downloaded {size:,} bytes to {final}")
         return final
@@ -198,7 +198,7 @@ class BulkDownloader:
                 raise _Retry(f"HTTP {status}", wait)
             if status not in (200, 206):
                 resp.read()
-                raise OdpError(describe_error(resp))
+                raise OdpRejectedError(describe_error(resp))
             mode = "ab"
             if status == 206:
                 m = re.match(r"bytes (\d+)-", resp.headers.get("content-range", ""))

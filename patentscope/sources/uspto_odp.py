@@ -30,7 +30,14 @@ from typing import Any
 import httpx
 
 from ..config import secret
-from ..errors import ConfigError, PatentscopeError
+from ..errors import (
+    AuthError,
+    PermanentSourceError,
+    QuotaError,
+    SourceError,
+    TransientSourceError,
+    is_transient_status,
+)
 from ..normalize.uspto_odp import classify_payload, error_info, is_no_hits
 from ._http import (
     Clock,
@@ -50,16 +57,32 @@ PAGING_CAP = 10_000          # offset + limit ceiling reported for ODP searches
 DEFAULT_INTERVAL = 0.25      # seconds between requests: <= 4 requests/s, one at a time
 
 
-class OdpError(PatentscopeError):
-    """ODP answered with an error patentscope cannot work around."""
+class OdpError(SourceError):
+    """ODP answered with an error patentscope cannot work around (see the subclasses)."""
 
 
-class OdpAuthError(ConfigError):
+class OdpUnavailableError(OdpError, TransientSourceError):
+    """The network, or ODP busy or down after the retries; run again later (the cursor resumes)."""
+
+
+class OdpQuotaError(OdpError, QuotaError):
+    """HTTP 429 after the retries: the per-key rate or the weekly quota is used up."""
+
+
+class OdpRejectedError(OdpError, PermanentSourceError):
+    """ODP refused the request or answered something unreadable."""
+
+
+class OdpAuthError(AuthError):
     """The key was refused (or the route does not exist: ODP answers both with 401/403)."""
 
 
-class PayloadTooLarge(OdpError):
+class PayloadTooLarge(OdpRejectedError):
     """HTTP 413: the page is over ODP's 6 MB response limit."""
+
+
+def odp_http_error(status: int) -> type[OdpError]:
+    return OdpUnavailableError if is_transient_status(status) else OdpRejectedError
 
 
 @dataclass(frozen=True)
@@ -128,7 +151,7 @@ class OdpClient:
         try:
             resp = self.http.request(method, path, json=body, params=params)
         except httpx.TransportError as e:
-            raise OdpError(f"ODP did not answer ({type(e).__name__}: {redact(str(e))}); check the network and try again") from None
+            raise OdpUnavailableError(f"ODP did not answer ({type(e).__name__}: {redact(str(e))}); check the network and try again") from None
         what = redact(resp.request.url) + (f" {json.dumps(body, sort_keys=True)}" if body is not None else "")
         fetched = Fetched(what, resp.status_code, resp.content, resp.headers.get("content-type"), self.clock.now())
         self._check(resp, fetched)
@@ -153,9 +176,9 @@ class OdpClient:
         if status == 413:
             raise PayloadTooLarge(describe_error(resp))
         if status == 429:
-            raise OdpError(f"{describe_error(resp)} after {self.policy.attempts} attempts: the per-key rate or the weekly "
+            raise OdpQuotaError(f"{describe_error(resp)} after {self.policy.attempts} attempts: the per-key rate or the weekly "
                            "quota (resets Sunday 00:00 UTC) is exhausted; run again later, the cursor resumes")
-        raise OdpError(describe_error(resp))
+        raise odp_http_error(status)(describe_error(resp))
 
     # -- Patent File Wrapper ----------------------------------------------------------------
 
@@ -178,43 +201,6 @@ class OdpClient:
 
 # --------------------------------------------------------------------------------------------
 # searching the landscape
-
-
-def _padded(code: str) -> str:
-    """'H01F1/057' -> 'H01F   1/057' (the 2026 padding: main group right-aligned in 4)."""
-    if "/" not in code:
-        return code
-    sub, rest = code[:4], code[4:]
-    group, tail = rest.split("/", 1)
-    return f"{sub}{group.rjust(4)}/{tail}"
-
-
-def _esc(term: str) -> str:
-    out = []
-    for ch in term:
-        if ch in ' +-=&|><!(){}[]^"~*?:\\/':
-            out.append("\\" + ch)
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def landscape_query(core_codes: tuple[str, ...], strong_keywords: tuple[str, ...]) -> str:
-    """An ODP query string for the landscape's core CPC codes and strong keywords.
-
-    CPC strings are stored padded since 2026 (``H01F   1/0577``) and compact before; both forms
-    are asked for, with a trailing wildcard for subdivisions. Not yet verified against the live
-    index (USPTO-ODP.md section 12, point 2): every hit is re-checked with the landscape
-    definition before it is kept, so a too-wide query costs requests, not wrong rows.
-    """
-    parts = []
-    for code in core_codes:
-        forms = {code, _padded(code)}
-        for f in sorted(forms):
-            parts.append(f"applicationMetaData.cpcClassificationBag:{_esc(f)}*")
-    for kw in strong_keywords:
-        parts.append(f'applicationMetaData.inventionTitle:"{kw}"')
-    return " OR ".join(parts)
 
 
 def search_body(q: str, date_from: dt.date, date_to: dt.date, *, offset: int = 0, limit: int = 25,
@@ -274,7 +260,7 @@ def iter_pages(client: OdpClient, q: str, slice_from: dt.date, slice_to: dt.date
             f = client.search_page(search_body(q, slice_from, slice_to, offset=offset, limit=size))
         except PayloadTooLarge:
             if size == 1:
-                raise OdpError(f"ODP refuses even a one-record page at offset {offset} (HTTP 413)") from None
+                raise OdpRejectedError(f"ODP refuses even a one-record page at offset {offset} (HTTP 413)") from None
             limit = max(1, size // 2)
             log(f"page of {size} records over ODP's 6 MB limit; asking for {limit}")
             continue

@@ -23,7 +23,7 @@ import os
 import re
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -84,16 +84,20 @@ def _connect_retrying(p: Path, wait: float, **kwargs: Any) -> duckdb.DuckDBPyCon
         delay = min(delay * 2, 1.0)
 
 
-def open_writer(path: str | Path, *, wait: float | None = None) -> duckdb.DuckDBPyConnection:
+Setup = Callable[[duckdb.DuckDBPyConnection], object]
+
+
+def open_writer(path: str | Path, *, wait: float | None = None, setup: Setup | None = None) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the warehouse for writing, waiting up to ``wait`` seconds for
-    readers to let go. Callers must close it; hold :func:`writer_lock` around a whole job."""
+    readers to let go. Callers must close it; hold :func:`writer_lock` around a whole job.
+    ``setup`` (e.g. applying the migrations) runs on a new file before it takes its real name."""
     p = Path(path)
     wait = _wait_default("PATENTSCOPE_LOCK_WAIT", 60.0) if wait is None else wait
     try:
         if p.parent and not p.parent.exists():
             p.parent.mkdir(parents=True, exist_ok=True)
         if not p.exists():
-            _create(p)
+            create(p, setup)
         return _connect_retrying(p, wait)
     except duckdb.Error as e:
         raise _translate(e, p, "writing") from None
@@ -101,14 +105,25 @@ def open_writer(path: str | Path, *, wait: float | None = None) -> duckdb.DuckDB
         raise WarehouseError(f"cannot create warehouse folder {p.parent}: {e.strerror}") from None
 
 
-def _create(p: Path) -> None:
-    """Create a new warehouse file under a temporary name and rename it into place, so a crash
-    or a full disk during creation never leaves a half-written file under the real name."""
+def create(p: Path, setup: Setup | None = None) -> None:
+    """Create a new warehouse file under a temporary name (``setup`` runs on it first), flush it
+    to disk and rename it into place, so a crash or a full disk during creation never leaves a
+    half-written file under the real name (DuckDB writes a new file's header in pieces). The one
+    place a warehouse file is created."""
     tmp = p.with_name(f".{p.name}.{os.getpid()}.creating")
     try:
         con = duckdb.connect(str(tmp))
-        con.execute("CHECKPOINT").fetchall()
-        con.close()
+        try:
+            if setup is not None:
+                setup(con)
+            con.execute("CHECKPOINT").fetchall()
+        finally:
+            con.close()
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, p)
     finally:
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
@@ -166,7 +181,8 @@ def writer_lock(path: str | Path, *, wait: float | None = None, command: str = "
 _HELD: dict[str, list[Any]] = {}
 
 
-def open_reader(path: str | Path, *, sandbox: bool = True, wait: float | None = None) -> duckdb.DuckDBPyConnection:
+def open_reader(path: str | Path, *, sandbox: bool = True, wait: float | None = None,
+                max_memory: str | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse read-only.
 
     ``sandbox=True`` (ad hoc SQL, notebooks) also disables every file-system access beyond the
@@ -180,6 +196,9 @@ def open_reader(path: str | Path, *, sandbox: bool = True, wait: float | None = 
             "or point --warehouse / PATENTSCOPE_WAREHOUSE at an existing file"
         )
     config: dict[str, Any] = {"enable_external_access": False} if sandbox else {}
+    if sandbox:  # the SQL sandbox's settings: no temp directory, no extension autoload (f19)
+        from .query import sandbox_config
+        config.update(sandbox_config())
     wait = _wait_default("PATENTSCOPE_READ_WAIT", 30.0) if wait is None else wait
     try:
         con = _connect_retrying(p, wait, read_only=True, config=config)
@@ -187,6 +206,9 @@ def open_reader(path: str | Path, *, sandbox: bool = True, wait: float | None = 
             # connections in one process share the database instance: lock once
             locked = con.execute("SELECT current_setting('lock_configuration')").fetchall()[0][0]
             if not locked:
+                if max_memory is not None:  # f19: the memory cap of ad hoc SQL, set before the lock
+                    from .query import resolve_max_memory
+                    con.execute(f"SET memory_limit = '{resolve_max_memory(max_memory)}'").fetchall()
                 con.execute("SET lock_configuration = true").fetchall()
         return con
     except duckdb.Error as e:
@@ -194,10 +216,11 @@ def open_reader(path: str | Path, *, sandbox: bool = True, wait: float | None = 
 
 
 @contextmanager
-def writer(path: str | Path, *, wait: float | None = None, command: str = "") -> Iterator[duckdb.DuckDBPyConnection]:
+def writer(path: str | Path, *, wait: float | None = None, command: str = "",
+           setup: Setup | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """The writer lock plus an open read-write connection, closed (and the lock released) at exit."""
     with writer_lock(path, wait=wait, command=command):
-        con = open_writer(path, wait=wait)
+        con = open_writer(path, wait=wait, setup=setup)
         try:
             yield con
         finally:
@@ -205,8 +228,9 @@ def writer(path: str | Path, *, wait: float | None = None, command: str = "") ->
 
 
 @contextmanager
-def reader(path: str | Path, *, sandbox: bool = True, wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = open_reader(path, sandbox=sandbox, wait=wait)
+def reader(path: str | Path, *, sandbox: bool = True, wait: float | None = None,
+           max_memory: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = open_reader(path, sandbox=sandbox, wait=wait, max_memory=max_memory)
     try:
         yield con
     finally:

@@ -1,18 +1,117 @@
-"""Export tables and views to Parquet or CSV files for other tools (read-only on the warehouse)."""
+"""Export tables and views to Parquet or CSV files for other tools (read-only on the warehouse).
+
+Two things happen on the way out:
+
+* **Secrets are scrubbed** (:mod:`patentscope.redact`): in every text column the values of the
+  secret environment variables and of tokens registered at run time are replaced by
+  ``[REDACTED]`` (in SQL, so large tables stay fast), and the bookkeeping tables where server
+  messages land (:data:`LOG_TABLES`) also go through the full pattern scrubber (bearer
+  headers, ``token=...``, URL passwords).
+* **Spreadsheet formulas are neutralised in CSV** (:func:`neutralise_cell`): a text cell that
+  begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would be run as a formula
+  by Excel, LibreOffice or Google Sheets ("CSV injection", OWASP); such a cell is written with a
+  leading single quote (``'=HYPERLINK(...)``), which spreadsheets show as text. Numbers are
+  numeric columns and are never touched; a text cell like ``-5`` does get the quote. Opt out
+  with ``patentscope export --keep-formulas`` (or ``keep_formulas=True``), and for ``--csv``
+  table output with ``PATENTSCOPE_CSV_KEEP_FORMULAS=1``. Parquet is typed and not changed.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import duckdb
+import polars as pl
+
 from ..errors import PatentscopeError
+from ..redact import REDACTED, scrub, secret_literals
 from .connection import reader
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+LOG_TABLES = frozenset({"ingest_runs", "job_runs", "job_steps", "ingest_state", "quarantine"})
 
-def export(warehouse: Path, out_dir: Path, fmt: str, names: list[str] | None = None) -> list[Path]:
+
+def neutralise_cell(value: str) -> str:
+    """``'`` + value when a spreadsheet would read ``value`` as a formula; else value."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def keep_formulas_from_env() -> bool:
+    return os.environ.get("PATENTSCOPE_CSV_KEEP_FORMULAS", "").strip().lower() in ("1", "true", "yes")
+
+
+def scrub_frame(df: pl.DataFrame) -> pl.DataFrame:
+    """The frame with the literal secrets (env values, run-time tokens) replaced in every text cell."""
+    return neutralise_frame(df, keep_formulas=True)
+
+
+def neutralise_frame(df: pl.DataFrame, *, keep_formulas: bool | None = None) -> pl.DataFrame:
+    """The frame with formula-like text cells quoted (see the module docstring) and secrets
+    scrubbed from every text cell: what ``--csv`` output and CSV exports write."""
+    keep = keep_formulas_from_env() if keep_formulas is None else keep_formulas
+    lits = secret_literals()
+    exprs = []
+    for name, dtype in df.schema.items():
+        if dtype != pl.Utf8:
+            continue
+        if keep and not lits:
+            continue
+        e = pl.col(name)
+        for lit in lits:
+            e = e.str.replace_all(lit, REDACTED, literal=True)
+        if not keep:
+            e = pl.when(e.str.contains(r"^[=+\-@\t\r]")).then(pl.lit("'") + e).otherwise(e)
+        exprs.append(e.alias(name))
+    return df.with_columns(exprs) if exprs else df
+
+
+def _columns(con: duckdb.DuckDBPyConnection, name: str) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' AND table_name = $t "
+        "ORDER BY ordinal_position", {"t": name}).fetchall()]
+
+
+def _q(ident: str) -> str:
+    return '"' + ident.replace('"', '""') + '"'
+
+
+def _select(name: str, cols: list[tuple[str, str]], n_lits: int, csv: bool, keep_formulas: bool) -> str:
+    """SELECT list scrubbing literal secrets ($s0, $s1...) and, for CSV, quoting formula cells."""
+    parts = []
+    for col, dtype in cols:
+        expr = _q(col)
+        if dtype.upper() == "VARCHAR":
+            for i in range(n_lits):
+                expr = f"replace({expr}, $s{i}, '{REDACTED}')"
+            if csv and not keep_formulas:
+                expr = f"CASE WHEN regexp_matches({expr}, '^[=+\\-@\\t\\r]') THEN '''' || {expr} ELSE {expr} END"
+        parts.append(f"{expr} AS {_q(col)}")
+    return f"SELECT {', '.join(parts) or '*'} FROM {_q(name)}"
+
+
+def _write_log_table(con: duckdb.DuckDBPyConnection, name: str, tmp: Path, fmt: str, keep_formulas: bool) -> None:
+    df = con.sql(f"SELECT * FROM {_q(name)}").pl()
+    df = df.with_columns([pl.col(c).map_elements(scrub, return_dtype=pl.Utf8) for c, t in df.schema.items() if t == pl.Utf8])
+    if fmt == "parquet":
+        df.write_parquet(tmp, compression="zstd")
+        return
+    flat = df.with_columns([pl.col(c).map_elements(lambda x: " ".join(map(str, x)), return_dtype=pl.Utf8)
+                            for c, t in df.schema.items() if isinstance(t, pl.List)])
+    neutralise_frame(flat, keep_formulas=keep_formulas).write_csv(tmp)
+
+
+def export(warehouse: Path, out_dir: Path, fmt: str, names: list[str] | None = None, *,
+           keep_formulas: bool = False) -> list[Path]:
     if fmt not in ("parquet", "csv"):
         raise PatentscopeError(f"unknown export format {fmt!r}; use parquet or csv")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PatentscopeError(f"cannot create the export folder {out_dir}: {e.strerror}") from None
     written: list[Path] = []
+    lits = secret_literals()
+    params = {f"s{i}": v for i, v in enumerate(lits)}
     # sandbox=False: COPY ... TO needs the file system; the SQL below is ours, not a user's
     with reader(warehouse, sandbox=False) as con:
         available = [r[0] for r in con.execute(
@@ -25,9 +124,18 @@ def export(warehouse: Path, out_dir: Path, fmt: str, names: list[str] | None = N
         for name in wanted:
             target = out_dir / f"{name}.{fmt}"
             tmp = out_dir / f".{name}.{fmt}.part"
-            options = "(FORMAT parquet, COMPRESSION zstd)" if fmt == "parquet" else "(FORMAT csv, HEADER true)"
-            # identifiers come from the catalog above, paths are bound as parameters
-            con.execute(f'COPY (SELECT * FROM "{name}") TO $path {options}', {"path": str(tmp)}).fetchall()
-            tmp.replace(target)
+            try:
+                if name in LOG_TABLES:
+                    _write_log_table(con, name, tmp, fmt, keep_formulas)
+                else:
+                    options = "(FORMAT parquet, COMPRESSION zstd)" if fmt == "parquet" else "(FORMAT csv, HEADER true)"
+                    select = _select(name, _columns(con, name), len(lits), fmt == "csv", keep_formulas)
+                    # identifiers come from the catalog above, paths and secrets are bound as parameters
+                    con.execute(f"COPY ({select}) TO $path {options}", {"path": str(tmp), **params}).fetchall()
+                tmp.replace(target)
+            except (OSError, duckdb.IOException) as e:
+                tmp.unlink(missing_ok=True)
+                raise PatentscopeError(f"cannot write {target}: {getattr(e, 'strerror', None) or str(e).splitlines()[0]}; "
+                                       "check the folder given by --out (space, permissions)") from None
             written.append(target)
     return written

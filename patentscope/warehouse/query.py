@@ -1,10 +1,34 @@
 """Read-only SQL: ad hoc statements and the named queries in ``queries/*.sql``.
 
-Three locks, any one of which stops a write:
-1. only SELECT-like statements are accepted (checked per statement with DuckDB's own parser);
-2. the connection is opened read-only (DuckDB refuses INSERT/UPDATE/DELETE/DDL);
-3. file-system access is disabled and the configuration locked (no COPY ... TO, ATTACH,
-   read_csv of local files, INSTALL/LOAD), see ``connection.open_reader``.
+The sandbox (what ``patentscope sql``/``query`` and notebooks run in); any one lock stops a write
+or an escape, and they are all on:
+
+1. *Statements*: only SELECT-like statements (SELECT, WITH, VALUES, FROM-first, TABLE, DESCRIBE,
+   SHOW, SUMMARIZE) and EXPLAIN [ANALYZE] of one of them; checked per statement with DuckDB's own
+   parser. ``EXPLAIN ANALYZE`` executes what it wraps, so the wrapped statement is checked as if
+   it stood alone (``EXPLAIN ANALYZE COPY ...`` is a COPY and refused).
+2. *Functions and file names*: every statement is parsed into DuckDB's syntax tree
+   (``json_serialize_sql``) and walked. Table functions are allowed only from
+   :data:`ALLOWED_TABLE_FUNCTIONS` (series, unnest, JSON walkers, catalog listings); every
+   file reader (read_blob, read_text, read_csv*, read_json*, read_ndjson*, read_parquet,
+   parquet_scan, parquet_metadata..., glob, sniff_csv, read_duckdb), ``query``/``query_table``
+   (SQL in a string), the Arrow/pandas pointer scans, secret, logging, profiling and
+   checkpoint functions are refused, and so are scalar functions in :data:`REFUSED_FUNCTIONS`
+   (e.g. ``json_execute_serialized_sql``, which would run a plan the checks never saw). A
+   table name that looks like a path (``FROM '/etc/passwd'``, ``FROM "x.csv"``) is refused
+   before DuckDB's replacement scan could read it. This also covers the warehouse file and its
+   WAL, which DuckDB's external-access switch always leaves readable.
+3. *The connection* (``connection.open_reader`` with :func:`sandbox_config`): read-only,
+   ``enable_external_access = false``, **no temporary directory at all** (``temp_directory =
+   ''``, so ``<warehouse>.tmp/`` is neither created nor allowed; a symlink placed there leads
+   nowhere), no extension autoload/autoinstall, and ``lock_configuration = true`` so a query
+   cannot turn any of it back on.
+4. *Limits*: each call stops after ``timeout`` seconds (``--timeout``,
+   ``PATENTSCOPE_SQL_TIMEOUT``, default :data:`DEFAULT_TIMEOUT`), DuckDB's memory is capped
+   (``--max-memory``, ``PATENTSCOPE_SQL_MAX_MEMORY``, default :data:`DEFAULT_MAX_MEMORY`; without
+   a temp directory nothing spills to disk), and a result larger than ``max_rows``
+   (``PATENTSCOPE_SQL_MAX_ROWS``, default :data:`DEFAULT_MAX_ROWS`) is refused rather than
+   pulled into memory. Each limit fails with a message naming the flag to raise.
 
 Values are always bound as DuckDB ``$name`` parameters, never formatted into the SQL text.
 """
@@ -12,8 +36,11 @@ Values are always bound as DuckDB ``$name`` parameters, never formatted into the
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 import os
 import re
+import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -22,36 +49,228 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from ..errors import QueryError, ReadOnlyViolation
+from ..errors import ConfigError, QueryError, ReadOnlyViolation
+from ..inputs import read_text
 
 ALLOWED = {"SELECT", "EXPLAIN"}
 
+DEFAULT_TIMEOUT = 60.0          # seconds
+DEFAULT_MAX_MEMORY = "2GB"      # DuckDB memory_limit for ad hoc SQL
+DEFAULT_MAX_ROWS = 5_000_000    # rows one ad hoc result may have
 
-def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+# Table functions ad hoc SQL may call: generators, JSON walkers and read-only catalog listings.
+ALLOWED_TABLE_FUNCTIONS = frozenset({
+    "range", "generate_series", "unnest", "repeat", "json_each", "json_tree", "summary",
+    "duckdb_columns", "duckdb_constraints", "duckdb_databases", "duckdb_dependencies", "duckdb_functions",
+    "duckdb_indexes", "duckdb_keywords", "duckdb_schemas", "duckdb_sequences", "duckdb_tables", "duckdb_types",
+    "duckdb_views", "pragma_table_info", "pragma_show", "pragma_version", "pragma_database_size",
+    "pg_timezone_names", "icu_calendar_names", "test_all_types",
+})
+# Scalar/aggregate functions refused wherever they appear.
+REFUSED_FUNCTIONS = frozenset({
+    "json_execute_serialized_sql", "json_serialize_plan", "copy_database", "add_parquet_key", "enable_profile",
+    "disable_profile", "write_log", "getenv", "which_secret", "query", "query_table", "glob", "sniff_csv",
+    "read_blob", "read_text", "read_csv", "read_csv_auto", "read_json", "read_json_auto", "read_ndjson",
+    "read_ndjson_auto", "read_parquet", "parquet_scan", "read_duckdb",
+})
+_REFUSED_PATTERN = re.compile(r"^(read_|parquet_|iceberg_|delta_|__internal|sqlite_|postgres_|mysql_)|(_scan|_secrets?)$")
+_PATHLIKE = re.compile(r"[/\\.:*?~]")
+
+
+def _env(var: str, default: Any) -> str:
+    return os.environ.get(var, "").strip() or str(default)
+
+
+def resolve_timeout(timeout: float | str | None = None) -> float:
+    """The query time limit in seconds: the flag, else PATENTSCOPE_SQL_TIMEOUT, else the default."""
+    raw = timeout if timeout is not None else _env("PATENTSCOPE_SQL_TIMEOUT", DEFAULT_TIMEOUT)
+    try:
+        val = float(raw)
+    except (TypeError, ValueError):
+        val = math.nan
+    if not (math.isfinite(val) and 0 < val <= 86_400):
+        raise ConfigError(f"--timeout / PATENTSCOPE_SQL_TIMEOUT: {raw!r} is not a number of seconds in (0, 86400]")
+    return val
+
+
+_MEM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)?\s*$", re.I)
+
+
+def resolve_max_memory(max_memory: str | None = None) -> str:
+    """The DuckDB memory cap ("2GB", "512MiB"): the flag, else PATENTSCOPE_SQL_MAX_MEMORY, else the default."""
+    raw = max_memory if max_memory is not None else _env("PATENTSCOPE_SQL_MAX_MEMORY", DEFAULT_MAX_MEMORY)
+    m = _MEM.match(str(raw))
+    if not m or float(m.group(1)) <= 0:
+        raise ConfigError(f"--max-memory / PATENTSCOPE_SQL_MAX_MEMORY: {raw!r} is not a memory size like 2GB or 512MB")
+    return f"{m.group(1)}{(m.group(2) or 'B').upper()}"
+
+
+def resolve_max_rows(max_rows: int | str | None = None) -> int:
+    raw = max_rows if max_rows is not None else _env("PATENTSCOPE_SQL_MAX_ROWS", DEFAULT_MAX_ROWS)
+    try:
+        val = int(raw)
+    except (TypeError, ValueError):
+        val = 0
+    if val < 1:
+        raise ConfigError(f"PATENTSCOPE_SQL_MAX_ROWS: {raw!r} is not a positive whole number of rows")
+    return val
+
+
+def sandbox_config() -> dict[str, Any]:
+    """DuckDB settings of a sandboxed read-only connection (see the module docstring, lock 3).
+
+    The same for every sandboxed reader, so readers in one process share one database instance;
+    the memory cap is set with SET before the configuration is locked (``open_reader``)."""
+    return {
+        "enable_external_access": False,
+        "temp_directory": "",
+        "autoload_known_extensions": False,
+        "autoinstall_known_extensions": False,
+    }
+
+
+def _kind(st: Any) -> str:
+    return str(st.type).rsplit(".", 1)[-1]
+
+
+_LEADING_COMMENTS = re.compile(r"^(?:\s+|--[^\n]*\n?|/\*.*?\*/)*", re.S)
+_EXPLAIN = re.compile(r"^EXPLAIN\b\s*(?:\(\s*[^)]*\)\s*)?(?:ANALY[SZ]E\b\s*)?(?:\(\s*[^)]*\)\s*)?", re.I)
+
+
+def _refuse_kind(kind: str) -> ReadOnlyViolation:
+    return ReadOnlyViolation(
+        f"refused: {kind} statements are not allowed here; `patentscope sql` and `query` are read-only "
+        "(SELECT, WITH ... SELECT, EXPLAIN, DESCRIBE, SHOW). The warehouse changes only through "
+        "`patentscope ingest`, `migrate` and `analyze`."
+    )
+
+
+def _selects(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
+    """The SELECT statements ``sql`` runs (EXPLAIN unwrapped); raises for anything else."""
     try:
         statements = con.extract_statements(sql)
     except duckdb.Error as e:
         raise QueryError(f"SQL does not parse: {str(e).splitlines()[0]}") from None
     if not statements:
         raise QueryError("no SQL statement given")
+    out: list[str] = []
     for st in statements:
-        kind = str(st.type).rsplit(".", 1)[-1]
-        if kind not in ALLOWED:
-            raise ReadOnlyViolation(
-                f"refused: {kind} statements are not allowed here; `patentscope sql` and `query` are read-only "
-                "(SELECT, WITH ... SELECT, EXPLAIN, DESCRIBE, SHOW). The warehouse changes only through "
-                "`patentscope ingest`, `migrate` and `analyze`."
-            )
+        kind = _kind(st)
+        if kind == "EXPLAIN":
+            body = _LEADING_COMMENTS.sub("", st.query, count=1)
+            m = _EXPLAIN.match(body)
+            inner = body[m.end():] if m else ""
+            try:
+                wrapped = con.extract_statements(inner) if inner.strip() else []
+            except duckdb.Error:
+                wrapped = []
+            if len(wrapped) != 1:
+                raise QueryError("refused: EXPLAIN must wrap exactly one statement the sandbox can check")
+            if _kind(wrapped[0]) != "SELECT":
+                raise _refuse_kind(f"EXPLAIN of {_kind(wrapped[0])}")
+            out.append(wrapped[0].query)
+        elif kind == "SELECT":
+            out.append(st.query)
+        else:
+            raise _refuse_kind(kind)
+    return out
 
 
-def run_read_only(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
-    """Run read-only SQL; returns the last statement's result as a polars frame."""
-    check_read_only(con, sql)
-    statements = con.extract_statements(sql)
+def _tree(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
     try:
-        for st in statements[:-1]:
-            con.execute(st.query, params or {}).fetchall()
-        return con.sql(statements[-1].query, params=params or None).pl()
+        raw = con.execute("SELECT json_serialize_sql($q)", {"q": sql}).fetchall()[0][0]
+        doc = json.loads(raw)
+    except RecursionError:
+        raise QueryError("refused: the statement is nested too deeply to check") from None
+    except duckdb.Error as e:
+        raise QueryError(f"SQL does not parse: {str(e).splitlines()[0]}") from None
+    if doc.get("error"):
+        raise QueryError(f"SQL cannot be checked: {doc.get('error_message', 'unknown parser error')}")
+    return doc
+
+
+def _check_tree(doc: Any) -> None:
+    """Walk a serialized statement (iteratively) and refuse file access and unsafe functions."""
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        ntype = node.get("type")
+        if ntype == "TABLE_FUNCTION":
+            fn = node.get("function") or {}
+            name = str(fn.get("function_name", "")).lower()
+            if name and name not in ALLOWED_TABLE_FUNCTIONS:
+                raise ReadOnlyViolation(
+                    f"refused: table function {name}() is not allowed (ad hoc SQL cannot touch files or run "
+                    f"SQL hidden in strings); table functions allowed: {', '.join(sorted(ALLOWED_TABLE_FUNCTIONS))}")
+        elif ntype == "BASE_TABLE":
+            name = str(node.get("table_name", ""))
+            if _PATHLIKE.search(name):
+                raise ReadOnlyViolation(
+                    f"refused: {name!r} looks like a file path (ad hoc SQL cannot touch files); it reads only the "
+                    "warehouse's tables and views, see docs/schema.md")
+        fname = node.get("function_name")
+        if isinstance(fname, str) and node.get("class") == "FUNCTION":
+            low = fname.lower()
+            if low in REFUSED_FUNCTIONS or _REFUSED_PATTERN.search(low):
+                raise ReadOnlyViolation(f"refused: function {low}() is not allowed (ad hoc SQL cannot touch files or "
+                                        "secrets, nor run SQL the sandbox has not checked)")
+        stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+
+
+def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
+    """Refuse anything but sandbox-safe reads; returns the statements' SQL, EXPLAIN unwrapped."""
+    selects = _selects(con, sql)
+    for q in selects:
+        _check_tree(_tree(con, q))
+    return selects
+
+
+class _Deadline:
+    """Interrupt the connection after ``seconds`` (DuckDB has no statement timeout of its own)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, seconds: float):
+        self.fired = False
+        self._con = con
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def _fire(self) -> None:
+        self.fired = True
+        self._con.interrupt()
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+
+def run_read_only(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None, *,
+                  timeout: float | None = None, max_rows: int | None = None) -> pl.DataFrame:
+    """Run read-only SQL in the sandbox; returns the last statement's result as a polars frame."""
+    check_read_only(con, sql)
+    limit = resolve_timeout(timeout)
+    rows_cap = resolve_max_rows(max_rows)
+    statements = con.extract_statements(sql)
+    deadline = _Deadline(con, limit)
+    try:
+        with deadline:
+            for st in statements[:-1]:
+                con.execute(st.query, params or {}).fetchall()
+            df = con.sql(statements[-1].query, params=params or None).limit(rows_cap + 1).pl()
+    except duckdb.InterruptException:
+        raise QueryError(f"the query was stopped after {limit:g} s (the time limit); make it cheaper (a LIMIT, "
+                         "a WHERE) or raise it with --timeout / PATENTSCOPE_SQL_TIMEOUT") from None
+    except duckdb.OutOfMemoryException:
+        mem = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        raise QueryError(f"the query ran out of memory (limit {mem}); make it cheaper (avoid cross joins, add a "
+                         "WHERE) or raise the cap with --max-memory / PATENTSCOPE_SQL_MAX_MEMORY") from None
     except duckdb.InvalidInputException as e:
         msg = str(e).splitlines()[0]
         if "read-only" in msg:
@@ -60,7 +279,18 @@ def run_read_only(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, An
     except duckdb.PermissionException as e:
         raise ReadOnlyViolation(f"refused: {str(e).splitlines()[0]} (ad hoc SQL cannot touch files)") from None
     except duckdb.Error as e:
+        if deadline.fired:
+            raise QueryError(f"the query was stopped after {limit:g} s (the time limit); raise it with --timeout / "
+                             "PATENTSCOPE_SQL_TIMEOUT") from None
         raise QueryError(str(e).splitlines()[0]) from None
+    except RecursionError:
+        raise QueryError("the statement is nested too deeply to run") from None
+    if df.height > rows_cap:
+        raise QueryError(f"the result has more than {rows_cap} rows; add a LIMIT or aggregate, use `patentscope export` "
+                         "for whole tables, or raise PATENTSCOPE_SQL_MAX_ROWS")
+    from .export import scrub_frame
+
+    return scrub_frame(df)  # a secret that reached a table by another road is still not shown
 
 
 # --------------------------------------------------------------------------------------------
@@ -169,7 +399,7 @@ def load_queries() -> dict[str, NamedQuery]:
     found: dict[str, NamedQuery] = {}
     for d in queries_dirs():
         for f in sorted(d.glob("*.sql")):
-            q = parse_query_file(f.read_text(encoding="utf-8"), str(f))
+            q = parse_query_file(read_text(f, what="query file"), str(f))
             found.setdefault(q.name, q)
     return found
 

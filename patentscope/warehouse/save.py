@@ -23,10 +23,11 @@ import polars as pl
 
 from ..errors import RowError, WarehouseError
 from ..normalize.batch import CHILD_TABLES, Batch, Row
+from ..redact import scrub as _scrub  # f19: run records never hold a secret
 from .connection import transaction
 
 # Lower rank wins when two sources disagree on a publication field.
-SOURCE_RANK = {"bulk": 1, "odp": 1, "ops": 2, "file": 3, "sample": 4}
+SOURCE_RANK = {"bulk": 1, "odp": 1, "ops": 2, "file": 3, "bigquery": 3, "sample": 4}
 
 _DUCK_TO_POLARS: dict[str, Any] = {
     "VARCHAR": pl.Utf8, "DATE": pl.Date, "BOOLEAN": pl.Boolean, "INTEGER": pl.Int32,
@@ -209,5 +210,6 @@ def finish_run(
     con.execute(
         "UPDATE ingest_runs SET finished_at = $t, status = $st, rows_read = $r, rows_loaded = $l, "
         "rows_rejected = $x, message = $m WHERE run_id = $id",
-        {"t": now(), "st": status, "r": read, "l": loaded, "x": rejected, "m": message, "id": run_id},
+        {"t": now(), "st": status, "r": read, "l": loaded, "x": rejected, "m": _scrub(message) if message else message,
+         "id": run_id},
     ).fetchall()

@@ -97,7 +97,7 @@ class Run:
 def failure_message(e: BaseException) -> str:
     """What ``ingest_runs.message`` says about an error that ended a run."""
     if not isinstance(e, Exception):  # KeyboardInterrupt, SystemExit
-        return f"interrupted: {type(e).__name__}"
+        return f"interrupted: {type(e).__name__}" + (f": {e}"[:500] if str(e) else "")
     return str(e)[:500] or type(e).__name__
 
 
@@ -149,13 +149,16 @@ def writer(
     command: str = "",
     log: Callable[[str], None] | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The writer lock plus an open read-write connection (the file is created atomically if
-    missing) with, when ``migrate``, every pending migration applied (``log`` hears which)."""
-    with connection.writer(path, wait=wait, command=command) as con:
-        if migrate:
-            from . import migrations
+    """The writer lock plus an open read-write connection with, when ``migrate``, every pending
+    migration applied (``log`` hears which). A missing file is created atomically, already
+    migrated, so a kill during creation leaves no stub (see :func:`connection.create`)."""
+    from . import migrations
 
-            applied = migrations.apply(con)
+    applied: list[str] = []
+    setup = (lambda con: applied.extend(migrations.apply(con))) if migrate else None
+    with connection.writer(path, wait=wait, command=command, setup=setup) as con:
+        if migrate:
+            applied.extend(migrations.apply(con))
             if applied and log is not None:
                 log(f"migrated {path}: {', '.join(applied)}")
         yield con

@@ -9,130 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
 
 import click
-import polars as pl
 
-from . import __version__
-from .config import Settings, load_settings
-from .errors import PatentscopeError
-from .landscape import Landscape, load_landscape
+from .. import __version__
+from ..config import load_settings
+from ..errors import ConfigError, PatentscopeError, QueryError
+from .context import Ctx, Group, fail
+from .output import CSV, FORMAT, JSON, _cell, _fmt, _json_default, _params, cell, emit
 
-
-class Ctx:
-    def __init__(self, settings: Settings, quiet: bool):
-        self.settings = settings
-        self.quiet = quiet
-
-    def log(self, msg: str) -> None:
-        if not self.quiet:
-            click.echo(msg, err=True)
-
-    def landscape(self) -> Landscape:
-        return load_landscape(self.settings.landscape)
-
-
-def fail(err: PatentscopeError) -> NoReturn:
-    click.echo(f"patentscope: error: {err}", err=True)
-    sys.exit(err.exit_code)
-
-
-class Group(click.Group):
-    """Turns every expected error into a one-line message and its exit code."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except PatentscopeError as e:
-            fail(e)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit, KeyboardInterrupt):
-            raise
-        except BrokenPipeError:  # `patentscope sql ... | head`: the reader left; stop quietly
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            sys.exit(0)
-        except Exception as e:  # a bug: one line by default, the traceback on request
-            if os.environ.get("PATENTSCOPE_DEBUG"):
-                raise
-            click.echo(f"patentscope: internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
-                       "(a bug: please report it; set PATENTSCOPE_DEBUG=1 to see the traceback)", err=True)
-            sys.exit(70)
-
-
-# ----------------------------------------------------------------------------------------------
-# output
-
-
-def _cell(v: Any, width: int | None) -> str:
-    if v is None:
-        s = ""
-    elif isinstance(v, (list, tuple)):
-        s = " ".join(str(x) for x in v)
-    elif isinstance(v, float):
-        s = f"{v:.6g}"
-    else:
-        s = str(v)
-    s = s.replace("\n", " ")
-    if width and len(s) > width:
-        s = s[: width - 1] + "…"
-    return s
-
-
-def _json_default(v: Any) -> Any:
-    if isinstance(v, (dt.date, dt.datetime)):
-        return v.isoformat()
-    return str(v)
-
-
-def emit(df: pl.DataFrame, fmt: str, max_width: int | None = 60) -> None:
-    """Print a frame as an aligned text table, CSV or JSON (one array of objects)."""
-    if fmt == "json":
-        click.echo(json.dumps(df.to_dicts(), default=_json_default, ensure_ascii=False, indent=1))
-        return
-    if fmt == "csv":
-        flat = df.with_columns(
-            [pl.col(c).map_elements(lambda x: " ".join(map(str, x)), return_dtype=pl.Utf8)
-             for c, t in df.schema.items() if isinstance(t, pl.List)]
-        )
-        click.echo(flat.write_csv(), nl=False)
-        return
-    cols = df.columns
-    rows = [[_cell(v, max_width) for v in row] for row in df.iter_rows()]
-    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(cols)]
-    numeric = [df.schema[c].is_numeric() for c in cols]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.rjust(w) if n else c.ljust(w) for c, w, n in zip(cells, widths, numeric, strict=True)).rstrip()
-
-    click.echo(line(cols))
-    click.echo("  ".join("-" * w for w in widths))
-    for r in rows:
-        click.echo(line(r))
-    click.echo(f"({df.height} row{'s' if df.height != 1 else ''})", err=True)
-
-
-FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-                      show_default=True, help="Output format.")
-CSV = click.option("--csv", "as_csv", is_flag=True, help="Shorthand for --format csv.")
-JSON = click.option("--json", "as_json", is_flag=True, help="Shorthand for --format json.")
-
-
-def _fmt(fmt: str, as_csv: bool, as_json: bool) -> str:
-    return "csv" if as_csv else "json" if as_json else fmt
-
-
-def _params(pairs: tuple[str, ...]) -> dict[str, str]:
-    out = {}
-    for p in pairs:
-        if "=" not in p:
-            raise click.BadParameter(f"{p!r} is not NAME=VALUE", param_hint="--param")
-        k, v = p.split("=", 1)
-        out[k.strip()] = v
-    return out
+__all__ = ["CSV", "FORMAT", "JSON", "Ctx", "Group", "_cell", "_fmt", "_json_default", "_params", "cell", "emit", "fail", "main"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -181,14 +69,14 @@ def demo(obj: Ctx, out: Path) -> None:
     Example:
       patentscope demo --out /tmp/ndfeb-demo
     """
-    from .analyze import analyze
-    from .ingest.sample import ingest_sample_format, sample_folder
-    from .report import write_report
+    from ..analyze import analyze
+    from ..ingest.sample import ingest_sample_format, sample_folder
+    from ..report import write_report
 
     land = obj.landscape()
     wh = out / "patentscope.duckdb"
-    from .metrics.royalty import load_scenario, run_scenario
-    from .warehouse.connection import writer
+    from ..metrics.royalty import load_scenario, run_scenario
+    from ..warehouse.connection import writer
 
     res = ingest_sample_format(wh, sample_folder(), land, command="patentscope demo", log=obj.log)
     analyze(wh, log=obj.log)
@@ -220,8 +108,8 @@ def migrate(obj: Ctx, list_only: bool) -> None:
     Example:
       patentscope migrate --list
     """
-    from .warehouse import migrations
-    from .warehouse.connection import reader, writer
+    from ..warehouse import migrations
+    from ..warehouse.connection import reader, writer
 
     path = obj.settings.warehouse
     if list_only and path.exists():
@@ -242,11 +130,16 @@ def migrate(obj: Ctx, list_only: bool) -> None:
 @click.argument("statement")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Bind $NAME in the statement (as text; cast in SQL, e.g. $year::INT). Repeatable.")
+@click.option("--timeout", type=float, default=None, metavar="SECONDS",
+              help="Stop the query after this many seconds (default 60, or PATENTSCOPE_SQL_TIMEOUT).")
+@click.option("--max-memory", default=None, metavar="SIZE",
+              help="Cap DuckDB's memory, e.g. 2GB or 512MB (default 2GB, or PATENTSCOPE_SQL_MAX_MEMORY).")
 @FORMAT
 @CSV
 @JSON
 @click.pass_obj
-def sql(obj: Ctx, statement: str, params: tuple[str, ...], fmt: str, as_csv: bool, as_json: bool) -> None:
+def sql(obj: Ctx, statement: str, params: tuple[str, ...], timeout: float | None, max_memory: str | None,
+        fmt: str, as_csv: bool, as_json: bool) -> None:
     """Run read-only SQL against the warehouse and print the result.
 
     Only SELECT/WITH/EXPLAIN/DESCRIBE/SHOW run; writes, ATTACH, COPY and file access are refused.
@@ -256,12 +149,14 @@ def sql(obj: Ctx, statement: str, params: tuple[str, ...], fmt: str, as_csv: boo
     Examples:
       patentscope sql "SELECT country, count(*) FROM publications GROUP BY ALL"
       patentscope sql "SELECT * FROM publication_overview WHERE earliest_year >= \\$y::INT" --param y=2015 --csv
+      patentscope sql "SELECT count(*) FROM citations a, citations b" --timeout 10 --max-memory 1GB
     """
-    from .warehouse.connection import reader
-    from .warehouse.query import run_read_only
+    from ..warehouse.connection import reader
+    from ..warehouse.query import resolve_max_memory, resolve_timeout, run_read_only
 
-    with reader(obj.settings.warehouse) as con:
-        df = run_read_only(con, statement, _params(params) or None)
+    timeout, max_memory = resolve_timeout(timeout), resolve_max_memory(max_memory)
+    with reader(obj.settings.warehouse, max_memory=max_memory) as con:
+        df = run_read_only(con, statement, _params(params) or None, timeout=timeout)
     emit(df, _fmt(fmt, as_csv, as_json))
 
 
@@ -282,16 +177,19 @@ def query(obj: Ctx, name: str | None, params: tuple[str, ...], list_only: bool, 
       patentscope query publications_by_holder --param min_publications=2
       patentscope query publication_detail --param pub=US4770723A --json
     """
-    from .warehouse.connection import reader
-    from .warehouse.query import get_query, load_queries, run_read_only
+    from ..warehouse.connection import reader
+    from ..warehouse.query import get_query, load_queries, run_read_only
 
     if list_only or not name:
         for q in load_queries().values():
             ps = ", ".join(f"{p.name} ({p.type}{'' if p.required else ' = ' + str(p.default)})" for p in q.params)
             click.echo(f"{q.name}\n    {q.description}" + (f"\n    params: {ps}" if ps else ""))
         return
-    q = get_query(name)
-    bound = q.bind(_params(params))
+    try:  # an unknown name or a missing/bad --param is a usage error: exit 2
+        q = get_query(name)
+        bound = q.bind(_params(params))
+    except QueryError as e:
+        raise ConfigError(str(e)) from None
     with reader(obj.settings.warehouse) as con:
         df = run_read_only(con, q.sql, bound or None)
     emit(df, _fmt(fmt, as_csv, as_json))
@@ -300,18 +198,21 @@ def query(obj: Ctx, name: str | None, params: tuple[str, ...], list_only: bool, 
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write into.")
+@click.option("--keep-formulas", is_flag=True,
+              help="CSV: write cells beginning with = + - @ as they are (by default they get a leading ' so "
+                   "spreadsheets do not run them as formulas).")
 @click.argument("names", nargs=-1)
 @click.pass_obj
-def export(obj: Ctx, fmt: str, out: Path, names: tuple[str, ...]) -> None:
+def export(obj: Ctx, fmt: str, out: Path, names: tuple[str, ...], keep_formulas: bool) -> None:
     """Write tables and views (all, or the NAMES given) as Parquet or CSV files.
 
     \b
     Example:
       patentscope export --format parquet --out exports/ publications publication_overview
     """
-    from .warehouse.export import export as do_export
+    from ..warehouse.export import export as do_export
 
-    for p in do_export(obj.settings.warehouse, out, fmt, list(names) or None):
+    for p in do_export(obj.settings.warehouse, out, fmt, list(names) or None, keep_formulas=keep_formulas):
         click.echo(str(p))
 
 
@@ -325,9 +226,13 @@ def report(obj: Ctx, out: Path) -> None:
     Example:
       patentscope report --out report.html
     """
-    from .report import write_report
+    from ..report import write_report
 
-    click.echo(str(write_report(obj.settings.warehouse, obj.landscape(), out).resolve()))
+    try:
+        written = write_report(obj.settings.warehouse, obj.landscape(), out)
+    except OSError as e:  # f19: an impossible --out is a message, not an internal error
+        raise PatentscopeError(f"cannot write the report to {out}: {e.strerror or e}; give a file in a writable folder") from None
+    click.echo(str(written.resolve()))
 
 
 @main.command("analyze")
@@ -346,7 +251,7 @@ def analyze_cmd(obj: Ctx, at: dt.datetime | None, steps: tuple[str, ...], as_jso
     Example:
       patentscope analyze --at 2014-07-08
     """
-    from .analyze import STEPS, analyze
+    from ..analyze import STEPS, analyze
 
     res = analyze(obj.settings.warehouse, at=at.date() if at else None, steps=steps or STEPS, log=obj.log)
     if as_json:
@@ -384,7 +289,7 @@ def ingest(ctx: click.Context, run_all: bool, only: tuple[str, ...], json_logs: 
     if not run_all:
         click.echo(ctx.get_help())
         return
-    from .jobs import run_all as run_all_sources
+    from ..jobs import run_all as run_all_sources
 
     obj: Ctx = ctx.obj
     code = run_all_sources(obj.settings, only=only, json_logs=json_logs, analyze=not no_analyze, quiet=obj.quiet)
@@ -404,14 +309,14 @@ def ingest_sample(obj: Ctx, folder: Path | None) -> None:
     Example:
       patentscope ingest sample my-transcribed-records/
     """
-    from .ingest.sample import ingest_sample_format, sample_folder
+    from ..commands import echo_summary
+    from ..ingest.sample import ingest_sample_format, sample_folder
 
     src = folder or sample_folder()
     raw = obj.settings.warehouse.parent / "raw"
     res = ingest_sample_format(obj.settings.warehouse, src, obj.landscape(),
                                command=f"patentscope ingest sample {folder or ''}".strip(), raw_dir=raw, log=obj.log)
-    click.echo(json.dumps({"run_id": res.run_id, "rows_read": res.rows_read, "loaded": res.counts,
-                           "rejected": [str(e) for e in res.rejected]}, indent=1))
+    echo_summary(res.summary("sample"), quiet=obj.quiet)
     if res.rejected:
         sys.exit(1)
 
@@ -429,7 +334,7 @@ def landscape(obj: Ctx) -> None:
 
 
 def _register_extra_commands() -> None:
-    from .commands import register_all
+    from ..commands import register_all
 
     register_all(main)
 

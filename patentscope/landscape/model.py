@@ -1,4 +1,4 @@
-"""The landscape definition: which records count as NdFeB, loaded from an editable TOML file.
+"""The landscape model: which records count as NdFeB, loaded from an editable TOML file.
 
 The default ships in ``patentscope/data/landscape.toml``; a user points ``--landscape``,
 ``PATENTSCOPE_LANDSCAPE`` or ``landscape =`` in patentscope.toml at their own copy. Ingestors
@@ -8,14 +8,19 @@ use :meth:`Landscape.match` to select records and store the reason beside each r
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Annotated
 
-from .errors import ConfigError
-from .normalize.classifications import matches_code, normalize_symbol
+from pydantic import AfterValidator, Field
+
+from ..errors import ConfigError
+from ..inputs import InputModel, NonEmptyStr, OfficeCode, read_toml, toml_text
+from .codes import matches_code, normalize_symbol
 
 DEFAULT_PATH = "data/landscape.toml"
 
@@ -73,21 +78,54 @@ class Landscape:
         }
 
 
-def _codes(raw: object, key: str, path: str) -> tuple[str, ...]:
-    if not isinstance(raw, list) or not all(isinstance(c, str) for c in raw):
-        raise ConfigError(f"{path}: [classification].{key} must be a list of strings like 'H01F1/057'")
-    out = []
-    for c in raw:
-        compact = re.sub(r"\s+", "", c.upper())
-        if "/" in compact:
-            norm = normalize_symbol(compact)
-            if norm is None:
-                raise ConfigError(f"{path}: [classification].{key}: {c!r} is not a CPC/IPC symbol (e.g. 'H01F1/057')")
-            compact = norm
-        elif not re.fullmatch(r"[A-HY]\d{2}[A-Z]\d{0,4}", compact):
-            raise ConfigError(f"{path}: [classification].{key}: {c!r} is not a CPC/IPC code (e.g. 'H01F' or 'B22F3')")
-        out.append(compact)
-    return tuple(out)
+def _code(c: str) -> str:
+    """One landscape code, canonical: a CPC/IPC symbol (``H01F1/057``) or a subclass or main
+    group (``H01F``, ``B22F3``); ValueError saying what is allowed otherwise."""
+    compact = re.sub(r"\s+", "", c.upper())
+    if "/" in compact:
+        norm = normalize_symbol(compact)
+        if norm is None:
+            raise ValueError(f"{c!r} is not a CPC/IPC symbol (e.g. 'H01F1/057')")
+        return norm
+    if not re.fullmatch(r"[A-HY]\d{2}[A-Z]\d{0,4}", compact):
+        raise ValueError(f"{c!r} is not a CPC/IPC code (e.g. 'H01F' or 'B22F3')")
+    return compact
+
+
+Codes = tuple[Annotated[str, AfterValidator(_code)], ...]
+Words = tuple[NonEmptyStr, ...]
+
+
+class _Classification(InputModel):
+    core: Codes = ()
+    context: Codes = ()
+
+
+class _Keywords(InputModel):
+    strong: Words = ()
+    weak: Words = ()
+
+
+class _Dates(InputModel):
+    from_: dt.date = Field(dt.date(1900, 1, 1), alias="from")
+    to: dt.date = dt.date(2999, 12, 31)
+
+
+class _Offices(InputModel):
+    include: tuple[OfficeCode, ...] = ()
+
+
+class LandscapeFile(InputModel):
+    """The landscape TOML file (see ``patentscope/data/landscape.toml``), read by the typed reader:
+    errors name the file, line and key."""
+
+    name: NonEmptyStr = "unnamed landscape"
+    version: str = ""
+    description: str = ""
+    classification: _Classification = Field(default_factory=lambda: _Classification.model_validate({}))
+    keywords: _Keywords = Field(default_factory=lambda: _Keywords.model_validate({}))
+    dates: _Dates = Field(default_factory=lambda: _Dates.model_validate({}))
+    offices: _Offices = Field(default_factory=lambda: _Offices.model_validate({}))
 
 
 def load_landscape(path: str | Path | None = None) -> Landscape:
@@ -95,41 +133,35 @@ def load_landscape(path: str | Path | None = None) -> Landscape:
     if path is None:
         text = resources.files("patentscope").joinpath(DEFAULT_PATH).read_text(encoding="utf-8")
         where = "patentscope/" + DEFAULT_PATH + " (built-in default)"
+        doc = toml_text(text, LandscapeFile, where)
     else:
-        p = Path(path)
+        where = str(path)
         try:
-            text = p.read_text(encoding="utf-8")
-        except OSError as e:
-            raise ConfigError(f"cannot read landscape file {p}: {e.strerror}; check the path given by --landscape or PATENTSCOPE_LANDSCAPE") from None
-        where = str(p)
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{where}: not valid TOML ({e})") from None
-    cls = doc.get("classification", {})
-    kw = doc.get("keywords", {})
-    dates = doc.get("dates", {})
-    try:
-        d_from = dt.date.fromisoformat(str(dates.get("from", "1900-01-01")))
-        d_to = dt.date.fromisoformat(str(dates.get("to", "2999-12-31")))
-    except ValueError as e:
-        raise ConfigError(f"{where}: [dates] from/to must be YYYY-MM-DD ({e})") from None
-    for k in ("strong", "weak"):
-        if not isinstance(kw.get(k, []), list):
-            raise ConfigError(f"{where}: [keywords].{k} must be a list of strings")
+            doc = read_toml(path, LandscapeFile, what="landscape file")
+        except ConfigError as e:
+            if str(e).startswith("cannot read"):
+                raise ConfigError(f"{e}; check the path given by --landscape or PATENTSCOPE_LANDSCAPE") from None
+            raise
     land = Landscape(
-        name=str(doc.get("name", "unnamed landscape")),
-        version=str(doc.get("version", "")),
-        description=str(doc.get("description", "")).strip(),
-        core_codes=_codes(cls.get("core", []), "core", where),
-        context_codes=_codes(cls.get("context", []), "context", where),
-        strong_keywords=tuple(kw.get("strong", [])),
-        weak_keywords=tuple(kw.get("weak", [])),
-        date_from=d_from,
-        date_to=d_to,
-        offices=tuple(doc.get("offices", {}).get("include", [])),
+        name=doc.name,
+        version=doc.version,
+        description=doc.description.strip(),
+        core_codes=doc.classification.core,
+        context_codes=doc.classification.context,
+        strong_keywords=doc.keywords.strong,
+        weak_keywords=doc.keywords.weak,
+        date_from=doc.dates.from_,
+        date_to=doc.dates.to,
+        offices=doc.offices.include,
         source_path=where,
     )
     if not land.core_codes and not land.strong_keywords:
         raise ConfigError(f"{where}: a landscape needs [classification].core codes or [keywords].strong keywords")
     return land
+
+
+def fingerprint(land: Landscape) -> str:
+    """A short hash of what the landscape selects (not where it was loaded from): a cursor
+    stored with it tells whether a later run uses the same landscape."""
+    d = {k: v for k, v in land.as_dict().items() if k != "source_path"}
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
