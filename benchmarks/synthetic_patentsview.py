@@ -98,13 +98,18 @@ def _write_table(con: duckdb.DuckDBPyConnection, out: Path, table: str, select: 
 
 
 def generate(out: Path, n_citations: int, *, seed: int = 1, landscape_share: float = 0.005, zip_it: bool = True,
-             keep_tsv: bool = False, level: int = 6, inventors: bool = True, log=print) -> dict[str, int]:
-    """Write the eight tables into ``out``; returns the number of rows per table."""
+             keep_tsv: bool = False, level: int = 6, inventors: bool = True, log=print,
+             n_patents: int | None = None) -> dict[str, int]:
+    """Write the eight tables into ``out``; returns the number of rows per table.
+
+    ``n_patents`` (default: ``n_citations // 14``, the real ratio) sets the number of patents
+    independently of the number of citations (benchmarks/end_to_end.py: 1M patents, 10M citations).
+    """
     out.mkdir(parents=True, exist_ok=True)
     (out / "SYNTHETIC.txt").write_text(
         f"{LABEL}.\nNOT REAL PATENT DATA. seed={seed} citations={n_citations} landscape_share={landscape_share}\n",
         encoding="utf-8")
-    n_pat = max(50, n_citations // 14)
+    n_pat = max(50, n_patents if n_patents else n_citations // 14)
     share_permille = max(1, round(landscape_share * 1000))
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = true").fetchall()
@@ -223,12 +228,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--citations", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--landscape-share", type=float, default=0.005)
+    ap.add_argument("--patents", type=int, default=None, help="number of patents (default: citations / 14)")
     ap.add_argument("--keep-tsv", action="store_true", help="also keep the unzipped .tsv files")
     ap.add_argument("--no-zip", action="store_true", help="write .tsv files only")
     ap.add_argument("--level", type=int, default=6, help="zip deflate level")
     a = ap.parse_args(argv)
     generate(a.out, a.citations, seed=a.seed, landscape_share=a.landscape_share, zip_it=not a.no_zip,
-             keep_tsv=a.keep_tsv, level=a.level, log=lambda m: print(m, file=sys.stderr))
+             keep_tsv=a.keep_tsv, level=a.level, log=lambda m: print(m, file=sys.stderr), n_patents=a.patents)
     return 0
 
 

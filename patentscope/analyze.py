@@ -10,21 +10,25 @@ or the new version of a table, never half of one):
 5. concentration  HHI, CR-k, Gini by year and scope (metrics/concentration.py)
 
 The run is recorded in ``ingest_runs`` (source 'analyze') with per-step counts.
+
+Progress: while a step runs, one live line on stderr (rich) names it, with the steps done and
+the elapsed time; it is shown only when stderr is a terminal and ``-q`` was not given (or as
+``progress=`` says), so logs, pipes and cron output stay clean.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from .errors import PatentscopeError
-from .warehouse import migrations
-from .warehouse.connection import writer
-from .warehouse.save import finish_run, start_run
+from .warehouse.toolkit import recorded_run, writer
 
 Log = Callable[[str], None]
 STEPS = ("holders", "expiry", "segments", "centrality", "concentration")
@@ -43,9 +47,47 @@ def _summary(stats: Any) -> dict[str, Any]:
     return out
 
 
+def progress_wanted(progress: bool | None = None) -> bool:
+    """Explicit ``progress``, else: stderr is a terminal and the CLI was not given ``-q``."""
+    if progress is not None:
+        return progress
+    if not sys.stderr.isatty():
+        return False
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    return not bool(getattr(ctx.find_root().obj if ctx else None, "quiet", False))
+
+
+@contextlib.contextmanager
+def step_progress(total: int, enabled: bool) -> Iterator[Callable[[str], None]]:
+    """Yields ``advance(label)``: starts the live line for the next step (and ticks the last)."""
+    if not enabled:
+        yield lambda _label: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("analyze", total=total)
+        started = [False]
+
+        def advance(label: str) -> None:
+            if started[0]:
+                bar.advance(task)
+            started[0] = True
+            bar.update(task, description=label, refresh=True)
+
+        yield advance
+
+
 def analyze(warehouse: Path, *, at: dt.date | None = None, today: dt.date | None = None,
-            steps: tuple[str, ...] = STEPS, log: Log = lambda _m: None) -> dict[str, dict[str, Any]]:
-    """Run the analysis steps on a warehouse (as its single writer). Returns per-step stats."""
+            steps: tuple[str, ...] = STEPS, log: Log = lambda _m: None,
+            progress: bool | None = None) -> dict[str, dict[str, Any]]:
+    """Run the analysis steps on a warehouse (as its single writer). Returns per-step stats.
+
+    ``progress``: the live progress line on stderr (default: see :func:`progress_wanted`)."""
     from .holders.build import refresh as refresh_holders
     from .metrics import citations, concentration, expiry, segments
 
@@ -60,14 +102,15 @@ def analyze(warehouse: Path, *, at: dt.date | None = None, today: dt.date | None
         raise WarehouseError(f"no warehouse at {warehouse}; load data first (`patentscope demo`, `patentscope ingest ...`) "
                              "or point --warehouse / PATENTSCOPE_WAREHOUSE at an existing file")
     results: dict[str, dict[str, Any]] = {}
-    with writer(warehouse, command="patentscope analyze") as con:
-        migrations.apply(con)
-        run_id = start_run(con, "analyze", "patentscope analyze " + " ".join(steps))
-        try:
+    todo = [s for s in STEPS if s in steps]
+    with writer(warehouse, command="patentscope analyze", migrate=True) as con, \
+            step_progress(len(todo), progress_wanted(progress)) as advance:
+        with recorded_run(con, "analyze", "patentscope analyze " + " ".join(steps)) as run:
             ex_frame = None
             for step in STEPS:
                 if step not in steps:
                     continue
+                advance(f"analyze {step}")
                 t0 = time.perf_counter()
                 if step == "holders":
                     stats: Any = refresh_holders(con)
@@ -90,9 +133,6 @@ def analyze(warehouse: Path, *, at: dt.date | None = None, today: dt.date | None
                     stats = concentration.refresh(con, ex_frame, today=today)
                 results[step] = _summary(stats) | {"seconds": round(time.perf_counter() - t0, 3)}
                 log(f"analyze {step}: {json.dumps(results[step], default=str, sort_keys=True)}")
-        except BaseException as e:
-            finish_run(con, run_id, "failed", message=f"{type(e).__name__}: {str(e)[:400]}")
-            raise
-        finish_run(con, run_id, "ok", loaded=sum(int(v.get("rows", 0) or 0) for v in results.values()),
-                   message=json.dumps({k: v.get("seconds") for k, v in results.items()}))
+            run.loaded = sum(int(v.get("rows", 0) or 0) for v in results.values())
+            run.message = json.dumps({k: v.get("seconds") for k, v in results.items()})
     return results

@@ -346,3 +346,16 @@ def test_rescale_by_age_window_sums_match_direct_sums():
         w = x[s:s + 301]
         assert mu[i] == pytest.approx(w.mean(), rel=1e-11)
         assert sd[i] == pytest.approx(w.std(), rel=1e-9)
+
+
+def test_sorted_unique_equals_numpy_unique():
+    import numpy as np
+
+    from patentscope.metrics.graph_sparse import sorted_unique
+
+    rng = np.random.default_rng(3)
+    for a in (rng.integers(0, 50, 1000), np.zeros(0, dtype=np.int64), np.array([7]), rng.integers(-5, 5, 17)):
+        u, c = np.unique(a, return_counts=True)
+        u2, c2 = sorted_unique(a, return_counts=True)
+        assert np.array_equal(u, u2) and np.array_equal(c, c2)
+        assert np.array_equal(sorted_unique(a), u)

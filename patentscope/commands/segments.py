@@ -20,30 +20,63 @@ def register(main: click.Group) -> None:
     @segments.command("evaluate")
     @click.option("--all-publications", is_flag=True, help="Train and evaluate on every publication, not only the landscape.")
     @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+    @click.option("--csv", "as_csv", is_flag=True, help="Shorthand for --format csv.")
+    @click.option("--json", "as_json", is_flag=True, help="Shorthand for --format json.")
+    @click.option("--fresh", is_flag=True, help="Cross-validate now, even if the warehouse holds a current model's scores.")
     @click.pass_obj
-    def evaluate(obj: Ctx, all_publications: bool, fmt: str) -> None:
+    def evaluate(obj: Ctx, all_publications: bool, fmt: str, as_csv: bool, as_json: bool, fresh: bool) -> None:
         """Cross-validated precision and recall of the text classifier, per segment.
 
         The classifier is trained on publications whose segments CPC rules decided (labels that
         do not come from the text it reads) and used only for segments whose precision reaches
-        the gate in data/segments.toml.
+        the gate in data/segments.toml. Prints the scores of the model cached in the warehouse
+        (computed when it was fitted) if it is current, else cross-validates now.
+
+        \b
+        Examples:
+          patentscope segments evaluate --csv
+          patentscope segments evaluate --json --fresh
+        """
+        from ..metrics import segments as sg
+        from ..warehouse.connection import reader
+
+        fmt = "csv" if as_csv else "json" if as_json else fmt
+        cs, segs = sg.load_classifier_settings(), sg.load_segments()
+        with reader(obj.settings.warehouse) as con:
+            hit = None if fresh else sg.cached_model(con, "all" if all_publications else "landscape", sg.rules_version(segs, cs))
+            if hit is None:
+                pubs, syms = sg._inputs(con, not all_publications)
+        if hit is not None:
+            ev, note = hit[0].scores, f"scores of the model trained {hit[1]:%Y-%m-%d %H:%M} UTC on {hit[0].n_training} publications"
+        else:
+            ev = sg.evaluate_classifier(pubs, sg.assign_by_rules(pubs, syms, segs), cs)
+            note = f"cross-validated now over {pubs.height} publications"
+        emit(ev, fmt)
+        obj.log(f"{note}; classifier used where precision >= {cs.min_precision} "
+                f"(and >= {cs.min_positives} CPC-decided examples)")
+
+    @segments.command("train")
+    @click.option("--all-publications", is_flag=True, help="Train on every publication, not only the landscape.")
+    @click.pass_obj
+    def train_cmd(obj: Ctx, all_publications: bool) -> None:
+        """Refit the text classifier (cross-validation, then one fit) and cache it in the warehouse.
+
+        `analyze` predicts with the cached model and fits one only when none matches the segment
+        rules and settings; run this after loading new data to refit on the new training set.
 
         \b
         Example:
-          patentscope segments evaluate --format csv
+          patentscope segments train && patentscope analyze --step segments
         """
-        from ..metrics.segments import assign_by_rules, evaluate_classifier, load_classifier_settings, load_segments
-        from ..warehouse.connection import reader
+        from ..metrics.segments import train
+        from ..warehouse import migrations
+        from ..warehouse.connection import writer
 
-        where = "" if all_publications else "WHERE in_landscape"
-        with reader(obj.settings.warehouse) as con:
-            pubs = con.sql(f"SELECT pub_key, title, abstract FROM publications {where} ORDER BY pub_key").pl()
-            syms = con.sql("SELECT pub_key, symbol FROM classifications ORDER BY pub_key, scheme, position").pl()
-        cs = load_classifier_settings()
-        ev = evaluate_classifier(pubs, assign_by_rules(pubs, syms, load_segments()), cs)
-        emit(ev, fmt)
-        obj.log(f"{pubs.height} publications; classifier used where precision >= {cs.min_precision} "
-                f"(and >= {cs.min_positives} CPC-decided examples)")
+        with writer(obj.settings.warehouse, command="patentscope segments train") as con:
+            migrations.apply(con)
+            res = train(con, landscape_only=not all_publications)
+        obj.log(f"trained on {res['training']} CPC-decided publications; predicts {', '.join(res['segments']) or 'no segment'} "
+                f"(model {res['model_id']}, training set {res['training_version']})")
 
     @segments.command("list")
     @click.pass_obj

@@ -788,8 +788,18 @@ def _upsert_sql(table: str, source: str, cols: list[str]) -> str:
 
 
 def _write(con: duckdb.DuckDBPyConnection, run_id: int, cursor: dict[str, Any], landing: list[dict[str, Any]],
-           rejects: list[dict[str, Any]]) -> dict[str, int]:
-    """The one transaction that replaces the warehouse's bulk slice."""
+           rejects: list[dict[str, Any]], timings: dict[str, float] | None = None) -> dict[str, int]:
+    """The one transaction that replaces the warehouse's bulk slice (set operations only: every
+    table is written by one DELETE and one INSERT ... SELECT from the staged TEMP tables).
+    ``timings`` receives seconds per part (write_delete, write_publications, write_TABLE)."""
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        if timings is not None:
+            t = time.perf_counter()
+            timings[name] = round(t - clock[0], 3)
+            clock[0] = t
+
     q = con.execute
     pub_cols = [c for c, _ in table_columns(con, "publications")]
     counts: dict[str, int] = {}
@@ -807,11 +817,21 @@ def _write(con: duckdb.DuckDBPyConnection, run_id: int, cursor: dict[str, Any], 
         # the bulk source recomputes landscape membership every release (a curator's flag stays)
         q(f"""UPDATE publications SET in_landscape = false, landscape_reason = NULL
               WHERE source = '{SOURCE}' AND coalesce(landscape_reason, '') NOT LIKE 'curated:%'""").fetchall()
-        q(_upsert_sql("w_publications", SOURCE, pub_cols)).fetchall()
+        lap("write_delete")
+        # rows the warehouse already holds go through the precedence upsert; the others (all of
+        # them on a first load) through a plain INSERT, several times faster in DuckDB
+        q("CREATE TEMP TABLE w_pub_known AS SELECT w.* FROM w_publications w SEMI JOIN publications p USING (pub_key)").fetchall()
+        q(_upsert_sql("w_pub_known", SOURCE, pub_cols)).fetchall()
+        names = ", ".join(pub_cols)
+        q(f"INSERT INTO publications ({names}) SELECT {names} FROM w_publications w "
+          "ANTI JOIN w_pub_known k USING (pub_key)").fetchall()
+        q("DROP TABLE w_pub_known").fetchall()
+        lap("write_publications")
         _checkpoint("in_write")
         for t in ("classifications", "citations", "parties", "term_inputs"):
             cols = ", ".join(c for c, _ in table_columns(con, t))
             q(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM w_{t}").fetchall()
+            lap(f"write_{t}")
         # field values: 'chosen' = the publications row carries this value
         q("""INSERT INTO field_values (pub_key, field, value, source, source_record, source_url, chosen)
              SELECT f.pub_key, f.field, f.value, f.source, f.source_record, f.source_url,
@@ -822,6 +842,7 @@ def _write(con: duckdb.DuckDBPyConnection, run_id: int, cursor: dict[str, Any], 
                                           WHEN 'application_number' THEN p.application_number = upper(regexp_replace(f.value, '[\\s,]', '', 'g'))
                                           ELSE true END, false)
              FROM w_field_values f JOIN publications p USING (pub_key)""").fetchall()
+        lap("write_field_values")
         for r in rejects:
             q("INSERT INTO quarantine VALUES ($r, $s, $f, $l, $c, $reason, $raw)",
               {"r": run_id, "s": SOURCE, "f": r["file"], "l": r["line"], "c": r["col"], "reason": r["reason"],
@@ -836,6 +857,7 @@ def _write(con: duckdb.DuckDBPyConnection, run_id: int, cursor: dict[str, Any], 
         for t in ("publications", "classifications", "citations", "parties", "term_inputs", "field_values"):
             counts[t] = con.execute(f"SELECT count(*) FROM w_{t}").fetchall()[0][0]
         q("COMMIT").fetchall()
+        lap("write_commit")
     except BaseException:
         try:
             q("ROLLBACK").fetchall()
@@ -934,7 +956,7 @@ def ingest_bulk(
                 "counts": counts, **({"release_info": release_info} if release_info else {}),
             }
             t0 = time.perf_counter()
-            written = _write(con, run_id, cursor, landing, st.rejects)
+            written = _write(con, run_id, cursor, landing, st.rejects, st.timings)
             st.timings["write"] = round(time.perf_counter() - t0, 3)
         except BaseException as e:
             try:

@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -112,6 +113,21 @@ def _edges(n: int, src: npt.ArrayLike, dst: npt.ArrayLike, weight: npt.ArrayLike
         s, d, w = s[keep], d[keep], w[keep]
     it = _index_type(n)
     return s.astype(it, copy=False), d.astype(it, copy=False), w
+
+
+def sorted_unique(a: npt.NDArray[Any], *, return_counts: bool = False) -> Any:
+    """``np.unique`` (sorted distinct values, optionally their counts) by one sort: NumPy 2.x's
+    hash-based ``np.unique`` is about 10x slower on a million integers."""
+    b = np.sort(a, kind="stable")
+    first = np.empty(b.size, dtype=bool)
+    if b.size:
+        first[0] = True
+        np.not_equal(b[1:], b[:-1], out=first[1:])
+    u = b[first]
+    if not return_counts:
+        return u
+    starts = np.flatnonzero(first)
+    return u, np.diff(np.append(starts, b.size))
 
 
 def _index_type(n: int) -> type[np.signedinteger]:
@@ -192,7 +208,7 @@ def longest_path_levels(n: int, tail: npt.ArrayLike, head: npt.ArrayLike) -> Int
             break
         offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
         targets = heads[offsets + np.arange(total)]
-        u, c = np.unique(targets, return_counts=True)
+        u, c = sorted_unique(targets, return_counts=True)
         remaining[u] -= c
         frontier = u[remaining[u] == 0]
         lvl += 1
@@ -265,10 +281,14 @@ def pagerank(
     # merging here (every matrix below sums them)
     outw = np.bincount(s, weights=w, minlength=n)
     dangling = outw == 0
-    vals = w / outw[s]
+    vals: FloatArray = np.asarray(outw, dtype=np.float64)[s]
+    np.divide(w, vals, out=vals)
+    del outw, w
     if method == "power":
         return _pagerank_power(n, s, d, vals, dangling, alpha, tol, max_iter)
-    return _pagerank_auto(n, s, d, vals, dangling, alpha, tol, max_iter, key)
+    # the values travel in a list the callee empties, so that nothing here keeps them alive
+    # once alpha * P^T is built (memory: see benchmarks/centrality.py)
+    return _pagerank_auto(n, s, d, [vals], dangling, alpha, tol, max_iter, key)
 
 
 def _pagerank_power(n: int, s: IntArray, d: IntArray, vals: FloatArray, dangling: BoolArray,
@@ -315,9 +335,12 @@ def _permuted_identity_minus(m: sp.csr_array, pos: IntArray) -> tuple[FloatArray
     return data, indices, indptr
 
 
-def _pagerank_auto(n: int, s: IntArray, d: IntArray, vals: FloatArray, dangling: BoolArray,
+def _pagerank_auto(n: int, s: IntArray, d: IntArray, held: list[FloatArray], dangling: BoolArray,
                    alpha: float, tol: float, max_iter: int, key: FloatArray | None) -> PageRankResult:
-    apt = sp.csr_array((alpha * vals, (d, s)), shape=(n, n))   # alpha * P^T, rows = cited
+    vals = held.pop()
+    vals *= alpha
+    apt: sp.csr_array | None = sp.csr_array((vals, (d, s)), shape=(n, n))   # alpha * P^T, rows = cited
+    del vals
     dang = np.flatnonzero(dangling)
     factor = alpha / (1.0 - alpha) if alpha > 0 else 0.0
     x = np.full(n, 1.0 / n)
@@ -328,6 +351,7 @@ def _pagerank_auto(n: int, s: IntArray, d: IntArray, vals: FloatArray, dangling:
     def power_steps(x: FloatArray, it: int, until: int) -> tuple[FloatArray, int, float, list[float]]:
         bound = np.inf
         local: list[float] = []
+        assert apt is not None
         while it < until:
             it += 1
             xn = apt @ x
@@ -386,12 +410,17 @@ def _pagerank_auto(n: int, s: IntArray, d: IntArray, vals: FloatArray, dangling:
             np.cumsum(counts, out=indptr[1:])
             data, indices = data[keep], indices[keep]
         del row_of, upper
-    lower = sp.csr_array((data, indices, indptr), shape=(n, n))
-    lower.sum_duplicates()   # sorts the column indices once (there are no duplicates)
+    lower_csr = sp.csr_array((data, indices, indptr), shape=(n, n))
     del data, indices, indptr
-    # the solver works on CSC and copies anything else on every call; with several splitting
-    # steps ahead, give it a CSC copy it may overwrite (it only re-sets the unit diagonal)
-    solve_with = lower.tocsc() if back is not None else lower
+    # the solver works on CSC and copies anything else on every call: give it one CSC matrix,
+    # which it may overwrite (it only re-sets the unit diagonal), and use it for the residual too
+    lower = lower_csr.tocsc()
+    del lower_csr
+    lower.sum_duplicates()   # sorts the row indices once (there are no duplicates)
+    solve_with = lower
+    if back is None:
+        # a DAG: the solve is exact, the power steps are not needed again; free alpha * P^T
+        apt = None
     dang_p = pos[dang]
     ones = np.ones(n)
     # warm start for the splitting: y* = x* / c with c = (alpha * sum(x*[dangling]) + 1 - alpha) / n
@@ -406,7 +435,7 @@ def _pagerank_auto(n: int, s: IntArray, d: IntArray, vals: FloatArray, dangling:
             it += 1
             rhs = ones.copy() if back is None else ones + back @ y
             y = spsolve_triangular(solve_with, rhs, lower=True, unit_diagonal=True,
-                                   overwrite_A=solve_with is not lower, overwrite_b=True)
+                                   overwrite_A=True, overwrite_b=True)
             xp = y / y.sum()
             # certified: ||x - x*|| <= ||G(x) - x|| / (1 - alpha), G(x) - x = c - L x + R x
             resid = (alpha * xp[dang_p].sum() + 1.0 - alpha) / n - lower @ xp
@@ -415,7 +444,7 @@ def _pagerank_auto(n: int, s: IntArray, d: IntArray, vals: FloatArray, dangling:
             last, bound = bound, float(np.abs(resid).sum()) / (1.0 - alpha)
             if bound <= tol:
                 break
-            if it >= WARMUP + 2 and bound > last * rate ** SPLIT_STEP_COST:
+            if apt is not None and it >= WARMUP + 2 and bound > last * rate ** SPLIT_STEP_COST:
                 # the cycles make a splitting step worth less than the power steps it costs
                 method = "triangular+power"
                 x, it, bound, _ = power_steps(xp[pos], it, max_iter)
@@ -730,7 +759,7 @@ def main_path(n: int, citing: npt.ArrayLike, cited: npt.ArrayLike, *, key_routes
     ncomp, comp = strong_components(n, s, d)
     size = np.bincount(comp, minlength=ncomp)[comp] if n else np.zeros(0, dtype=np.int64)
     inter = comp[s] != comp[d]
-    key = np.unique(comp[d][inter].astype(np.int64) * max(ncomp, 1) + comp[s][inter])  # flow: cited -> citing
+    key = sorted_unique(comp[d][inter].astype(np.int64) * max(ncomp, 1) + comp[s][inter])  # flow: cited -> citing
     tail = key // max(ncomp, 1)
     head = key % max(ncomp, 1)
     # arcs in the order of their ends' smallest node ids, so that ties between key routes are
