@@ -22,17 +22,14 @@ from patentscope.errors import InputError
 from patentscope.ingest import us_bulk
 from patentscope.ingest.sample import ingest_sample_format, sample_folder
 from patentscope.ingest.us_bulk import (
-    LandscapeSQL,
     TableFile,
     check_header,
-    code_match_sql,
     column_specs,
     csv_scan,
     ingest_bulk,
-    keyword_pattern,
     read_header,
-    symbol_sql,
 )
+from patentscope.landscape.sql import LandscapeSQL, code_match_sql, keyword_pattern, symbol_sql
 from patentscope.normalize.classifications import matches_code, normalize_symbol
 from patentscope.warehouse import save
 

@@ -58,6 +58,13 @@ import duckdb
 from ..archives import check_members, damaged, encoding_error
 from ..errors import InputError
 from ..landscape import Landscape
+from ..landscape import fingerprint as landscape_hash
+from ..landscape.sql import (
+    LandscapeSQL,
+    select_landscape_sql,
+    span_start_pattern,
+    symbol_sql,
+)
 from ..warehouse import migrations
 from ..warehouse.connection import writer
 from ..warehouse.save import SOURCE_RANK, finish_run, landscape_expr, now, start_run, table_columns
@@ -229,11 +236,6 @@ def sha256_file(path: Path, cache_file: Path | None = None) -> str:
     return digest
 
 
-def landscape_hash(landscape: Landscape) -> str:
-    return hashlib.sha256(json.dumps({k: v for k, v in landscape.as_dict().items() if k != "source_path"},
-                                     sort_keys=True).encode()).hexdigest()[:16]
-
-
 # --------------------------------------------------------------------------------------------
 # streaming a zip member to DuckDB through a named pipe
 
@@ -312,87 +314,6 @@ def csv_scan(path: str, header: list[str], rejects: str) -> str:
     return (f"read_csv({_lit(path)}, delim='\t', quote='\"', escape='\"', header=true, auto_detect=false, "
             f"columns={{{cols}}}, store_rejects=true, rejects_table='{rejects}_errors', "
             f"rejects_scan='{rejects}_scans', max_line_size=33554432)")
-
-
-# --------------------------------------------------------------------------------------------
-# the landscape in SQL
-
-
-def _re2_escape(word: str) -> str:
-    return re.sub(r"([\\.^$|?*+()\[\]{}\-/])", r"\\\1", word)
-
-
-def keyword_pattern(words: tuple[str, ...]) -> str | None:
-    """RE2 form of :meth:`Landscape._kw`: ``(?<![\\w-])(?:alts)(?![\\w])``, case-insensitive.
-
-    RE2 has no look-around, so the boundary characters are matched (and group 1 is the keyword).
-    Python's ``\\w`` is Unicode letters, digits and underscore: ``[\\pL\\pN_]`` in RE2. The longest
-    words come first, as in Python, so the same alternative wins at the same position.
-    """
-    if not words:
-        return None
-    alts = "|".join(_re2_escape(w) for w in sorted(words, key=len, reverse=True))
-    return rf"(?i)(?:^|[^\pL\pN_-])({alts})(?:$|[^\pL\pN_])"
-
-
-def span_start_pattern(words: tuple[str, ...]) -> tuple[str, int] | None:
-    """An RE2 pattern (and a prefix length) for an abstract that starts with the rest of a
-    multi-word keyword, e.g. ``iron boron`` or ``boron`` of ``neodymium iron boron``: the only
-    way a keyword can match across the space joining title and abstract."""
-    rests = sorted({" ".join(w.split(" ")[i:]) for w in words if " " in w for i in range(1, len(w.split(" ")))},
-                   key=len, reverse=True)
-    rests = [r for r in rests if r]
-    if not rests:
-        return None
-    return "(?i)^(?:" + "|".join(_re2_escape(r) for r in rests) + ")", max(len(r) for r in rests) + 1
-
-
-_SYMBOL_PAT = r"^([A-HY])\s*(\d{2})\s*([A-Z])\s*(\d{1,4})\s*/\s*(\d{2,6})$"
-
-
-def symbol_sql(raw: str) -> str:
-    """SQL for :func:`patentscope.normalize.classifications.normalize_symbol` of ``raw``."""
-    u = f"upper(regexp_replace({raw}, '^\\s+|\\s+$', '', 'g'))"
-    return (f"(SELECT CASE WHEN m.a <> '' THEN m.a || m.b || m.c || CAST(CAST(m.d AS INTEGER) AS VARCHAR) || '/' || m.e END "
-            f"FROM (SELECT regexp_extract({u}, '{_SYMBOL_PAT}', ['a', 'b', 'c', 'd', 'e']) AS m))")
-
-
-def code_match_sql(sym: str, code: str) -> str:
-    """SQL for :func:`patentscope.normalize.classifications.matches_code` (both canonical)."""
-    if "/" not in code:
-        prefix = code if len(code) == 4 else code + "/"
-        return f"starts_with({sym}, {_lit(prefix)})"
-    return f"({sym} = {_lit(code)} OR (starts_with({sym}, {_lit(code)}) AND contains({sym}, '/')))"
-
-
-def any_code_sql(sym: str, codes: tuple[str, ...]) -> str:
-    return "(" + " OR ".join(code_match_sql(sym, c) for c in codes) + ")" if codes else "false"
-
-
-@dataclass(frozen=True)
-class LandscapeSQL:
-    core: str            # boolean SQL over column `symbol`
-    context: str
-    strong: str | None   # RE2 patterns, None when the list is empty
-    weak: str | None
-
-    @classmethod
-    def of(cls, land: Landscape) -> LandscapeSQL:
-        return cls(any_code_sql("symbol", land.core_codes), any_code_sql("symbol", land.context_codes),
-                   keyword_pattern(land.strong_keywords), keyword_pattern(land.weak_keywords))
-
-
-def select_landscape_sql(lsql: LandscapeSQL, text_table: str = "s_text", cpc_table: str = "s_cpc_hits") -> str:
-    """SELECT patent_id, reason for the landscape, from per-patent keyword matches and CPC hits."""
-    return f"""
-        SELECT patent_id,
-               CASE WHEN h.core_sym IS NOT NULL THEN 'cpc:' || h.core_sym
-                    WHEN t.strong_kw <> '' THEN 'keyword:' || t.strong_kw
-                    ELSE 'cpc+keyword:' || h.ctx_sym || '+' || t.weak_kw END AS reason
-        FROM {cpc_table} h FULL OUTER JOIN {text_table} t USING (patent_id)
-        WHERE h.core_sym IS NOT NULL
-           OR coalesce(t.strong_kw, '') <> ''
-           OR (coalesce(t.weak_kw, '') <> '' AND h.ctx_sym IS NOT NULL)"""
 
 
 # --------------------------------------------------------------------------------------------
