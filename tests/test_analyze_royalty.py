@@ -137,3 +137,51 @@ def test_analyze_on_an_empty_warehouse(tmp_path):
     con.close()
     res = analyze(wh, at=dt.date(2026, 11, 28), today=dt.date(2026, 11, 28))
     assert res["concentration"]["rows"] == 0
+
+
+def test_royalty_flags_infeasible_and_inverse_on_sample(analyzed):
+    """The demanded variant's stack can exceed sales: every such row is flagged; the inverse
+    says reachable or why not, never a rate above 100%."""
+    wh, _ = analyzed
+    from patentscope.ingest.sample import sample_folder
+    sc = load_scenario(sample_folder().parent / "royalty" / "example_scenario.toml")
+    con = duckdb.connect(str(wh))
+    try:
+        out = run_scenario(con, sc, store=False)
+    finally:
+        con.close()
+    res = out["royalty_results"]
+    assert (res["infeasible"] == (res["burden_p95"] > 1.0)).all()
+    inv = out["royalty_inverse"]
+    assert inv.filter(pl.col("reachable"))["required_avg_rate"].max() <= 1.0
+    assert inv.filter(~pl.col("reachable"))["required_avg_rate"].null_count() == inv.filter(~pl.col("reachable")).height
+    assert set(inv["why"].str.slice(0, 11)) <= {"reachable", "unreachable", "no holder g"}
+
+
+def test_royalty_command_with_a_mistyped_warehouse_creates_nothing(tmp_path):
+    from click.testing import CliRunner
+
+    from patentscope.cli import main
+    typo = tmp_path / "typo.duckdb"
+    r = CliRunner().invoke(main, ["--warehouse", str(typo), "royalty"])
+    assert r.exit_code == 3 and not typo.exists()
+    assert "no warehouse at" in r.output and "Traceback" not in r.output
+    assert len([ln for ln in r.output.splitlines() if ln.strip()]) == 1
+
+
+def test_royalty_hints_analyze_only_when_it_has_not_run(tmp_path, sample_warehouse):
+    from click.testing import CliRunner
+
+    from patentscope.cli import main
+    loaded = tmp_path / "loaded.duckdb"
+    shutil.copy(sample_warehouse, loaded)  # publications, not analyzed
+    r = CliRunner().invoke(main, ["--warehouse", str(loaded), "royalty"])
+    assert r.exit_code == 1 and "run `patentscope analyze` first" in r.output
+    wh = tmp_path / "empty.duckdb"
+    con = duckdb.connect(str(wh))
+    from patentscope.warehouse import migrations
+    migrations.apply(con)
+    con.close()
+    analyze(wh, at=dt.date(2026, 11, 28), today=dt.date(2026, 11, 28))
+    r = CliRunner().invoke(main, ["--warehouse", str(wh), "royalty"])
+    assert r.exit_code == 1 and "the warehouse is empty" in r.output and "analyze" not in r.output

@@ -1021,12 +1021,12 @@ def portfolio_from_warehouse(con: duckdb.DuckDBPyConnection, weights: str = "fam
     publication. Rows without a known in-force interval are left out (they cannot be counted
     as blocking). ``weight``: 1 / number of co-holders, times the family's PageRank when
     ``weights == 'centrality'``."""
+    from ..errors import PatentscopeError
+
     have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
     need = {"expiry_results", "publication_holder_groups", "publication_segments"}
     if not need <= have or not con.execute("SELECT count(*) FROM expiry_results").fetchall()[0][0]:
-        from ..errors import PatentscopeError
-
-        raise PatentscopeError("the warehouse has no analysis results yet; run `patentscope analyze` first")
+        raise PatentscopeError(analysis_missing_message(con, have))
     cent = "family_centrality" in have and weights == "centrality"
     df = con.sql(f"""
         WITH h AS (
@@ -1048,6 +1048,25 @@ def portfolio_from_warehouse(con: duckdb.DuckDBPyConnection, weights: str = "fam
           AND s.segment <> 'unclassified'
     """).pl()
     return df.filter(pl.col("in_force_from") < pl.col("in_force_to"))
+
+
+def analysis_missing_message(con: duckdb.DuckDBPyConnection, have: set[str]) -> str:
+    """Why there is nothing to model: "run analyze" only when analyze has not run; an analyzed
+    warehouse without landscape publications is said to be empty."""
+    analyzed = "ingest_runs" in have and bool(con.execute(
+        "SELECT count(*) FROM ingest_runs WHERE source = 'analyze' AND status IN ('ok', 'partial')").fetchall()[0][0])
+    n_pubs = con.execute("SELECT count(*) FROM publications WHERE in_landscape").fetchall()[0][0] \
+        if "publications" in have else 0
+    if analyzed and not n_pubs:
+        return ("the warehouse is empty: it holds no landscape publications, so no patent blocks anything; "
+                "load some first (`patentscope demo`, `patentscope ingest-us`, `patentscope ingest-world`)")
+    if analyzed:
+        return ("analyze has run but found no publication with a known in-force interval, so no patent blocks "
+                "anything; see `patentscope expiry` for why statuses are unknown")
+    if not n_pubs:
+        return ("the warehouse is empty: it holds no landscape publications; load some first "
+                "(`patentscope demo`, `patentscope ingest-us`, `patentscope ingest-world`)")
+    return "the warehouse has no analysis results yet; run `patentscope analyze` first"
 
 
 def resolve_groups(sc: Scenario, con: duckdb.DuckDBPyConnection) -> tuple[Scenario, dict[str, str], list[str]]:
