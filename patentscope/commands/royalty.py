@@ -57,9 +57,9 @@ def register(main: click.Group) -> None:
         fmt = "csv" if as_csv else "json" if as_json else fmt
         bad = out["royalty_results"].filter(pl.col("infeasible"))
         for (v,), part in bad.group_by(["variant"], maintain_order=True):
-            ys = part["year"]
+            ys = [int(y) for y in part["year"].to_list()]
             obj.log(f"warning: variant {v!r}: burden above 100% of sales (infeasible) in {part.height} rows, "
-                    f"{ys.min()}-{ys.max()}: these rate assumptions cannot hold together")
+                    f"{min(ys)}-{max(ys)}: these rate assumptions cannot hold together")
         if show == "summary":
             res = out["royalty_results"].filter(pl.col("market") == "ALL")
             res = res.select("variant", "exporter", "year", "sales_value", "royalties_p50", "burden_p5", "burden_p50",
