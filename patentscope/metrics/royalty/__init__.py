@@ -43,7 +43,7 @@ from .engine import (  # noqa: F401
     _Row,
     _rows,
     _sales_value,
-    _summarize,
+    _summaries,
     _union_fraction,
     inverse,
     sensitivity,

@@ -116,7 +116,8 @@ def _exporter_frames(ex: Exporter, portfolio: pl.DataFrame, years: tuple[int, in
     distinct families in force at some time in the year of the family's largest weight) and
     blocking segments. Vectorised with polars; other groups' and other segments' rows dropped."""
     y0, y1 = years
-    p = portfolio.filter(pl.col("segment").is_in(list(ex.segments)))
+    markets = sorted({m for m, _y in ex.sales})
+    p = portfolio.filter(pl.col("segment").is_in(list(ex.segments)) & pl.col("jurisdiction").is_in(markets))
     if ex.holder_group is not None:
         p = p.filter(pl.col("holder_group") != ex.holder_group)
     p = p.select(
@@ -162,8 +163,12 @@ def _rows(sc: Scenario, portfolio: pl.DataFrame) -> list[_Row]:
     rows = []
     y0, y1 = sc.years
     price_mid = sc.price_per_kg.quantile(0.5) if sc.price_per_kg else None
+    frames: dict[tuple[Any, ...], Any] = {}
     for ex in sc.exporters:
-        merged, per = _exporter_frames(ex, portfolio, sc.years)
+        fkey = (tuple(sorted(ex.segments)), ex.holder_group, tuple(sorted({m for m, _y in ex.sales})))
+        if fkey not in frames:  # exporters with the same segments, group and markets share one structure
+            frames[fkey] = _exporter_frames(ex, portfolio, sc.years)
+        merged, per = frames[fkey]
         lic_dates: dict[str, list[int]] = {}
         for lid in ex.licences:
             lic = sc.licences[lid]
@@ -285,7 +290,9 @@ def simulate(sc: Scenario, portfolio: pl.DataFrame | None, *, samples: int | Non
     'ALL' rows aggregate an exporter's markets per year (burden on its export sales). Sales given
     in tonnes are valued with the price drawn in each sample.
 
-    Vectorised: per row, the pieces' charges are one (pieces x samples) array.
+    Vectorised over rows x samples: percent rates (the common case) enter as a (rows x named
+    quantities) coefficient matrix times the (quantities x samples) draws; per-kg and lump-sum
+    rates and a binding cap are handled per row as (pieces x samples) arrays.
     """
     n = samples or sc.samples
     rng = np.random.default_rng(sc.seed if seed is None else seed)
@@ -304,11 +311,10 @@ def simulate(sc: Scenario, portfolio: pl.DataFrame | None, *, samples: int | Non
 
     price = draws(sc.price_per_kg) if sc.price_per_kg else None
     cap = draws(sc.cap) if sc.cap else None
-
-    def value_of(r: _Row) -> np.ndarray:
-        if r.value_from_price and price is not None:
-            return (r.tonnes or 0.0) * 1000 * price
-        return np.full(n, r.value)
+    nr = len(rows)
+    value = np.empty((nr, n))
+    for i, r in enumerate(rows):
+        value[i] = (r.tonnes or 0.0) * 1000 * price if (r.value_from_price and price is not None) else r.value
 
     # lump sums: spread over the licence's years, allocated by sales within the territory
     territory_sales: dict[tuple[str, int, str], float] = {}
@@ -317,57 +323,122 @@ def simulate(sc: Scenario, portfolio: pl.DataFrame | None, *, samples: int | Non
             if pc.status == "licensed" and _resolve(sc, r, pc).basis == "lump_sum":
                 k3 = (r.exporter, r.year, pc.group)
                 territory_sales[k3] = territory_sales.get(k3, 0.0) + r.value
-    results, detail = [], []
-    by_ex_year: dict[tuple[str, int], list[tuple[float, np.ndarray, np.ndarray, np.ndarray]]] = {}
     flat = sc.rate_scaling == "flat"
-    for r in rows:
-        val = value_of(r)
-        keep_share = np.ones(n)
-        counts = {"licensed": 0, "unlicensed": 0, "refused": 0, "compulsory": 0}
-        paying = [pc for pc in r.groups if pc.status != "refused"]
-        own = np.zeros((len(paying), n))
-        for pc in r.groups:
-            counts[pc.status] += 1
+    use_cap = sc.apportionment == "cap" and cap is not None
+    dist_index: dict[str, int] = {}
+    dist_draws: list[np.ndarray] = []
+    coef: list[tuple[int, int, float]] = []       # (row, quantity, coefficient) for percent rates
+    agg = np.zeros((nr, n))
+    keep = np.ones((nr, n))
+    piece_own: dict[tuple[int, int], tuple[np.ndarray | None, int, float]] = {}  # (row, piece) -> (own or None, q, c)
+    for i, r in enumerate(rows):
+        for j, pc in enumerate(r.groups):
+            payload = _resolve(sc, r, pc)
             if pc.status == "refused":
-                keep_share *= 1 - pc.coverage * draws(_resolve(sc, r, pc))
-        for i, pc in enumerate(paying):
-            rate: Rate = _resolve(sc, r, pc)
+                keep[i] *= 1 - pc.coverage * draws(payload)
+                continue
+            rate: Rate = payload
+            scale = pc.coverage * (1.0 if flat else r.share.get(pc.group, 0.0))
+            if rate.basis == "percent" and not use_cap:
+                q = dist_index.get(rate.value.name + f"#{id(rate.value)}")
+                if q is None:
+                    q = len(dist_draws)
+                    dist_index[rate.value.name + f"#{id(rate.value)}"] = q
+                    dist_draws.append(draws(rate.value))
+                coef.append((i, q, scale))
+                piece_own[(i, j)] = (None, q, scale)
+                continue
             lump_share = 0.0
             if rate.basis == "lump_sum":
                 lic = sc.licences[pc.key[1]]
                 years_n = ((lic.end.year if lic.end else sc.years[1]) - (lic.start.year if lic.start else sc.years[0]) + 1)
                 total = territory_sales.get((r.exporter, r.year, pc.group), r.value) or 1.0
                 lump_share = r.value / total / max(years_n, 1)
-            scale = pc.coverage * (1.0 if flat else r.share.get(pc.group, 0.0))
-            own[i] = scale * _rate_fraction(rate, draws(rate.value), r, val, price, lump_share)
-        if sc.apportionment == "cap" and cap is not None:
-            charged = waterfill(own, np.array([pc.coverage * pc.weight for pc in paying]), cap)
-        else:
-            charged = own
-        agg = charged.sum(axis=0) if len(paying) else np.zeros(n)
-        royalties = agg * val
-        at_risk = (1 - keep_share) * val
-        by_ex_year.setdefault((r.exporter, r.year), []).append((r.value, val, royalties, at_risk))
-        results.append(_summarize(r.exporter, r.market, r.year, r.value, val, royalties, at_risk,
-                                  len({pc.group for pc in r.groups}), counts))
-        med = np.median(charged, axis=1) if len(paying) else np.zeros(0)
-        for i, pc in enumerate(paying):
+            piece_own[(i, j)] = (scale * _rate_fraction(rate, draws(rate.value), r, value[i], price, lump_share), -1, scale)
+    if coef:
+        k = np.zeros((nr, len(dist_draws)))
+        for i, q, c in coef:
+            k[i, q] += c
+        agg += k @ np.vstack(dist_draws)
+    medians: dict[tuple[int, int], float] = {}
+    qmed = [float(np.median(d)) for d in dist_draws]
+    for i, r in enumerate(rows):
+        js = [j for j, pc in enumerate(r.groups) if pc.status != "refused"]
+        vec = [j for j in js if piece_own[(i, j)][0] is not None]
+        if use_cap and cap is not None and js:
+            own = np.vstack([piece_own[(i, j)][0] for j in js])  # type: ignore[misc]
+            charged = waterfill(own, np.array([r.groups[j].coverage * r.groups[j].weight for j in js]), cap)
+            agg[i] = charged.sum(axis=0)
+            for jj, m in zip(js, np.median(charged, axis=1), strict=True):
+                medians[(i, jj)] = float(m)
+            continue
+        for j in js:
+            own_j, q, c = piece_own[(i, j)]
+            if own_j is None:
+                medians[(i, j)] = c * qmed[q]
+        for j in vec:
+            own_j = piece_own[(i, j)][0]
+            assert own_j is not None
+            agg[i] += own_j
+            medians[(i, j)] = float(np.median(own_j))
+    royalties = agg * value
+    at_risk = (1 - keep) * value
+    burden = np.where(value > 0, agg, 0.0)
+    results = _summaries([(r.exporter, r.market, r.year) for r in rows], np.array([r.value for r in rows]),
+                         royalties, at_risk, burden,
+                         [(len({pc.group for pc in r.groups}), _counts(r)) for r in rows])
+    # market 'ALL': the exporter's markets summed per year
+    keys = sorted({(r.exporter, r.year) for r in rows})
+    if keys:
+        idx = {k2: a for a, k2 in enumerate(keys)}
+        grp = np.array([idx[(r.exporter, r.year)] for r in rows])
+        m = np.zeros((len(keys), nr))
+        m[grp, np.arange(nr)] = 1.0
+        v_all, roy_all, risk_all = m @ value, m @ royalties, m @ at_risk
+        b_all = np.where(v_all > 0, roy_all / np.where(v_all > 0, v_all, 1.0), 0.0)
+        results += _summaries([(e, "ALL", y) for e, y in keys], m @ np.array([r.value for r in rows]),
+                              roy_all, risk_all, b_all, [(None, None)] * len(keys))
+    detail = []
+    for i, r in enumerate(rows):
+        for j, pc in enumerate(r.groups):
             detail.append({"exporter": r.exporter, "market": r.market, "year": r.year, "holder_group": pc.group,
-                           "status": pc.status, "coverage": pc.coverage, "weight": pc.weight, "rate_p50": float(med[i])})
-        for pc in r.groups:
-            if pc.status == "refused":
-                detail.append({"exporter": r.exporter, "market": r.market, "year": r.year, "holder_group": pc.group,
-                               "status": pc.status, "coverage": pc.coverage, "weight": pc.weight, "rate_p50": 0.0})
-    for (ex, y), parts in sorted(by_ex_year.items()):
-        value = sum(p[0] for p in parts)
-        val = np.sum([p[1] for p in parts], axis=0)
-        roy = np.sum([p[2] for p in parts], axis=0)
-        risk = np.sum([p[3] for p in parts], axis=0)
-        results.append(_summarize(ex, "ALL", y, value, val, roy, risk, None, None))
+                           "status": pc.status, "coverage": pc.coverage, "weight": pc.weight,
+                           "rate_p50": 0.0 if pc.status == "refused" else medians[(i, j)]})
+    det_schema = {"exporter": pl.Utf8, "market": pl.Utf8, "year": pl.Int64, "holder_group": pl.Utf8,
+                  "status": pl.Utf8, "coverage": pl.Float64, "weight": pl.Float64, "rate_p50": pl.Float64}
+    det = pl.DataFrame(detail, schema=det_schema)
     res = pl.DataFrame(results, schema=RESULT_SCHEMA).sort("exporter", "market", "year")
-    det = pl.DataFrame(detail, schema={"exporter": pl.Utf8, "market": pl.Utf8, "year": pl.Int64, "holder_group": pl.Utf8,
-                                       "status": pl.Utf8, "coverage": pl.Float64, "weight": pl.Float64, "rate_p50": pl.Float64})
     return res, det
+
+
+def _counts(r: _Row) -> dict[str, int]:
+    c = {"licensed": 0, "unlicensed": 0, "refused": 0, "compulsory": 0}
+    for pc in r.groups:
+        c[pc.status] += 1
+    return c
+
+
+def _summaries(keys: list[tuple[str, str, int]], values: np.ndarray, roy: np.ndarray,
+               risk: np.ndarray, burden: np.ndarray, extra: list[tuple[int | None, dict[str, int] | None]]) -> list[dict[str, Any]]:
+    """Result rows from (rows x samples) arrays: percentiles taken along the samples at once."""
+    if not keys:
+        return []
+    q = [5, 50, 95]
+    rq, kq, bq = (np.percentile(a, q, axis=1) for a in (roy, risk, burden))
+    share_inf = (burden > 1.0).mean(axis=1)
+    out = []
+    for i, (ex, market, year) in enumerate(keys):
+        nb, c = extra[i]
+        c = c or {}
+        out.append({"exporter": ex, "market": market, "year": year, "sales_value": float(values[i]), "n_blocking": nb,
+                    "n_licensed": c.get("licensed"), "n_unlicensed": c.get("unlicensed"), "n_refused": c.get("refused"),
+                    "n_compulsory": c.get("compulsory"),
+                    "royalties_p5": float(rq[0, i]), "royalties_p50": float(rq[1, i]), "royalties_p95": float(rq[2, i]),
+                    "burden_p5": float(bq[0, i]), "burden_p50": float(bq[1, i]), "burden_p95": float(bq[2, i]),
+                    "sales_at_risk_p5": float(kq[0, i]), "sales_at_risk_p50": float(kq[1, i]),
+                    "sales_at_risk_p95": float(kq[2, i]),
+                    "share_infeasible": float(share_inf[i]), "infeasible": bool(bq[2, i] > 1.0)})
+    return out
 
 
 RESULT_SCHEMA = {
@@ -378,23 +449,6 @@ RESULT_SCHEMA = {
     "sales_at_risk_p5": pl.Float64, "sales_at_risk_p50": pl.Float64, "sales_at_risk_p95": pl.Float64,
     "share_infeasible": pl.Float64, "infeasible": pl.Boolean,
 }
-
-
-def _summarize(ex: str, market: str, year: int, value: float, val: np.ndarray, roy: np.ndarray, risk: np.ndarray,
-               n_blocking: int | None, counts: dict[str, int] | None) -> dict[str, Any]:
-    q = [5, 50, 95]
-    rq = np.percentile(roy, q)
-    kq = np.percentile(risk, q)
-    burden = np.where(val > 0, roy / np.where(val > 0, val, 1.0), 0.0)
-    bq = np.percentile(burden, q)
-    c = counts or {}
-    return {"exporter": ex, "market": market, "year": year, "sales_value": value, "n_blocking": n_blocking,
-            "n_licensed": c.get("licensed"), "n_unlicensed": c.get("unlicensed"), "n_refused": c.get("refused"),
-            "n_compulsory": c.get("compulsory"),
-            "royalties_p5": float(rq[0]), "royalties_p50": float(rq[1]), "royalties_p95": float(rq[2]),
-            "burden_p5": float(bq[0]), "burden_p50": float(bq[1]), "burden_p95": float(bq[2]),
-            "sales_at_risk_p5": float(kq[0]), "sales_at_risk_p50": float(kq[1]), "sales_at_risk_p95": float(kq[2]),
-            "share_infeasible": float(np.mean(burden > 1.0)), "infeasible": bool(bq[2] > 1.0)}
 
 
 def uncertain_quantities(sc: Scenario) -> list[Dist]:
