@@ -185,3 +185,25 @@ def test_royalty_hints_analyze_only_when_it_has_not_run(tmp_path, sample_warehou
     analyze(wh, at=dt.date(2026, 11, 28), today=dt.date(2026, 11, 28))
     r = CliRunner().invoke(main, ["--warehouse", str(wh), "royalty"])
     assert r.exit_code == 1 and "the warehouse is empty" in r.output and "analyze" not in r.output
+
+
+def test_findings_on_the_sample_are_mostly_too_few_to_judge_and_cite_queries(analyzed):
+    """The embedded sample is 147 real patents: not a landscape. Findings must say so."""
+    from patentscope.findings import TOO_FEW, findings
+    from patentscope.ingest.sample import sample_folder
+    from patentscope.warehouse.query import load_queries
+    wh, _ = analyzed
+    with writer(wh) as con:
+        run_scenario(con, load_scenario(sample_folder().parent / "royalty" / "example_scenario.toml"))
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        f = findings(con, dt.date(2014, 7, 8))
+    finally:
+        con.close()
+    b1, b2, b3 = f["blocks"]
+    assert b1["status"] == TOO_FEW and "threshold 20" in b1["verdict"]
+    assert b2["status"] == TOO_FEW and b3["status"] == TOO_FEW
+    names = set(load_queries())
+    cited = {n["query"] for b in f["blocks"] for n in b["numbers"]}
+    assert cited and cited <= names and {"findings_basic_holders", "findings_wall", "findings_fee_burden"} <= cited
+    assert all(b["assumptions"] for b in f["blocks"])
