@@ -238,3 +238,24 @@ def test_findings_give_verdicts_on_synthetic_results():
     b3 = fee_block(fee, 25000, st, 2024)
     assert b3["status"] == VERDICT and "not reached under any feasible rate variant" in b3["verdict"]
     assert "infeasible) under demanded" in b3["verdict"]
+
+
+def test_report_findings_section_and_csv_downloads(analyzed):
+    import urllib.parse
+
+    from patentscope.report.charts_findings import csv_link
+    from patentscope.report.findings_section import findings_context
+    wh, _ = analyzed
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        ctx = findings_context(con, dt.date(2014, 7, 8))
+    finally:
+        con.close()
+    assert ctx["available"] and [b["status"] for b in ctx["blocks"]].count("too few to judge") >= 2
+    assert set(ctx["charts"]) == {"bands", "countries", "cliffs"}
+    text = urllib.parse.unquote(ctx["charts"]["countries"]["csv"].split(",", 1)[1])
+    assert text.splitlines()[0] == "holder_country,year,n_families,n_unattributed,n_status_unknown"
+    link = csv_link([{"a": '<script>"x",y'}], ["a"])
+    assert "<" not in link and urllib.parse.unquote(link.split(",", 1)[1]) == 'a\n"<script>""x"",y"\n'
+    empty = duckdb.connect()
+    assert findings_context(empty, dt.date(2020, 1, 1))["available"] is False
