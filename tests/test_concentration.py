@@ -25,9 +25,12 @@ def test_hand_worked_case():
     assert (c["cr1"], c["cr4"], c["cr8"]) == pytest.approx((0.625, 1.0, 1.0))
     assert c["gini"] == pytest.approx(1 / 3)
     assert c["n_equivalent"] == pytest.approx(10_000 / 4687.5)
-    assert c["label"] == "highly concentrated"
+    assert c["label"] == "too few to judge"  # 4 families < the minimum of 20: never banded
+    loose = Thresholds(1800, 100, "test", min_families=1)
+    assert concentration(HOLD, thresholds=loose).to_dicts()[0]["label"] == "above 1,800 (merger-guideline analogy)"
     m = merger_delta(sh, "A", "B").to_dicts()[0]
-    assert (m["hhi_before"], m["hhi_after"], m["delta"], m["presumed_harmful"]) == pytest.approx((4687.5, 7812.5, 3125.0, True))
+    assert (m["hhi_before"], m["hhi_after"], m["delta"], m["merged_share"]) == pytest.approx((4687.5, 7812.5, 3125.0, 0.875))
+    assert m["crosses_guideline_analogy"] is True and "analogy" in m["basis"] and "presumed" not in str(m)
 
 
 def test_by_scope_and_threshold_label():
@@ -38,9 +41,11 @@ def test_by_scope_and_threshold_label():
     assert us["hhi"] == pytest.approx(10_000 * (4 / 9 + 1 / 9))
     # ten equal holders: HHI 1000, below 1,800
     even = pl.DataFrame({"family_id": [f"f{i}" for i in range(10)], "holder_group": [f"H{i}" for i in range(10)]})
-    e = concentration(even).to_dicts()[0]
-    assert e["hhi"] == pytest.approx(1000.0) and e["label"] == "not highly concentrated" and e["gini"] == pytest.approx(0.0)
-    assert Thresholds.load().highly_concentrated == 1800
+    e = concentration(even, thresholds=Thresholds(1800, 100, "test", min_families=10)).to_dicts()[0]
+    assert e["hhi"] == pytest.approx(1000.0) and e["label"] == "1,800 or below (merger-guideline analogy)"
+    assert e["gini"] == pytest.approx(0.0)
+    th = Thresholds.load()
+    assert th.highly_concentrated == 1800 and th.min_families == 20 and th.share_threshold == 0.30
 
 
 def test_weighted_shares():
@@ -79,3 +84,65 @@ def test_gini_edge_cases():
     assert gini([5]) == pytest.approx(0.0)
     assert gini([0, 0, 10]) == pytest.approx(0.0)  # zero holders are not holders
     assert gini([1, 1, 1, 97]) == pytest.approx((-3 * 1 - 1 * 1 + 1 * 1 + 3 * 97) / (4 * 100))
+
+
+def _cells(n_a=2, n_b=1):
+    """Hand-built in-force rows for 2020 in US: A holds n_a families, B n_b (B's are held by an
+    individual), one family with no holder shown; A's first family rests on unverified fees."""
+    rows = [{"pub_key": f"A{i}", "family_id": f"FA{i}", "holder_group": "A", "group_country": "JP", "jurisdiction": "US",
+             "year": 2020, "fees_not_verified": i == 0, "by_individual": False} for i in range(n_a)]
+    rows += [{"pub_key": f"B{i}", "family_id": f"FB{i}", "holder_group": "B", "group_country": "US", "jurisdiction": "US",
+              "year": 2020, "fees_not_verified": False, "by_individual": True} for i in range(n_b)]
+    rows += [{"pub_key": "X", "family_id": "FX", "holder_group": "(no holder shown)", "group_country": None, "jurisdiction": "US",
+              "year": 2020, "fees_not_verified": False, "by_individual": False}]
+    return pl.DataFrame(rows, schema={"pub_key": pl.Utf8, "family_id": pl.Utf8, "holder_group": pl.Utf8, "group_country": pl.Utf8,
+                                      "jurisdiction": pl.Utf8, "year": pl.Int32, "fees_not_verified": pl.Boolean,
+                                      "by_individual": pl.Boolean})
+
+
+SEGS = pl.DataFrame({"pub_key": ["A0", "B0"], "segment": ["sintered", "sintered"]})
+UNKNOWN = pl.DataFrame({"pub_key": ["U1", "U2", "A1"], "family_id": ["FU1", "FU2", "FA1"], "holder_group": ["C", "(no holder shown)", "A"],
+                        "group_country": ["CN", None, "JP"], "jurisdiction": ["US", "US", "JP"], "year": [2020, 2020, 2020]},
+                       schema={"pub_key": pl.Utf8, "family_id": pl.Utf8, "holder_group": pl.Utf8, "group_country": pl.Utf8,
+                               "jurisdiction": pl.Utf8, "year": pl.Int32})
+
+
+def test_every_cell_reports_what_it_excludes_and_too_few_is_never_banded():
+    from patentscope.metrics.concentration import stats_table
+    th = Thresholds(1800, 100, "test", min_families=3)
+    t = stats_table(_cells(), SEGS, "in_force_stock", "families", "holder_group", thresholds=th, unknown=UNKNOWN)
+    cell = {(r["scope_type"], r["scope_value"]): r for r in t.to_dicts()}
+    us = cell[("jurisdiction", "US")]
+    # 3 attributed families (FA0, FA1, FB0); FX has no holder; FU1 and FU2 have unknown status
+    assert (us["n_families"], us["n_unattributed"], us["n_status_unknown"]) == (3, 1, 2)
+    assert (us["n_fees_not_verified"], us["n_individual"]) == (1, 1)
+    assert us["label"] == "above 1,800 (merger-guideline analogy)" and us["min_families"] == 3
+    # FA1's unknown JP row is its own cell: JP has no in-force family, so there is no JP row to hold it,
+    # while in 'all' it is already counted as in force in the US and not double-counted as unknown
+    assert cell[("all", "all")]["n_status_unknown"] == 2
+    # the sintered segment holds 2 families (< 3): too few to judge, whatever its HHI
+    seg = cell[("segment", "sintered")]
+    assert seg["n_families"] == 2 and seg["label"] == "too few to judge" and seg["hhi"] == pytest.approx(5000.0)
+    # the JP holder-country cell: 2 families of A -> too few, never "above 1,800"
+    assert cell[("holder_country", "JP")]["label"] == "too few to judge"
+
+
+def test_flags_not_available_are_null_not_zero():
+    from patentscope.metrics.concentration import stats_table
+    plain = _cells().drop("fees_not_verified", "by_individual")
+    t = stats_table(plain, SEGS, "in_force_stock", "families", "holder_group", thresholds=Thresholds(1800, 100, "t", min_families=1))
+    us = t.filter((pl.col("scope_type") == "jurisdiction") & (pl.col("scope_value") == "US")).to_dicts()[0]
+    assert us["n_fees_not_verified"] is None and us["n_individual"] is None and us["n_status_unknown"] == 0
+
+
+def test_concentration_toml_errors_name_file_and_key(tmp_path, monkeypatch):
+    from importlib import resources
+
+    from patentscope.errors import ConfigError
+    bad = tmp_path / "patentscope" / "data"
+    bad.mkdir(parents=True)
+    (bad / "concentration.toml").write_text('[thresholds]\nhighly_concentrated_hhi = nan\nsignificant_delta_hhi = 100\n'
+                                           'share_threshold = 0.3\n[minimum]\nfamilies = 20\n')
+    monkeypatch.setattr(resources, "files", lambda pkg: tmp_path / "patentscope")
+    with pytest.raises(ConfigError, match=r"concentration.toml: thresholds.highly_concentrated_hhi: expected a number"):
+        Thresholds.load()

@@ -353,3 +353,156 @@ def test_price_is_drawn_per_sample(tmp_path):
     assert us["burden_p95"] == pytest.approx(2.0 / 23.0, rel=0.02)  # 2 / P5 price (23)
     s = sensitivity(sc, portfolio(("A", "US", "sintered", None, None, 1.0)))
     assert s.filter(pl.col("quantity") == "scenario.price_per_kg")["swing"][0] > 0.05
+
+
+# --- issue 16: royalty semantics, each case hand-worked (exact to 1e-9) ------------------------
+
+ONE_US_2020 = """
+    [[exporter]]
+    id = "E"
+    segments = ["sintered"]
+    source = "assumption: test exporter"
+    sales = [{market = "US", year = 2020, value = 1000.0}]
+"""
+
+
+def test_licence_counts_by_day(tmp_path):
+    """Licence from 2020-03-01 at 1%, unlicensed 4%, one blocking patent all year, sales 1000:
+    Jan 1 .. Feb 29 = 60 of 366 days unlicensed, Mar 1 .. Dec 31 = 306 days licensed ->
+    1000 x (60/366 x 4% + 306/366 x 1%) = 14.918..."""
+    body = ONE_US_2020.replace('source = "assumption: test exporter"', 'source = "assumption: test exporter"\nlicences = ["L"]') + """
+    [[licence]]
+    id = "L"
+    licensor_group = "A"
+    licensee = "E"
+    start = "2020-03-01"
+    rate = {percent = 0.01}
+    source = "test"
+    """
+    sc = scenario(tmp_path, body)
+    sc = type(sc)(**{**sc.__dict__, "unlicensed_rate": type(sc.unlicensed_rate)("percent", type(sc.unlicensed_rate.value)("fixed", (0.04,), "u"))})
+    res, det = simulate(sc, portfolio(("A", "US", "sintered", None, None, 1.0)))
+    assert abs(row(res)["royalties_p50"] - 1000 * (60 / 366 * 0.04 + 306 / 366 * 0.01)) < 1e-9
+    assert round(row(res)["royalties_p50"], 3) == 14.918
+    assert sorted(det["status"].to_list()) == ["licensed", "unlicensed"]
+
+
+def test_compulsory_licence_after_the_patent_ends_covers_nothing(tmp_path):
+    """Patent in force until 2021-03-01 (expired that day), compulsory licence from 2021-04-23
+    at 1%, else 5%, sales 1000 -> 1000 x 5% x 59/365 = 8.082 (Jan 1 .. Feb 28)."""
+    body = """
+    [[exporter]]
+    id = "E"
+    segments = ["sintered"]
+    source = "assumption"
+    sales = [{market = "CN", year = 2021, value = 1000.0}]
+    [[compulsory]]
+    holder_group = "A"
+    market = "CN"
+    rate = {percent = 0.01}
+    start = "2021-04-23"
+    source = "test"
+    """
+    res, det = simulate(scenario(tmp_path, body), portfolio(("A", "CN", "sintered", None, "2021-03-01", 1.0)))
+    r = row(res, "CN", 2021)
+    assert abs(r["royalties_p50"] - 1000 * 0.05 * 59 / 365) < 1e-9 and round(r["royalties_p50"], 3) == 8.082
+    assert r["n_compulsory"] == 0 and det["status"].to_list() == ["unlicensed"]
+
+
+def test_inverse_honours_the_cap(tmp_path):
+    """Under a 6% cap with two blockers no per-licensor rate gives 30%: unreachable, and the
+    largest burden any rate can give is the cap."""
+    sc = scenario(tmp_path, ONE_US_2020 + '\n[apportionment]\nmethod = "cap"\ncap = 0.06\n')
+    inv = inverse(sc, portfolio(("A", "US", "sintered", None, None, 1.0), ("B", "US", "sintered", None, None, 1.0))).to_dicts()
+    r = inv[0]
+    assert r["reachable"] is False and r["required_avg_rate"] is None
+    assert abs(r["max_burden"] - 0.06) < 1e-9 and r["why"].startswith("unreachable: under the cap")
+    # the same portfolio stacked: 2 licensors x 15% = 30%
+    stacked = inverse(scenario(tmp_path, ONE_US_2020, "t.toml"),
+                      portfolio(("A", "US", "sintered", None, None, 1.0), ("B", "US", "sintered", None, None, 1.0))).to_dicts()[0]
+    assert stacked["reachable"] is True and abs(stacked["required_avg_rate"] - 0.15) < 1e-9
+    # a cap of 40% binds only above 20% per licensor: 30% needs 15% each, reachable
+    capped = inverse(scenario(tmp_path, ONE_US_2020 + '\n[apportionment]\nmethod = "cap"\ncap = 0.40\n', "u.toml"),
+                     portfolio(("A", "US", "sintered", None, None, 1.0), ("B", "US", "sintered", None, None, 1.0))).to_dicts()[0]
+    assert capped["reachable"] is True and abs(capped["required_avg_rate"] - 0.15) < 1e-9
+
+
+def test_cap_that_does_not_bind_leaves_each_groups_own_charge(tmp_path):
+    """A 5% all year, B 4% for 182 of 366 days (2020-01-01 .. 2020-06-30), cap 10%:
+    5% + 4% x 182/366 = 6.989% < 10%, so A 5.000% and B 1.989% (not split by weights)."""
+    body = ONE_US_2020 + '\n[apportionment]\nmethod = "cap"\ncap = 0.10\n[rates.unlicensed_by_group]\nB = {percent = 0.04}\n'
+    sc = scenario(tmp_path, body)
+    res, det = simulate(sc, portfolio(("A", "US", "sintered", None, None, 1.0), ("B", "US", "sintered", None, "2020-07-01", 1.0)))
+    split = {r["holder_group"]: r["rate_p50"] for r in det.to_dicts()}
+    assert abs(split["A"] - 0.05) < 1e-9 and abs(split["B"] - 0.04 * 182 / 366) < 1e-9
+    assert round(split["B"] * 100, 3) == 1.989
+    assert abs(row(res)["royalties_p50"] - 1000 * (0.05 + 0.04 * 182 / 366)) < 1e-9
+
+
+def test_binding_cap_never_gives_a_licensor_more_than_its_own_charge(tmp_path):
+    """Cap 6%, A (weight 3) charges 1%, B (weight 1) 8%: by weights A would get 4.5% > its 1%;
+    water-filling gives A its 1% and B the remaining 5%."""
+    body = EXPORTER + '\n[apportionment]\nmethod = "cap"\ncap = 0.06\n[rates.unlicensed_by_group]\nA = {percent = 0.01}\nB = {percent = 0.08}\n'
+    _res, det = simulate(scenario(tmp_path, body), portfolio(("A", "US", "sintered", None, None, 3.0), ("B", "US", "sintered", None, None, 1.0)))
+    split = {r["holder_group"]: r["rate_p50"] for r in det.filter(pl.col("market") == "US").to_dicts()}
+    assert abs(split["A"] - 0.01) < 1e-9 and abs(split["B"] - 0.05) < 1e-9
+
+
+def test_burden_above_sales_is_flagged_infeasible(tmp_path):
+    """Eleven licensors at 10% each stack to 110% of sales: flagged, not silently reported."""
+    sc = scenario(tmp_path, ONE_US_2020)
+    sc = type(sc)(**{**sc.__dict__, "unlicensed_rate": type(sc.unlicensed_rate)("percent", type(sc.unlicensed_rate.value)("fixed", (0.10,), "u"))})
+    pf = portfolio(*[(f"G{i}", "US", "sintered", None, None, 1.0) for i in range(11)])
+    res, _ = simulate(sc, pf)
+    r = row(res)
+    assert abs(r["burden_p50"] - 1.10) < 1e-9 and r["infeasible"] is True and r["share_infeasible"] == 1.0
+    ok, _ = simulate(sc, portfolio(*[(f"G{i}", "US", "sintered", None, None, 1.0) for i in range(3)]))
+    assert row(ok)["infeasible"] is False and row(ok)["share_infeasible"] == 0.0
+
+
+def test_rate_scaling_by_portfolio_share(tmp_path):
+    """'portfolio_share': each licensor charges the rate times its share of the blocking
+    families, so A (3 families) and B (1 family) at 5% charge 3.75% and 1.25% (total 5%, as if
+    one licensor held all four); 'flat' gives 5% each (total 10%)."""
+    pf = portfolio(*[("A", "US", "sintered", None, None, 1.0)] * 3, ("B", "US", "sintered", None, None, 1.0))
+    share = scenario(tmp_path, ONE_US_2020 + '\n[apportionment]\nmethod = "stack"\nrate_scaling = "portfolio_share"\n')
+    res, det = simulate(share, pf)
+    split = {r["holder_group"]: r["rate_p50"] for r in det.to_dicts()}
+    assert abs(split["A"] - 0.0375) < 1e-9 and abs(split["B"] - 0.0125) < 1e-9
+    assert abs(row(res)["royalties_p50"] - 50.0) < 1e-9
+    flat, _ = simulate(scenario(tmp_path, ONE_US_2020, "f.toml"), pf)
+    assert abs(row(flat)["royalties_p50"] - 100.0) < 1e-9
+    inv = inverse(share, pf).to_dicts()[0]  # 30% = r x (0.75 + 0.25) -> r = 30%
+    assert abs(inv["required_avg_rate"] - 0.30) < 1e-9
+
+
+@pytest.mark.parametrize("bad,message", [
+    ('\n[monte_carlo]\nsamples = 0\n', "monte_carlo.samples: expected an integer from 1 to 1,000,000"),
+    ('\n[monte_carlo]\nsamples = -5\n', "monte_carlo.samples"),
+    ('\n[monte_carlo]\nsamples = 100000000000\n', "monte_carlo.samples"),
+    ('\n[apportionment]\nmethod = "stack"\nrate_scaling = "per_family"\n', "apportionment.rate_scaling: expected 'flat' or 'portfolio_share'"),
+])
+def test_bad_monte_carlo_and_scaling_keys(tmp_path, bad, message):
+    base = ('[scenario]\nyears = [2020, 2021]\n[rates]\nunlicensed = {percent = 0.05}\nlicensed = {percent = 0.02}\n'
+            '[[exporter]]\nid = "E"\nsegments = ["sintered"]\nsource = "x"\nsales = [{market = "US", year = 2020, value = 1}]\n')
+    p = tmp_path / "bad.toml"
+    p.write_text(base + bad, encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_scenario(p)
+    assert str(e.value).startswith(f"{p}: ") and message in str(e.value)
+
+
+@pytest.mark.parametrize("bad,message", [
+    ('[rates]\nunlicensed = {percent = nan}\nlicensed = {percent = 0.02}\n', "rates.unlicensed.percent: expected finite numbers"),
+    ('[rates]\nunlicensed = {percent = 0.05}\nlicensed = {per_kg = inf}\n', "rates.licensed.per_kg: expected finite numbers"),
+    ('[rates]\nunlicensed = {percent = 0.05}\nlicensed = {percent = 0.02}\n[[licence]]\nid = "L"\nlicensor_group = "A"\n'
+     'licensee = "E"\nstart = "2020-05-01"\nend = "2019-01-01"\nsource = "x"\n', "licence[0].end: expected a date on or after start 2020-05-01"),
+])
+def test_nan_rates_and_backwards_licences_are_refused(tmp_path, bad, message):
+    base = '[scenario]\nyears = [2020, 2021]\n'
+    tail = '[[exporter]]\nid = "E"\nsegments = ["sintered"]\nsource = "x"\nsales = [{market = "US", year = 2020, value = 1}]\n'
+    p = tmp_path / "bad.toml"
+    p.write_text(base + bad + tail, encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_scenario(p)
+    assert str(e.value).startswith(f"{p}: ") and message in str(e.value)

@@ -28,8 +28,12 @@ def register(main: click.Group) -> None:
                       merge: tuple[str, str] | None, year: int | None, fmt: str, as_csv: bool, as_json: bool) -> None:
         """HHI, CR1/CR4/CR8, Gini and number-equivalent firms per year (over families).
 
-        HHI is on the 0-10,000 scale; above 1,800 is "highly concentrated" (2023 US merger
-        guidelines). Run `patentscope analyze` first.
+        HHI is on the 0-10,000 scale. The band is an analogy with the 2023 US Merger
+        Guidelines (HHI above 1,800; a change above 100), which were written for market shares,
+        not patent counts: no legal conclusion follows. Cells with fewer families than
+        data/concentration.toml's minimum are "too few to judge". Every row says what it
+        leaves out: no holder shown, status unknown, fees not verified, held by individuals
+        (empty where the warehouse cannot tell). Run `patentscope analyze` first.
 
         \b
         Examples:
@@ -48,7 +52,8 @@ def register(main: click.Group) -> None:
 
         with reader(obj.settings.warehouse) as con:
             if merge is None:
-                df = con.sql("""SELECT year, n_families, n_unattributed, n_holders, hhi, cr1, cr4, cr8, gini, n_equivalent, label
+                df = con.sql("""SELECT year, n_families, n_unattributed, n_status_unknown, n_fees_not_verified, n_individual,
+                                       n_holders, hhi, cr1, cr4, cr8, gini, n_equivalent, label
                                 FROM concentration_stats WHERE scope_type = $t AND scope_value = $v AND period_type = $p
                                   AND weighting = $w ORDER BY year""",
                              params={"t": scope_type, "v": scope_value, "p": period_type, "w": weighting}).pl()
@@ -67,4 +72,12 @@ def register(main: click.Group) -> None:
                                        f"groups: {', '.join(sorted(names)[:12])}{' ...' if len(names) > 12 else ''}")
         holdings = pl.DataFrame({"family_id": [f"{g}#{i}" for g, n in stock.iter_rows() for i in range(int(n))],
                                  "holder_group": [g for g, n in stock.iter_rows() for _ in range(int(n))]})
-        emit(merger_delta(holder_shares(holdings), merge[0], merge[1]).with_columns(pl.lit(y).alias("year")), fmt)
+        from ..metrics.concentration import TOO_FEW, Thresholds
+
+        out = merger_delta(holder_shares(holdings), merge[0], merge[1]).with_columns(pl.lit(y).alias("year"),
+                                                                                     pl.lit(holdings.height).alias("n_families"))
+        th = Thresholds.load()
+        if holdings.height < th.min_families:
+            out = out.with_columns(pl.lit(None, dtype=pl.Boolean).alias("crosses_guideline_analogy"),
+                                   pl.lit(f"{TOO_FEW}: {holdings.height} families in force < {th.min_families}").alias("basis"))
+        emit(out, fmt)

@@ -28,6 +28,9 @@ def register(main: click.Group) -> None:
 
         Rates are scenario assumptions (no NdFeB royalty rate is public). Results are stored in
         the warehouse (view royalty_burden) under the scenario's name, replacing earlier ones.
+        Burdens above 100% of sales are flagged `infeasible` (with a warning naming the rate
+        variant); `--show inverse` says whether the target burden is reachable under the
+        scenario's apportionment. docs/royalty.md is the reference.
 
         \b
         Examples:
@@ -36,22 +39,31 @@ def register(main: click.Group) -> None:
         """
         from importlib import resources
 
+        from ..errors import WarehouseError
         from ..metrics.royalty import load_scenario, run_scenario
         from ..warehouse import migrations
         from ..warehouse.connection import writer
 
         path = scenario_path or Path(str(resources.files("patentscope").joinpath("data/royalty/example_scenario.toml")))
         sc = load_scenario(path)
+        if not Path(obj.settings.warehouse).exists():  # a mistyped --warehouse must not create one
+            raise WarehouseError(f"no warehouse at {obj.settings.warehouse}; load data first (`patentscope demo`, "
+                                 "`patentscope ingest-us`) or point --warehouse / PATENTSCOPE_WAREHOUSE at an existing file")
         with writer(obj.settings.warehouse, command="patentscope royalty") as con:
             migrations.apply(con)
             out = run_scenario(con, sc, store=not no_store)
         for w in out["warnings"]["warning"].to_list():
             obj.log(f"warning: {w}")
         fmt = "csv" if as_csv else "json" if as_json else fmt
+        bad = out["royalty_results"].filter(pl.col("infeasible"))
+        for (v,), part in bad.group_by(["variant"], maintain_order=True):
+            ys = [int(y) for y in part["year"].to_list()]
+            obj.log(f"warning: variant {v!r}: burden above 100% of sales (infeasible) in {part.height} rows, "
+                    f"{min(ys)}-{max(ys)}: these rate assumptions cannot hold together")
         if show == "summary":
             res = out["royalty_results"].filter(pl.col("market") == "ALL")
             res = res.select("variant", "exporter", "year", "sales_value", "royalties_p50", "burden_p5", "burden_p50",
-                             "burden_p95", "sales_at_risk_p50")
+                             "burden_p95", "infeasible", "sales_at_risk_p50")
             table = res
         else:
             table = out[{"results": "royalty_results", "detail": "royalty_detail", "sensitivity": "royalty_sensitivity",

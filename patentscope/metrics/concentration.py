@@ -11,14 +11,21 @@ Units and conventions (docs/metrics.md):
   approaches 1 when one of many holders holds almost all). A scope with a single holder has
   Gini 0 and HHI 10,000: read Gini together with n_holders and HHI.
 - Number-equivalent firms: 10,000 / HHI (the number of equal-sized holders giving this HHI).
-- Thresholds: 2023 US DOJ/FTC Merger Guidelines, HHI > 1,800 = "highly concentrated"; a merger
-  raising HHI by more than 100 points in such a market is presumed to lessen competition
-  (values kept in ``data/concentration.toml``).
+- Thresholds, as an analogy only: the 2023 US DOJ/FTC Merger Guidelines call a market with
+  HHI above 1,800 highly concentrated and treat a change above 100 there (or a share above 30%
+  with a change above 100) as significant. Patent-family counts are not market shares, so the
+  labels say "merger-guideline analogy" and carry no legal conclusion (values and source in
+  ``data/concentration.toml``).
+- Cells with fewer attributed families than ``[minimum] families`` are labelled "too few to
+  judge" and never banded. Every cell reports what it leaves out: families with no holder
+  shown, families whose status is unknown, and (where the columns exist) families in force
+  only on the assumption that unrecorded fees were paid, and families held by individuals.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,7 +34,12 @@ from importlib import resources
 import duckdb
 import polars as pl
 
+from ..errors import ConfigError
 from ..warehouse.connection import transaction
+
+TOO_FEW = "too few to judge"
+ABOVE = "above 1,800 (merger-guideline analogy)"
+BELOW = "1,800 or below (merger-guideline analogy)"
 
 
 @dataclass(frozen=True)
@@ -35,17 +47,38 @@ class Thresholds:
     highly_concentrated: float
     significant_delta: float
     source: str
+    min_families: int = 20
+    share_threshold: float = 0.30
 
     @classmethod
     def load(cls) -> Thresholds:
-        doc = tomllib.loads(resources.files("patentscope").joinpath("data/concentration.toml").read_text(encoding="utf-8"))
-        t = doc["thresholds"]
-        return cls(float(t["highly_concentrated_hhi"]), float(t["significant_delta_hhi"]), str(t["source"]))
+        path = "patentscope/data/concentration.toml"
+        try:
+            doc = tomllib.loads(resources.files("patentscope").joinpath("data/concentration.toml").read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: not valid TOML ({e})") from None
+        t = doc.get("thresholds", {})
+        m = doc.get("minimum", {})
 
-    def label(self, hhi: float | None) -> str | None:
+        def num(table: dict[str, object], key: str, where: str, lo: float, hi: float) -> float:
+            v = table.get(key)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or not lo <= v <= hi:
+                raise ConfigError(f"{path}: {where}.{key}: expected a number from {lo:g} to {hi:g}, got {v!r}")
+            return float(v)
+
+        mf = num(m, "families", "minimum", 1, 1_000_000)
+        if mf != int(mf):
+            raise ConfigError(f"{path}: minimum.families: expected a whole number, got {mf!r}")
+        return cls(num(t, "highly_concentrated_hhi", "thresholds", 0, 10_000), num(t, "significant_delta_hhi", "thresholds", 0, 10_000),
+                   str(t.get("source", "")), int(mf), num(t, "share_threshold", "thresholds", 0, 1))
+
+    def label(self, hhi: float | None, n_families: float | None = None) -> str | None:
+        """The band of an HHI value, as an analogy; "too few to judge" below the minimum count."""
+        if n_families is not None and n_families < self.min_families:
+            return TOO_FEW
         if hhi is None:
             return None
-        return "highly concentrated" if hhi > self.highly_concentrated else "not highly concentrated"
+        return ABOVE if hhi > self.highly_concentrated else BELOW
 
 
 _ALL = "_scope"
@@ -106,7 +139,8 @@ def concentration(holdings: pl.DataFrame, by: list[str] | None = None, weight: s
 
     Input as :func:`holder_shares`. Output columns: scope columns, ``n_families`` (distinct
     families), ``n_holders``, ``hhi`` (0-10,000), ``cr1``, ``cr4``, ``cr8`` (0-1), ``gini``
-    (0-1, over family counts), ``n_equivalent`` (10,000/HHI), ``label`` (merger-guideline band).
+    (0-1, over family counts), ``n_equivalent`` (10,000/HHI), ``label`` (the merger-guideline
+    analogy's band, or "too few to judge" below the minimum family count).
     """
     th = thresholds or Thresholds.load()
     h, keys = _scoped(holdings, by or [])
@@ -115,18 +149,24 @@ def concentration(holdings: pl.DataFrame, by: list[str] | None = None, weight: s
     stats = _hhi_stats(shares, keys).with_columns(
         pl.col("_fam_list").map_elements(lambda s: gini(list(s)), return_dtype=pl.Float64).alias("gini"),
         (10_000 / pl.col("hhi")).alias("n_equivalent"),
-        pl.col("hhi").map_elements(th.label, return_dtype=pl.Utf8).alias("label"),
     ).drop("_fam_list")
     out = fam.join(stats, on=keys, how="inner").sort(keys)
+    out = out.with_columns(
+        pl.when(pl.col("n_families") < th.min_families).then(pl.lit(TOO_FEW))
+        .when(pl.col("hhi") > th.highly_concentrated).then(pl.lit(ABOVE))
+        .otherwise(pl.lit(BELOW)).alias("label"))
     return out if by else out.drop(_ALL)
 
 
 def merger_delta(shares: pl.DataFrame, acquirer: str, target: str, by: list[str] | None = None,
                  thresholds: Thresholds | None = None) -> pl.DataFrame:
     """What-if: ``acquirer`` takes over ``target``. Per scope: ``hhi_before``, ``hhi_after``,
-    ``delta`` (= 2 * s_a * s_b with shares in percent, on the 0-10,000 scale) and
-    ``presumed_harmful`` (post-merger HHI above the highly-concentrated threshold and delta above
-    the significant-change threshold).
+    ``delta`` (= 2 * s_a * s_b with shares in percent, on the 0-10,000 scale), ``merged_share``
+    and ``crosses_guideline_analogy``: post-merger HHI above the highly-concentrated threshold
+    with a delta above the significant-change threshold, or a merged share above the share
+    threshold with a delta above it — the 2023 Merger Guidelines' structural thresholds, applied
+    to patent-family counts as an analogy only (no legal conclusion follows), and ``basis``
+    saying so.
 
     Input: output of :func:`holder_shares`.
     """
@@ -138,9 +178,15 @@ def merger_delta(shares: pl.DataFrame, acquirer: str, target: str, by: list[str]
         pl.when(pl.col("holder_group") == target).then(pl.lit(acquirer)).otherwise(pl.col("holder_group")).alias("holder_group")
     ).group_by([*keys, "holder_group"]).agg(pl.col("share").sum())
     after = merged.group_by(keys).agg(hhi.alias("hhi_after"))
+    merged_share = merged.filter(pl.col("holder_group") == acquirer).group_by(keys).agg(pl.col("share").sum().alias("merged_share"))
     out = before.join(after, on=keys).with_columns((pl.col("hhi_after") - pl.col("hhi_before")).alias("delta"))
+    out = out.join(merged_share, on=keys, how="left").with_columns(pl.col("merged_share").fill_null(0.0))
+    big = pl.col("delta") > th.significant_delta
     out = out.with_columns(
-        ((pl.col("hhi_after") > th.highly_concentrated) & (pl.col("delta") > th.significant_delta)).alias("presumed_harmful")
+        (((pl.col("hhi_after") > th.highly_concentrated) | (pl.col("merged_share") > th.share_threshold)) & big)
+        .alias("crosses_guideline_analogy"),
+        pl.lit("analogy: 2023 Merger Guidelines structural thresholds applied to patent-family counts; not a legal test")
+        .alias("basis"),
     ).sort(keys)
     return out if by else out.drop(_ALL)
 
@@ -162,17 +208,41 @@ def _scope_frames(frame: pl.DataFrame, segs: pl.DataFrame) -> list[tuple[str, pl
     return out
 
 
+def _flag_count(f: pl.DataFrame, keys: list[str], col: str, name: str) -> pl.DataFrame:
+    """Distinct families per cell with ``col`` true on some row (null when the column is absent)."""
+    if col not in f.columns:
+        return f.select(keys).unique().with_columns(pl.lit(None, dtype=pl.Int64).alias(name))
+    hit = f.filter(pl.col(col).fill_null(False)).group_by(keys).agg(pl.col("family_id").n_unique().cast(pl.Int64).alias(name))
+    return f.select(keys).unique().join(hit, on=keys, how="left").with_columns(pl.col(name).fill_null(0))
+
+
 def stats_table(holdings: pl.DataFrame, segs: pl.DataFrame, period_type: str, weighting: str,
-                holder_basis: str, weight: str | None = None, thresholds: Thresholds | None = None) -> pl.DataFrame:
+                holder_basis: str, weight: str | None = None, thresholds: Thresholds | None = None,
+                unknown: pl.DataFrame | None = None) -> pl.DataFrame:
     """Concentration rows for every scope. ``holdings``: pub_key, family_id, holder_group,
-    group_country, jurisdiction, year (+ ``weight``). Families without a holder group count in
-    ``n_unattributed`` and are left out of the shares."""
+    group_country, jurisdiction, year (+ ``weight``; optional boolean ``fees_not_verified`` and
+    ``by_individual`` columns). Families without a holder group count in ``n_unattributed`` and
+    are left out of the shares. ``unknown``: rows of the same shape for publications whose
+    status is unknown; their families (when not counted in the cell otherwise) are
+    ``n_status_unknown``, excluded. ``n_fees_not_verified`` / ``n_individual``: families of the
+    cell flagged so (null when the input has no such column: not available)."""
     th = thresholds or Thresholds.load()
     rows = []
+    unknown_frames = dict(_scope_frames(unknown, segs)) if unknown is not None and unknown.height else {}
     for scope_type, f in _scope_frames(holdings, segs):
         if f.height == 0:
             continue
         keys = ["scope_value", "year"]
+        excl = _flag_count(f, keys, "fees_not_verified", "n_fees_not_verified").join(
+            _flag_count(f, keys, "by_individual", "n_individual"), on=keys)
+        uf = unknown_frames.get(scope_type)
+        if uf is not None:
+            un_fams = uf.select([*keys, "family_id"]).unique().join(f.select([*keys, "family_id"]).unique(),
+                                                                    on=[*keys, "family_id"], how="anti")
+            excl = excl.join(un_fams.group_by(keys).agg(pl.col("family_id").n_unique().cast(pl.Int64).alias("n_status_unknown")),
+                             on=keys, how="left").with_columns(pl.col("n_status_unknown").fill_null(0))
+        else:
+            excl = excl.with_columns(pl.lit(0, dtype=pl.Int64).alias("n_status_unknown"))
         if weight:
             f = f.with_columns(pl.col(weight).fill_null(0.0))
         attributed = f.filter(pl.col("holder_group") != NO_HOLDER)
@@ -187,6 +257,7 @@ def stats_table(holdings: pl.DataFrame, segs: pl.DataFrame, period_type: str, we
             st = st.join(un, on=keys, how="full", coalesce=True)
         else:
             st = un
+        st = st.join(excl, on=keys, how="left")
         rows.append(st.with_columns(pl.lit(scope_type).alias("scope_type")))
     if not rows:
         return pl.DataFrame()
@@ -197,6 +268,10 @@ def stats_table(holdings: pl.DataFrame, segs: pl.DataFrame, period_type: str, we
     out = out.with_columns(
         pl.lit(period_type).alias("period_type"), pl.lit(weighting).alias("weighting"), pl.lit(holder_basis).alias("holder_basis"),
         pl.col("n_unattributed").fill_null(0), pl.col("n_families").fill_null(0), pl.col("n_holders").fill_null(0))
+    # a cell that is all unattributed has no label yet; below the minimum it is "too few to judge"
+    out = out.with_columns(pl.when(pl.col("n_families") < th.min_families).then(pl.lit(TOO_FEW))
+                           .otherwise(pl.col("label") if "label" in out.columns else pl.lit(None, dtype=pl.Utf8)).alias("label"),
+                           pl.lit(th.min_families).alias("min_families"))
     return out
 
 
@@ -211,8 +286,10 @@ def refresh(con: duckdb.DuckDBPyConnection, expiry_frame: pl.DataFrame, *, today
     pubs = con.sql("SELECT pub_key, family_id, in_landscape, "
                    "least(priority_date, filing_date, publication_date, grant_date) AS earliest FROM publications").pl()
     keep = pubs.filter(pl.col("in_landscape")) if landscape_only else pubs
-    holders = con.sql("SELECT pub_key, group_label AS holder_group, group_country, valid_from, valid_to "
-                      "FROM publication_holder_groups").pl()
+    phg_cols = _columns(con, "publication_holder_groups")
+    kind = ", holder_kind = 'individual' AS by_individual" if "holder_kind" in phg_cols else ""
+    holders = con.sql("SELECT pub_key, group_label AS holder_group, group_country, valid_from, valid_to"
+                      f"{kind} FROM publication_holder_groups").pl()
     segs = con.sql("SELECT pub_key, segment FROM publication_segments WHERE segment <> 'unclassified'").pl()
     weights = _centrality_weights(con)
     ex = expiry_frame.join(keep.select("pub_key"), on="pub_key", how="semi")
@@ -221,7 +298,13 @@ def refresh(con: duckdb.DuckDBPyConnection, expiry_frame: pl.DataFrame, *, today
         y0 = first.year if isinstance(first, dt.date) else today.year
         years = range(y0, today.year + 21)
     live = live_families(ex, holders, years).with_columns(pl.col("group_country").cast(pl.Utf8))
-    frames = [stats_table(live, segs, "in_force_stock", "families", "holder_group")]
+    ys = sorted(set(years))
+    unknown = _unknown_status(con, keep, holders, ys)
+    if "rests_on_fee_assumption" in _columns(con, "expiry_results"):
+        fee = con.sql("SELECT pub_key, jurisdiction, coalesce(rests_on_fee_assumption, false) AS fees_not_verified "
+                      "FROM expiry_results").pl()
+        live = live.join(fee, on=["pub_key", "jurisdiction"], how="left")
+    frames = [stats_table(live, segs, "in_force_stock", "families", "holder_group", unknown=unknown)]
     # new filings: a family counts in the year of its earliest date, held by its groups then
     fam_first = keep.drop_nulls("earliest").group_by("family_id").agg(pl.col("earliest").min().alias("reference_date"))
     members = keep.select("pub_key", "family_id").join(fam_first, on="family_id")
@@ -236,9 +319,10 @@ def refresh(con: duckdb.DuckDBPyConnection, expiry_frame: pl.DataFrame, *, today
     frames.append(stats_table(nf, segs, "new_filings", "families", "holder_group"))
     if weights.height:
         wlive = live.join(weights, on="family_id", how="left")
-        frames.append(stats_table(wlive, segs, "in_force_stock", "centrality", "holder_group", weight="weight"))
+        frames.append(stats_table(wlive, segs, "in_force_stock", "centrality", "holder_group", weight="weight", unknown=unknown))
     cols = ["scope_type", "scope_value", "period_type", "year", "weighting", "holder_basis", "n_families",
-            "n_unattributed", "n_holders", "hhi", "cr1", "cr4", "cr8", "gini", "n_equivalent", "label"]
+            "n_unattributed", "n_holders", "hhi", "cr1", "cr4", "cr8", "gini", "n_equivalent", "label",
+            "n_status_unknown", "n_fees_not_verified", "n_individual", "min_families"]
     nonempty = [f for f in frames if f.height]
     table = pl.concat(nonempty, how="diagonal_relaxed") if nonempty else pl.DataFrame({c: [] for c in cols})
     for c in cols:
@@ -253,6 +337,30 @@ def refresh(con: duckdb.DuckDBPyConnection, expiry_frame: pl.DataFrame, *, today
     finally:
         con.unregister("_conc")
     return {"rows": table.height, "years": len(list(years))}
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = $t",
+                                      {"t": table}).fetchall()}
+
+
+def _unknown_status(con: duckdb.DuckDBPyConnection, keep: pl.DataFrame, holders: pl.DataFrame, years: list[int]) -> pl.DataFrame:
+    """Publications whose status the expiry engine could not decide ('unknown'), once per year
+    from the year of their family's earliest date (every year when that is unknown), with the
+    holder groups they ever had (or '(no holder shown)'). They may be in force in any of those
+    years; the concentration cells count their families as excluded, not as in force."""
+    if "status" not in _columns(con, "expiry_results"):
+        return pl.DataFrame()
+    un = con.sql("SELECT DISTINCT pub_key, jurisdiction FROM expiry_results WHERE status = 'unknown'").pl()
+    if un.height == 0:
+        return pl.DataFrame()
+    un = un.join(keep.select("pub_key", "family_id", "earliest"), on="pub_key", how="inner")
+    first = un.group_by("family_id").agg(pl.col("earliest").min().dt.year().alias("_y0"))
+    grid = un.join(first, on="family_id").join(pl.DataFrame({"year": years}, schema={"year": pl.Int32}), how="cross")
+    grid = grid.filter(pl.col("_y0").is_null() | (pl.col("year") >= pl.col("_y0"))).drop("_y0", "earliest")
+    h = holders.select("pub_key", "holder_group", pl.col("group_country").cast(pl.Utf8)).unique()
+    with_h = grid.join(h, on="pub_key", how="left").with_columns(pl.col("holder_group").fill_null(NO_HOLDER))
+    return with_h
 
 
 def _centrality_weights(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
