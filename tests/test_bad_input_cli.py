@@ -138,20 +138,19 @@ CASES: list[Case] = [
     Case("landscape-year-1800", ["--landscape", "{d}/l.toml", "landscape"], 2, r"l\.toml:\d+: dates\.from.*1900",
          {"l.toml": land(**{'from_eq_"1982-01-01"': 'from = "1800-01-01"'})}, owner="r13 (landscape.py: years outside 1900-2100)"),
     Case("scenario-years-0-10000", ["royalty", "--scenario", "{d}/s.toml", "--no-store"], 2, r"s\.toml.*scenario\.years.*(1900|2100)",
-         {"s.toml": scenario("years = [2010, 2030]", "years = [0, 10000]")}, owner="c16 (metrics/royalty.py: years)"),
+         {"s.toml": scenario("years = [2010, 2030]", "years = [0, 10000]")}),
     Case("scenario-samples-0", ["royalty", "--scenario", "{d}/s.toml", "--no-store"], 2, r"s\.toml.*samples",
-         {"s.toml": scenario("samples = 2000", "samples = 0")}, owner="c16 (metrics/royalty.py: samples >= 1)"),
+         {"s.toml": scenario("samples = 2000", "samples = 0")}),
     Case("scenario-samples-negative", ["royalty", "--scenario", "{d}/s.toml", "--no-store"], 2, r"s\.toml.*samples",
-         {"s.toml": scenario("samples = 2000", "samples = -5")}, owner="c16 (metrics/royalty.py: samples >= 1)"),
+         {"s.toml": scenario("samples = 2000", "samples = -5")}),
     Case("scenario-samples-huge", ["royalty", "--scenario", "{d}/s.toml", "--no-store"], 2, r"s\.toml.*samples.*10",
-         {"s.toml": scenario("samples = 2000", "samples = 1000000000000")}, owner="c16 (metrics/royalty.py: samples <= 10^7)"),
+         {"s.toml": scenario("samples = 2000", "samples = 1000000000000")}),
     Case("scenario-price-nan", ["royalty", "--scenario", "{d}/s.toml", "--no-store"], 2, r"s\.toml.*price_per_kg.*(finite|NaN)",
-         {"s.toml": scenario("price_per_kg = {triangular = [35.0, 49.0, 65.0]}", "price_per_kg = nan")},
-         owner="c16 (metrics/royalty.py: NaN prices)"),
+         {"s.toml": scenario("price_per_kg = {triangular = [35.0, 49.0, 65.0]}", "price_per_kg = nan")}),
     Case("scenario-rate-inf", ["royalty", "--scenario", "{d}/s.toml", "--no-store"], 2, r"s\.toml.*rates.*(finite|inf)",
          {"s.toml": scenario("unlicensed = {percent = {triangular = [0.02, 0.05, 0.10]}}", "unlicensed = {percent = inf}")}),
     Case("scenario-sales-negative", ["royalty", "--scenario", "{d}/s.toml", "--no-store"], 2, r"s\.toml.*(sales|tonnes)",
-         {"s.toml": scenario("tonnes = {DE = 54.88,", "tonnes = {DE = -54.88,")}, owner="c16 (metrics/royalty.py: negative sales)"),
+         {"s.toml": scenario("tonnes = {DE = 54.88,", "tonnes = {DE = -54.88,")}),
 
     # --- reversed ranges, empty values, unknown keys (accepted silently before)
     Case("landscape-dates-reversed", ["--landscape", "{d}/l.toml", "landscape"], 2, r"l\.toml:\d+: dates\.to.*reversed",
@@ -167,8 +166,7 @@ CASES: list[Case] = [
     Case("scenario-licence-ends-before-start", ["royalty", "--scenario", "{d}/s.toml", "--no-store"], 2,
          r"s\.toml.*licence.*(end|start)",
          {"s.toml": scenario() + '\n[[licence]]\nid = "X"\nlicensor_group = "Proterial"\nlicensee = "X"\nterritory = ["*"]\n'
-                                 'segments = ["sintered"]\nstart = "2015-01-01"\nend = "2010-01-01"\nsource = "test"\n'},
-         owner="c16 (metrics/royalty.py: licence ending before it starts)"),
+                                 'segments = ["sintered"]\nstart = "2015-01-01"\nend = "2010-01-01"\nsource = "test"\n'}),
 
     # --- secrets hidden in config values of any shape
     Case("config-secret-in-array", ["--config", "{d}/p.toml", "status"], 2, r"p\.toml:2: sources\.ops\.api_key: looks like a secret",

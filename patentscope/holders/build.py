@@ -370,10 +370,11 @@ def refresh(con: duckdb.DuckDBPyConnection, *, overrides_path: Path | None = Non
     _require_tables(con)
     from .families import refresh as refresh_families
 
+    # the input files are read (and refused) before anything is written
+    lineage, overrides, files = resolve_inputs(con, overrides_path, lineage_path)
     # families first: publications.family_id is what expiry, concentration, centrality and
     # royalty read, and analyze runs this step before them
     stats_families = refresh_families(con, family_mode)
-    lineage, overrides, files = resolve_inputs(con, overrides_path, lineage_path)
     parties = con.execute(
         "SELECT pub_key, role, name_as_written, country FROM parties WHERE role IN ('applicant', 'original_assignee', "
         "'current_assignee') ORDER BY pub_key, role, source, seq").fetchall()

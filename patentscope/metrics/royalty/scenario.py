@@ -254,6 +254,10 @@ def load_scenario(path: str | Path) -> Scenario:
                 raise ScenarioError(f, f"{ek}.years", "[first_year, last_year] as integers", yrs)
             if not any(b in each for b in ("tonnes", "value")):
                 raise ScenarioError(f, ek, "tonnes = {MARKET = t, ...} and/or value = {MARKET = amount, ...}")
+            for kk in ("value", "tonnes"):
+                for m, vv in (each.get(kk) or {}).items():
+                    if isinstance(vv, bool) or not isinstance(vv, (int, float)) or not math.isfinite(vv) or vv < 0:
+                        raise ScenarioError(f, f"{ek}.{kk}.{m}", "a non-negative finite number", vv)
             markets = set(each.get("tonnes", {})) | set(each.get("value", {}))
             for m in markets:
                 for y in range(yrs[0], yrs[1] + 1):
@@ -270,7 +274,7 @@ def load_scenario(path: str | Path) -> Scenario:
             if val is None and ton is None:
                 raise ScenarioError(f, sk, "value and/or tonnes")
             for kk, vv in (("value", val), ("tonnes", ton)):
-                if vv is not None and (not isinstance(vv, (int, float)) or vv < 0):
+                if vv is not None and (isinstance(vv, bool) or not isinstance(vv, (int, float)) or not math.isfinite(vv) or vv < 0):
                     raise ScenarioError(f, f"{sk}.{kk}", "a non-negative number", vv)
             sales[(m, y)] = (float(val) if val is not None else None, float(ton) if ton is not None else None)
         held = tuple(ed.get("licences", []))
