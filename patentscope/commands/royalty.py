@@ -62,7 +62,7 @@ def register(main: click.Group) -> None:
                     f"{min(ys)}-{max(ys)}: these rate assumptions cannot hold together")
         if show == "summary":
             res = out["royalty_results"].filter(pl.col("market") == "ALL")
-            res = res.select("variant", "exporter", "year", "sales_value", "royalties_p50", "burden_p5", "burden_p50",
+            res = res.select("variant", "exporter", "year", "currency", "sales_value", "royalties_p50", "burden_p5", "burden_p50",
                              "burden_p95", "infeasible", "sales_at_risk_p50")
             table = res
         else:

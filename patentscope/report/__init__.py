@@ -180,7 +180,7 @@ def _holders_section(con: duckdb.DuckDBPyConnection, have: set[str], today: dt.d
                              AND hhi IS NOT NULL ORDER BY year""")
     out["hhi_chart"] = charts.line_chart(
         {"HHI (in-force families)": [(r["year"], r["hhi"]) for r in series]}, title="Holder concentration of in-force families, HHI",
-        y_label="HHI (0-10,000)", bands=[(1800, 10000, "highly concentrated (> 1,800)")], y_max=10000,
+        y_label="HHI (0-10,000)", bands=[(1800, 10000, "above 1,800 (merger-guideline analogy)")], y_max=10000,
         markers=[(today.year, "today")])
     out["cr4_chart"] = charts.line_chart(
         {"CR4": [(r["year"], r["cr4"]) for r in series]}, title="Share of the four largest holder groups (CR4)",
@@ -258,7 +258,10 @@ def _basic_section(con: duckdb.DuckDBPyConnection, have: set[str], today: dt.dat
         "AND cited_family_id IN (SELECT unnest($i)) AND citing_family_id <> cited_family_id", {"i": ids}).fetchall()]
     nodes = [{"id": r["family_id"], "label": f"{r['pub_number']} {r['holder_group'] or ''}".strip(),
               "year": r["family_date"].year if isinstance(r["family_date"], dt.date) else None} for r in rows]
-    return {"available": True, "rows": rows, "n_edges": len(edges),
+    # ties are ties: the top family is named only when no other family has the same score
+    n_top = _count(con, """SELECT count(*) FROM family_centrality WHERE in_warehouse AND pagerank_rescaled =
+                           (SELECT max(pagerank_rescaled) FROM family_centrality WHERE in_warehouse)""")
+    return {"available": True, "rows": rows, "n_edges": len(edges), "n_tied_top": n_top,
             "figure": charts.citation_core(nodes, edges, title="Citation core: the top families by rescaled PageRank and the citations among them")}
 
 
@@ -360,7 +363,11 @@ def _findings(ctx: dict[str, Any]) -> list[str]:
     b = ctx["basic"]
     if b.get("available") and b.get("rows"):
         r = b["rows"][0]
-        out.append(f"Most central family by age-rescaled PageRank: {r['pub_number']} ({r['holder_group'] or 'holder not shown'}).")
+        if b.get("n_tied_top", 1) <= 1:
+            out.append(f"Most central family by age-rescaled PageRank: {r['pub_number']} ({r['holder_group'] or 'holder not shown'}).")
+        else:
+            out.append(f"No single most central family: {b['n_tied_top']} families tie for the top age-rescaled PageRank "
+                       "(see `patentscope centrality`, which ranks ties as ties).")
     return out
 
 
