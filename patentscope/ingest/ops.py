@@ -141,9 +141,10 @@ def _guard(con: duckdb.DuckDBPyConnection, batch: Batch, log: Log) -> Batch:
     keys = nops.minimal_keys(batch)
     if not keys:
         return batch
+    # a join on the unnested keys (hashed), not list_contains per row: linear in rows + keys
     full = {r[0] for r in con.execute(
-        "SELECT DISTINCT pub_key FROM field_values WHERE source = 'ops' AND field = 'ops_biblio' "
-        "AND list_contains($keys, pub_key)", {"keys": sorted(keys)}).fetchall()}
+        "SELECT DISTINCT f.pub_key FROM field_values f JOIN (SELECT unnest($keys) AS k) q ON f.pub_key = q.k "
+        "WHERE f.source = 'ops' AND f.field = 'ops_biblio'", {"keys": sorted(keys)}).fetchall()}
     if full:
         log(f"ops: kept the full rows of {len(full)} publication(s) seen here only as search hit or family member")
     return nops.without(batch, full)
