@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .inputs import parse_toml, read_text
+from .inputs import InputModel, parse_toml, read_text, validate
 
 DEFAULT_WAREHOUSE = Path("warehouse") / "patentscope.duckdb"
 
@@ -28,6 +28,18 @@ SECRET_VARS = {
     "patentsview": ("PATENTSVIEW_API_KEY",),
     "epo_ops": ("EPO_OPS_KEY", "EPO_OPS_SECRET"),
 }
+
+
+class ConfigFile(InputModel):
+    """The top level of patentscope.toml: only these keys and tables are known, so a typo
+    (``warehous``, ``[sourcse.ops]``) is refused with did-you-mean instead of being ignored.
+    The values are checked where they are used (:func:`load_settings` for the paths,
+    ``jobs.plan.load_plan`` for ``[jobs]`` and ``[sources.*]``), with their own messages."""
+
+    warehouse: Any = None
+    landscape: Any = None
+    jobs: Any = None
+    sources: Any = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,7 @@ def load_settings(
     lines: dict[tuple[Any, ...], int] = {}
     if path is not None:  # the typed reader's text checks: UTF-8, syntax (with its line), depth, no secrets
         raw, lines = parse_toml(read_text(path, what="config file"), str(path))
+        validate(raw, ConfigFile, str(path), lines)  # unknown top-level keys and tables
     base = path.parent if path is not None else Path.cwd()
 
     def pick(flag: Any, env: str, key: str) -> Path | None:

@@ -61,7 +61,7 @@ def _dicts(con: Any, sql: str, params: dict[str, Any] | None = None) -> list[dic
 def collect(warehouse: Path, config: dict[str, Any] | None = None, *, failures: int = 10,
             now: dt.datetime | None = None) -> dict[str, Any]:
     """Everything ``status`` shows, as one JSON-ready dict."""
-    from .warehouse.connection import reader
+    from .warehouse.connection import reader, require_patentscope
     from .warehouse.connection import tables as list_tables
 
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -71,6 +71,7 @@ def collect(warehouse: Path, config: dict[str, Any] | None = None, *, failures: 
                            "config": config or {}, "last_job": None, "sources": [], "recent_failures": []}
     configured: list[str] = list((config or {}).get("sources", []))
     with reader(warehouse) as con:
+        require_patentscope(con, warehouse)
         tables = list_tables(con)
         if "ingest_runs" not in tables:
             out["note"] = "the warehouse has no run log yet (run `patentscope migrate` or an ingest)"

@@ -141,9 +141,10 @@ def _guard(con: duckdb.DuckDBPyConnection, batch: Batch, log: Log) -> Batch:
     keys = nops.minimal_keys(batch)
     if not keys:
         return batch
+    # a join on the unnested keys (hashed), not list_contains per row: linear in rows + keys
     full = {r[0] for r in con.execute(
-        "SELECT DISTINCT pub_key FROM field_values WHERE source = 'ops' AND field = 'ops_biblio' "
-        "AND list_contains($keys, pub_key)", {"keys": sorted(keys)}).fetchall()}
+        "SELECT DISTINCT f.pub_key FROM field_values f JOIN (SELECT unnest($keys) AS k) q ON f.pub_key = q.k "
+        "WHERE f.source = 'ops' AND f.field = 'ops_biblio'", {"keys": sorted(keys)}).fetchall()}
     if full:
         log(f"ops: kept the full rows of {len(full)} publication(s) seen here only as search hit or family member")
     return nops.without(batch, full)
@@ -277,8 +278,11 @@ def _search_step(client: OpsClient, state: dict[str, Any], options: OpsOptions, 
     return resp
 
 
+LARGE_FAMILY = 500  # a family response with this many members gets a progress line before it is normalized
+
+
 def _fetch_step(client: OpsClient, hits: list[nops.SearchHit], options: OpsOptions, landscape: Landscape,
-                run_id: int, raw_dir: Path | None) -> tuple[Batch, list[Row]]:
+                run_id: int, raw_dir: Path | None, log: Log = lambda _m: None) -> tuple[Batch, list[Row]]:
     """Biblio, family and legal data of one step's publications -> (Batch, landing rows)."""
     landing: list[Row] = []
     rejected: list[RowError] = []
@@ -312,6 +316,10 @@ def _fetch_step(client: OpsClient, hits: list[nops.SearchHit], options: OpsOptio
         for key in sorted(by_key):
             rep = min(by_key[key], key=lambda h: kind_rank(h.doc.kind))
             take(client.legal(rep.doc.docdb))
+    families = [len(p.family.members) for p in parsed if p.family is not None]
+    if sum(families) >= LARGE_FAMILY:
+        log(f"ops: normalizing {len(families)} family response(s) with {sum(families):,} members "
+            "(large families take longer)")
     batch = nops.build_batch(parsed, landscape, legal_keys=set(by_key))
     batch.rejected = rejected + batch.rejected
     return batch, landing
@@ -384,7 +392,7 @@ def _ingest_ops(warehouse: Path, landscape: Landscape, client: OpsClient, option
                 state["phase"] = "done"
                 _save(warehouse, Batch(source=SOURCE), run_id=run_id, cursor=state, landing=[], log=log)
             for i in range(state["next_group"], len(steps)):
-                batch, landing = _fetch_step(client, steps[i], options, landscape, run_id, raw_dir)
+                batch, landing = _fetch_step(client, steps[i], options, landscape, run_id, raw_dir, log)
                 state["next_group"] = i + 1
                 if i + 1 == len(steps):
                     state["phase"] = "done"

@@ -28,7 +28,7 @@ from typing import Any
 class Option:
     """One key of a ``[sources.NAME]`` table."""
 
-    kind: str                      # bool, int, float, str, date, strs, choice
+    kind: str                      # bool, int, float, str, date, strs, choice; any (checked by the source's check())
     default: Any = None
     lo: int | None = None
     hi: int | None = None
@@ -54,6 +54,7 @@ class Source:
 SOURCES: tuple[Source, ...] = (
     Source("sample", "sample", "patentscope.ingest.sample"),
     Source("file", "file", "patentscope.ingest.files"),
+    Source("bigquery", "bigquery", "patentscope.ingest.bigquery_job"),
     Source("ops", "ops", "patentscope.ingest.ops"),
     Source("uspto_bulk", "bulk", "patentscope.ingest.us_bulk_job"),
     Source("uspto_odp", "odp", "patentscope.ingest.us_odp"),

@@ -19,7 +19,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from ..errors import ConfigError
-from ..inputs import InputModel, NonEmptyStr, OfficeCode, read_toml, toml_text
+from ..inputs import InputDate, InputModel, NonEmptyStr, OfficeCode, ordered, read_toml, toml_text
 from .codes import matches_code, normalize_symbol
 
 DEFAULT_PATH = "data/landscape.toml"
@@ -107,8 +107,12 @@ class _Keywords(InputModel):
 
 
 class _Dates(InputModel):
-    from_: dt.date = Field(dt.date(1900, 1, 1), alias="from")
-    to: dt.date = dt.date(2999, 12, 31)
+    """The inclusive date range; years outside 1900-2100 are refused (no patent record of the
+    landscape is that old, and a year like 1800 or 2999 is a typo), and so is a reversed range."""
+
+    from_: InputDate = Field(dt.date(1900, 1, 1), alias="from")
+    to: InputDate = dt.date(2100, 12, 31)
+    _order = ordered("from", "to")
 
 
 class _Offices(InputModel):

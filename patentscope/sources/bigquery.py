@@ -28,7 +28,16 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from ..errors import ConfigError, PatentscopeError
+from ..errors import (
+    AuthError,
+    ConfigError,
+    PatentscopeError,
+    PermanentSourceError,
+    QuotaError,
+    SourceError,
+    TransientSourceError,
+    is_transient_status,
+)
 from .bigquery_sql import DEFAULT_SCRATCH_DATASET, SOURCE_TABLE, Param, Script, console_script, result_table
 
 INSTALL_HINT = "the BigQuery route needs google-cloud-bigquery: pip install 'patentscope[bigquery]'"
@@ -53,8 +62,58 @@ PART_COLUMNS: dict[str, list[str]] = {
 }
 
 
-class BigQueryError(PatentscopeError):
-    """BigQuery refused or failed the job (the message says what BigQuery said)."""
+class BigQueryError(SourceError):
+    """BigQuery refused or failed the job (the message says what BigQuery said). Raised as one
+    of the classes below, so ``ingest --all`` tells a retry-later failure from a permanent one."""
+
+
+class BigQueryUnavailableError(BigQueryError, TransientSourceError):
+    """The network or the service failed (HTTP 408/5xx, backendError, a dropped connection)."""
+
+
+class BigQueryQuotaError(BigQueryError, QuotaError):
+    """A quota or rate limit (HTTP 429, quotaExceeded, rateLimitExceeded): run again after it resets."""
+
+
+class BigQueryRejectedError(BigQueryError, PermanentSourceError):
+    """BigQuery refused the request (invalid query, bytesBilledLimitExceeded, a missing table)."""
+
+
+class BigQueryAuthError(BigQueryError, AuthError):
+    """No usable credentials, or the project refused them (HTTP 401/403 accessDenied): exit 2."""
+
+
+_QUOTA_REASONS = {"quotaExceeded", "rateLimitExceeded"}
+_TRANSIENT_REASONS = {"backendError", "internalError", "jobBackendError", "jobInternalError"}
+_AUTH_REASONS = {"accessDenied", "unauthorized", "authError"}
+_NETWORK_ERRORS = ("ConnectionError", "Timeout", "ReadTimeout", "ConnectTimeout", "TransportError",
+                   "RemoteDisconnected", "TimeoutError", "ServiceUnavailable", "RetryError")
+_CREDENTIAL_ERRORS = ("DefaultCredentialsError", "RefreshError")
+
+
+def _failure(what: str, e: Exception) -> BigQueryError:
+    """The BigQueryError subclass for an exception of google-cloud-bigquery (or its transport):
+    by BigQuery's error reason first, then the HTTP status, then the exception's kind."""
+    errors = getattr(e, "errors", None) or []
+    reason = str(errors[0].get("reason", "")) if errors and isinstance(errors[0], dict) else ""
+    status = getattr(e, "code", None)
+    status = status if isinstance(status, int) else None
+    names = {c.__name__ for c in type(e).__mro__}
+    msg = f"{what}: {_reason(e)}"
+    cls: type[BigQueryError]
+    if reason in _QUOTA_REASONS or status == 429:
+        cls = BigQueryQuotaError
+    elif reason in _AUTH_REASONS or status == 401 or names & set(_CREDENTIAL_ERRORS):
+        cls = BigQueryAuthError
+        msg += ("; check the credentials (`gcloud auth application-default login` or GOOGLE_APPLICATION_CREDENTIALS) "
+                "and that [sources.bigquery] billing_project may run BigQuery jobs")
+    elif reason in _TRANSIENT_REASONS or (status is not None and is_transient_status(status)):
+        cls = BigQueryUnavailableError
+    elif status is None and (names & set(_NETWORK_ERRORS) or isinstance(e, (ConnectionError, TimeoutError))):
+        cls = BigQueryUnavailableError
+    else:
+        cls = BigQueryRejectedError
+    return cls(msg)
 
 
 class CostRefused(PatentscopeError):
@@ -196,7 +255,7 @@ class BigQueryRunner:
             try:
                 client = self.bq.Client(**kwargs)
             except Exception as e:  # google.auth.exceptions.DefaultCredentialsError and friends
-                raise ConfigError(f"cannot open a BigQuery client: {type(e).__name__}: {str(e).splitlines()[0]}. "
+                raise BigQueryAuthError(f"cannot open a BigQuery client: {type(e).__name__}: {str(e).splitlines()[0]}. "
                                   "Give credentials with `gcloud auth application-default login` (or "
                                   "GOOGLE_APPLICATION_CREDENTIALS) and a billing project with "
                                   "[sources.bigquery] billing_project") from None
@@ -216,7 +275,7 @@ class BigQueryRunner:
         try:
             job = self.client.query(sql, job_config=cfg, location=self.options.location)
         except Exception as e:
-            raise BigQueryError(f"BigQuery refused the dry run: {_reason(e)}") from None
+            raise _failure("BigQuery refused the dry run", e) from None
         return int(job.total_bytes_processed or 0)
 
     def estimate(self, script: Script) -> Estimate:
@@ -248,7 +307,7 @@ class BigQueryRunner:
             self.log(f"bigquery: job {job.job_id} submitted")
             job.result()
         except Exception as e:
-            raise BigQueryError(f"BigQuery job failed: {_reason(e)}") from None
+            raise _failure("BigQuery job failed", e) from None
         tables: dict[str, Any] = {}
         for part in ("publications", "citations", "families"):
             tid = result_table(self.options.scratch_dataset, part)
@@ -258,7 +317,7 @@ class BigQueryRunner:
                 rows = self.client.list_rows(tid, page_size=self.options.page_size)
                 tables[part] = rows.to_arrow(create_bqstorage_client=_has_storage())
             except Exception as e:
-                raise BigQueryError(f"cannot read the result table {tid}: {_reason(e)}") from None
+                raise _failure(f"cannot read the result table {tid}", e) from None
             self.log(f"bigquery: read {tables[part].num_rows:,} rows of {tid}")
         return JobResult(job.job_id, getattr(job, "location", None), _int(job.total_bytes_processed),
                          _int(job.total_bytes_billed), self.snapshot(), tables)

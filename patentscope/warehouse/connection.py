@@ -325,6 +325,25 @@ def tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in rows}
 
 
+def require_patentscope(con: duckdb.DuckDBPyConnection, path: str | Path | None = None) -> None:
+    """Refuse a DuckDB file that holds tables but is not a patentscope warehouse (it has no
+    ``schema_migrations`` record), so ``status`` or ``migrate`` pointed at someone else's
+    database says so instead of reporting it empty or adding patentscope's tables to it.
+    An empty file (no tables) is fine: ``migrate`` sets it up."""
+    names = tables(con)
+    if not names or "schema_migrations" in names:
+        return
+    if path is None:
+        row = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+        path = row[0][0] if row and row[0][0] else "this DuckDB file"
+    shown = ", ".join(sorted(names)[:5]) + (", ..." if len(names) > 5 else "")
+    raise WarehouseError(
+        f"{path} is a DuckDB file but not a patentscope warehouse (it has tables {shown} and no schema_migrations "
+        "record); point --warehouse / PATENTSCOPE_WAREHOUSE at a patentscope warehouse, or at a new path "
+        "to build one (`patentscope migrate`)"
+    )
+
+
 def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether ``con`` is inside a :func:`transaction` block."""
     return con in _OPEN

@@ -16,7 +16,7 @@ from importlib import resources
 import duckdb
 
 from ...errors import MigrationError
-from ..connection import tables, transaction
+from ..connection import require_patentscope, tables, transaction
 
 _RECORD_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -81,6 +81,7 @@ def apply(con: duckdb.DuckDBPyConnection, migrations: list[Migration] | None = N
     names = [m.name for m in migrations]
     if names != sorted(names) or len(set(names)) != len(names):
         raise MigrationError(f"migrations must have unique names in order, got {names}")
+    require_patentscope(con)
     applied = _applied(con)
     changed = [m.name for m in migrations if m.name in applied and applied[m.name][1] != m.sha256]
     if changed:
