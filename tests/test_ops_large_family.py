@@ -71,10 +71,6 @@ nops.build_batch([parsed], load_landscape(), legal_keys=set())
 """
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=subprocess.TimeoutExpired,
-                   reason="a14 (normalize/epo_ops.py, the builder's add(): every member's inpadoc list is built by "
-                          "scanning the list for duplicates, O(n^3) for n members; 250 members take ~11 s)")
 def test_a_2000_member_family_builds_its_batch_in_seconds() -> None:
     subprocess.run([sys.executable, "-c", _BUILD.format(tests=str(Path(__file__).parent))], check=True, timeout=10)
 
@@ -92,7 +88,7 @@ def test_a_large_family_step_says_so_before_it_is_normalized(monkeypatch: pytest
             return OpsResponse("GET", "family/publication/docdb/EP.1000000.A1", "", 200, synthetic_family(60),
                                "application/xml", "family")
 
-    monkeypatch.setattr(iops, "LARGE_FAMILY", 50)   # the 2,000-member case: see the slow test above
+    monkeypatch.setattr(iops, "LARGE_FAMILY", 50)   # the 2,000-member case: see the test above
     hit = nops.SearchHit(nops.DocNumber("EP", "1000000", "A1"), "19768124")
     lines: list[str] = []
     batch, landing = iops._fetch_step(Client(), [hit], iops.OpsOptions(legal=False), load_landscape(), 1, None,  # type: ignore[arg-type]

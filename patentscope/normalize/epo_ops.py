@@ -26,8 +26,9 @@ Mapping decisions (documented in docs/ingest-world.md):
   publications with 10 digits (``US 2006142694 A1``); they are widened to the 11-digit form
   every other source uses (``US-20060142694``) so the same document joins across sources.
 - ``family_id`` is the DOCDB simple family id OPS gives (``family_id_source = 'docdb'``); INPADOC
-  (extended) family membership is kept as ``field_values`` rows ``inpadoc_family_member`` of the
-  queried publication, and every member becomes a publication row with its own DOCDB family id.
+  (extended) family membership is kept as ``field_values`` rows ``inpadoc_family_member``: the
+  queried publication lists every member, each member names the queried publication (linear in
+  the family's size), and every member becomes a publication row with its own DOCDB family id.
 - Parties: ``name_as_written`` is the ``original`` form (as the office printed it, trailing
   commas removed), ``country`` comes from the ``epodoc`` form's ``[CC]`` suffix; both lists are
   kept whole in ``field_values`` (``applicant``/``applicant_original``, ``inventor``/
@@ -700,9 +701,18 @@ class _Builder:
         self.full: dict[str, list[BiblioDoc]] = defaultdict(list)
         self.minimal: dict[str, list[tuple[DocNumber, FamilyMember | None, str | None]]] = defaultdict(list)
         self.inpadoc: dict[str, list[DocNumber]] = defaultdict(list)
+        self._inpadoc_seen: dict[str, set[str]] = {}
         self.legal: dict[str, list[LegalEvent]] = defaultdict(list)
 
     # -- collecting ------------------------------------------------------------------------
+
+    def _link(self, key: str, docs: list[DocNumber]) -> None:
+        """``key``'s INPADOC family links to ``docs`` (not itself, each DOCDB number once)."""
+        seen = self._inpadoc_seen.setdefault(key, {x.docdb for x in self.inpadoc[key]})
+        for d in docs:
+            if d.pub_key != key and d.docdb not in seen:
+                seen.add(d.docdb)
+                self.inpadoc[key].append(d)
 
     def add(self, parsed: ParsedOps, legal_keys: set[str] | None) -> None:
         self.batch.rejected.extend(parsed.rejected)
@@ -726,12 +736,14 @@ class _Builder:
             queried = fam.queried.pub_key if fam.queried else None
             for m in fam.members:
                 self.minimal[m.doc.pub_key].append((m.doc, m, m.family_id))
-            if queried:
-                keys = {m.doc.pub_key for m in fam.members} | {queried}
-                for k in keys:  # every member knows the others of its INPADOC family
-                    for m in fam.members:
-                        if m.doc.pub_key != k and all(x.docdb != m.doc.docdb for x in self.inpadoc[k]):
-                            self.inpadoc[k].append(m.doc)
+            if queried and fam.queried is not None:
+                # the fetched publication lists every member of its INPADOC family, and each member
+                # names the fetched publication: linear in the family's size (a member-to-member list
+                # would be n^2 rows; the family is the join of these links)
+                self._link(queried, [m.doc for m in fam.members])
+                for m in fam.members:
+                    if m.doc.pub_key != queried:
+                        self._link(m.doc.pub_key, [fam.queried])
             return
         queried_key = fam.queried.pub_key if fam.queried else None
         for m in fam.members:
