@@ -23,6 +23,7 @@ import duckdb
 import polars as pl
 
 from ..errors import WarehouseError
+from ..warehouse.toolkit import replace_tables
 from .cluster import Clustering, Link, cluster
 from .lineage import Lineage, builtin_lineage_path, load_lineage
 from .normalize import HolderName, inventor_keys, normalize_name, split_holders, tokenize
@@ -420,30 +421,8 @@ def _chain(con: duckdb.DuckDBPyConnection, model: HolderModel, lineage: Lineage)
 
 
 def _write(con: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame]) -> None:
-    own = True
-    try:
-        con.execute("BEGIN TRANSACTION").fetchall()
-    except duckdb.TransactionException:
-        own = False  # the caller's transaction covers the rebuild
-    try:
-        for table, df in frames.items():
-            view = f"_holders_{table}"
-            con.register(view, df)
-            try:
-                con.execute(f"DELETE FROM {table}").fetchall()
-                cols = ", ".join(df.columns)
-                con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {view}").fetchall()
-            finally:
-                con.unregister(view)
-        if own:
-            con.execute("COMMIT").fetchall()
-    except duckdb.Error as e:
-        if own:
-            try:
-                con.execute("ROLLBACK").fetchall()
-            except duckdb.Error:
-                pass
-        raise WarehouseError(f"rebuilding the holder tables failed and was rolled back ({str(e).splitlines()[0]})") from None
+    # one transaction for every holder table (it joins the caller's when there is one)
+    replace_tables(con, frames, what="rebuilding the holder tables")
     # a COMMIT after a failed statement rolls back silently: check the rows are there
     n = con.execute("SELECT count(*) FROM holder_names").fetchall()[0][0]
     if n != frames["holder_names"].height:

@@ -1487,25 +1487,10 @@ def refresh(
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     table = public_columns(ex).with_columns(rules_version=pl.lit(rules.version), rules_sha256=pl.lit(rules.sha256),
                                             computed_at=pl.lit(now))
-    con.register("_expiry_new", table)
-    con.register("_stock_new", stock)
-    con.register("_cliffs_new", cliffs)
-    try:
-        con.execute("BEGIN TRANSACTION").fetchall()
-        try:
-            con.execute("DELETE FROM expiry_results").fetchall()
-            con.execute(f"INSERT INTO expiry_results BY NAME SELECT {', '.join(table.columns)} FROM _expiry_new").fetchall()
-            con.execute("DELETE FROM in_force_stock").fetchall()
-            con.execute(f"INSERT INTO in_force_stock BY NAME SELECT {', '.join(stock.columns)} FROM _stock_new").fetchall()
-            con.execute("DELETE FROM holder_cliffs").fetchall()
-            con.execute(f"INSERT INTO holder_cliffs BY NAME SELECT {', '.join(cliffs.columns)} FROM _cliffs_new").fetchall()
-            con.execute("COMMIT").fetchall()
-        except duckdb.Error as e:
-            con.execute("ROLLBACK").fetchall()
-            raise WarehouseError(f"storing the expiry results failed and was rolled back ({str(e).splitlines()[0]})") from None
-    finally:
-        for name in ("_expiry_new", "_stock_new", "_cliffs_new"):
-            con.unregister(name)
+    from ..warehouse.toolkit import replace_tables
+
+    replace_tables(con, {"expiry_results": table, "in_force_stock": stock, "holder_cliffs": cliffs},
+                   what="storing the expiry results")
     office_rows = ex.filter(pl.col("jurisdiction") == pl.col("office"))
     counts = office_rows.group_by("status").len()
     unknown = office_rows.filter(pl.col("status") == "unknown").group_by("status_basis").len().sort("status_basis")
