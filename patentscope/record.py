@@ -62,7 +62,7 @@ def _fields(con: duckdb.DuckDBPyConnection, key: str) -> list[dict[str, Any]]:
 
 
 def _lineage(parts: list[str]) -> list[dict[str, Any]]:
-    """The lineage chain of every holder name on the record (b15's holders.lineage)."""
+    """The lineage chain of every holder name on the record (holders.lineage)."""
     from .holders.lineage import builtin_lineage, load_lineage
     from .holders.normalize import normalize_name
 

@@ -16,14 +16,11 @@ from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[1] / "patentscope"
 
-# Known circles, each to be removed by the branch named (the integrator deletes the line).
-KNOWN_MODULE_CIRCLES = {
-    # b15-holders breaks it (holders/legal_forms imports holders/normalize.tokenize in a function)
-    frozenset({"patentscope.holders.legal_forms", "patentscope.holders.normalize"}),
-}
+# Known circles, each to be removed when the code that makes it goes (delete the line then).
+KNOWN_MODULE_CIRCLES: set[frozenset[str]] = set()
 KNOWN_PART_CIRCLES = {
-    # command modules of other owners still import Ctx/emit from patentscope.cli inside their
-    # register(); they move to patentscope.cli.output (see docs/development.md), then this goes
+    # some command modules still import Ctx/emit from patentscope.cli inside their register();
+    # they move to patentscope.cli.output / cli.context (see docs/development.md), then this goes
     frozenset({"patentscope.cli", "patentscope.commands"}),
 }
 

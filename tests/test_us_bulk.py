@@ -356,7 +356,7 @@ def test_damaged_archive_fails_loudly(zips_a, landscape, tmp_path):
     for reader in ("arrow", "fifo"):
         with pytest.raises(InputError, match=r"g_us_patent_citation.tsv.zip:g_us_patent_citation.tsv: the archive is damaged"):
             ingest_bulk(tmp_path / f"w-{reader}.duckdb", folder, landscape, command="t", zip_reader=reader)
-        w = tmp_path / f"w-{reader}.duckdb"  # f19: damage found before the warehouse is opened leaves no file at all
+        w = tmp_path / f"w-{reader}.duckdb"  # damage found before the warehouse is opened leaves no file at all
         assert not w.exists() or content(w)["publications"][0] == 0  # nothing of the damaged release
 
 

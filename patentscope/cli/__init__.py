@@ -230,7 +230,7 @@ def report(obj: Ctx, out: Path) -> None:
 
     try:
         written = write_report(obj.settings.warehouse, obj.landscape(), out)
-    except OSError as e:  # f19: an impossible --out is a message, not an internal error
+    except OSError as e:  # an impossible --out is a message, not an internal error
         raise PatentscopeError(f"cannot write the report to {out}: {e.strerror or e}; give a file in a writable folder") from None
     click.echo(str(written.resolve()))
 

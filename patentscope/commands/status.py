@@ -117,7 +117,7 @@ def register(main: click.Group) -> None:
             except ConfigError as e:
                 conf["error"] = str(e)
         st = collect(Path(settings.warehouse), conf, failures=failures)
-        from ..redact import scrub  # f19: no secret in status output
+        from ..redact import scrub  # no secret in status output
 
         if as_json:
             click.echo(scrub(json.dumps(st, default=_json_default, indent=1)))

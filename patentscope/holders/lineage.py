@@ -97,7 +97,7 @@ def _key(name: str) -> str:
 
 def load_lineage_lines(path: Path) -> list[LineageLine]:
     try:
-        from ..inputs import read_text  # f19: not-UTF-8 bytes and special files named, not an internal error
+        from ..inputs import read_text  # not-UTF-8 bytes and special files named, not an internal error
 
         text = read_text(path, what="lineage file")
     except OSError as e:

@@ -93,7 +93,7 @@ def _names(entry: dict[str, Any], where: str, minimum: int) -> tuple[str, ...]:
 
 def parse_overrides(text: str, path: str = "<overrides>") -> Overrides:
     try:
-        from ..inputs import parse_toml  # f19: syntax line, nesting depth, secrets
+        from ..inputs import parse_toml  # syntax line, nesting depth, secrets
 
         data = parse_toml(text, path)[0]
     except tomllib.TOMLDecodeError as e:
@@ -150,7 +150,7 @@ def load_overrides(path: Path | None) -> Overrides:
     if path is None:
         return Overrides()
     try:
-        from ..inputs import read_text  # f19: not-UTF-8 bytes and special files named, not an internal error
+        from ..inputs import read_text  # not-UTF-8 bytes and special files named, not an internal error
 
         text = read_text(path, what="holder overrides file")
     except OSError as e:

@@ -38,7 +38,7 @@ def export_files(path: Path) -> list[Path]:
         return files
     if path.is_file():
         return [path]
-    if os.path.lexists(path):  # f19: a FIFO, device or dangling link is named as such
+    if os.path.lexists(path):  # a FIFO, device or dangling link is named as such
         exports_safe_path(path, what="export file")
     raise InputError(f"{path}: no such file or folder")
 

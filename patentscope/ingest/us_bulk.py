@@ -416,9 +416,9 @@ class _Stager:
                     self.con.unregister(name)
         except (zipfile.BadZipFile, EOFError, zlib.error, pa.ArrowException, duckdb.Error) as e:
             msg = str(e)
-            if "UTF8" in msg or "UTF-8" in msg:  # f19: name the line and byte offset, not an internal error
+            if "UTF8" in msg or "UTF-8" in msg:  # name the line and byte offset, not an internal error
                 raise encoding_error(tf.path, tf.member) from None
-            if isinstance(e, zlib.error):  # f19
+            if isinstance(e, zlib.error):
                 raise damaged(tf.path, tf.member, e) from None
             if isinstance(e, (zipfile.BadZipFile, EOFError)) or re.search(r"CRC|zip|decompress|EOF|truncated", msg, re.I):
                 raise InputError(f"{tf.label}: the archive is damaged ({msg.splitlines()[0]}); download it again "
@@ -825,7 +825,7 @@ def ingest_bulk(
     tables = locate_tables(source)
     specs = column_specs()
     for tf in tables.values():
-        if tf.member:  # f19: encrypted, unsupported, truncated or damaged members stop here, before any write
+        if tf.member:  # encrypted, unsupported, truncated or damaged members stop here, before any write
             check_members(tf.path, [tf.member])
         tf.header = read_header(tf)
         check_header(tf, specs, log)

@@ -189,7 +189,7 @@ def replay_odp(warehouse: Path, path: Path, landscape: Landscape, *, command: st
         except ValueError as e:
             rejected.append(RowError(str(f), 1, f"not JSON ({e}); a truncated download?"))
             continue
-        except RecursionError:  # f19: a hostile payload nested too deeply for the parser
+        except RecursionError:  # a hostile payload nested too deeply for the parser
             rejected.append(RowError(str(f), 1, "JSON nested too deeply to read (a damaged or hostile payload)"))
             continue
         info = classify_payload(body)

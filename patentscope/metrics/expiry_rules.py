@@ -156,13 +156,13 @@ def load_rules(path: str | Path | None = None) -> TermRules:
     """Load and check the term rules (the built-in file when ``path`` is None)."""
     p = Path(path) if path is not None else builtin_rules_path()
     try:
-        from ..inputs import read_text  # f19: not-UTF-8 bytes and special files named, not an internal error
+        from ..inputs import read_text  # not-UTF-8 bytes and special files named, not an internal error
 
         text = read_text(p, what="term rules file")
     except OSError as e:
         raise ConfigError(f"cannot read term rules {p}: {e.strerror}; fix the path or use the built-in file") from None
     try:
-        from ..inputs import parse_toml  # f19: syntax line, nesting depth, secrets
+        from ..inputs import parse_toml  # syntax line, nesting depth, secrets
 
         raw = parse_toml(text, str(p))[0]
     except tomllib.TOMLDecodeError as e:

@@ -119,7 +119,7 @@ def _rows(path: Path | str, text: str, delimiter: str, required: list[str]) -> I
 
 
 def read_text(path: Path | str) -> str:
-    # f19: one safe reader for every CSV/TSV input (no links out of the folder, no FIFOs, encodings)
+    # one safe reader for every CSV/TSV input (no links out of the folder, no FIFOs, encodings)
     from .csvrows import read_input_text
 
     return read_input_text(path)

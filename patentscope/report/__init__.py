@@ -146,7 +146,7 @@ def build_context(warehouse: Path, landscape: Landscape, *, today: dt.date | Non
         ctx["basic"] = _basic_section(con, have, today)
         ctx["expiry"] = _expiry_section(con, have, today)
         ctx["royalty"] = _royalty_section(con, have, today)
-        from .findings_section import findings_context  # c16: the opening findings (templates/_findings.html.j2)
+        from .findings_section import findings_context  # the opening findings (templates/_findings.html.j2)
 
         ctx["findings_section"] = findings_context(con, today)
         ctx["records"], ctx["records_total"] = _records(con, have)

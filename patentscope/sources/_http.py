@@ -37,7 +37,7 @@ import httpx
 import tenacity
 
 from .. import __version__
-from ..redact import scrub as _scrub  # f19: a server may echo the key or token in an error body
+from ..redact import scrub as _scrub  # a server may echo the key or token in an error body
 
 USER_AGENT = f"patentscope/{__version__} (+https://github.com/; NdFeB patent landscape research)"
 
@@ -261,7 +261,7 @@ def describe_error(response: httpx.Response) -> str:
     try:
         body = response.json()
         text = ((body.get("detailedMessage") or body.get("message") or body.get("error") or str(body)[:200])
-                if isinstance(body, dict) else str(body)[:200])  # f19: a JSON list/number body is not a crash
+                if isinstance(body, dict) else str(body)[:200])  # a JSON list/number body is not a crash
     except ValueError:
         text = response.text[:200]
     return f"HTTP {response.status_code} from {redact(response.request.url)}: {_scrub(str(text))}"

@@ -352,7 +352,7 @@ class OpsAuth(httpx.Auth):
         except (ValueError, KeyError, TypeError):
             raise OpsRejectedError(f"EPO OPS token endpoint {redact(self.token_url)} answered without an access_token") from None
         self._token = token
-        from ..redact import register  # f19: the token is scrubbed from every message from now on
+        from ..redact import register  # the token is scrubbed from every message from now on
 
         register(token)
         self._expires_at = self.clock.monotonic() + lifetime

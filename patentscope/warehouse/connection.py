@@ -79,7 +79,7 @@ def _file_lock(path: Path) -> tuple[str | None, int]:
 
 def describe_holder(path: Path, pid: str | None) -> str:
     """Who holds the DuckDB file: its process id and command line, and whether it is a reader,
-    the patentscope writer (it holds ``<warehouse>.lock``) or another writer (g20, issue 20 item 2)."""
+    the patentscope writer (it holds ``<warehouse>.lock``) or another writer."""
     kind, lock_pid = _file_lock(path)
     pid = pid or (str(lock_pid) if lock_pid else None)
     if pid is None:
@@ -239,7 +239,7 @@ def open_reader(path: str | Path, *, sandbox: bool = True, wait: float | None = 
             "or point --warehouse / PATENTSCOPE_WAREHOUSE at an existing file"
         )
     config: dict[str, Any] = {"enable_external_access": False} if sandbox else {}
-    if sandbox:  # the SQL sandbox's settings: no temp directory, no extension autoload (f19)
+    if sandbox:  # the SQL sandbox's settings: no temp directory, no extension autoload
         from .query import sandbox_config
         config.update(sandbox_config())
     wait = _wait_default("PATENTSCOPE_READ_WAIT", 30.0) if wait is None else wait
@@ -249,7 +249,7 @@ def open_reader(path: str | Path, *, sandbox: bool = True, wait: float | None = 
             # connections in one process share the database instance: lock once
             locked = con.execute("SELECT current_setting('lock_configuration')").fetchall()[0][0]
             if not locked:
-                if max_memory is not None:  # f19: the memory cap of ad hoc SQL, set before the lock
+                if max_memory is not None:  # the memory cap of ad hoc SQL, set before the lock
                     from .query import resolve_max_memory
                     con.execute(f"SET memory_limit = '{resolve_max_memory(max_memory)}'").fetchall()
                 con.execute("SET lock_configuration = true").fetchall()

@@ -23,7 +23,7 @@ import polars as pl
 
 from ..errors import RowError, WarehouseError
 from ..normalize.batch import CHILD_TABLES, Batch, Row
-from ..redact import scrub as _scrub  # f19: run records never hold a secret
+from ..redact import scrub as _scrub  # run records never hold a secret
 from .connection import transaction
 
 # Lower rank wins when two sources disagree on a publication field.

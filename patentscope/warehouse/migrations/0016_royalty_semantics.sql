@@ -8,7 +8,7 @@ ALTER TABLE royalty_inverse ADD COLUMN reachable BOOLEAN;         -- some per-li
 ALTER TABLE royalty_inverse ADD COLUMN max_burden DOUBLE;         -- the largest burden any per-licensor rate can give
 ALTER TABLE royalty_inverse ADD COLUMN why VARCHAR;               -- 'reachable' or why not
 
--- replaces the view royalty_burden of 0010 (owned by c16): adds the infeasibility flag
+-- replaces the view royalty_burden of 0010: adds the infeasibility flag
 CREATE OR REPLACE VIEW royalty_burden AS
 SELECT scenario, variant, exporter, market, year, currency, sales_value,
        royalties_p50 AS royalties, royalties_p5, royalties_p95,

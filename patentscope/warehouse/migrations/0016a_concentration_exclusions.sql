@@ -1,6 +1,6 @@
 -- 0016a_concentration_exclusions (issue 16): every concentration cell says what it leaves out
 -- and whether it has enough families to judge (docs/metrics.md). Replaces the view
--- `concentration` of 0009 (owned by c16).
+-- `concentration` of 0009.
 
 ALTER TABLE concentration_stats ADD COLUMN n_status_unknown BIGINT;     -- families whose status is unknown (may be in force; excluded)
 ALTER TABLE concentration_stats ADD COLUMN n_fees_not_verified BIGINT;  -- counted families in force only if unrecorded fees were paid (null: not available)
