@@ -45,6 +45,7 @@ from ..sources import bigquery_sql
 from ..warehouse import migrations, toolkit
 from ..warehouse.connection import writer
 from ..warehouse.save import insert_rows, now, save_batch
+from ..warehouse.save import read_cursor as read_source_cursor
 from . import IngestResult, Log, land_files
 
 SOURCE = nbq.SOURCE
@@ -188,14 +189,7 @@ def _land_bytes(data: bytes, request: str, raw_dir: Path | None, run_id: int) ->
 
 
 def read_cursor(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
-    rows = con.execute("SELECT cursor FROM ingest_state WHERE source = $s", {"s": STATE_KEY}).fetchall()
-    if not rows or not rows[0][0]:
-        return None
-    try:
-        data = json.loads(rows[0][0])
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) and data.get("version") == CURSOR_VERSION else None
+    return read_source_cursor(con, STATE_KEY, version=CURSOR_VERSION)
 
 
 def landscape_fingerprint(landscape: Landscape) -> str:

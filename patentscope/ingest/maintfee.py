@@ -18,7 +18,6 @@ vocabulary: fee payments ``fee_paid``, ``EXP.`` ``lapse``, ``EXPX`` ``reinstatem
 from __future__ import annotations
 
 import io
-import json
 import re
 import zipfile
 from contextlib import closing, nullcontext
@@ -29,7 +28,7 @@ import polars as pl
 
 from ..errors import ConfigError, InputError
 from ..normalize import maintfee as mf
-from ..warehouse.save import now, write_cursor
+from ..warehouse.save import now, read_cursor, write_cursor
 from ..warehouse.toolkit import recorded_run, transaction, writer
 from . import IngestResult, Log
 from .registry import Option
@@ -116,8 +115,7 @@ def ingest_maintfee(
     log(f"{path.name}: layout {layout.name}, file date {file_date or 'unknown'}"
         + (f", {len(descriptions)} code descriptions" if descriptions else ""))
     with writer(warehouse, log=log) as con:
-        prev = con.execute("SELECT cursor FROM ingest_state WHERE source = $s", {"s": SOURCE}).fetchall()
-        prev_cur: dict[str, Any] = json.loads(prev[0][0]) if prev and prev[0][0] else {}
+        prev_cur: dict[str, Any] = read_cursor(con, SOURCE) or {}
         if not force and prev_cur.get("sha256") == sha and prev_cur.get("all_patents") == all_patents:
             log(f"{path.name} is already loaded; nothing to do (use --force to reload)")
             return IngestResult(0, 0, {}, [])

@@ -57,7 +57,7 @@ from ..sources.epo_ops import (
     docdb_input,
 )
 from ..warehouse.connection import writer_lock
-from ..warehouse.save import now, save_batch
+from ..warehouse.save import now, read_cursor, save_batch
 from ..warehouse.toolkit import recorded_run, writer
 from . import IngestResult, Log, save_as_run
 from .registry import Option
@@ -158,14 +158,7 @@ def _save(warehouse: Path, batch: Batch, *, run_id: int, cursor: dict[str, Any] 
 
 def _read_cursor(warehouse: Path) -> dict[str, Any] | None:
     with writer(warehouse) as con:
-        rows = con.execute("SELECT cursor FROM ingest_state WHERE source = $s", {"s": SOURCE}).fetchall()
-    if not rows or not rows[0][0]:
-        return None
-    try:
-        data = json.loads(rows[0][0])
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) and data.get("version") == CURSOR_VERSION else None
+        return read_cursor(con, SOURCE, version=CURSOR_VERSION)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -66,8 +66,8 @@ from ..landscape.sql import (
     symbol_sql,
 )
 from ..warehouse import migrations
-from ..warehouse.connection import writer
-from ..warehouse.save import SOURCE_RANK, finish_run, landscape_expr, now, start_run, table_columns
+from ..warehouse.connection import transaction, writer
+from ..warehouse.save import SOURCE_RANK, finish_run, landscape_expr, now, read_cursor, start_run, table_columns, write_cursor
 from . import IngestResult, Log
 
 SOURCE = "bulk"
@@ -724,8 +724,7 @@ def _write(con: duckdb.DuckDBPyConnection, run_id: int, cursor: dict[str, Any], 
     q = con.execute
     pub_cols = [c for c, _ in table_columns(con, "publications")]
     counts: dict[str, int] = {}
-    q("BEGIN TRANSACTION").fetchall()
-    try:
+    with transaction(con):
         # publications the previous release carried and this one does not: removed unless
         # another source knows them (then they stay, with the values they have)
         other = " OR ".join(
@@ -772,19 +771,10 @@ def _write(con: duckdb.DuckDBPyConnection, run_id: int, cursor: dict[str, Any], 
             q("INSERT INTO raw_landing VALUES ($sha, $s, $req, $t, $ct, $n, $p, $r) ON CONFLICT (payload_sha256) DO NOTHING",
               {"sha": row["payload_sha256"], "s": SOURCE, "req": row["request"], "t": row["fetched_at"],
                "ct": row["content_type"], "n": row["byte_size"], "p": row["stored_path"], "r": run_id}).fetchall()
-        q("INSERT INTO ingest_state VALUES ($s, $c, $t, $r) ON CONFLICT (source) DO UPDATE SET "
-          "cursor = excluded.cursor, updated_at = excluded.updated_at, run_id = excluded.run_id",
-          {"s": SOURCE, "c": json.dumps(cursor, sort_keys=True, default=str), "t": now(), "r": run_id}).fetchall()
+        write_cursor(con, SOURCE, cursor, run_id)
         for t in ("publications", "classifications", "citations", "parties", "term_inputs", "field_values"):
             counts[t] = con.execute(f"SELECT count(*) FROM w_{t}").fetchall()[0][0]
-        q("COMMIT").fetchall()
-        lap("write_commit")
-    except BaseException:
-        try:
-            q("ROLLBACK").fetchall()
-        except duckdb.Error:
-            pass
-        raise
+    lap("write_commit")
     return counts
 
 
@@ -793,11 +783,7 @@ def _checkpoint(step: str) -> None:
 
 
 def bulk_cursor(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
-    rows = con.execute("SELECT cursor FROM ingest_state WHERE source = $s", {"s": SOURCE}).fetchall()
-    if not rows or not rows[0][0]:
-        return None
-    value: dict[str, Any] = json.loads(rows[0][0])
-    return value
+    return read_cursor(con, SOURCE)
 
 
 def ingest_bulk(

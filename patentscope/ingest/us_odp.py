@@ -149,11 +149,7 @@ def keep_known_kinds(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
 
 
 def _state(con: duckdb.DuckDBPyConnection, key: str) -> dict[str, Any] | None:
-    rows = con.execute("SELECT cursor FROM ingest_state WHERE source = $s", {"s": key}).fetchall()
-    if not rows or not rows[0][0]:
-        return None
-    value: dict[str, Any] = json.loads(rows[0][0])
-    return value
+    return wsave.read_cursor(con, key)
 
 
 # --------------------------------------------------------------------------------------------

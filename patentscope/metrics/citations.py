@@ -40,6 +40,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import WarehouseError
+from ..warehouse.connection import transaction
 from . import graph_sparse as gs
 
 # defaults (docs/centrality.md explains the choices)
@@ -554,30 +555,26 @@ def refresh(con: duckdb.DuckDBPyConnection, landscape_only: bool = False, **para
     for name in ("family_centrality", "centrality_runs", "family_cohort_percentiles", "centrality_main_path"):
         if not _has_relation(con, name):
             raise WarehouseError(f"table {name} does not exist; run `patentscope migrate` first")
-    con.execute("BEGIN TRANSACTION").fetchall()
     registered: list[str] = []
     try:
-        pubs, cits, segs = load_inputs(con)
-        res = centrality_table(pubs, cits, landscape_only=landscape_only, segments=segs, **params)
-        run_id = int(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM centrality_runs").fetchall()[0][0])
-        res.stats.run_id = run_id
-        stats = {k: v for k, v in res.stats.as_dict().items() if k != "run_id"}
-        con.execute(
-            f"INSERT INTO centrality_runs (run_id, computed_at, {', '.join(stats)}) "
-            f"VALUES ($run_id, $computed_at, {', '.join('$' + k for k in stats)})",
-            {"run_id": run_id, "computed_at": dt.datetime.now(dt.UTC).replace(tzinfo=None), **stats},
-        ).fetchall()
-        for table, frame in (("family_centrality", res.families), ("family_cohort_percentiles", res.percentiles),
-                             ("centrality_main_path", res.main_path)):
-            view = f"_patentscope_{table}"
-            con.register(view, frame.with_columns(pl.lit(run_id, dtype=pl.Int64).alias("run_id")))
-            registered.append(view)
-            con.execute(f"DELETE FROM {table}").fetchall()
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}").fetchall()
-        con.execute("COMMIT").fetchall()
-    except BaseException:
-        con.execute("ROLLBACK").fetchall()
-        raise
+        with transaction(con):
+            pubs, cits, segs = load_inputs(con)
+            res = centrality_table(pubs, cits, landscape_only=landscape_only, segments=segs, **params)
+            run_id = int(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM centrality_runs").fetchall()[0][0])
+            res.stats.run_id = run_id
+            stats = {k: v for k, v in res.stats.as_dict().items() if k != "run_id"}
+            con.execute(
+                f"INSERT INTO centrality_runs (run_id, computed_at, {', '.join(stats)}) "
+                f"VALUES ($run_id, $computed_at, {', '.join('$' + k for k in stats)})",
+                {"run_id": run_id, "computed_at": dt.datetime.now(dt.UTC).replace(tzinfo=None), **stats},
+            ).fetchall()
+            for table, frame in (("family_centrality", res.families), ("family_cohort_percentiles", res.percentiles),
+                                 ("centrality_main_path", res.main_path)):
+                view = f"_patentscope_{table}"
+                con.register(view, frame.with_columns(pl.lit(run_id, dtype=pl.Int64).alias("run_id")))
+                registered.append(view)
+                con.execute(f"DELETE FROM {table}").fetchall()
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}").fetchall()
     finally:
         for view in registered:
             con.unregister(view)

@@ -195,6 +195,22 @@ def write_cursor(con: duckdb.DuckDBPyConnection, key: str, cursor: dict[str, Any
     ).fetchall()
 
 
+def read_cursor(con: duckdb.DuckDBPyConnection, key: str, *, version: object = None) -> dict[str, Any] | None:
+    """A source's stored cursor (what :func:`write_cursor` saved), or None when there is none, it
+    is not a JSON object, or ``version`` is given and the cursor carries another one (a cursor of
+    an older layout is not trusted: the source starts over, and its upserts make that safe)."""
+    rows = con.execute("SELECT cursor FROM ingest_state WHERE source = $s", {"s": key}).fetchall()
+    if not rows or not rows[0][0]:
+        return None
+    try:
+        data = json.loads(rows[0][0])
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or (version is not None and data.get("version") != version):
+        return None
+    return data
+
+
 def start_run(con: duckdb.DuckDBPyConnection, source: str, command: str) -> int:
     rows = con.execute(
         "INSERT INTO ingest_runs (source, command, started_at, status) VALUES ($s, $c, $t, 'running') RETURNING run_id",
