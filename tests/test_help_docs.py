@@ -23,7 +23,18 @@ ALL = commands(main)
 
 
 def test_every_command_is_listed():
-    assert {("ingest", "sample"), ("ingest", "ops"), ("ingest", "bulk"), ("status",), ("sql",)} <= set(ALL)
+    assert {("ingest", "sample"), ("ingest", "ops"), ("ingest", "bulk"), ("status",), ("sql",), ("findings",)} <= set(ALL)
+
+
+def test_every_command_module_is_registered():
+    """A module in patentscope/cli/commands/ that is missing from MODULES registers nothing: its
+    commands would silently not exist (as `findings` once did)."""
+    from pathlib import Path
+
+    from patentscope.cli import commands as pkg
+
+    present = {p.stem for p in Path(pkg.__file__).parent.glob("*.py") if p.stem != "__init__"}
+    assert present == set(pkg.MODULES)
 
 
 @pytest.mark.parametrize("path", ALL, ids=" ".join)

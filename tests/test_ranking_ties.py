@@ -4,7 +4,7 @@ basic-patent citation minimum, and the plain-z-score note. SYNTHETIC centrality 
 import duckdb
 import polars as pl
 
-from patentscope.commands.centrality import ranking_notes, top_families
+from patentscope.metrics.centrality_ranking import ranking_notes, top_families
 
 
 def _warehouse(values, fwd):

@@ -8,7 +8,7 @@ import inspect
 import pytest
 
 from patentscope import jobs
-from patentscope.commands import status
+from patentscope.cli.commands import status
 from patentscope.config import load_settings
 from patentscope.errors import ConfigError
 from patentscope.ingest import registry

@@ -309,8 +309,8 @@ def ingest_sample(obj: Ctx, folder: Path | None) -> None:
     Example:
       patentscope ingest sample my-transcribed-records/
     """
-    from ..commands import echo_summary
     from ..ingest.sample import ingest_sample_format, sample_folder
+    from .commands import echo_summary
 
     src = folder or sample_folder()
     raw = obj.settings.warehouse.parent / "raw"
@@ -334,7 +334,7 @@ def landscape(obj: Ctx) -> None:
 
 
 def _register_extra_commands() -> None:
-    from ..commands import register_all
+    from .commands import register_all
 
     register_all(main)
 

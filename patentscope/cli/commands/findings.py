@@ -10,7 +10,7 @@ import click
 
 
 def register(main: click.Group) -> None:
-    from ..cli import Ctx
+    from ..context import Ctx
 
     @main.command()
     @click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
@@ -28,9 +28,9 @@ def register(main: click.Group) -> None:
           patentscope findings --at 2014-07-08
           patentscope findings --json
         """
-        from ..findings import as_text
-        from ..findings import findings as run
-        from ..warehouse.connection import reader
+        from ...findings import as_text
+        from ...findings import findings as run
+        from ...warehouse.connection import reader
 
         day = at.date() if at else dt.date.today()
         with reader(obj.settings.warehouse) as con:

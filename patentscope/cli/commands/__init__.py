@@ -1,9 +1,9 @@
-"""The command modules beyond the core ones in cli.py, registered explicitly.
+"""The command modules beyond the core ones in patentscope/cli/__init__.py, registered explicitly.
 
 Each module exposes ``register(main: click.Group) -> None``. A new command module is added by
 adding its name to :data:`MODULES` — the one list of command modules (the
 order is the order of registration; ``ingest_*`` modules need the core ``ingest`` group, which
-cli.py defines first).
+patentscope/cli/__init__.py defines first).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ MODULES: tuple[str, ...] = (
     "centrality",
     "concentration",
     "expiry",
+    "findings",
     "holders",
     "ingest_bigquery",
     "ingest_us",

@@ -6,7 +6,8 @@ import click
 
 
 def register(main: click.Group) -> None:
-    from ..cli import Ctx, emit
+    from ..context import Ctx
+    from ..output import emit
 
     @main.group()
     def segments() -> None:
@@ -37,8 +38,8 @@ def register(main: click.Group) -> None:
           patentscope segments evaluate --csv
           patentscope segments evaluate --json --fresh
         """
-        from ..metrics import segments as sg
-        from ..warehouse.connection import reader
+        from ...metrics import segments as sg
+        from ...warehouse.connection import reader
 
         fmt = "csv" if as_csv else "json" if as_json else fmt
         cs, segs = sg.load_classifier_settings(), sg.load_segments()
@@ -68,9 +69,9 @@ def register(main: click.Group) -> None:
         Example:
           patentscope segments train && patentscope analyze --step segments
         """
-        from ..metrics.segments import train
-        from ..warehouse import migrations
-        from ..warehouse.connection import writer
+        from ...metrics.segments import train
+        from ...warehouse import migrations
+        from ...warehouse.connection import writer
 
         with writer(obj.settings.warehouse, command="patentscope segments train") as con:
             migrations.apply(con)
@@ -87,7 +88,7 @@ def register(main: click.Group) -> None:
         Example:
           patentscope segments list
         """
-        from ..metrics.segments import load_segments
+        from ...metrics.segments import load_segments
 
         for s in load_segments():
             click.echo(f"{s.id}: {s.label}\n    cpc: {', '.join(s.cpc) or '-'}\n    keywords: {', '.join(s.keywords)}\n    source: {s.source}")

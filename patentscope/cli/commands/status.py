@@ -15,8 +15,9 @@ from typing import Any
 
 import click
 
-from ..ingest.registry import INGEST_SOURCE
-from ..status import collect, lock_info
+from ...ingest.registry import INGEST_SOURCE
+from ...status import collect, lock_info
+from ..output import _json_default
 
 __all__ = ["INGEST_SOURCE", "collect", "lock_info", "register"]
 
@@ -82,12 +83,6 @@ def _text(st: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _json_default(v: Any) -> Any:
-    if isinstance(v, (dt.date, dt.datetime)):
-        return v.isoformat()
-    return str(v)
-
-
 def register(main: click.Group) -> None:
     @main.command("status")
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -105,9 +100,9 @@ def register(main: click.Group) -> None:
           patentscope status
           patentscope status --json | jq '.sources[] | {source, age_seconds}'
         """
-        from ..config import Settings
-        from ..errors import ConfigError
-        from ..jobs import load_plan
+        from ...config import Settings
+        from ...errors import ConfigError
+        from ...jobs import load_plan
 
         settings: Settings = obj.settings
         conf: dict[str, Any] = {"file": str(settings.config_file) if settings.config_file else None, "sources": []}
@@ -117,7 +112,7 @@ def register(main: click.Group) -> None:
             except ConfigError as e:
                 conf["error"] = str(e)
         st = collect(Path(settings.warehouse), conf, failures=failures)
-        from ..redact import scrub  # no secret in status output
+        from ...redact import scrub  # no secret in status output
 
         if as_json:
             click.echo(scrub(json.dumps(st, default=_json_default, indent=1)))

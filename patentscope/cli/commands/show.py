@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
 
 import click
 
+from ..output import _json_default
+
 _SHOWN_FIELDS = ("title", "abstract", "application_number", "priority_date", "filing_date", "publication_date",
                  "grant_date", "kind", "original_assignee", "current_assignee", "applicant", "inventor",
                  "status_as_shown", "expiry_as_shown")
-
-
-def _json_default(v: Any) -> Any:
-    if isinstance(v, (dt.date, dt.datetime)):
-        return v.isoformat()
-    return str(v)
 
 
 def _short(v: Any, n: int = 110) -> str:
@@ -123,7 +118,7 @@ def _lines(rec: dict[str, Any]) -> list[str]:
 
 
 def write_html(rec: dict[str, Any], out: Path) -> None:
-    from ..report import render_record_page
+    from ...report import render_record_page
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.part")
@@ -153,8 +148,8 @@ def register(main: click.Group) -> None:
           patentscope show EP1005050A3 --json
           patentscope show US4770723A --html us4770723.html
         """
-        from ..record import build_record
-        from ..warehouse.connection import reader
+        from ...record import build_record
+        from ...warehouse.connection import reader
         from .expiry import find_publication
 
         with reader(obj.settings.warehouse) as con:

@@ -7,7 +7,8 @@ import polars as pl
 
 
 def register(main: click.Group) -> None:
-    from ..cli import Ctx, emit
+    from ..context import Ctx
+    from ..output import emit
 
     @main.command()
     @click.option("--scope", "scope_type", type=click.Choice(["all", "jurisdiction", "segment", "holder_country"]),
@@ -42,13 +43,13 @@ def register(main: click.Group) -> None:
         """
         import datetime as dt
 
-        from ..errors import PatentscopeError
+        from ...errors import PatentscopeError
 
         fmt = "csv" if as_csv else "json" if as_json else fmt
         if merge is not None and (scope_type, scope_value, period_type, weighting) != ("all", "all", "in_force_stock", "families"):
             raise click.UsageError("--merge works on the whole landscape's in-force families; drop --scope/--value/--period/--weighting")
-        from ..metrics.concentration import holder_shares, merger_delta
-        from ..warehouse.connection import reader
+        from ...metrics.concentration import holder_shares, merger_delta
+        from ...warehouse.connection import reader
 
         with reader(obj.settings.warehouse) as con:
             if merge is None:
@@ -72,7 +73,7 @@ def register(main: click.Group) -> None:
                                        f"groups: {', '.join(sorted(names)[:12])}{' ...' if len(names) > 12 else ''}")
         holdings = pl.DataFrame({"family_id": [f"{g}#{i}" for g, n in stock.iter_rows() for i in range(int(n))],
                                  "holder_group": [g for g, n in stock.iter_rows() for _ in range(int(n))]})
-        from ..metrics.concentration import TOO_FEW, Thresholds
+        from ...metrics.concentration import TOO_FEW, Thresholds
 
         out = merger_delta(holder_shares(holdings), merge[0], merge[1]).with_columns(pl.lit(y).alias("year"),
                                                                                      pl.lit(holdings.height).alias("n_families"))

@@ -9,7 +9,8 @@ import polars as pl
 
 
 def register(main: click.Group) -> None:
-    from ..cli import Ctx, emit
+    from ..context import Ctx
+    from ..output import emit
 
     @main.command()
     @click.option("--scenario", "scenario_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
@@ -39,10 +40,10 @@ def register(main: click.Group) -> None:
         """
         from importlib import resources
 
-        from ..errors import WarehouseError
-        from ..metrics.royalty import load_scenario, run_scenario
-        from ..warehouse import migrations
-        from ..warehouse.connection import writer
+        from ...errors import WarehouseError
+        from ...metrics.royalty import load_scenario, run_scenario
+        from ...warehouse import migrations
+        from ...warehouse.connection import writer
 
         path = scenario_path or Path(str(resources.files("patentscope").joinpath("data/royalty/example_scenario.toml")))
         sc = load_scenario(path)

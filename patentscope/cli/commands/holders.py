@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 
 OVERRIDES = click.option(
     "--overrides", "overrides_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
@@ -75,13 +75,13 @@ def register(main: click.Group) -> None:
           patentscope --warehouse patentscope-demo/patentscope.duckdb holders build
           patentscope --warehouse patentscope-demo/patentscope.duckdb holders build --family-mode simple
         """
-        from ..holders.build import refresh
-        from ..warehouse import migrations
-        from ..warehouse.connection import writer
+        from ...holders.build import refresh
+        from ...warehouse import migrations
+        from ...warehouse.connection import writer
 
         path = obj.settings.warehouse
         if not path.exists():
-            from ..errors import WarehouseError
+            from ...errors import WarehouseError
 
             raise WarehouseError(f"no warehouse at {path}; build one with `patentscope demo` or an ingest first")
         with writer(path) as con:
@@ -107,8 +107,8 @@ def register(main: click.Group) -> None:
         Example:
           patentscope --warehouse patentscope-demo/patentscope.duckdb holders chain US4902361
         """
-        from ..errors import InputError
-        from ..warehouse.connection import reader
+        from ...errors import InputError
+        from ...warehouse.connection import reader
 
         key = publication.strip().upper().replace(" ", "")
         m = re.fullmatch(r"([A-Z]{2})-?0*([0-9A-Z]+?)(?:-?[A-Z][0-9]?)?", key)
@@ -166,9 +166,9 @@ def register(main: click.Group) -> None:
           patentscope holders resolve "Sumitomo Special Metals Co., Ltd." --date 2005-06-01
           patentscope holders resolve "TDK CORP" --json
         """
-        from ..holders.build import resolve_inputs
-        from ..holders.resolve import resolve
-        from ..warehouse.connection import reader
+        from ...holders.build import resolve_inputs
+        from ...holders.resolve import resolve
+        from ...warehouse.connection import reader
 
         day = _date(date_text)
         path = obj.settings.warehouse
@@ -226,13 +226,13 @@ def register(main: click.Group) -> None:
           patentscope holders evaluate
           patentscope holders evaluate --set ndfeb --no-aliases --json
         """
-        from ..holders.evaluate import evaluate
-        from ..holders.overrides import load_overrides
+        from ...holders.evaluate import evaluate
+        from ...holders.overrides import load_overrides
 
         ov = load_overrides(overrides_path) if overrides_path else None
         kinds = []
         if labels is None and which in ("kinds", "all"):
-            from ..holders.evaluate import KIND_SETS, data_path, evaluate_kinds
+            from ...holders.evaluate import KIND_SETS, data_path, evaluate_kinds
 
             kinds = [(k, evaluate_kinds(data_path(f))) for k, f in KIND_SETS.items()]
         if labels is None and which == "kinds":

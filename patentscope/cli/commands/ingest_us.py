@@ -51,9 +51,9 @@ def register(main: click.Group) -> None:
           patentscope ingest bulk ~/data/pvgpatdis-2026q1/
           patentscope ingest bulk --download
         """
-        from ..errors import ConfigError
-        from ..ingest.us_bulk import ingest_bulk
-        from ..ingest.us_bulk_job import download_release
+        from ...errors import ConfigError
+        from ...ingest.us_bulk import ingest_bulk
+        from ...ingest.us_bulk_job import download_release
 
         if (folder is None) == (not download):
             raise ConfigError("give a FOLDER of PatentsView tables or --download (not both)")
@@ -105,9 +105,9 @@ def register(main: click.Group) -> None:
           patentscope ingest odp --since 2025-10-01
           patentscope ingest odp --load warehouse/raw/odp/
         """
-        from ..ingest.us_odp import ingest_odp_live, replay_odp
-        from ..landscape.odp import odp_query
-        from ..sources.uspto_odp import OdpClient
+        from ...ingest.us_odp import ingest_odp_live, replay_odp
+        from ...landscape.odp import odp_query
+        from ...sources.uspto_odp import OdpClient
 
         land = obj.landscape()
         if show_query:
@@ -146,7 +146,7 @@ def register(main: click.Group) -> None:
         Example:
           patentscope ingest maintfee MaintFeeEvents_20260330.zip
         """
-        from ..ingest.maintfee import ingest_maintfee
+        from ...ingest.maintfee import ingest_maintfee
 
         res = ingest_maintfee(obj.settings.warehouse, file, command=f"patentscope ingest maintfee {file}",
                               all_patents=all_patents, raw_dir=_raw_dir(obj), force=force, log=obj.log)

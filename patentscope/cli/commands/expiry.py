@@ -11,7 +11,8 @@ from typing import Any
 import click
 import polars as pl
 
-from ..errors import InputError
+from ...errors import InputError
+from ..output import _json_default
 
 
 def _normalized(text: str) -> str:
@@ -21,7 +22,7 @@ def _normalized(text: str) -> str:
 def find_publication(con: Any, text: str) -> str:
     """The pub_key a user means by ``text`` (US4770723A, US-4770723, "US 4,770,723"; a kind
     that differs from the stored one still finds the number). Raises InputError if none."""
-    from ..normalize.numbers import parse_pub_number
+    from ...normalize.numbers import parse_pub_number
 
     n = _normalized(text)
     rows = con.execute(
@@ -46,12 +47,6 @@ def _family_members(con: Any, pub_key: str) -> list[tuple[str, str]]:
         "SELECT pub_key, country FROM publications WHERE family_id = (SELECT family_id FROM publications WHERE pub_key = $k) "
         "AND pub_key <> $k ORDER BY pub_key", {"k": pub_key}).fetchall()
     return [(str(r[0]), str(r[1])) for r in rows]
-
-
-def _json_default(v: Any) -> Any:
-    if isinstance(v, (dt.date, dt.datetime)):
-        return v.isoformat()
-    return str(v)
 
 
 def interval_text(earliest: dt.date | None, latest: dt.date | None) -> str:
@@ -146,9 +141,9 @@ def register(main: click.Group) -> None:
         """
         if as_json and as_csv:
             raise click.UsageError("give --json or --csv, not both")
-        from ..metrics.expiry import compute_expiry, load_inputs, public_columns
-        from ..metrics.expiry_rules import load_rules
-        from ..warehouse.connection import reader
+        from ...metrics.expiry import compute_expiry, load_inputs, public_columns
+        from ...metrics.expiry_rules import load_rules
+        from ...warehouse.connection import reader
 
         rules = load_rules(rules_path)
         today = dt.date.today()

@@ -46,9 +46,9 @@ def register(main: click.Group) -> None:
           patentscope ingest ops --cql 'cpc=/low H01F1/0577' --no-legal
           patentscope ingest ops --load saved-responses/
         """
-        from ..ingest.ops import OpsOptions, ingest_ops, load_ops
-        from ..landscape.cql import build_queries
-        from ..sources.epo_ops import OPS_BASE_URL, OpsClient
+        from ...ingest.ops import OpsOptions, ingest_ops, load_ops
+        from ...landscape.cql import build_queries
+        from ...sources.epo_ops import OPS_BASE_URL, OpsClient
 
         land = obj.landscape()
         raw = obj.settings.warehouse.parent / "raw"
@@ -90,7 +90,7 @@ def register(main: click.Group) -> None:
           patentscope ingest file lens-export.csv
           patentscope ingest file my-exports/
         """
-        from ..ingest.files import ingest_files
+        from ...ingest.files import ingest_files
 
         res = ingest_files(obj.settings.warehouse, path, obj.landscape(), command=f"patentscope ingest file {path}",
                            raw_dir=obj.settings.warehouse.parent / "raw", log=obj.log)

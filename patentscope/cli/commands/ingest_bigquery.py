@@ -59,8 +59,8 @@ def register(main: click.Group) -> None:
           patentscope ingest bigquery --yes
           patentscope ingest bigquery --from-export exported-tables/
         """
-        from ..sources import bigquery_sql as bq
-        from ..sources.bigquery import BigQueryOptions
+        from ...sources import bigquery_sql as bq
+        from ...sources.bigquery import BigQueryOptions
 
         land = obj.landscape()
         opts = BigQueryOptions.from_config(obj.settings.source("bigquery"))
@@ -79,20 +79,20 @@ def register(main: click.Group) -> None:
                     click.echo("-- parameters: " + json.dumps(script.param_values()), err=True)
             return
         if from_export is not None:
-            from ..ingest.bigquery import ingest_export
+            from ...ingest.bigquery import ingest_export
 
             res = ingest_export(obj.settings.warehouse, from_export, land, raw_dir=raw, log=obj.log, dataset_snapshot=snapshot,
                                 command=f"patentscope ingest bigquery --from-export {from_export}")
             _report(res)
             return
-        from ..ingest.bigquery import ingest_live, next_since
-        from ..sources.bigquery import BigQueryRunner
+        from ...ingest.bigquery import ingest_live, next_since
+        from ...sources.bigquery import BigQueryRunner
 
         runner = BigQueryRunner(opts, log=obj.log)   # ConfigError with the install hint without the extra
         if first is None and not full:
             first = next_since(obj.settings.warehouse, land, opts)
         if dry_run:
-            from ..ingest.bigquery import use_keywords
+            from ...ingest.bigquery import use_keywords
 
             script = bq.build_script(land, since=first, scratch_dataset=opts.scratch_dataset,
                                      keywords=use_keywords(obj.settings.warehouse, land, opts.keywords))
