@@ -1,7 +1,7 @@
 """USPTO maintenance-fee events (ODP product PTMNFEE2, ``MaintFeeEvents_YYYYMMDD.txt``): pure parsing.
 
 The file is fixed-width ASCII, one event per line, cumulative (every week's file holds every
-event since 1981-09-01). Two column layouts are documented (shared/USPTO-ODP.md section 10):
+event since 1981-09-01). Two column layouts are documented (docs/uspto-odp-notes.md §10):
 
 ``2018`` (USPTO documentation of June 2018, 1-based inclusive columns)::
 
@@ -35,8 +35,9 @@ from ..errors import InputError
 # --------------------------------------------------------------------------------------------
 # event codes
 
-# Maintenance-fee payment codes and the fee year they pay (USPTO-ODP.md section 10, from the R
-# script's renewal-code lists; confirm against MaintFeeEventsDesc when a real file is at hand).
+# Maintenance-fee payment codes and the fee year they pay (docs/uspto-odp-notes.md §10: a
+# third-party script's renewal-code lists, not independently verified; confirm against
+# MaintFeeEventsDesc when a real file is at hand).
 FEE_YEAR: dict[str, int] = {}
 for _entity in ("M1", "M2", "M3"):
     for _n, _year in (("551", 4), ("552", 8), ("553", 12)):

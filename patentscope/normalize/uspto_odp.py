@@ -1,7 +1,7 @@
 """USPTO Open Data Portal (ODP) Patent File Wrapper payloads -> canonical rows (pure).
 
 Parses every response shape recorded in 2024 (beta host), 2025 (beta host with the production
-shape) and 2026 (api.uspto.gov), tolerating the drift shared/USPTO-ODP.md section 5.6 lists:
+shape) and 2026 (api.uspto.gov), tolerating the drift docs/uspto-odp-notes.md §5 lists:
 
 - envelope: ``patentFileWrapperDataBag`` (2025-26), ``patentBag`` (2024 beta), ``patentdata``
   (search/download), or a bare record;
@@ -18,10 +18,11 @@ shape) and 2026 (api.uspto.gov), tolerating the drift shared/USPTO-ODP.md sectio
 - error bodies: ``{"code": "404"|404, "message", "detailedMessage"}``, ``{"error", "errorDetails"}``,
   ``{"message": "Too Many Requests"}``, ``{"message": "Missing Authentication Token"}``.
 
-Term inputs follow USPTO-ODP.md section 8: the earliest US filing date is the record's own
-filing date or the earliest ancestor reached through CON, CIP, DIV or NST links (an NST parent is
-the PCT application, whose international filing date counts); PRO links (35 USC 119(e)) and
-foreign priority do not count, and ``effectiveFilingDate`` is never used. PTA is
+Term inputs follow docs/uspto-odp-notes.md §8 (35 USC 154(a)(2), (a)(3)): the earliest US filing
+date is the record's own filing date or the earliest ancestor reached through CON, CIP, DIV or
+NST links (an NST parent is the PCT application, whose international filing date counts); PRO
+links (35 USC 119(e)) and foreign priority do not count, and ``effectiveFilingDate`` is never
+used. PTA is
 ``adjustmentTotalQuantity``; the identity ``total = max(0, A + B + C - overlap - applicant)`` is
 checked and reported, not enforced.
 """
@@ -492,7 +493,7 @@ class EarliestFiling:
 
 
 def earliest_us_filing(app: Application) -> EarliestFiling:
-    """The earliest US filing date for the 20-year term (USPTO-ODP.md section 8)."""
+    """The earliest US filing date for the 20-year term (docs/uspto-odp-notes.md §8)."""
     parents: dict[str, list[ContinuityLink]] = {}
     for link in app.continuity:
         if link.direction == "parent":

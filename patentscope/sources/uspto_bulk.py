@@ -1,6 +1,6 @@
 """Downloads of ODP bulk-product files (PatentsView PVGPATDIS tables, PTMNFEE2): network only.
 
-ODP lets one key download the same file only about 20 times a year (USPTO-ODP.md section 6),
+ODP lets one key download the same file only about 20 times a year (docs/uspto-odp-notes.md §6),
 so a download here is never repeated and never restarted when it can be resumed:
 
 - files are kept under ``<dest>/<product>/<file's last-modified stamp>/<fileName>``; a file that

@@ -7,7 +7,7 @@ most ``4/s`` by default (:class:`PacingTransport`), retries of timeouts, resets,
 only from ``USPTO_ODP_API_KEY``; it never appears in a log line, landing row or error message
 (URLs are passed through :func:`redact`, and the key is never put in a URL).
 
-ODP quirks handled here (shared/USPTO-ODP.md sections 3-6):
+ODP quirks handled here (docs/uspto-odp-notes.md §3-§6):
 
 - a search with no hits is a 404 whose body says so (``code`` "404" or 404, or
   ``error``/``errorDetails``): returned as an empty page, not an error;
@@ -195,7 +195,7 @@ class OdpClient:
 
     def product(self, product_id: str) -> Fetched:
         """The product with its file bag. ODP filters the bag oddly when fileDataFromDate/ToDate
-        are sent (USPTO-ODP.md section 7), so they never are."""
+        are sent (docs/uspto-odp-notes.md §7), so they never are."""
         return self.request("GET", f"/api/v1/datasets/products/{product_id}")
 
 
@@ -284,7 +284,7 @@ def patentsearch_health(resolve: Callable[[str], object] | None = None) -> tuple
     """Whether the PatentsView PatentSearch API can be reached, as a plain sentence.
 
     It was shut down when PatentsView moved into the ODP (2026-03-20); its host stopped
-    resolving (USPTO-ODP.md section 1). patentscope does not build on it.
+    resolving (docs/uspto-odp-notes.md §1). patentscope does not build on it.
     """
     resolve = resolve or (lambda host: socket.getaddrinfo(host, 443))
     try:
