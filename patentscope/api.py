@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from .config import load_settings
-from .warehouse.connection import reader
+from .warehouse.connection import reader, tables
 from .warehouse.query import run_read_only
 
 
@@ -76,10 +76,7 @@ class Warehouse:
 
 
 def _names(con: Any) -> builtins.list[str]:
-    rows = con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"
-    ).fetchall()
-    return [r[0] for r in rows]
+    return sorted(tables(con))
 
 
 def open(path: str | Path | None = None) -> Warehouse:  # noqa: A001 - mirrors builtins.open on purpose

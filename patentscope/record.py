@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 
 from .links import check_link, record_links
+from .warehouse.connection import tables as _tables
 
 LITIGATION_WORDS = re.compile(r"\b(IPR|inter partes|litigation|lawsuit|su(?:ed|it)|settle|infring|court|ITC|invalid)", re.I)
 
@@ -28,10 +29,6 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> l
     cur = con.execute(sql, params)
     cols = [d[0] for d in cur.description or []]
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-
-
-def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
 
 
 def number_pattern(doc_number: str) -> str | None:

@@ -27,6 +27,7 @@ from ..links import canonical_links, check_link
 from ..numfmt import money
 from ..record import anchor
 from ..warehouse.connection import frame, reader
+from ..warehouse.connection import tables as _tables
 from . import charts
 
 SAMPLE_CAVEAT = (
@@ -95,10 +96,6 @@ def local_time(value: Any) -> str:
     zone = loc.strftime("%Z")
     name = zone if zone and zone[0] not in "+-" else ""
     return f"{loc:%Y-%m-%d %H:%M} " + (f"{name} ({offs})" if name else offs)
-
-
-def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:

@@ -26,7 +26,7 @@ import polars as pl
 from ..errors import PatentscopeError
 from ..redact import REDACTED, scrub, secret_literals
 from .cells import FORMULA_STARTS, keep_formulas_from_env, neutralise_cell, neutralise_frame, scrub_frame
-from .connection import reader
+from .connection import reader, tables
 
 __all__ = ["FORMULA_STARTS", "LOG_TABLES", "export", "keep_formulas_from_env", "neutralise_cell", "neutralise_frame", "scrub_frame"]
 
@@ -81,9 +81,7 @@ def export(warehouse: Path, out_dir: Path, fmt: str, names: list[str] | None = N
     params = {f"s{i}": v for i, v in enumerate(lits)}
     # sandbox=False: COPY ... TO needs the file system; the SQL below is ours, not a user's
     with reader(warehouse, sandbox=False) as con:
-        available = [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"
-        ).fetchall()]
+        available = sorted(tables(con))
         wanted = names or available
         missing = [n for n in wanted if n not in available]
         if missing:

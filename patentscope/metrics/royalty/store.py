@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from ...warehouse.connection import transaction
+from ...warehouse.connection import tables, transaction
 from .engine import _rows, inverse, sensitivity, simulate, threshold_year, variants
 from .portfolio import expand_ep
 from .scenario import Scenario
@@ -23,7 +23,7 @@ def portfolio_from_warehouse(con: duckdb.DuckDBPyConnection, weights: str = "fam
     ``weights == 'centrality'``."""
     from ...errors import PatentscopeError
 
-    have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    have = tables(con)
     need = {"expiry_results", "publication_holder_groups", "publication_segments"}
     if not need <= have or not con.execute("SELECT count(*) FROM expiry_results").fetchall()[0][0]:
         raise PatentscopeError(analysis_missing_message(con, have))
