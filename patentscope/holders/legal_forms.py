@@ -79,3 +79,27 @@ def latin_prefix_terms() -> tuple[tuple[str, ...], ...]:
 @lru_cache(maxsize=1)
 def latin_term_set() -> frozenset[tuple[str, ...]]:
     return frozenset(latin_suffix_terms())
+
+
+def _index(terms: tuple[tuple[str, ...], ...], at: int) -> dict[str, tuple[tuple[str, ...], ...]]:
+    out: dict[str, list[tuple[str, ...]]] = {}
+    for t in terms:  # each list keeps the terms' order (longest first)
+        out.setdefault(t[at], []).append(t)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+@lru_cache(maxsize=1)
+def suffix_terms_by_first_token() -> dict[str, tuple[tuple[str, ...], ...]]:
+    """:func:`latin_suffix_terms` by their first token: only these can start at a given token."""
+    return _index(latin_suffix_terms(), 0)
+
+
+@lru_cache(maxsize=1)
+def suffix_terms_by_last_token() -> dict[str, tuple[tuple[str, ...], ...]]:
+    """:func:`latin_suffix_terms` by their last token: only these can end a name with it."""
+    return _index(latin_suffix_terms(), -1)
+
+
+@lru_cache(maxsize=1)
+def prefix_terms_by_first_token() -> dict[str, tuple[tuple[str, ...], ...]]:
+    return _index(latin_prefix_terms(), 0)

@@ -29,7 +29,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .countries import COUNTRY_NAMES, ISO_CODES, US_STATE_WORDS, US_STATES, country_from_code
-from .legal_forms import CJK_FORMS, latin_prefix_terms, latin_suffix_terms, latin_term_set
+from .legal_forms import (
+    CJK_FORMS,
+    latin_term_set,
+    prefix_terms_by_first_token,
+    suffix_terms_by_first_token,
+    suffix_terms_by_last_token,
+)
 from .tokens import fold, tokenize  # noqa: F401  (re-exported: holders.normalize.tokenize is used elsewhere)
 
 MAX_LENGTH = 200
@@ -241,9 +247,9 @@ def _raw_tokens(s: str) -> list[tuple[str, int, bool]]:
 def _find_legal_forms(tokens: list[str]) -> list[tuple[int, int]]:
     spans = []
     i = 0
-    terms = latin_suffix_terms()
+    by_first = suffix_terms_by_first_token()
     while i < len(tokens):
-        for t in terms:
+        for t in by_first.get(tokens[i], ()):
             if tuple(tokens[i:i + len(t)]) == t:
                 spans.append((i, i + len(t)))
                 i += len(t)
@@ -277,13 +283,13 @@ def _strip_legal_forms(core: list[str]) -> tuple[list[str], list[str]]:
     changed = True
     while changed and core:
         changed = False
-        for t in latin_suffix_terms():
+        for t in suffix_terms_by_last_token().get(core[-1], ()):
             if len(core) > len(t) and tuple(core[-len(t):]) == t:
                 removed.insert(0, " ".join(t))
                 core = core[: -len(t)]
                 changed = True
                 break
-        for t in latin_prefix_terms():
+        for t in (prefix_terms_by_first_token().get(core[0], ()) if core else ()):
             if len(core) > len(t) and tuple(core[: len(t)]) == t:
                 removed.insert(0, " ".join(t))
                 core = core[len(t):]

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 
+@lru_cache(maxsize=8192)  # a name has few distinct characters; folding one is pure
 def _fold_char(c: str) -> str:
     if ord(c) < 0x250:  # Latin letters (with Latin-1 Supplement and Extended-A/B): drop accents
         return "".join(x for x in unicodedata.normalize("NFKD", c) if unicodedata.category(x) != "Mn")
     return c
 
 
+@lru_cache(maxsize=65536)  # pure; the same names and parts are folded many times
 def fold(text: str) -> str:
     """NFKC, Latin accents dropped, upper case, whitespace collapsed."""
     s = unicodedata.normalize("NFKC", text)
