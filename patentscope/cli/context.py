@@ -68,3 +68,13 @@ class Group(click.Group):
             click.echo(f"patentscope: internal error: {type(e).__name__}: {scrub(str(e).splitlines()[0]) if str(e) else ''} "
                        "(a bug: please report it; set PATENTSCOPE_DEBUG=1 to see the traceback)", err=True)
             sys.exit(70)
+
+
+def ingest_group(main: click.Group) -> click.Group:
+    """The core ``ingest`` group, which the ingest command modules add their commands to; it must
+    be registered first (patentscope/cli/__init__.py), else registration fails loudly instead of
+    silently adding nothing."""
+    ingest = main.commands.get("ingest")
+    if not isinstance(ingest, click.Group):
+        raise TypeError("the core `ingest` group must be registered before the ingest command modules")
+    return ingest

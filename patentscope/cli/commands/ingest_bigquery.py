@@ -10,11 +10,11 @@ from typing import Any
 
 import click
 
+from ..context import ingest_group
+
 
 def register(main: click.Group) -> None:
-    ingest = main.commands.get("ingest")
-    if not isinstance(ingest, click.Group):
-        return
+    ingest = ingest_group(main)
 
     @ingest.command("bigquery")
     @click.option("--print-sql", is_flag=True, help="Print the script built from the landscape and exit (nothing is run).")

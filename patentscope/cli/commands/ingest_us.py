@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ..context import ingest_group
 from . import echo_summary
 
 
@@ -17,9 +18,7 @@ def _raw_dir(obj: Any) -> Path:
 
 
 def register(main: click.Group) -> None:
-    ingest = main.commands.get("ingest")
-    if not isinstance(ingest, click.Group):
-        raise TypeError("the core `ingest` group must be registered before the US ingest commands")
+    ingest = ingest_group(main)
 
     @ingest.command("bulk")
     @click.argument("folder", required=False, type=click.Path(file_okay=False, exists=True, path_type=Path))

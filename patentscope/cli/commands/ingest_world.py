@@ -8,13 +8,12 @@ from typing import Any
 
 import click
 
+from ..context import ingest_group
 from . import echo_summary
 
 
 def register(main: click.Group) -> None:
-    ingest = main.commands.get("ingest")
-    if not isinstance(ingest, click.Group):
-        raise TypeError("the core `ingest` group must be registered before the OPS and file ingest commands")
+    ingest = ingest_group(main)
 
     @ingest.command("ops")
     @click.option("--load", "load", multiple=True, type=click.Path(exists=True, path_type=Path), metavar="PATH",
