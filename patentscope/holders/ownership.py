@@ -13,8 +13,21 @@ The transfer date is the one a reassignment line of the record shows next to the
 hold it (its first dated lineage line, e.g. Magnequench International under GM from 1986), never
 before the record's own first date (``'inferred from lineage'``); else the record's first date
 (filing, else priority, else publication), i.e. the new holder is taken to have held it all along
-(``'inferred from record'``). Inferred dates are flagged; ``holders resolve --pub`` and the
+(``'inferred from record'``). Inferred dates are flagged; ``holders chain PUB``, ``patentscope show`` and the
 ``holder_chain`` table show each link with its source.
+
+Recorded USPTO assignments (``ownership_events``, normalize/assignments.py) take over where a
+publication has any that moves ownership (a transfer, or a merger / change of name): starting
+from the record's first holders, each such event in date order (its effective date: the
+latest assignor execution date, else the recorded date; ``date_basis`` says which) closes the
+links of the holders it conveys from and opens one for each assignee that is not already a
+holder (``role = 'recorded_assignee'``), so a transfer recorded mid-life splits the
+holder-at-date at that date. An assignment to a holder already on the record (the inventors'
+assignment to their employer) changes nothing. Security interests, their releases and
+licences never move ownership. An event whose assignors are not the holders of record at its
+date is applied to the whole and flagged; a current assignee shown on the record that the
+recorded chain does not reach is kept as a link with ``counted = false`` and a flag naming
+both, never silently dropped.
 """
 
 from __future__ import annotations
@@ -22,7 +35,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import polars as pl
 
@@ -30,7 +44,8 @@ from .lineage import Lineage
 from .normalize import normalize_name
 
 CHAIN_SCHEMA = {"pub_key": pl.Utf8, "seq": pl.Int32, "name_as_written": pl.Utf8, "role": pl.Utf8,
-                "valid_from": pl.Date, "valid_to": pl.Date, "date_basis": pl.Utf8, "evidence": pl.Utf8}
+                "valid_from": pl.Date, "valid_to": pl.Date, "date_basis": pl.Utf8, "evidence": pl.Utf8,
+                "source": pl.Utf8, "flag": pl.Utf8, "counted": pl.Boolean}
 FIRST_ROLES = ("original_assignee", "applicant")
 _ISO = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
@@ -63,23 +78,88 @@ def _lineage_starts(lineage: Lineage) -> dict[str, tuple[dt.date, str]]:
     return out
 
 
-def build_chain(party_rows: Iterable[tuple[str, str, str]], reassignments: Mapping[str, str],
+def _same_holder(name_entities: Mapping[str, set[str]], group_now: Mapping[str, str]) -> Callable[[str, str], bool]:
+    """Two names are the same holder: a shared entity, the same group today, or the same normalized key."""
+    def groups(n: str) -> set[str]:
+        return {group_now.get(e, e) for e in name_entities.get(n, set())}
+
+    def same(a: str, b: str) -> bool:
+        if a == b or (name_entities.get(a, set()) & name_entities.get(b, set())) or (groups(a) & groups(b)):
+            return True
+        ka, kb = normalize_name(a).key, normalize_name(b).key
+        return bool(ka and ka == kb)
+    return same
+
+
+def _event_links(first: list[str], first_role: str, current: list[str], events: Sequence[Mapping[str, Any]],
+                 same: Callable[[str, str], bool]) -> list[dict[str, Any]]:
+    """The links of one publication from its first holders and its recorded ownership events."""
+    out: list[dict[str, Any]] = []
+    open_: list[dict[str, Any]] = [{"name_as_written": n, "role": first_role, "valid_from": None, "date_basis": "as shown",
+                                    "evidence": f"{first_role} as shown on the record", "source": "record", "flag": None}
+                                   for n in first]
+    moving = sorted((e for e in events if e["moves_ownership"]),
+                    key=lambda e: (e["effective_date"] or dt.date.max, e["recorded_date"] or dt.date.max, e["reel_frame"]))
+    last: Mapping[str, Any] | None = None
+    for e in moving:
+        t = e["effective_date"]
+        ref = f"{e['conveyance_class']} reel/frame {e['reel_frame']}"
+        if t is None:
+            continue  # undated: listed with the events, cannot place a split
+        new = [a for a in e["assignees"] if not any(same(a, h["name_as_written"]) for h in open_)]
+        if not new:
+            continue  # to a holder already on the record: confirms it
+        last = e
+        leaving = [h for h in open_ if any(same(h["name_as_written"], x) for x in e["assignors"])]
+        flag = None
+        if open_ and not leaving:
+            flag = (f"{ref}: the assignors ({'; '.join(e['assignors'])}) are not the holders of record on {t} "
+                    f"({'; '.join(h['name_as_written'] for h in open_)}); taken as a transfer of the whole")
+            leaving = list(open_)
+        for h in leaving:
+            out.append({**h, "valid_to": t, "evidence": h["evidence"] + f"; until {ref} to {'; '.join(new)}"})
+            open_.remove(h)
+        how = "executed" if e["date_basis"] == "executed" else "recorded; no execution date given"
+        for a in new:
+            open_.append({"name_as_written": a, "role": "recorded_assignee", "valid_from": t, "date_basis": e["date_basis"],
+                          "evidence": f"{ref} ({e['conveyance']}) {how} {t}, recorded {e['recorded_date']}: "
+                                      f"{'; '.join(e['assignors'])} -> {'; '.join(e['assignees'])}",
+                          "source": f"{e['source']}: {e['source_record']}", "flag": flag})
+    out += [{**h, "valid_to": None} for h in open_]
+    for c in current:
+        if not any(same(c, h["name_as_written"]) for h in open_):
+            reach = "; ".join(h["name_as_written"] for h in open_) or "no holder"
+            why = f" (last: {last['conveyance_class']} reel/frame {last['reel_frame']}, {last['effective_date']})" if last else ""
+            out.append({"name_as_written": c, "role": "current_assignee", "valid_from": None, "valid_to": None,
+                        "date_basis": "as shown", "evidence": "current assignee as shown on the record", "source": "record",
+                        "flag": f"conflicts with the recorded assignments: they lead to {reach}{why}; not counted",
+                        "counted": False})
+    return out
+
+
+def build_chain(party_rows: Iterable[tuple[str, ...]], reassignments: Mapping[str, str],
                 first_dates: Mapping[str, dt.date | None], name_entities: Mapping[str, set[str]],
                 entity_lineage: Mapping[str, str | None], lineage: Lineage,
-                group_now: Mapping[str, str] | None = None) -> pl.DataFrame:
+                group_now: Mapping[str, str] | None = None,
+                events: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> pl.DataFrame:
     """Pure: (pub_key, role, name_as_written) holder-role rows -> the holder chain.
 
     ``group_now``: entity -> its group today; a current assignee in the same group as a first
     holder today is the same line (a rename or merger the lineage file already dates), not a transfer.
+    ``events``: pub_key -> its ``ownership_events`` rows (dicts with reel_frame, conveyance,
+    conveyance_class, moves_ownership, assignors, assignees, effective_date, recorded_date,
+    date_basis, source, source_record); a publication with one that moves ownership follows them.
     """
     group_now = group_now or {}
+    events = events or {}
+    same = _same_holder(name_entities, group_now)
     starts = _lineage_starts(lineage)
     by_pub: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for pk, role, name in party_rows:
+    for pk, role, name, *_ in party_rows:
         if name not in by_pub[pk][role]:
             by_pub[pk][role].append(name)
     rows: list[dict[str, object]] = []
-    for pk in sorted(by_pub):
+    for pk in sorted(set(by_pub) | {k for k, evs in events.items() if any(e["moves_ownership"] for e in evs)}):
         roles = by_pub[pk]
         first_role = next((r for r in FIRST_ROLES if roles.get(r)), None)
         first = roles.get(first_role, []) if first_role else []
@@ -92,8 +172,14 @@ def build_chain(party_rows: Iterable[tuple[str, str, str]], reassignments: Mappi
             for n in names:
                 seq += 1
                 rows.append({"pub_key": pk, "seq": seq, "name_as_written": n, "role": role, "valid_from": start,
-                             "valid_to": end, "date_basis": basis, "evidence": ev})
+                             "valid_to": end, "date_basis": basis, "evidence": ev, "source": "record", "flag": None,
+                             "counted": True})
 
+        if any(e["moves_ownership"] for e in events.get(pk, [])):
+            for link in _event_links(first, first_role or "", current, events[pk], same):
+                seq += 1
+                rows.append({"pub_key": pk, "seq": seq, "counted": True, **link})
+            continue
         if not first:
             add(current, "current_assignee", None, None, "as shown", "only a current assignee is shown")
             continue

@@ -57,7 +57,8 @@ if TYPE_CHECKING:
 
 LIVE_STATE = "odp"          # ingest_state key of the live search
 LOAD_STATE = "odp-load"     # ingest_state key of the last replay
-US_TABLES = {"us_applications": "applications", "us_application_events": "events", "us_continuity": "continuity"}
+US_TABLES = {"us_applications": "applications", "us_application_events": "events", "us_continuity": "continuity",
+             "ownership_events": "ownership"}
 
 
 # --------------------------------------------------------------------------------------------
