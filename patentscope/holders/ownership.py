@@ -125,15 +125,20 @@ def _event_links(first: list[str], first_role: str, current: list[str], events: 
                           "evidence": f"{ref} ({e['conveyance']}) {how} {t}, recorded {e['recorded_date']}: "
                                       f"{'; '.join(e['assignors'])} -> {'; '.join(e['assignees'])}",
                           "source": f"{e['source']}: {e['source_record']}", "flag": flag})
-    out += [{**h, "valid_to": None} for h in open_]
-    for c in current:
-        if not any(same(c, h["name_as_written"]) for h in open_):
-            reach = "; ".join(h["name_as_written"] for h in open_) or "no holder"
-            why = f" (last: {last['conveyance_class']} reel/frame {last['reel_frame']}, {last['effective_date']})" if last else ""
-            out.append({"name_as_written": c, "role": "current_assignee", "valid_from": None, "valid_to": None,
-                        "date_basis": "as shown", "evidence": "current assignee as shown on the record", "source": "record",
-                        "flag": f"conflicts with the recorded assignments: they lead to {reach}{why}; not counted",
-                        "counted": False})
+    conflicts = [c for c in current if not any(same(c, h["name_as_written"]) for h in open_)]
+    reach = "; ".join(h["name_as_written"] for h in open_) or "no holder"
+    why = f" (last: {last['conveyance_class']} reel/frame {last['reel_frame']}, {last['effective_date']})" if last else ""
+    for h in open_:
+        flag = h["flag"]
+        if conflicts and not flag:
+            flag = (f"the record shows {'; '.join(conflicts)} as current assignee, which no loaded assignment reaches; "
+                    "the recorded chain is counted")
+        out.append({**h, "valid_to": None, "flag": flag})
+    for c in conflicts:
+        out.append({"name_as_written": c, "role": "current_assignee", "valid_from": None, "valid_to": None,
+                    "date_basis": "as shown", "evidence": "current assignee as shown on the record", "source": "record",
+                    "flag": f"conflicts with the recorded assignments: they lead to {reach}{why}; not counted",
+                    "counted": False})
     return out
 
 
