@@ -254,7 +254,7 @@ def test_ingest_assignments_quarantines_with_file_and_line_and_reruns_idempotent
         q = con.execute("SELECT file, line, reason FROM quarantine ORDER BY file").fetchall()
         assert [(f, ln) for f, ln, _ in q] == [("cut.xml", 74), ("noreel.xml", 20), ("xxe.xml", 1)]
         assert "not well-formed" in q[0][2] and "without a numeric reelNo" in q[1][2] and q[2][2].startswith("refused")
-        # 5 + 1 + 85 + 44*3 + 39*3 + 1 property rows of the 11 good recordings
+        # 5 + 1 + 85 + 44*4 + 39*3 + 1 property rows of the 11 good recordings
         assert con.execute("SELECT count(*), count(DISTINCT reel_frame) FROM ownership_events").fetchall() == [(385, 11)]
         assert con.execute("SELECT status, rows_rejected FROM ingest_runs").fetchall() == [("partial", 3)]
         assert "root:" not in str(con.execute("SELECT list(source_record) FROM ownership_events").fetchall())
@@ -302,3 +302,33 @@ def test_the_inventors_assignment_to_the_applicant_changes_nothing() -> None:
     df = build_chain(parties, {}, {}, {}, {}, LINEAGE, events={key: us.ownership})
     assert [(r["name_as_written"], r["valid_from"], r["valid_to"], r["flag"]) for r in df.iter_rows(named=True)] == [
         ("The General Hospital Corporation", None, None, None)]
+
+
+def test_ingest_all_skips_unchanged_assignment_files(tmp_path: Path) -> None:
+    from test_jobs_support import run_job, write_config
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in (2, 3):
+        (folder / f"assignment_{i}.xml").write_bytes((XML / f"assignment_{i}.xml").read_bytes())
+    cfg = write_config(tmp_path / "cfg", {"assignments": {"paths": [str(folder / "*.xml")]}})
+    wh = tmp_path / "cfg" / "wh" / "patentscope.duckdb"
+    assert run_job(cfg, wh) == 0
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM ownership_events").fetchall() == [(1 + 85 + 44 * 4 + 39 * 3 + 1,)]
+        assert con.execute("SELECT count(*) FROM ingest_runs WHERE source = 'assignments'").fetchall() == [(2,)]
+    finally:
+        con.close()
+    assert run_job(cfg, wh) == 0  # nothing changed: skipped, no new run
+    # a new file first in name order: the job loads from it on, in order (jobs.md), upserting
+    (folder / "assignment_1.xml").write_bytes((XML / "assignment_1.xml").read_bytes())
+    assert run_job(cfg, wh) == 0
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM ownership_events").fetchall() == [(385,)]
+        assert con.execute("SELECT count(*) FROM ingest_runs WHERE source = 'assignments'").fetchall() == [(5,)]
+        steps = con.execute("SELECT status FROM job_steps WHERE step = 'assignments' ORDER BY job_id").fetchall()
+        assert steps == [("ok",), ("skipped",), ("ok",)]
+    finally:
+        con.close()

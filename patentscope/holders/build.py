@@ -412,16 +412,20 @@ def ownership_events(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str,
     if "ownership_events" not in tables(con):
         return {}
     cur = con.execute("""
-        SELECT DISTINCT ON (p.pub_key, e.reel_frame) p.pub_key, e.*
-        FROM ownership_events e
-        JOIN publications p ON p.pub_key = e.pub_key
-             OR (e.application_number <> '' AND p.application_number = e.application_number AND p.country = 'US')
-        ORDER BY p.pub_key, e.reel_frame, e.source = 'odp', e.source""")
+        WITH matched AS (
+            SELECT p.pub_key AS key, e.* FROM ownership_events e JOIN publications p ON p.pub_key = e.pub_key
+            UNION ALL
+            SELECT p.pub_key, e.* FROM ownership_events e
+            JOIN publications p ON p.application_number = e.application_number AND p.country = 'US'
+        )
+        SELECT DISTINCT ON (key, reel_frame) * FROM matched
+        ORDER BY key, reel_frame, source = 'odp', source""")
     cols = [d[0] for d in cur.description or []]
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in cur.fetchall():
         row = dict(zip(cols, r, strict=True))
-        out[str(r[0])].append(row)
+        row["pub_key"] = row.pop("key")
+        out[row["pub_key"]].append(row)
     return dict(out)
 
 

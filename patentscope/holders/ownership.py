@@ -83,11 +83,18 @@ def _same_holder(name_entities: Mapping[str, set[str]], group_now: Mapping[str, 
     def groups(n: str) -> set[str]:
         return {group_now.get(e, e) for e in name_entities.get(n, set())}
 
+    keys: dict[str, str | None] = {}
+
+    def key(n: str) -> str | None:
+        if n not in keys:
+            keys[n] = normalize_name(n).key
+        return keys[n]
+
     def same(a: str, b: str) -> bool:
         if a == b or (name_entities.get(a, set()) & name_entities.get(b, set())) or (groups(a) & groups(b)):
             return True
-        ka, kb = normalize_name(a).key, normalize_name(b).key
-        return bool(ka and ka == kb)
+        ka = key(a)
+        return bool(ka and ka == key(b))
     return same
 
 

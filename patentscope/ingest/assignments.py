@@ -109,17 +109,23 @@ def check(opts: dict[str, Any], where: str) -> None:
 
 
 def run(job: Job, opts: dict[str, Any], res: StepResult) -> None:
+    """Each matching file whose content changed since its last load, in name order (one run per file)."""
+    errors: list[str] = []
     found: list[Path] = []
     for pattern in opts["paths"]:
-        hits = [p for p in job.expand(pattern) if p.is_file()]
+        try:
+            hits = [p for p in job.expand(pattern) if p.is_file()]
+        except InputError as e:
+            errors.append(str(e))
+            continue
         if not hits:
             res.notes.append(f"{pattern}: nothing matches yet")
         found += hits
-    found = list(dict.fromkeys(found))
-    if not found:
-        res.status = "skipped"
-        return
-    out = ingest_assignments(job.warehouse, found, command=job.cmd("assignments", " ".join(map(str, found))),
-                             raw_dir=job.raw_dir, log=job.log.ingestor("assignments"))
-    res.add(out)
-    res.notes.append(f"{len(found)} file(s)")
+
+    def load(path: Path) -> IngestResult:
+        return ingest_assignments(job.warehouse, [path], command=job.cmd("assignments", str(path)),
+                                  raw_dir=job.raw_dir, log=job.log.ingestor("assignments"))
+
+    job.load_in_order("paths", list(dict.fromkeys(found)), load, res, errors)
+    if errors:
+        raise InputError("; ".join(errors))
