@@ -152,19 +152,24 @@ def rambus_rows():
     return parties, us.ownership
 
 
-def test_a_current_assignee_the_recorded_chain_does_not_reach_is_flagged_not_dropped() -> None:
+def test_a_current_assignee_the_loaded_assignments_do_not_name_is_a_flagged_later_transfer() -> None:
     # the record's parties (current assignee K.MIZRA LLC, from the 2023 assignment) with only the
-    # 2004 assignment loaded, as when an assignment file older than the 2023 recording is loaded
+    # 2004 assignment loaded, as when an assignment file older than the 2023 recording is loaded:
+    # both are kept, the transfer to K.Mizra is placed no earlier than the last recorded event
+    # (2004-08-19, no lineage line, no reassignment line), and both links say so
     parties, evs = rambus_rows()
     assert parties == [("US-9111608", "current_assignee", "K.MIZRA LLC")]
     old = [e for e in evs if e["reel_frame"] == "032567/0453"]
     df = build_chain(parties, {}, {}, {}, {}, LINEAGE, events={"US-9111608": old})
     got = {r["name_as_written"]: r for r in df.iter_rows(named=True)}
-    assert got["RAMBUS INC."]["counted"] and got["RAMBUS INC."]["valid_to"] is None
-    assert "K.MIZRA LLC as current assignee, which no loaded assignment reaches" in got["RAMBUS INC."]["flag"]
-    k = got["K.MIZRA LLC"]
-    assert (k["counted"], k["role"]) == (False, "current_assignee")
-    assert "conflicts with the recorded assignments: they lead to RAMBUS INC." in k["flag"]
+    r, k = got["RAMBUS INC."], got["K.MIZRA LLC"]
+    assert (r["valid_from"], r["valid_to"], k["valid_from"], k["valid_to"]) == (D("2004-08-19"), D("2004-08-19"), D("2004-08-19"), None)
+    assert (k["counted"], k["role"], k["date_basis"]) == (True, "current_assignee", "inferred from record")
+    assert "K.MIZRA LLC as current assignee, which no loaded assignment names" in r["flag"] and r["flag"] == k["flag"]
+    assert "taken as the date of the last recorded assignment" in k["evidence"]
+    # with a record first date after it (the 2014 filing), the floor is the later of the two
+    df2 = build_chain(parties, {}, {"US-9111608": D("2014-03-31")}, {}, {}, LINEAGE, events={"US-9111608": old})
+    assert df2.filter(df2["name_as_written"] == "K.MIZRA LLC")["valid_from"].to_list() == [D("2014-03-31")]
     # with both assignments loaded there is no conflict
     full = build_chain(parties, {}, {}, {}, {}, LINEAGE, events={"US-9111608": evs})
     assert full["flag"].to_list() == [None, None] and full["counted"].all()

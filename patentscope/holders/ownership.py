@@ -25,9 +25,10 @@ holder (``role = 'recorded_assignee'``), so a transfer recorded mid-life splits 
 holder-at-date at that date. An assignment to a holder already on the record (the inventors'
 assignment to their employer) changes nothing. Security interests, their releases and
 licences never move ownership. An event whose assignors are not the holders of record at its
-date is applied to the whole and flagged; a current assignee shown on the record that the
-recorded chain does not reach is kept as a link with ``counted = false`` and a flag naming
-both, never silently dropped.
+date is applied to the whole and flagged. A current assignee shown on the record that no loaded
+assignment names takes over at the date the rules above infer, never before the last recorded
+assignment (flagged); one the assignments name but move on from is kept as a link with
+``counted = false`` and a flag naming both. Nothing is silently dropped.
 """
 
 from __future__ import annotations
@@ -99,8 +100,15 @@ def _same_holder(name_entities: Mapping[str, set[str]], group_now: Mapping[str, 
 
 
 def _event_links(first: list[str], first_role: str, current: list[str], events: Sequence[Mapping[str, Any]],
-                 same: Callable[[str, str], bool]) -> list[dict[str, Any]]:
-    """The links of one publication from its first holders and its recorded ownership events."""
+                 same: Callable[[str, str], bool],
+                 infer: Callable[[list[str], dt.date | None], tuple[dt.date | None, str, str]],
+                 first_date: dt.date | None) -> list[dict[str, Any]]:
+    """The links of one publication from its first holders and its recorded ownership events.
+
+    A current assignee the record shows that the events never name is a later transfer the
+    loaded assignments do not cover: it holds from an inferred date (``infer``: a reassignment
+    line, the lineage, else the date of the last recorded event), flagged. One the events name
+    but move on from is superseded: kept uncounted, flagged."""
     out: list[dict[str, Any]] = []
     open_: list[dict[str, Any]] = [{"name_as_written": n, "role": first_role, "valid_from": None, "date_basis": "as shown",
                                     "evidence": f"{first_role} as shown on the record", "source": "record", "flag": None}
@@ -132,16 +140,33 @@ def _event_links(first: list[str], first_role: str, current: list[str], events: 
                           "evidence": f"{ref} ({e['conveyance']}) {how} {t}, recorded {e['recorded_date']}: "
                                       f"{'; '.join(e['assignors'])} -> {'; '.join(e['assignees'])}",
                           "source": f"{e['source']}: {e['source_record']}", "flag": flag})
+    named = [n for e in moving for n in (*e["assignees"], *e["assignors"])]
     conflicts = [c for c in current if not any(same(c, h["name_as_written"]) for h in open_)]
+    superseded = [c for c in conflicts if any(same(c, n) for n in named)]
+    uncovered = [c for c in conflicts if c not in superseded]
     reach = "; ".join(h["name_as_written"] for h in open_) or "no holder"
     why = f" (last: {last['conveyance_class']} reel/frame {last['reel_frame']}, {last['effective_date']})" if last else ""
-    for h in open_:
-        flag = h["flag"]
-        if conflicts and not flag:
-            flag = (f"the record shows {'; '.join(conflicts)} as current assignee, which no loaded assignment reaches; "
-                    "the recorded chain is counted")
-        out.append({**h, "valid_to": None, "flag": flag})
-    for c in conflicts:
+    if uncovered:
+        dated = [e["effective_date"] for e in moving if e["effective_date"]]
+        floor = max([*dated, *([first_date] if first_date else [])], default=None)
+        t, basis, reason = infer(uncovered, floor)
+        note = (f"the record shows {'; '.join(uncovered)} as current assignee, which no loaded assignment names; "
+                f"a later transfer is taken ({reason})")
+        for h in open_:
+            out.append({**h, "valid_to": t, "flag": h["flag"] or note} if t is not None else
+                       {**h, "valid_to": None, "flag": f"{note}; not counted", "counted": False})
+        for c in uncovered:
+            out.append({"name_as_written": c, "role": "current_assignee", "valid_from": t, "valid_to": None,
+                        "date_basis": basis, "evidence": f"current assignee as shown on the record; {reason}",
+                        "source": "record", "flag": note})
+    else:
+        for h in open_:
+            flag = h["flag"]
+            if superseded and not flag:
+                flag = (f"the record shows {'; '.join(superseded)} as current assignee, which the recorded assignments "
+                        "move on from; the recorded chain is counted")
+            out.append({**h, "valid_to": None, "flag": flag})
+    for c in superseded:
         out.append({"name_as_written": c, "role": "current_assignee", "valid_from": None, "valid_to": None,
                     "date_basis": "as shown", "evidence": "current assignee as shown on the record", "source": "record",
                     "flag": f"conflicts with the recorded assignments: they lead to {reach}{why}; not counted",
@@ -166,6 +191,24 @@ def build_chain(party_rows: Iterable[tuple[str, ...]], reassignments: Mapping[st
     events = events or {}
     same = _same_holder(name_entities, group_now)
     starts = _lineage_starts(lineage)
+
+    def infer(pk: str, new: list[str], start: dt.date | None, *, after_events: bool = False) -> tuple[dt.date | None, str, str]:
+        """(transfer date, date_basis, why) of a transfer to ``new`` that no dated event gives, not before
+        ``start`` (the record's first date; ``after_events``: the last recorded assignment's date)."""
+        recorded = _recorded_date(reassignments.get(pk), new)
+        if recorded and not (after_events and start and recorded < start):
+            return recorded, "recorded", f"reassignment line of the record dates the transfer {recorded}"
+        lkeys = {lineage.canon(lk) for n in new for e in name_entities.get(n, set()) if (lk := entity_lineage.get(e))}
+        lstarts = [starts[k] for k in lkeys if k in starts]
+        if lstarts:
+            d, line = min(lstarts, key=lambda x: x[0])
+            return (max(d, start) if start else d), "inferred from lineage", \
+                f"transfer date not shown; earliest the lineage allows: {line}"
+        if start:
+            what = "the date of the last recorded assignment" if after_events else "the record's first date"
+            return start, "inferred from record", f"transfer date not shown and no lineage line: taken as {what}"
+        return None, "inferred from record", ("transfer date not shown, no lineage line and no date on the record: "
+                                              "the current assignee is taken to hold it throughout")
     by_pub: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for pk, role, name, *_ in party_rows:
         if name not in by_pub[pk][role]:
@@ -188,7 +231,11 @@ def build_chain(party_rows: Iterable[tuple[str, ...]], reassignments: Mapping[st
                              "counted": True})
 
         if any(e["moves_ownership"] for e in events.get(pk, [])):
-            for link in _event_links(first, first_role or "", current, events[pk], same):
+            def infer_pk(new: list[str], floor: dt.date | None, pk: str = pk) -> tuple[dt.date | None, str, str]:
+                return infer(pk, new, floor, after_events=True)
+
+            for link in _event_links(first, first_role or "", current, events[pk], same, infer_pk,
+                                     first_dates.get(pk)):
                 seq += 1
                 rows.append({"pub_key": pk, "seq": seq, "counted": True, **link})
             continue
@@ -203,24 +250,7 @@ def build_chain(party_rows: Iterable[tuple[str, ...]], reassignments: Mapping[st
         if not current or not new or not cur_e:
             add(first, first_role or "", None, None, "as shown", f"{first_role} as shown; no transfer shown")
             continue
-        start = first_dates.get(pk)
-        recorded = _recorded_date(reassignments.get(pk), new)
-        t: dt.date | None
-        if recorded:
-            t, basis, why = recorded, "recorded", f"reassignment line of the record dates the transfer {recorded}"
-        else:
-            lkeys = {lineage.canon(lk) for n in new for e in name_entities.get(n, set()) if (lk := entity_lineage.get(e))}
-            lstarts = [starts[k] for k in lkeys if k in starts]
-            if lstarts:
-                d, line = min(lstarts, key=lambda x: x[0])
-                t = max(d, start) if start else d
-                basis, why = "inferred from lineage", f"transfer date not shown; earliest the lineage allows: {line}"
-            elif start:
-                t, basis = start, "inferred from record"
-                why = "transfer date not shown and no lineage line: taken as the record's first date"
-            else:
-                t, basis = None, "inferred from record"
-                why = "transfer date not shown, no lineage line and no date on the record: the current assignee is taken to hold it throughout"
+        t, basis, why = infer(pk, new, first_dates.get(pk))
         kept = [n for n in first if name_entities.get(n, set()) & cur_e]
         gone = [n for n in first if n not in kept]
         add(kept, first_role or "", None, None, "as shown", "also the current assignee")
