@@ -234,6 +234,14 @@ def test_odp_mid_life_transfer_splits_the_holder_at_date(tmp_path: Path) -> None
     assert [e["reel_frame"] for e in out["ownership_events"]] == ["032567/0453", "065229/0338"]
     text = CliRunner().invoke(main, ["--warehouse", str(wh), "show", "US9111608"]).output
     assert "* 2023-09-28 (executed) reel/frame 065229/0338 transfer: RAMBUS INC. -> K.MIZRA LLC" in text
+    res = CliRunner().invoke(main, ["--warehouse", str(wh), "holders", "resolve", "Rambus Inc.", "--json"])
+    (r,) = json.loads(res.output)
+    assert r["n_chain_links"] == 1 and r["chain_links"][0] == {
+        "pub_key": "US-9111608", "name_as_written": "RAMBUS INC.", "role": "recorded_assignee", "valid_from": "2004-08-19",
+        "valid_to": "2023-09-28", "date_basis": "executed", "source": "odp: 14230558:assignmentBag[2]", "flag": None,
+        "counted": True}
+    text = CliRunner().invoke(main, ["--warehouse", str(wh), "holders", "resolve", "K.MIZRA LLC"]).output
+    assert "US-9111608 K.MIZRA LLC (recorded_assignee) from 2023-09-28 to now [executed; source odp: 14230558" in text
 
 
 def _bad_files(tmp_path: Path) -> list[Path]:

@@ -167,8 +167,10 @@ def register(main: click.Group) -> None:
                     lineage_path: Path | None) -> None:
         """Print the normalized name, holder, holder group at a date, country and match evidence.
 
-        Uses the warehouse's holder tables when they are built; otherwise resolves the name on
-        its own with the lineage file and the overrides. A field listing several holders
+        Uses the warehouse's holder tables when they are built, and then also lists the holder's
+        ownership links (holder_chain: publication, interval, date basis and source, recorded
+        assignments and flagged links first; `holders chain PUB` shows one publication's whole
+        chain); otherwise resolves the name on its own with the lineage file and the overrides. A field listing several holders
         ("A; B") gives one answer per holder. Bad input (empty, punctuation, a country only,
         very long, mixed scripts) is reported as unresolved.
 
@@ -212,6 +214,12 @@ def register(main: click.Group) -> None:
             width = max(len(k) for k, _ in rows)
             for k, v in rows:
                 click.echo(f"{k.ljust(width)}  {_fmt(v)}")
+            if r.chain_links:
+                click.echo(f"ownership links ({len(r.chain_links)} of {r.n_chain_links}; recorded assignments and flags first):")
+            for c in r.chain_links:
+                click.echo(f"  {c['pub_key']} {c['name_as_written']} ({c['role']}) from {c['valid_from'] or 'start'} to "
+                           f"{c['valid_to'] or 'now'} [{c['date_basis']}; source {c['source']}]"
+                           + ("" if c["counted"] else " NOT COUNTED") + (f" ! {c['flag']}" if c["flag"] else ""))
 
     @holders.command("evaluate")
     @click.option("--set", "which", type=click.Choice(["ndfeb", "epo-ops", "kinds", "all"]), default="all",
