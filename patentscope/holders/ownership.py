@@ -81,8 +81,12 @@ def _lineage_starts(lineage: Lineage) -> dict[str, tuple[dt.date, str]]:
 
 def _same_holder(name_entities: Mapping[str, set[str]], group_now: Mapping[str, str]) -> Callable[[str, str], bool]:
     """Two names are the same holder: a shared entity, the same group today, or the same normalized key."""
+    group_cache: dict[str, set[str]] = {}
+
     def groups(n: str) -> set[str]:
-        return {group_now.get(e, e) for e in name_entities.get(n, set())}
+        if n not in group_cache:
+            group_cache[n] = {group_now.get(e, e) for e in name_entities.get(n, set())}
+        return group_cache[n]
 
     keys: dict[str, str | None] = {}
 
@@ -92,8 +96,11 @@ def _same_holder(name_entities: Mapping[str, set[str]], group_now: Mapping[str, 
         return keys[n]
 
     def same(a: str, b: str) -> bool:
-        if a == b or (name_entities.get(a, set()) & name_entities.get(b, set())) or (groups(a) & groups(b)):
+        ea, eb = name_entities.get(a, set()), name_entities.get(b, set())
+        if a == b or (ea & eb) or (groups(a) & groups(b)):
             return True
+        if ea and eb:
+            return False  # both known to the holder model, which keeps them apart
         ka = key(a)
         return bool(ka and ka == key(b))
     return same
