@@ -224,6 +224,14 @@ def test_odp_mid_life_transfer_splits_the_holder_at_date(tmp_path: Path) -> None
         assert basis == [("executed",)]
     finally:
         con.close()
+    before = warehouse_digest(wh, ["ownership_events"])
+    replay_odp(wh, RAMBUS, load_landscape(), command="pytest again")  # a replay replaces the application's events
+    assert warehouse_digest(wh, ["ownership_events"]) == before
+    con = duckdb.connect(str(wh))
+    try:
+        refresh(con)
+    finally:
+        con.close()
     from patentscope.cli import main
 
     res = CliRunner().invoke(main, ["--warehouse", str(wh), "holders", "chain", "US9111608", "--json"])

@@ -147,7 +147,7 @@ def _event_links(first: list[str], first_role: str, current: list[str], events: 
                           "evidence": f"{ref} ({e['conveyance']}) {how} {t}, recorded {e['recorded_date']}: "
                                       f"{'; '.join(e['assignors'])} -> {'; '.join(e['assignees'])}",
                           "source": f"{e['source']}: {e['source_record']}", "flag": flag})
-    named = [n for e in moving for n in (*e["assignees"], *e["assignors"])]
+    named = [n for e in moving if e["effective_date"] for n in (*e["assignees"], *e["assignors"])]
     conflicts = [c for c in current if not any(same(c, h["name_as_written"]) for h in open_)]
     superseded = [c for c in conflicts if any(same(c, n) for n in named)]
     uncovered = [c for c in conflicts if c not in superseded]
