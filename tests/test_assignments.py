@@ -248,6 +248,14 @@ def test_odp_mid_life_transfer_splits_the_holder_at_date(tmp_path: Path) -> None
         "pub_key": "US-9111608", "name_as_written": "RAMBUS INC.", "role": "recorded_assignee", "valid_from": "2004-08-19",
         "valid_to": "2023-09-28", "date_basis": "executed", "source": "odp: 14230558:assignmentBag[2]", "flag": None,
         "counted": True}
+    html = tmp_path / "r.html"
+    assert CliRunner().invoke(main, ["--warehouse", str(wh), "show", "US9111608", "--html", str(html)]).exit_code == 0
+    assert "Recorded assignments (USPTO)" in html.read_text(encoding="utf-8") and "065229/0338" in html.read_text(encoding="utf-8")
+    res = CliRunner().invoke(main, ["--warehouse", str(wh), "query", "ownership_transfers", "--param", "pub=US-9111608",
+                                    "--param", "moving=true", "--json"])
+    assert res.exit_code == 0, res.output
+    assert [(r["reel_frame"], r["effective_date"]) for r in json.loads(res.output)] == [
+        ("032567/0453", "2004-08-19"), ("065229/0338", "2023-09-28")]
     text = CliRunner().invoke(main, ["--warehouse", str(wh), "holders", "resolve", "K.MIZRA LLC"]).output
     assert "US-9111608 K.MIZRA LLC (recorded_assignee) from 2023-09-28 to now [executed; source odp: 14230558" in text
 
