@@ -85,6 +85,26 @@ def _lineage(parts: list[str]) -> list[dict[str, Any]]:
     return out
 
 
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = $t AND column_name = $c",
+                            {"t": table, "c": column}).fetchall()[0][0])
+
+
+def ownership_events_of(con: duckdb.DuckDBPyConnection, key: str) -> list[dict[str, Any]]:
+    """The recorded assignments of one publication (ownership_events, migration 0019), by pub_key
+    or by its application number, each with its class and source ([] before migration 0019)."""
+    if "ownership_events" not in _tables(con):
+        return []
+    return _rows(con, """
+        SELECT DISTINCT ON (e.reel_frame, e.source) e.reel_frame, e.conveyance, e.conveyance_class, e.moves_ownership,
+               e.assignors, e.assignees, e.assignee_countries, e.execution_date, e.recorded_date, e.effective_date,
+               e.date_basis, e.note, e.source, e.source_record
+        FROM ownership_events e
+        LEFT JOIN publications p ON p.pub_key = $k
+        WHERE e.pub_key = $k OR (e.application_number <> '' AND e.application_number = p.application_number)
+        ORDER BY e.reel_frame, e.source""", {"k": key})
+
+
 def build_record(con: duckdb.DuckDBPyConnection, key: str) -> dict[str, Any]:
     """The whole record of the publication ``key`` (a pub_key such as ``US-4770723``)."""
     have = _tables(con)
@@ -106,6 +126,10 @@ def build_record(con: duckdb.DuckDBPyConnection, key: str) -> dict[str, Any]:
                              "lineage_confirmed FROM publication_holder_groups WHERE pub_key = $k "
                              "ORDER BY holder_role, part_as_written, valid_from NULLS FIRST", k)
     rec["holders"] = holders
+    rec["holder_chain"] = _rows(con, "SELECT seq, name_as_written, role, valid_from, valid_to, date_basis, evidence, source, "
+                                     "flag, counted FROM holder_chain WHERE pub_key = $k ORDER BY seq", k) \
+        if "holder_chain" in have and _has_column(con, "holder_chain", "counted") else []
+    rec["ownership_events"] = ownership_events_of(con, key)
     names = [h["part_as_written"] for h in holders] or [r["name_as_written"] for r in rec["parties"]
                                                         if r["role"] in ("original_assignee", "current_assignee", "applicant")]
     rec["lineage"] = _lineage([n for n in names if n])

@@ -49,9 +49,9 @@ def test_the_synthetic_family_has_distinct_members() -> None:
 def test_a_2000_member_family_parses_in_linear_time() -> None:
     def timed(n: int) -> float:
         data = synthetic_family(n)
-        t = time.perf_counter()
+        t = time.process_time()  # CPU time: other processes on a shared machine do not count
         parsed = nops.parse_document(data, "SYNTHETIC family")
-        took = time.perf_counter() - t
+        took = time.process_time() - t
         assert parsed.family is not None and len(parsed.family.members) == n
         return took
 

@@ -63,7 +63,7 @@ def test_status_text(partial):
     assert r.exit_code == 0
     out = r.output
     assert "writer      free" in out and "last job    #1 partial" in out and "exit 6" in out
-    assert "file       file" in out and "recent failures" in out and "not-there.csv" in out
+    assert "file        file" in out and "recent failures" in out and "not-there.csv" in out
 
 
 def test_stale_lock_text_and_interrupted_runs(partial, tmp_path):

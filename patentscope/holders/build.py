@@ -23,7 +23,7 @@ import duckdb
 import polars as pl
 
 from ..errors import WarehouseError
-from ..warehouse.toolkit import replace_tables
+from ..warehouse.toolkit import replace_tables, tables
 from .cluster import Clustering, Link, cluster
 from .lineage import Lineage, builtin_lineage_path, load_lineage
 from .normalize import HolderName, inventor_keys, normalize_name, split_holders, tokenize
@@ -379,6 +379,9 @@ def refresh(con: duckdb.DuckDBPyConnection, *, overrides_path: Path | None = Non
     parties = con.execute(
         "SELECT pub_key, role, name_as_written, country FROM parties WHERE role IN ('applicant', 'original_assignee', "
         "'current_assignee') ORDER BY pub_key, role, source, seq").fetchall()
+    events = ownership_events(con)
+    parties += [(pk, "recorded_assignee", n, cc) for pk, evs in sorted(events.items()) for e in evs if e["moves_ownership"]
+                for n, cc in zip(e["assignees"], e["assignee_countries"] or [None] * len(e["assignees"]), strict=False)]
     inventors = con.execute("SELECT pub_key, name_as_written FROM parties WHERE role = 'inventor' ORDER BY pub_key, seq").fetchall()
     model = build_model(parties, inventors, lineage, overrides)
     stats = model.stats
@@ -395,15 +398,41 @@ def refresh(con: duckdb.DuckDBPyConnection, *, overrides_path: Path | None = Non
                 "n_entities": pl.Int32, "n_unresolved": pl.Int32, "lineage_files": pl.Utf8, "lineage_sha256": pl.Utf8,
                 "overrides_file": pl.Utf8, "overrides_sha256": pl.Utf8, "n_overrides": pl.Int32,
                 "warnings": pl.List(pl.Utf8)})
-    chain = _chain(con, model, lineage)
+    chain = _chain(con, model, lineage, events)
     frames = {"holder_chain": chain, "holder_names": model.names, "holder_entities": model.entities, "holder_groups": model.groups,
               "holder_match_evidence": model.evidence, "holder_build": build}
     _write(con, frames)
     return stats
 
 
-def _chain(con: duckdb.DuckDBPyConnection, model: HolderModel, lineage: Lineage) -> pl.DataFrame:
-    """Ownership links per publication (holders/ownership.py), from parties and reassignment lines."""
+def ownership_events(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str, Any]]]:
+    """pub_key -> its recorded ownership events (migration 0019), matched to the warehouse's
+    publications by pub_key or, for an event that names only an application, by application
+    number; one event per reel/frame (the assignment file's row before the ODP's)."""
+    if "ownership_events" not in tables(con):
+        return {}
+    cur = con.execute("""
+        WITH matched AS (
+            SELECT p.pub_key AS key, e.* FROM ownership_events e JOIN publications p ON p.pub_key = e.pub_key
+            UNION ALL
+            SELECT p.pub_key, e.* FROM ownership_events e
+            JOIN publications p ON p.application_number = e.application_number AND p.country = 'US'
+        )
+        SELECT DISTINCT ON (key, reel_frame) * FROM matched
+        ORDER BY key, reel_frame, source = 'odp', source""")
+    cols = [d[0] for d in cur.description or []]
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in cur.fetchall():
+        row = dict(zip(cols, r, strict=True))
+        row["pub_key"] = row.pop("key")
+        out[row["pub_key"]].append(row)
+    return dict(out)
+
+
+def _chain(con: duckdb.DuckDBPyConnection, model: HolderModel, lineage: Lineage,
+           events: dict[str, list[dict[str, Any]]] | None = None) -> pl.DataFrame:
+    """Ownership links per publication (holders/ownership.py), from parties, reassignment lines
+    and recorded assignments."""
     from .ownership import build_chain
 
     rows = con.execute("SELECT pub_key, role, name_as_written FROM parties WHERE role IN ('applicant', "
@@ -417,7 +446,7 @@ def _chain(con: duckdb.DuckDBPyConnection, model: HolderModel, lineage: Lineage)
         name_entities[n].add(e)
     ent_lkey = dict(model.entities.select("entity_id", "lineage_key").iter_rows())
     now = dict(model.groups.filter(pl.col("valid_to").is_null()).select("entity_id", "group_id").iter_rows())
-    return build_chain(rows, reassign, first, name_entities, ent_lkey, lineage, now)
+    return build_chain(rows, reassign, first, name_entities, ent_lkey, lineage, now, events)
 
 
 def _write(con: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame]) -> None:

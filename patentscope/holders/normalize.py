@@ -28,7 +28,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .countries import COUNTRY_NAMES, ISO_CODES, US_STATE_WORDS, US_STATES, country_from_code
+from ..normalize.countries import COUNTRY_NAMES, ISO_CODES, US_STATE_WORDS, US_STATES, country_from_code
 from .legal_forms import (
     CJK_FORMS,
     latin_term_set,

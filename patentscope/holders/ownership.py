@@ -13,8 +13,22 @@ The transfer date is the one a reassignment line of the record shows next to the
 hold it (its first dated lineage line, e.g. Magnequench International under GM from 1986), never
 before the record's own first date (``'inferred from lineage'``); else the record's first date
 (filing, else priority, else publication), i.e. the new holder is taken to have held it all along
-(``'inferred from record'``). Inferred dates are flagged; ``holders resolve --pub`` and the
+(``'inferred from record'``). Inferred dates are flagged; ``holders chain PUB``, ``patentscope show`` and the
 ``holder_chain`` table show each link with its source.
+
+Recorded USPTO assignments (``ownership_events``, normalize/assignments.py) take over where a
+publication has any that moves ownership (a transfer, or a merger / change of name): starting
+from the record's first holders, each such event in date order (its effective date: the
+latest assignor execution date, else the recorded date; ``date_basis`` says which) closes the
+links of the holders it conveys from and opens one for each assignee that is not already a
+holder (``role = 'recorded_assignee'``), so a transfer recorded mid-life splits the
+holder-at-date at that date. An assignment to a holder already on the record (the inventors'
+assignment to their employer) changes nothing. Security interests, their releases and
+licences never move ownership. An event whose assignors are not the holders of record at its
+date is applied to the whole and flagged. A current assignee shown on the record that no loaded
+assignment names takes over at the date the rules above infer, never before the last recorded
+assignment (flagged); one the assignments name but move on from is kept as a link with
+``counted = false`` and a flag naming both. Nothing is silently dropped.
 """
 
 from __future__ import annotations
@@ -22,7 +36,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import polars as pl
 
@@ -30,7 +45,8 @@ from .lineage import Lineage
 from .normalize import normalize_name
 
 CHAIN_SCHEMA = {"pub_key": pl.Utf8, "seq": pl.Int32, "name_as_written": pl.Utf8, "role": pl.Utf8,
-                "valid_from": pl.Date, "valid_to": pl.Date, "date_basis": pl.Utf8, "evidence": pl.Utf8}
+                "valid_from": pl.Date, "valid_to": pl.Date, "date_basis": pl.Utf8, "evidence": pl.Utf8,
+                "source": pl.Utf8, "flag": pl.Utf8, "counted": pl.Boolean}
 FIRST_ROLES = ("original_assignee", "applicant")
 _ISO = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
@@ -63,23 +79,149 @@ def _lineage_starts(lineage: Lineage) -> dict[str, tuple[dt.date, str]]:
     return out
 
 
-def build_chain(party_rows: Iterable[tuple[str, str, str]], reassignments: Mapping[str, str],
+def _same_holder(name_entities: Mapping[str, set[str]], group_now: Mapping[str, str]) -> Callable[[str, str], bool]:
+    """Two names are the same holder: a shared entity, the same group today, or the same normalized key."""
+    group_cache: dict[str, set[str]] = {}
+
+    def groups(n: str) -> set[str]:
+        if n not in group_cache:
+            group_cache[n] = {group_now.get(e, e) for e in name_entities.get(n, set())}
+        return group_cache[n]
+
+    keys: dict[str, str | None] = {}
+
+    def key(n: str) -> str | None:
+        if n not in keys:
+            keys[n] = normalize_name(n).key
+        return keys[n]
+
+    def same(a: str, b: str) -> bool:
+        ea, eb = name_entities.get(a, set()), name_entities.get(b, set())
+        if a == b or (ea & eb) or (groups(a) & groups(b)):
+            return True
+        if ea and eb:
+            return False  # both known to the holder model, which keeps them apart
+        ka = key(a)
+        return bool(ka and ka == key(b))
+    return same
+
+
+def _event_links(first: list[str], first_role: str, current: list[str], events: Sequence[Mapping[str, Any]],
+                 same: Callable[[str, str], bool],
+                 infer: Callable[[list[str], dt.date | None], tuple[dt.date | None, str, str]],
+                 first_date: dt.date | None) -> list[dict[str, Any]]:
+    """The links of one publication from its first holders and its recorded ownership events.
+
+    A current assignee the record shows that the events never name is a later transfer the
+    loaded assignments do not cover: it holds from an inferred date (``infer``: a reassignment
+    line, the lineage, else the date of the last recorded event), flagged. One the events name
+    but move on from is superseded: kept uncounted, flagged."""
+    out: list[dict[str, Any]] = []
+    open_: list[dict[str, Any]] = [{"name_as_written": n, "role": first_role, "valid_from": None, "date_basis": "as shown",
+                                    "evidence": f"{first_role} as shown on the record", "source": "record", "flag": None}
+                                   for n in first]
+    moving = sorted((e for e in events if e["moves_ownership"]),
+                    key=lambda e: (e["effective_date"] or dt.date.max, e["recorded_date"] or dt.date.max, e["reel_frame"]))
+    last: Mapping[str, Any] | None = None
+    for e in moving:
+        t = e["effective_date"]
+        ref = f"{e['conveyance_class']} reel/frame {e['reel_frame']}"
+        if t is None:
+            continue  # undated: listed with the events, cannot place a split
+        new = [a for a in e["assignees"] if not any(same(a, h["name_as_written"]) for h in open_)]
+        if not new:
+            continue  # to a holder already on the record: confirms it
+        last = e
+        leaving = [h for h in open_ if any(same(h["name_as_written"], x) for x in e["assignors"])]
+        flag = None
+        if open_ and not leaving:
+            flag = (f"{ref}: the assignors ({'; '.join(e['assignors'])}) are not the holders of record on {t} "
+                    f"({'; '.join(h['name_as_written'] for h in open_)}); taken as a transfer of the whole")
+            leaving = list(open_)
+        for h in leaving:
+            out.append({**h, "valid_to": t, "evidence": h["evidence"] + f"; until {ref} to {'; '.join(new)}"})
+            open_.remove(h)
+        how = "executed" if e["date_basis"] == "executed" else "recorded; no execution date given"
+        for a in new:
+            open_.append({"name_as_written": a, "role": "recorded_assignee", "valid_from": t, "date_basis": e["date_basis"],
+                          "evidence": f"{ref} ({e['conveyance']}) {how} {t}, recorded {e['recorded_date']}: "
+                                      f"{'; '.join(e['assignors'])} -> {'; '.join(e['assignees'])}",
+                          "source": f"{e['source']}: {e['source_record']}", "flag": flag})
+    named = [n for e in moving if e["effective_date"] for n in (*e["assignees"], *e["assignors"])]
+    conflicts = [c for c in current if not any(same(c, h["name_as_written"]) for h in open_)]
+    superseded = [c for c in conflicts if any(same(c, n) for n in named)]
+    uncovered = [c for c in conflicts if c not in superseded]
+    reach = "; ".join(h["name_as_written"] for h in open_) or "no holder"
+    why = f" (last: {last['conveyance_class']} reel/frame {last['reel_frame']}, {last['effective_date']})" if last else ""
+    if uncovered:
+        dated = [e["effective_date"] for e in moving if e["effective_date"]]
+        floor = max([*dated, *([first_date] if first_date else [])], default=None)
+        t, basis, reason = infer(uncovered, floor)
+        note = (f"the record shows {'; '.join(uncovered)} as current assignee, which no loaded assignment names; "
+                f"a later transfer is taken ({reason})")
+        for h in open_:
+            out.append({**h, "valid_to": t, "flag": h["flag"] or note} if t is not None else
+                       {**h, "valid_to": None, "flag": f"{note}; not counted", "counted": False})
+        for c in uncovered:
+            out.append({"name_as_written": c, "role": "current_assignee", "valid_from": t, "valid_to": None,
+                        "date_basis": basis, "evidence": f"current assignee as shown on the record; {reason}",
+                        "source": "record", "flag": note})
+    else:
+        for h in open_:
+            flag = h["flag"]
+            if superseded and not flag:
+                flag = (f"the record shows {'; '.join(superseded)} as current assignee, which the recorded assignments "
+                        "move on from; the recorded chain is counted")
+            out.append({**h, "valid_to": None, "flag": flag})
+    for c in superseded:
+        out.append({"name_as_written": c, "role": "current_assignee", "valid_from": None, "valid_to": None,
+                    "date_basis": "as shown", "evidence": "current assignee as shown on the record", "source": "record",
+                    "flag": f"conflicts with the recorded assignments: they lead to {reach}{why}; not counted",
+                    "counted": False})
+    return out
+
+
+def build_chain(party_rows: Iterable[tuple[str, ...]], reassignments: Mapping[str, str],
                 first_dates: Mapping[str, dt.date | None], name_entities: Mapping[str, set[str]],
                 entity_lineage: Mapping[str, str | None], lineage: Lineage,
-                group_now: Mapping[str, str] | None = None) -> pl.DataFrame:
+                group_now: Mapping[str, str] | None = None,
+                events: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> pl.DataFrame:
     """Pure: (pub_key, role, name_as_written) holder-role rows -> the holder chain.
 
     ``group_now``: entity -> its group today; a current assignee in the same group as a first
     holder today is the same line (a rename or merger the lineage file already dates), not a transfer.
+    ``events``: pub_key -> its ``ownership_events`` rows (dicts with reel_frame, conveyance,
+    conveyance_class, moves_ownership, assignors, assignees, effective_date, recorded_date,
+    date_basis, source, source_record); a publication with one that moves ownership follows them.
     """
     group_now = group_now or {}
+    events = events or {}
+    same = _same_holder(name_entities, group_now)
     starts = _lineage_starts(lineage)
+
+    def infer(pk: str, new: list[str], start: dt.date | None, *, after_events: bool = False) -> tuple[dt.date | None, str, str]:
+        """(transfer date, date_basis, why) of a transfer to ``new`` that no dated event gives, not before
+        ``start`` (the record's first date; ``after_events``: the last recorded assignment's date)."""
+        recorded = _recorded_date(reassignments.get(pk), new)
+        if recorded and not (after_events and start and recorded < start):
+            return recorded, "recorded", f"reassignment line of the record dates the transfer {recorded}"
+        lkeys = {lineage.canon(lk) for n in new for e in name_entities.get(n, set()) if (lk := entity_lineage.get(e))}
+        lstarts = [starts[k] for k in lkeys if k in starts]
+        if lstarts:
+            d, line = min(lstarts, key=lambda x: x[0])
+            return (max(d, start) if start else d), "inferred from lineage", \
+                f"transfer date not shown; earliest the lineage allows: {line}"
+        if start:
+            what = "the date of the last recorded assignment" if after_events else "the record's first date"
+            return start, "inferred from record", f"transfer date not shown and no lineage line: taken as {what}"
+        return None, "inferred from record", ("transfer date not shown, no lineage line and no date on the record: "
+                                              "the current assignee is taken to hold it throughout")
     by_pub: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for pk, role, name in party_rows:
+    for pk, role, name, *_ in party_rows:
         if name not in by_pub[pk][role]:
             by_pub[pk][role].append(name)
     rows: list[dict[str, object]] = []
-    for pk in sorted(by_pub):
+    for pk in sorted(set(by_pub) | {k for k, evs in events.items() if any(e["moves_ownership"] for e in evs)}):
         roles = by_pub[pk]
         first_role = next((r for r in FIRST_ROLES if roles.get(r)), None)
         first = roles.get(first_role, []) if first_role else []
@@ -92,8 +234,18 @@ def build_chain(party_rows: Iterable[tuple[str, str, str]], reassignments: Mappi
             for n in names:
                 seq += 1
                 rows.append({"pub_key": pk, "seq": seq, "name_as_written": n, "role": role, "valid_from": start,
-                             "valid_to": end, "date_basis": basis, "evidence": ev})
+                             "valid_to": end, "date_basis": basis, "evidence": ev, "source": "record", "flag": None,
+                             "counted": True})
 
+        if any(e["moves_ownership"] for e in events.get(pk, [])):
+            def infer_pk(new: list[str], floor: dt.date | None, pk: str = pk) -> tuple[dt.date | None, str, str]:
+                return infer(pk, new, floor, after_events=True)
+
+            for link in _event_links(first, first_role or "", current, events[pk], same, infer_pk,
+                                     first_dates.get(pk)):
+                seq += 1
+                rows.append({"pub_key": pk, "seq": seq, "counted": True, **link})
+            continue
         if not first:
             add(current, "current_assignee", None, None, "as shown", "only a current assignee is shown")
             continue
@@ -105,24 +257,7 @@ def build_chain(party_rows: Iterable[tuple[str, str, str]], reassignments: Mappi
         if not current or not new or not cur_e:
             add(first, first_role or "", None, None, "as shown", f"{first_role} as shown; no transfer shown")
             continue
-        start = first_dates.get(pk)
-        recorded = _recorded_date(reassignments.get(pk), new)
-        t: dt.date | None
-        if recorded:
-            t, basis, why = recorded, "recorded", f"reassignment line of the record dates the transfer {recorded}"
-        else:
-            lkeys = {lineage.canon(lk) for n in new for e in name_entities.get(n, set()) if (lk := entity_lineage.get(e))}
-            lstarts = [starts[k] for k in lkeys if k in starts]
-            if lstarts:
-                d, line = min(lstarts, key=lambda x: x[0])
-                t = max(d, start) if start else d
-                basis, why = "inferred from lineage", f"transfer date not shown; earliest the lineage allows: {line}"
-            elif start:
-                t, basis = start, "inferred from record"
-                why = "transfer date not shown and no lineage line: taken as the record's first date"
-            else:
-                t, basis = None, "inferred from record"
-                why = "transfer date not shown, no lineage line and no date on the record: the current assignee is taken to hold it throughout"
+        t, basis, why = infer(pk, new, first_dates.get(pk))
         kept = [n for n in first if name_entities.get(n, set()) & cur_e]
         gone = [n for n in first if n not in kept]
         add(kept, first_role or "", None, None, "as shown", "also the current assignee")

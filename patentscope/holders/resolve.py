@@ -8,7 +8,7 @@ name is resolved on its own against the lineage file and the overrides.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import duckdb
@@ -42,6 +42,10 @@ class Resolution:
     lineage_path: str | None = None
     match_evidence: str | None = None
     source: str = "name only"          # 'warehouse' or 'name only'
+    # the holder's ownership links (holder_chain): publication, interval, date basis, source, flag
+    chain_links: list[dict[str, Any]] = field(default_factory=list)
+    n_chain_links: int = 0
+
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,6 +65,33 @@ def _group_at(con: duckdb.DuckDBPyConnection, eid: str, day: dt.date) -> tuple[A
         "WHERE entity_id = $e AND (valid_from IS NULL OR valid_from <= $d) AND (valid_to IS NULL OR $d < valid_to)",
         {"e": eid, "d": day}).fetchall()
     return rows[0] if rows else None
+
+
+CHAIN_LINKS_SHOWN = 20
+
+
+def _chain_links(con: duckdb.DuckDBPyConnection, eid: str) -> tuple[list[dict[str, Any]], int]:
+    """(the first links of the holder ``eid`` in holder_chain, how many it has): recorded
+    assignments and flagged links first, each with its publication, interval and source."""
+    have = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                      "WHERE table_name = 'holder_chain'").fetchall()}
+    if not {"source", "flag", "counted"} <= have:
+        return [], 0
+    cur = con.execute(
+        "SELECT *, count(*) OVER () AS n FROM (SELECT DISTINCT c.pub_key, c.name_as_written, c.role, c.valid_from, "
+        "c.valid_to, c.date_basis, c.source, c.flag, c.counted FROM holder_chain c "
+        "JOIN holder_names n ON n.name_as_written = c.name_as_written WHERE n.entity_id = $e) "
+        "ORDER BY source = 'record', flag IS NULL, pub_key, valid_from NULLS FIRST "
+        f"LIMIT {CHAIN_LINKS_SHOWN}", {"e": eid})
+    cols = [d[0] for d in cur.description or []]
+    rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    n = int(rows[0].pop("n")) if rows else 0
+    for r in rows[1:]:
+        r.pop("n")
+    for r in rows:
+        for k in ("valid_from", "valid_to"):
+            r[k] = r[k].isoformat() if r[k] else None
+    return rows, n
 
 
 def _find_entity(con: duckdb.DuckDBPyConnection, part: str, h: HolderName) -> tuple[str | None, str]:
@@ -118,6 +149,8 @@ def resolve(name: str, day: dt.date, *, lineage: Lineage, overrides: Overrides |
                     r.country_evidence = ent[0][2] or r.country_evidence
                 if g:
                     r.holder_at_date, r.holder_group, r.group_id, r.group_country, r.lineage_confirmed, r.lineage_path = g
+                if "holder_chain" in {t[0] for t in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}:
+                    r.chain_links, r.n_chain_links = _chain_links(con, eid)
                 out.append(r)
                 continue
         if not h.resolved or not h.key:

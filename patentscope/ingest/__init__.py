@@ -74,15 +74,21 @@ def save_as_run(
     cursor: Callable[[list[Row]], dict[str, object]] | None = None,
     prepare: Callable[[duckdb.DuckDBPyConnection, Batch], Batch] | None = None,
     rejected_what: str = "rows quarantined",
+    extra: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    extra_counts: dict[str, int] | None = None,
 ) -> IngestResult:
     """Save one normalized batch as one run: migrate, record the run, land the payloads
     (``landing(run_id)``), save the batch with its cursor in one transaction, finish the run
-    ('partial' when rows were rejected, 'failed' with the error), log the rejected rows."""
+    ('partial' when rows were rejected, 'failed' with the error), log the rejected rows.
+    ``extra`` writes a source's own table in the same transaction (save_batch's ``extra``);
+    ``extra_counts`` are its row counts, added to the result's."""
     with writer(warehouse, log=log) as con, recorded_run(con, batch.source, command) as run:
         run.read = batch.rows_read
         rows = landing(run.run_id)
         to_save = prepare(con, batch) if prepare else batch
-        counts = save_batch(con, to_save, run_id=run.run_id, landing=rows, cursor=cursor(rows) if cursor else None)
+        counts = save_batch(con, to_save, run_id=run.run_id, landing=rows, cursor=cursor(rows) if cursor else None,
+                            extra=extra)
+        counts.update(extra_counts or {})
         run.loaded, run.rejected = sum(counts.values()), len(batch.rejected)
         run.message = f"{len(batch.rejected)} {rejected_what}" if batch.rejected else None
     for bad in batch.rejected:

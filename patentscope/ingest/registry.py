@@ -12,7 +12,8 @@ A source is one module under ``patentscope/ingest/`` that declares
 
 and one line in :data:`SOURCES` below. The order of :data:`SOURCES` is the order a job runs
 them: the worst-ranked first (warehouse/save.py SOURCE_RANK), bulk before the ODP search (its
-default start is the bulk release's last grant date), the maintenance-fee file last (it keeps
+default start is the bulk release's last grant date), the USPTO assignment files after it (their events attach to the
+publications the sources before them loaded), the maintenance-fee file last (it keeps
 the events of US patents already in the warehouse). docs/development.md walks through adding one.
 """
 
@@ -58,6 +59,7 @@ SOURCES: tuple[Source, ...] = (
     Source("ops", "ops", "patentscope.ingest.ops"),
     Source("uspto_bulk", "bulk", "patentscope.ingest.us_bulk_job"),
     Source("uspto_odp", "odp", "patentscope.ingest.us_odp"),
+    Source("assignments", "assignments", "patentscope.ingest.assignments"),
     Source("maintfee", "maintfee", "patentscope.ingest.maintfee"),
 )
 

@@ -16,7 +16,9 @@ Two ways in, one normalize/save path:
 Rows keyed by publication (publications, parties, classifications, legal_events with fee
 payments, lapses and terminal disclaimers, term_inputs with the earliest US filing date and PTA)
 are written when the record shows a patent or publication number (or the warehouse already knows
-the application's patent); the application-keyed tables of migration 0007 keep every record.
+the application's patent); the application-keyed tables of migration 0007 keep every record,
+and every assignment of a record is an ``ownership_events`` row (migration 0019, replaced per
+application like them; normalize/assignments.py classifies the conveyance).
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ if TYPE_CHECKING:
 
 LIVE_STATE = "odp"          # ingest_state key of the live search
 LOAD_STATE = "odp-load"     # ingest_state key of the last replay
-US_TABLES = {"us_applications": "applications", "us_application_events": "events", "us_continuity": "continuity"}
+US_TABLES = {"us_applications": "applications", "us_application_events": "events", "us_continuity": "continuity",
+             "ownership_events": "ownership"}
 
 
 # --------------------------------------------------------------------------------------------

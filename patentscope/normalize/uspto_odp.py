@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..landscape import Landscape
+from .assignments import Assignment, Property, event_rows, odp_assignments
 from .batch import Batch, Row
 from .classifications import normalize_symbol
 from .maintfee import effect_of
@@ -45,7 +46,6 @@ SOURCE = "odp"
 TERM_TYPES = frozenset({"CON", "CIP", "DIV", "NST"})
 APPLICATION_TYPES = {"UTL": "utility", "DES": "design", "PLT": "plant", "REI": "reissue"}
 LAPSE_STATUS = 250  # "Patent Expired Due to NonPayment of Maintenance Fees Under 37 CFR 1.362"
-_OWNERSHIP = re.compile(r"ASSIGNMENT OF ASSIGNOR|NUNC PRO TUNC ASSIGNMENT|MERGER|CHANGE OF NAME|ENTITY CONVERSION", re.I)
 
 
 # --------------------------------------------------------------------------------------------
@@ -236,19 +236,6 @@ class Event:
         return effect_of(self.code)
 
 
-@dataclass(frozen=True)
-class Assignment:
-    recorded: dt.date | None
-    reel_frame: str | None
-    conveyance: str | None
-    assignors: tuple[str, ...]
-    assignees: tuple[tuple[str, str | None], ...]   # (name, country code)
-
-    @property
-    def transfers_ownership(self) -> bool:
-        return bool(self.conveyance and _OWNERSHIP.search(self.conveyance))
-
-
 @dataclass
 class Application:
     application_number: str
@@ -362,29 +349,6 @@ def _events(rec: dict[str, Any]) -> list[Event]:
     return out
 
 
-def _assignments(rec: dict[str, Any]) -> list[Assignment]:
-    out = []
-    for a in rec.get("assignmentBag") or []:
-        if not isinstance(a, dict):
-            continue
-        assignors = tuple(n for n in (_text(_get(x, "assignorName")) for x in a.get("assignorBag") or [] if isinstance(x, dict)) if n)
-        assignees = []
-        for x in a.get("assigneeBag") or []:
-            if not isinstance(x, dict):
-                continue
-            name = _text(_get(x, "assigneeNameText", "assigneeName"))
-            addr = x.get("assigneeAddress") if isinstance(x.get("assigneeAddress"), dict) else {}
-            cc = _text(_get(addr, "ictCountryCode", "countryCode", "countryOrStateCode"))
-            if name:
-                assignees.append((name, cc))
-        reel = _text(a.get("reelAndFrameNumber"))
-        if reel is None and a.get("reelNumber") is not None:
-            reel = f"{a.get('reelNumber')}/{a.get('frameNumber')}"
-        out.append(Assignment(parse_date(_get(a, "assignmentRecordedDate", "assignmentReceivedDate")), reel,
-                              _text(a.get("conveyanceText")), assignors, tuple(assignees)))
-    return out
-
-
 def parse_application(rec: dict[str, Any], number: str | None = None) -> Application | None:
     """One record of any recorded shape -> Application (None without an application number).
 
@@ -439,7 +403,7 @@ def parse_application(rec: dict[str, Any], number: str | None = None) -> Applica
     app.events = _events(rec)
     if "assignmentBag" in rec:
         app.parts.add("assignments")
-    app.assignments = _assignments(rec)
+    app.assignments = odp_assignments(rec)
     fp = rec.get("foreignPriorityBag")
     if isinstance(fp, list):
         app.parts.add("foreign_priority")
@@ -541,6 +505,7 @@ class UsRows:
     applications: list[Row] = field(default_factory=list)
     events: list[Row] = field(default_factory=list)
     continuity: list[Row] = field(default_factory=list)
+    ownership: list[Row] = field(default_factory=list)   # ownership_events (migration 0019)
 
     def application_numbers(self) -> list[str]:
         return sorted({r["application_number"] for r in self.applications})
@@ -588,6 +553,17 @@ def to_rows(
         for i, e in enumerate(app.events, start=1):
             us.events.append({"application_number": app.application_number, "source": SOURCE, "seq": i,
                               "event_date": e.date, "event_code": e.code, "description": e.description, "effect": e.effect})
+        if "assignments" in app.parts:
+            prop = Property(app.application_number, app.patent_number, app.earliest_publication_number)
+            seen_rf: set[str] = set()
+            for i, a in enumerate(app.assignments, start=1):
+                if a.reel_frame in seen_rf:
+                    continue
+                seen_rf.add(a.reel_frame or f"#{i}")
+                for r in event_rows(a, source=SOURCE, source_record=f"{app.application_number}:assignmentBag[{i}]",
+                                    properties=[prop]):
+                    r["pub_key"], r["reel_frame"] = pub_key, r["reel_frame"] or f"#{i}"
+                    us.ownership.append(r)
         seen_links: set[tuple[str, str, str, str]] = set()
         for link in app.continuity:
             k = (link.direction, link.child, link.parent, link.code)
@@ -639,7 +615,7 @@ def _publication_rows(batch: Batch, app: Application, pub_key: str, kind: str | 
                                   "source": SOURCE, "source_field": f"{rec}:{role}Bag"})
     owners = [a for a in app.assignments if a.transfers_ownership and a.assignees]
     if owners:
-        latest = max(owners, key=lambda a: (a.recorded or dt.date.min, a.reel_frame or ""))
+        latest = max(owners, key=lambda a: (a.effective[0] or dt.date.min, a.recorded or dt.date.min, a.reel_frame or ""))
         for seq, (name, cc) in enumerate(latest.assignees, start=1):
             batch.parties.append({"pub_key": pub_key, "role": "current_assignee", "seq": seq, "name_as_written": name,
                                   "country": cc, "source": SOURCE,

@@ -101,13 +101,16 @@ def register(main: click.Group) -> None:
     def chain_cmd(obj: Any, publication: str, as_json: bool) -> None:
         """Print who held a publication when: each ownership link, its group interval and its source.
 
-        Reads holder_chain and publication_holder_groups (built by `holders build` / `analyze`).
+        Reads holder_chain and publication_holder_groups (built by `holders build` / `analyze`)
+        and the recorded USPTO assignments (`ingest assignments`, `ingest odp`): each with its
+        date, conveyance class (security interests and licences do not move ownership) and source.
 
         \b
         Example:
           patentscope --warehouse patentscope-demo/patentscope.duckdb holders chain US4902361
         """
         from ...errors import InputError
+        from ...record import ownership_events_of
         from ...warehouse.connection import reader
 
         key = publication.strip().upper().replace(" ", "")
@@ -117,8 +120,9 @@ def register(main: click.Group) -> None:
         with reader(obj.settings.warehouse) as con:
             cands = [f"{m[1]}-{m[2]}", key]
             links = con.execute(
-                "SELECT c.pub_key, c.seq, c.name_as_written, c.role, c.valid_from, c.valid_to, c.date_basis, c.evidence "
-                "FROM holder_chain c WHERE c.pub_key IN (?, ?) ORDER BY c.seq", cands).fetchall()
+                "SELECT c.pub_key, c.seq, c.name_as_written, c.role, c.valid_from, c.valid_to, c.date_basis, c.evidence, "
+                "c.source, c.flag, c.counted FROM holder_chain c WHERE c.pub_key IN (?, ?) ORDER BY c.seq", cands).fetchall()
+            events = [e for k in dict.fromkeys(cands) for e in ownership_events_of(con, k)]
             groups = con.execute(
                 "SELECT name_as_written, group_id, group_label, holder_kind, valid_from, valid_to, lineage_confirmed "
                 "FROM publication_holder_groups WHERE pub_key IN (?, ?) ORDER BY valid_from NULLS FIRST, group_id",
@@ -128,22 +132,29 @@ def register(main: click.Group) -> None:
         if not links and not flags:
             raise InputError(f"no holder chain for {publication} in {obj.settings.warehouse} "
                              "(not in the warehouse, or `holders build` / `analyze` not run)")
-        cols_l = ("pub_key", "seq", "name_as_written", "role", "valid_from", "valid_to", "date_basis", "evidence")
+        cols_l = ("pub_key", "seq", "name_as_written", "role", "valid_from", "valid_to", "date_basis", "evidence", "source",
+                  "flag", "counted")
         cols_g = ("name_as_written", "group_id", "group_label", "holder_kind", "valid_from", "valid_to", "lineage_confirmed")
         if as_json:
             click.echo(json.dumps({"links": [dict(zip(cols_l, r, strict=True)) for r in links],
                                    "groups": [dict(zip(cols_g, r, strict=True)) for r in groups],
-                                   "no_holder_flags": [{"name_as_written": a, "flag": b} for a, b in flags]},
+                                   "no_holder_flags": [{"name_as_written": a, "flag": b} for a, b in flags],
+                                   "ownership_events": events},
                                   default=str, ensure_ascii=False, indent=1))
             return
         for r in links:
             click.echo(f"link {r[1]}: {r[2]} ({r[3]}) from {_fmt(r[4]) if r[4] else 'start'} to "
-                       f"{_fmt(r[5]) if r[5] else 'now'} [{r[6]}]: {r[7]}")
+                       f"{_fmt(r[5]) if r[5] else 'now'} [{r[6]}; source {r[8]}]: {r[7]}"
+                       + ("" if r[10] else " NOT COUNTED") + (f" ! {r[9]}" if r[9] else ""))
         for r in groups:
             click.echo(f"  group {r[2]} ({r[1]}, {r[3]}) from {_fmt(r[4]) if r[4] else 'start'} to "
                        f"{_fmt(r[5]) if r[5] else 'now'}" + ("" if r[6] else " [unconfirmed lineage]"))
         for a, b in flags:
             click.echo(f"no holder shown: {a!r}: {b}")
+        for e in sorted(events, key=lambda e: (e["effective_date"] or dt.date.max, e["reel_frame"])):
+            click.echo(f"assignment {e['reel_frame']} {e['effective_date'] or 'undated'} ({e['date_basis']}): "
+                       f"{e['conveyance_class']}{'' if e['moves_ownership'] else ' (owner unchanged)'}: "
+                       f"{'; '.join(e['assignors'] or [])} -> {'; '.join(e['assignees'] or [])} [{e['source']} {e['source_record']}]")
 
     @holders.command("resolve")
     @click.argument("name")
@@ -156,8 +167,10 @@ def register(main: click.Group) -> None:
                     lineage_path: Path | None) -> None:
         """Print the normalized name, holder, holder group at a date, country and match evidence.
 
-        Uses the warehouse's holder tables when they are built; otherwise resolves the name on
-        its own with the lineage file and the overrides. A field listing several holders
+        Uses the warehouse's holder tables when they are built, and then also lists the holder's
+        ownership links (holder_chain: publication, interval, date basis and source, recorded
+        assignments and flagged links first; `holders chain PUB` shows one publication's whole
+        chain); otherwise resolves the name on its own with the lineage file and the overrides. A field listing several holders
         ("A; B") gives one answer per holder. Bad input (empty, punctuation, a country only,
         very long, mixed scripts) is reported as unresolved.
 
@@ -201,6 +214,12 @@ def register(main: click.Group) -> None:
             width = max(len(k) for k, _ in rows)
             for k, v in rows:
                 click.echo(f"{k.ljust(width)}  {_fmt(v)}")
+            if r.chain_links:
+                click.echo(f"ownership links ({len(r.chain_links)} of {r.n_chain_links}; recorded assignments and flags first):")
+            for c in r.chain_links:
+                click.echo(f"  {c['pub_key']} {c['name_as_written']} ({c['role']}) from {c['valid_from'] or 'start'} to "
+                           f"{c['valid_to'] or 'now'} [{c['date_basis']}; source {c['source']}]"
+                           + ("" if c["counted"] else " NOT COUNTED") + (f" ! {c['flag']}" if c["flag"] else ""))
 
     @holders.command("evaluate")
     @click.option("--set", "which", type=click.Choice(["ndfeb", "epo-ops", "kinds", "all"]), default="all",

@@ -1,4 +1,5 @@
-"""``patentscope ingest bulk | odp | maintfee``: the US sources (USPTO Open Data Portal)."""
+"""``patentscope ingest bulk | odp | assignments | maintfee``: the US sources (USPTO Open Data Portal,
+USPTO assignment records)."""
 
 from __future__ import annotations
 
@@ -124,6 +125,34 @@ def register(main: click.Group) -> None:
                                       since=since.date() if since else None, until=until.date() if until else None,
                                       query=query, page_size=page_size, raw_dir=_raw_dir(obj), log=obj.log)
         echo_summary(res.summary("odp"), quiet=obj.quiet)
+        if res.rejected:
+            sys.exit(1)
+
+    @ingest.command("assignments")
+    @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+    @click.pass_obj
+    def ingest_assignments_cmd(obj: Any, files: tuple[Path, ...]) -> None:
+        """Load USPTO patent assignment records (Assignment Search XML) as dated ownership events.
+
+        Each FILE is a response of the USPTO Patent Assignment Search service (one <doc> per
+        recorded assignment: reel/frame, conveyance, assignors with execution dates, assignees,
+        the patents and applications it covers). Conveyances are classified: an assignment of
+        the assignors' interest is a transfer, a merger or change of name a lineage step, a
+        security interest, its release or a licence is not a change of owner. XML declaring a
+        DTD or entities is refused; a malformed file or record is quarantined with its file and
+        line and the others load. Loading the same files again changes nothing. `holders build`
+        (or `analyze`) then splits the holder-at-date at each transfer.
+
+        \b
+        Example:
+          patentscope ingest assignments assignment_3.xml more/*.xml
+        """
+        from ...ingest.assignments import ingest_assignments
+
+        names = " ".join(str(f) for f in files)
+        res = ingest_assignments(obj.settings.warehouse, list(files), command=f"patentscope ingest assignments {names}",
+                                 raw_dir=_raw_dir(obj), log=obj.log)
+        echo_summary(res.summary("assignments"), quiet=obj.quiet)
         if res.rejected:
             sys.exit(1)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,18 @@ def _lines(rec: dict[str, Any]) -> list[str]:
         span = f"{h['valid_from'] or '…'} – {h['valid_to'] or 'today'}"
         add(f"  {h['holder_role']:<18} {_short(h['part_as_written'], 40):<40} {span:<25} group {h['group_name']}"
             f"{'' if h['lineage_confirmed'] else ' [unconfirmed]'}")
+    for c in rec.get("holder_chain", []):
+        if c["source"] != "record" or c["flag"]:
+            span = f"{c['valid_from'] or '…'} – {c['valid_to'] or 'today'}"
+            add(f"  link {c['seq']}: {_short(c['name_as_written'], 40)} {span} [{c['date_basis']}; {c['source']}]"
+                + ("" if c["counted"] else " NOT COUNTED") + (f" ! {c['flag']}" if c["flag"] else ""))
+    events = sorted(rec.get("ownership_events", []), key=lambda e: (e["effective_date"] or dt.date.max, e["reel_frame"]))
+    if events:
+        add("  Recorded assignments (USPTO; * = moves ownership)")
+    for e in events:
+        add(f"  {'*' if e['moves_ownership'] else ' '} {e['effective_date'] or 'undated'} ({e['date_basis']}) "
+            f"reel/frame {e['reel_frame']} {e['conveyance_class']}: {_short('; '.join(e['assignors'] or []), 40)} -> "
+            f"{_short('; '.join(e['assignees'] or []), 40)} [{e['source']} {e['source_record']}]")
     for ln in rec["lineage"]:
         if ln["names"] or ln["steps"]:
             add(f"  lineage of {ln['name']}: {' → '.join(ln['names'])}; group today: {ln.get('group_today')}")

@@ -65,21 +65,21 @@ def _text(st: dict[str, Any]) -> list[str]:
         lines.append(st["note"])
     if st["sources"]:
         lines.append("")
-        header = f"{'source':<10} {'config':<11} {'last ok (UTC)':<19} {'age':>5}  {'last run':<16} {'pubs':>7}  cursor"
+        header = f"{'source':<11} {'config':<11} {'last ok (UTC)':<19} {'age':>5}  {'last run':<16} {'pubs':>7}  cursor"
         lines.append(header)
         lines.append("-" * len(header))
         for s in st["sources"]:
             cur = s["cursor"]
             cur_text = ", ".join(f"{k}={v}" for k, v in cur.items()) if isinstance(cur, dict) else str(cur or "-")
             last = f"#{s['last_run']} {s['last_status']}" if s.get("last_run") else "never"
-            lines.append(f"{s['source']:<10} {s['configured_as'] or '-':<11} {_fmt_time(s['last_ok_at']):<19} "
+            lines.append(f"{s['source']:<11} {s['configured_as'] or '-':<11} {_fmt_time(s['last_ok_at']):<19} "
                          f"{_age(s['age_seconds']):>5}  {last:<16} {s['publications']:>7,}  {cur_text[:90]}")
     if st["recent_failures"]:
         lines.append("")
         lines.append("recent failures")
         for f in st["recent_failures"]:
             ref = f"job {f['job_id']}" if f.get("job_id") else f"run {f['run_id']}"
-            lines.append(f"  {_fmt_time(f['at'])}  {f['source']:<10} {ref:<8} {f['kind'] or '':<11} {(f['message'] or '')[:160]}")
+            lines.append(f"  {_fmt_time(f['at'])}  {f['source']:<11} {ref:<8} {f['kind'] or '':<11} {(f['message'] or '')[:160]}")
     return lines
 
 

@@ -9,10 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from defusedxml import DefusedXmlException
-from defusedxml import ElementTree as DefusedET
-
 from ...errors import RowError
+from .. import safexml
 from ..classifications import extract_symbols, normalize_symbol
 from ..dates import parse_date
 from ..numbers import PubNumber, parse_pub_number
@@ -28,17 +26,8 @@ FAMILY_NOTE = "DOCDB simple family id given by EPO OPS (family-id attribute)"
 
 
 def parse_xml(data: bytes, name: str) -> Element:
-    """Parse OPS XML safely; raises RowError(file=name) for refused or malformed input."""
-    try:
-        root: Element = DefusedET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-        return root
-    except DefusedXmlException as e:
-        raise RowError(name, 1, f"refused: the XML declares a DTD or entities ({type(e).__name__}); "
-                                "entity expansion and external entities are never processed") from None
-    except DefusedET.ParseError as e:
-        line, col = getattr(e, "position", (1, 0))
-        raise RowError(name, max(1, int(line)), f"not well-formed XML at line {line}, column {col} "
-                                                "(truncated or not an OPS response)") from None
+    """Parse OPS XML safely (normalize/safexml.py); raises RowError(file=name) for refused or malformed input."""
+    return safexml.parse(data, name, what="an OPS response")[0]
 
 
 def _local(tag: Any) -> str:
