@@ -48,6 +48,19 @@ SOURCE_BY_MODE = {"extended": "priority_extended", "simple": "priority_simple"}
 ALL_SOURCES = ("docdb", "inpadoc", "publication", "priority_extended", "priority_simple")
 SHOWA0, HEISEI0, REIWA0 = 1925, 1988, 2018
 
+# application-number patterns, compiled once (application_key runs once per publication and claim)
+_JP_PREFIX = re.compile(r"^JP")
+_KIND_SUFFIX = re.compile(r"[A-Z]\d?$")
+_JP_GREGORIAN = re.compile(r"(\d{4})-(\d{1,6})")
+_JP_ERA = re.compile(r"(\d{1,2})-(\d{1,6})")
+_JP_EPO = re.compile(r"(\d{1,6})/(\d{2})")
+_NON_DIGITS = re.compile(r"\D")
+_PCT = re.compile(r"^PCT/([A-Z]{2})(\d{2,4})/(\d+)")
+_CC_PREFIX = re.compile(r"^([A-Z]{2})(?=[\d-])")
+_US_SERIES = re.compile(r"^(\d{2})/([\d,]{5,9})")
+_EIGHT_DIGITS = re.compile(r"\d{8}")
+_CHECK_DIGIT = re.compile(r"[.][\dX]$")
+
 
 def _era_year(era: int, date: dt.date | None) -> int | None:
     """Gregorian year of a JP imperial-era year number, checked against the date when known."""
@@ -63,21 +76,21 @@ def _era_year(era: int, date: dt.date | None) -> int | None:
 
 def _jp_key(number: str, date: dt.date | None) -> str | None:
     s = number.upper().strip()
-    s = re.sub(r"^JP", "", s)
-    s = re.sub(r"[A-Z]\d?$", "", s)  # kind code A, B2
-    m = re.fullmatch(r"(\d{4})-(\d{1,6})", s)
+    s = _JP_PREFIX.sub("", s)
+    s = _KIND_SUFFIX.sub("", s)  # kind code A, B2
+    m = _JP_GREGORIAN.fullmatch(s)
     if m:
         return f"JP:{int(m[1])}:{int(m[2])}"
-    m = re.fullmatch(r"(\d{1,2})-(\d{1,6})", s)  # era year - serial
+    m = _JP_ERA.fullmatch(s)  # era year - serial
     if m:
         y = _era_year(int(m[1]), date)
         return f"JP:{y}:{int(m[2])}" if y else None
-    m = re.fullmatch(r"(\d{1,6})/(\d{2})", s)  # EPO: serial / two-digit year
+    m = _JP_EPO.fullmatch(s)  # EPO: serial / two-digit year
     if m:
         yy = int(m[2])
         y = date.year if date and date.year % 100 == yy else (1900 + yy if yy > 30 else 2000 + yy)
         return f"JP:{y}:{int(m[1])}"
-    d = re.sub(r"\D", "", s)
+    d = _NON_DIGITS.sub("", s)
     if not d or len(d) < 5:
         return None
     if len(d) == 10 and d[:2] in ("19", "20"):
@@ -107,26 +120,30 @@ def application_key(country: str | None, number: str | None, date: dt.date | Non
         return None
     s = str(number).strip().upper()
     cc = (country or "").upper().strip()
-    m = re.match(r"^PCT/([A-Z]{2})(\d{2,4})/(\d+)", s.replace(" ", ""))
+    m = _PCT.match(s.replace(" ", ""))
     if m:
         yr = int(m[2]) if len(m[2]) == 4 else (1900 + int(m[2]) if int(m[2]) > 70 else 2000 + int(m[2]))
         return f"WO:{m[1]}:{yr}:{int(m[3])}"
-    m = re.match(r"^([A-Z]{2})(?=[\d-])", s)
+    m = _CC_PREFIX.match(s)
     if m and (not cc or m[1] == cc):
         cc = m[1]
     if not cc:
         return None
     if cc == "JP":
         return _jp_key(s, date)
-    body = re.sub(rf"^{cc}[-\s]?", "", s)
+    body = s
+    if s.startswith(cc):  # "US-", "EP 1234567": the country and one separator
+        body = s[len(cc):]
+        if body[:1] == "-" or body[:1].isspace():
+            body = body[1:]
     if cc == "US":
-        m = re.match(r"^(\d{2})/([\d,]{5,9})", body)
+        m = _US_SERIES.match(body)
         if m:
             return f"US:{int(m[1])}/{int(m[2].replace(',', ''))}"
-        if re.fullmatch(r"\d{8}", body):  # ODP writes series code + serial as 8 digits
+        if _EIGHT_DIGITS.fullmatch(body):  # ODP writes series code + serial as 8 digits
             return f"US:{int(body[:2])}/{int(body[2:])}"
         return None  # a bare serial without its series code is ambiguous across series
-    d = re.sub(r"\D", "", re.sub(r"[.][\dX]$", "", body))
+    d = _NON_DIGITS.sub("", _CHECK_DIGIT.sub("", body))
     if cc == "CN":
         if len(d) >= 12:
             return f"CN:{d[:4]}:{int(d[4:12])}"
@@ -172,6 +189,10 @@ class _DSU:
         if ra != rb:
             lo, hi = sorted((ra, rb))
             self.parent[hi] = lo
+
+
+_FAMILY_COLUMNS = ("pub_key", "given_family_id", "given_source", "constructed_family_id", "family_id",
+                   "family_id_source", "n_members", "priority_keys", "application_key", "evidence")
 
 
 def build_families(pubs: Iterable[tuple[str, str | None, str | None, dt.date | None, str, str]],
@@ -238,7 +259,7 @@ def build_families(pubs: Iterable[tuple[str, str | None, str | None, dt.date | N
     for pk, *_ in prows:
         comp_members[dsu.find("P|" + pk)].append(pk)
 
-    rows = []
+    cols: tuple[list[object], ...] = tuple([] for _ in _FAMILY_COLUMNS)  # built column-wise (no dict per row)
     conflicts = []
     src_const = SOURCE_BY_MODE[mode]
     for members in comp_members.values():
@@ -267,12 +288,10 @@ def build_families(pubs: Iterable[tuple[str, str | None, str | None, dt.date | N
                 fsrc = src_const
                 st.n_joined_by_priority += 1
                 ev += "; linked through " + ", ".join(via[:8]) + (" ..." if len(via) > 8 else "")
-            rows.append({"pub_key": m, "given_family_id": given.get(m),
-                         "given_source": given_src.get(m),
-                         "constructed_family_id": constructed, "family_id": fid, "family_id_source": fsrc,
-                         "n_members": len(members), "priority_keys": sorted(prio.get(m, set())),
-                         "application_key": own.get(m), "evidence": ev})
-    df = pl.DataFrame(rows, schema={"pub_key": pl.Utf8, "given_family_id": pl.Utf8, "given_source": pl.Utf8,
+            for col, v in zip(cols, (m, given.get(m), given_src.get(m), constructed, fid, fsrc, len(members),
+                                     sorted(prio.get(m, set())), own.get(m), ev), strict=True):
+                col.append(v)
+    df = pl.DataFrame(dict(zip(_FAMILY_COLUMNS, cols, strict=True)), schema={"pub_key": pl.Utf8, "given_family_id": pl.Utf8, "given_source": pl.Utf8,
                                     "constructed_family_id": pl.Utf8, "family_id": pl.Utf8,
                                     "family_id_source": pl.Utf8, "n_members": pl.Int32,
                                     "priority_keys": pl.List(pl.Utf8), "application_key": pl.Utf8,
