@@ -14,6 +14,8 @@ def _targets(p: pl.DataFrame, ev: pl.DataFrame, markets: Sequence[str]) -> pl.Da
     """The office row of every publication, plus national rows of granted EP bundles."""
     office_rows = p.select("pub_key", pl.col("country").alias("jurisdiction"), pl.lit(False).alias("national"))
     bundles = p.filter(pl.col("national_members").fill_null(False) & (pl.col("document_type") == "invention")).select("pub_key")
+    if bundles.height == 0:  # no EP bundle: the office rows only (one per pub_key)
+        return office_rows
     from_events = (ev.join(bundles, on="pub_key", how="semi").filter(pl.col("jurisdiction") != "EP")
                    .select("pub_key", "jurisdiction").unique())
     asked = [m.strip().upper() for m in markets if m and m.strip().upper() != "EP"]

@@ -28,6 +28,12 @@ def _apply_evidence(r: pl.DataFrame, evidence: pl.DataFrame | None, rules: TermR
     * 'Fee status: Paid': the in-force status no longer rests on assumed fees.
     The evidence date is the date the page gave, else ``today`` (the page was seen by then)."""
     ev = evidence if evidence is not None else pl.DataFrame(schema=_ev_schema())
+    if ev.height == 0 or not r["pub_key"].is_in(ev["pub_key"].implode()).any():
+        # no evidence for any row: every case below is false, so only the evidence columns are added
+        # (the same frame the full path gives, without its fixed cost)
+        return r.with_columns(st_conflict_from=pl.lit(None, dtype=pl.Date), status_conflict=_NULL_S,
+                              status_as_shown=pl.lit(None, dtype=ev.schema["shown_state"]),
+                              status_evidence=pl.lit(None, dtype=ev.schema["evidence_text"]))
     empty = pl.lit([], dtype=pl.List(pl.String))
     j = r.join(ev, on="pub_key", how="left")
     own = pl.col("jurisdiction") == pl.col("office")
