@@ -62,7 +62,8 @@ HEADLINE_RULES = {
 # Status inputs kept on the frame so that status_at() can re-evaluate any date.
 _STATUS_INPUTS = ("st_hard", "st_exists_from", "st_end_date", "st_end_status", "st_granted", "st_in_force_from_exact",
                   "st_sure_until", "st_bound_reason", "st_validation_known", "st_potential_end", "st_term_log",
-                  "st_fee_assumed_from", "st_conflict_from")
+                  "st_fee_assumed_from", "st_conflict_from", "st_exam_after", "st_exam_deadline", "st_exam_requested",
+                  "st_exam_note")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -148,6 +148,8 @@ def _status_exprs(at: pl.Expr, in_force_on_expiry_date: bool, in_lapse: pl.Expr)
                    pl.col("status_conflict"))),
         ((at < pl.col("st_exists_from")).fill_null(False), "not yet filed", "before_filing",
          pl.format("before the filing date {}", pl.col("st_exists_from"))),
+        (ended.fill_null(False) & (pl.col("end_reason") == "no_exam_request").fill_null(False), "lapsed", "no_exam_request",
+         pl.format("deemed withdrawn (no examination request on record): {}", pl.col("st_exam_note"))),
         (ended.fill_null(False) & (pl.col("end_reason") == "status_evidence").fill_null(False), "", "ended",
          pl.format("{} by {} at the latest: the record's own status shows it ended (see 'evidence')",
                    pl.col("st_end_status"), end)),
@@ -156,6 +158,10 @@ def _status_exprs(at: pl.Expr, in_force_on_expiry_date: bool, in_lapse: pl.Expr)
         (in_lapse, "lapsed", "reinstated_lapse", pl.lit("in a lapse later undone by a reinstatement")),
         (doc == "international_application", "unknown", "pct_international",
          pl.lit("a PCT international application is never in force itself; see its national/regional phases")),
+        ((doc == "application") & (at >= pl.col("st_exam_after")).fill_null(False)
+         & ~pl.col("st_exam_requested").fill_null(False) & (at < potential).fill_null(True), "unknown", "exam_request_unknown",
+         pl.format("the examination-request period has run out ({}) and the record shows no request and no grant: pending "
+                   "if one was filed in time, deemed withdrawn if not", pl.col("st_exam_note"))),
         ((doc == "application") & (at < potential).fill_null(False), "pending", "application",
          pl.format("an application with no grant and no end event in the warehouse; a patent on it could run until {}",
                    potential)),

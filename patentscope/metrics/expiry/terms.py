@@ -22,7 +22,8 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
     p = p.with_columns(
         base_date=_chain([
             (m == "us_utility", e_us),
-            (m.is_in(["years_from_filing", "none"]), pl.coalesce("international_filing_date", "filing_date")),
+            (m.is_in(["years_from_filing", "none", "grant_then_filing"]),
+             pl.coalesce("international_filing_date", "filing_date")),
             (m == "years_from_grant", pl.col("grant_known")),
         ], pl.lit(None, dtype=pl.Date)),
     )
@@ -61,6 +62,7 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
             (pl.col("international_filing_date").is_not_null(),
              pl.lit("PCT international filing date (term_inputs.international_filing_date): national/regional phase")),
             (m == "years_from_grant", pl.lit("grant date")),
+            (m == "with_original", pl.lit("the original patent's term (a reissue ends with it)")),
         ], pl.lit("filing date (publications.filing_date)")),
         # US: filed on/after the change date? (the application's own filing date decides)
         us_after=_chain([
@@ -98,6 +100,16 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
              pl.lit("jp_pre_1995" if jp["enabled"] else "jp_pre_1995_disabled")),
             (m == "years_from_filing", pl.when(pl.col("years_used") == pl.col("years_alt")).then(pl.lit("from_filing_alt"))
              .otherwise(pl.lit("from_filing"))),
+            # CA-style: filed on/after change_date -> years from filing; before -> years_from_grant from issue,
+            # the later of the two where that term had not run out before longer_if_unexpired_on
+            (m == "grant_then_filing",
+             _chain([
+                 ((base >= pl.col("change_date")).fill_null(False), pl.lit("filed_on_after_change")),
+                 (base.is_null() | pl.col("grant_known").is_null(), _NULL_S),
+                 ((add_years(pl.col("grant_known"), pl.col("years_from_grant"), leap) >= pl.col("unexpired_on")).fill_null(False),
+                  pl.lit("later_of_issue_and_filing")),
+             ], pl.lit("issue_before_change"))),
+            (m == "with_original", pl.lit("with_original")),
             (m == "none", pl.lit("none")),
         ], _NULL_S),
         t20=add_years(pl.when(us_row).then(pl.col("e_high")).otherwise(base), pl.col("years"), leap),
@@ -117,9 +129,13 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
             (v.is_in(["from_grant", "from_grant_alt", "from_filing", "from_filing_alt"]), pl.col("t_years")),
             (v == "jp_pre_1995", pl.when(pl.col("exam_pub").is_not_null()).then(pl.min_horizontal(jp_exam_end, jp_cap_end))),
             (v == "jp_pre_1995_disabled", jp_cap_end),
+            (v == "filed_on_after_change", pl.col("t20")),
+            (v == "issue_before_change", pl.col("t17")),
+            (v == "later_of_issue_and_filing", pl.max_horizontal("t17", "t20")),
         ], pl.lit(None, dtype=pl.Date)),
         potential_end=_chain([
             (is_app & (m == "us_utility") & after.fill_null(False), pl.col("t20")),
+            (is_app & (m == "grant_then_filing") & (base >= pl.col("change_date")).fill_null(False), pl.col("t20")),
             (is_app & (m == "years_from_filing"), pl.col("t_years")),
         ], pl.lit(None, dtype=pl.Date)),
         # PTA eligibility keys on the application's filing date; a national stage's is its international filing date
@@ -195,7 +211,14 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
         _line(granted & (m == "years_from_filing") & base.is_null(), "filing date (publications.filing_date): the term counts from it"),
         _line((v == "jp_pre_1995") & pl.col("exam_pub").is_null(),
               "examined-publication date (jp_pre_1995 rule enabled): no record whose kinds are all grant kinds shows a publication date"),
-        _line(is_app & m.is_in(["us_utility", "years_from_filing"]) & base.is_null(),
+        _line(granted & (m == "grant_then_filing") & base.is_null(),
+              "filing date (publications.filing_date): filed before {} the term is {} years from issue, on/after it {} "
+              "years from filing", pl.col("change_date"), pl.col("years_from_grant"), pl.col("years")),
+        _line(granted & (m == "grant_then_filing") & (base < pl.col("change_date")).fill_null(False)
+              & pl.col("grant_known").is_null(),
+              "grant (issue) date: filed before {}, the term counts {} years from issue", pl.col("change_date"),
+              pl.col("years_from_grant")),
+        _line(is_app & m.is_in(["us_utility", "years_from_filing", "grant_then_filing"]) & base.is_null(),
               "filing date (publications.filing_date): needed to place the application in time"),
         _line(granted & pl.col("in_force_from").is_null(),
               "grant date: needed to tell when it came into force (no grant date, no 'grant' legal event, no dated grant document)"),
@@ -241,6 +264,17 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
                    "from the examined publication, capped at 20 from filing) is [unconfirmed] and off in term_rules.toml "
                    "[jp_pre_1995], so the patent may have ended earlier", pl.col("rule_id"), base,
                    _date_lit(jp["filed_before"]), pl.lit(jp["cap_years_from_filing"]), jp_cap_end)),
+        (v == "filed_on_after_change",
+         pl.format("rule {} (filed {} on/after {}): {} years from filing = {}", pl.col("rule_id"), base, pl.col("change_date"),
+                   pl.col("years"), pl.col("t20"))),
+        (v == "issue_before_change",
+         pl.format("rule {} (filed {} before {}): {} years from issue {} = {}; that term ended before {}, so the later-of "
+                   "rule does not reach it", pl.col("rule_id"), base, pl.col("change_date"), pl.col("years_from_grant"),
+                   pl.col("grant_known"), pl.col("t17"), _s(pl.col("unexpired_on")))),
+        (v == "later_of_issue_and_filing",
+         pl.format("rule {} (filed {} before {}; {} years from issue = {} had not ended before {}): the later of that and {} "
+                   "years from filing = {} -> {}", pl.col("rule_id"), base, pl.col("change_date"), pl.col("years_from_grant"),
+                   pl.col("t17"), pl.col("unexpired_on"), pl.col("years"), pl.col("t20"), pl.max_horizontal("t17", "t20"))),
         (v == "none",
          pl.format("rule {}: no term of its own; a national/regional phase would run to {} at the latest (20 years from "
                    "the international filing date {})", pl.col("rule_id"), _s(add_years(base, 20, leap)), _s(base))),

@@ -17,15 +17,28 @@ from .common import EVENT_SCHEMA, PRIORITY_SCHEMA, PUB_SCHEMA, TERM_INPUT_SCHEMA
 from .engine import compute_expiry, public_columns
 from .stock import holder_cliffs, in_force_stock
 
+# the original patent of each US reissue (35 USC 251(a)); no ingest writes this relation yet
+_REISSUE_LINKS = ("SELECT pub_key, related_pub_key AS original_pub_key FROM related_publications "
+                  "WHERE relation = 'reissue_of' AND related_pub_key IS NOT NULL")
+
 
 def load_inputs(con: duckdb.DuckDBPyConnection, pub_keys: Sequence[str] | None = None, *,
                 derive_from_field_values: bool = True) -> dict[str, pl.DataFrame]:
     """The engine's input frames from a warehouse connection (read-only is fine): publications,
-    term_inputs, legal_events, priority_claims and holders (publication_overview.holder_as_written
-    as holder_group); only ``pub_keys`` when given.
+    term_inputs, legal_events, priority_claims, holders (publication_overview.holder_as_written
+    as holder_group), status_evidence and reissue_of (related_publications 'reissue_of': pub_key,
+    original_pub_key); only ``pub_keys`` when given, plus the originals of reissues among them.
 
     ``derive_from_field_values``: add term_inputs rows read from printed PTA and PCT data for
     publications with none (see :mod:`..expiry_inputs`; source 'field_values')."""
+    if pub_keys is not None:  # a reissue's original is read with it: the reissue ends with the original's term
+        keys = list(pub_keys)
+        try:
+            originals = con.sql(f"SELECT original_pub_key FROM ({_REISSUE_LINKS}) WHERE pub_key IN (SELECT unnest($keys))",
+                                params={"keys": keys}).fetchall()
+        except duckdb.CatalogException:
+            originals = []
+        pub_keys = keys + [o[0] for o in originals if o[0] not in keys]
     where = "" if pub_keys is None else " WHERE pub_key IN (SELECT unnest($keys))"
     params = None if pub_keys is None else {"keys": list(pub_keys)}
 
@@ -40,6 +53,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, pub_keys: Sequence[str] | None =
             "priority_claims": q(f"SELECT {', '.join(PRIORITY_SCHEMA)} FROM priority_claims"),
             "holders": q("SELECT pub_key, holder_as_written AS holder_group FROM publication_overview"),
         }
+        out["reissue_of"] = q(f"SELECT * FROM ({_REISSUE_LINKS})")
         shown = q("SELECT pub_key, field, value, source FROM field_values")
         out["status_evidence"] = evidence_frame(shown.filter(pl.col("field").is_in(["status_as_shown", "expiry_as_shown"])))
         if derive_from_field_values:
@@ -107,7 +121,7 @@ def refresh(
     else:
         basis = holder_basis or "holder_group"
     ex = compute_expiry(inp["publications"], inp["term_inputs"], inp["legal_events"], inp["priority_claims"], at=at,
-                        today=today, rules=rules, status_evidence=inp.get("status_evidence"))
+                        today=today, rules=rules, status_evidence=inp.get("status_evidence"), reissue_of=inp.get("reissue_of"))
     if years is None:
         first = ex["in_force_from"].drop_nulls().min()
         y0 = first.year if isinstance(first, dt.date) else at.year
