@@ -4,16 +4,22 @@ from the statutes (docs/sources.md). Publications are SYNTHETIC test inputs (num
 from __future__ import annotations
 
 import datetime as dt
+import json
+import shutil
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
+from click.testing import CliRunner
 from test_expiry_rules import RULES, TODAY, ev, log, one, pub, run
 
+from patentscope.cli import main
 from patentscope.errors import ConfigError
-from patentscope.metrics.expiry import compute_expiry, status_at
+from patentscope.metrics.expiry import compute_expiry, load_inputs, status_at
 from patentscope.metrics.expiry_evidence import EVIDENCE_SCHEMA, evidence_frame
 from patentscope.metrics.expiry_rules import builtin_rules_path, load_rules
+from patentscope.warehouse import migrations
 
 D = dt.date
 
@@ -207,3 +213,25 @@ def test_exam_request_rules_are_checked_when_loaded(tmp_path: Path):
         load_rules(tmp_path / "rules.toml")
     assert {e.office for e in RULES.exam_requests} == {"JP", "CN", "KR", "EP"}
     assert all(e.source.strip() for e in RULES.exam_requests)
+
+
+def test_reissue_link_is_read_from_the_warehouse_and_shown_by_the_cli_35_usc_251a(sample_warehouse, tmp_path):
+    """A SYNTHETIC reissue 'US-RE99901' of the real sample patent US 4,770,723 (which ends exactly
+    2005-09-13, 35 USC 154(c)(1), docs/expiry.md), linked by related_publications 'reissue_of'."""
+    path = tmp_path / "w.duckdb"
+    shutil.copy(sample_warehouse, path)
+    with duckdb.connect(str(path)) as con:
+        migrations.apply(con)
+        con.execute("INSERT INTO publications (pub_key, pub_number, number_as_received, country, doc_number, kind, "
+                    "kinds_seen, filing_date, grant_date, family_id, family_id_source, in_landscape, source) VALUES "
+                    "('US-RE99901', 'US-RE99901-E', 'USRE99901E', 'US', 'RE99901', 'E', ['E'], DATE '1990-03-01', "
+                    "DATE '1991-04-02', 'PUB:US-RE99901', 'publication', false, 'test')")
+        con.execute("INSERT INTO related_publications VALUES ('US-RE99901', 'US 4,770,723', 'US-4770723', 'reissue_of', 'test')")
+        inp = load_inputs(con, ["US-RE99901"])
+        assert set(inp["publications"]["pub_key"]) == {"US-RE99901", "US-4770723"}  # the original is read with it
+    res = CliRunner().invoke(main, ["--warehouse", str(path), "expiry", "US-RE99901", "--at", "2026-11-28", "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.output)
+    assert [r["pub_key"] for r in rows] == ["US-RE99901"]  # the original is not shown
+    assert rows[0]["rule"] == "us_reissue:with_original" and rows[0]["expiry_date"] == "2005-09-13"
+    assert rows[0]["status"] == "expired by term"
