@@ -27,6 +27,14 @@ def _targets(p: pl.DataFrame, ev: pl.DataFrame, markets: Sequence[str]) -> pl.Da
 
 def _apply_events(p: pl.DataFrame, ev: pl.DataFrame, t: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
     """Per (pub_key, jurisdiction): the legal-event end, lapse periods and log lines."""
+    if ev.height == 0:  # no legal events at all: the columns the full path gives, without its fixed cost
+        return t.with_columns(
+            event_lines=pl.lit([], dtype=pl.List(pl.String)), lapse_end=pl.lit(None, dtype=pl.Date),
+            lapse_effect=pl.lit(None, dtype=pl.String), expiry_event=pl.lit(None, dtype=pl.Date),
+            lapse_periods=pl.lit([], dtype=pl.List(pl.Struct({"start": pl.Date, "end": pl.Date}))),
+            n_own_events=pl.lit(0, dtype=pl.UInt32), n_fee_paid=pl.lit(0, dtype=pl.UInt32),
+            unmatched_lines=pl.lit([], dtype=pl.List(pl.String)),
+        )
     leap = rules.leap_day
     office = p.select("pub_key", pl.col("country").alias("office"), "grant_known", "fee_lapse_years", "term_computed",
                       "document_type")
