@@ -113,9 +113,10 @@ class TermRules:
         return pl.DataFrame(
             [{"office": e.office, "ex_months": e.months, "ex_months_before": e.months_before, "ex_change_from": e.change_from,
               "ex_base": e.base, "ex_pct_min_months": e.pct_min_months, "ex_codes": list(e.request_event_codes),
-              "ex_source": e.source} for e in self.exam_requests],
+              "ex_source": e.source, "ex_cite": e.source.split(":")[0]} for e in self.exam_requests],
             schema={"office": pl.String, "ex_months": pl.Int32, "ex_months_before": pl.Int32, "ex_change_from": pl.Date,
-                    "ex_base": pl.String, "ex_pct_min_months": pl.Int32, "ex_codes": pl.List(pl.String), "ex_source": pl.String},
+                    "ex_base": pl.String, "ex_pct_min_months": pl.Int32, "ex_codes": pl.List(pl.String), "ex_source": pl.String,
+                    "ex_cite": pl.String},
         )
 
     def kinds_frame(self) -> pl.DataFrame:

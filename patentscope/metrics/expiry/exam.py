@@ -37,9 +37,20 @@ def _exam_requests(r: pl.DataFrame, ev: pl.DataFrame, evidence: pl.DataFrame | N
     empty = {"st_exam_after": pl.lit(None, dtype=pl.Date), "st_exam_deadline": pl.lit(None, dtype=pl.Date),
              "st_exam_requested": pl.lit(None, dtype=pl.Boolean), "st_exam_note": _NULL_S}
     exf = rules.exam_frame()
-    own_app = (pl.col("jurisdiction") == pl.col("office")) & (pl.col("document_type") == "application")
-    if exf.height == 0 or not r.select(own_app.fill_null(False).any()).item():
+    own_app = ((pl.col("jurisdiction") == pl.col("office")) & (pl.col("document_type") == "application")
+               & pl.col("office").is_in(exf["office"].implode())).fill_null(False)
+    apps, rest = r.filter(own_app), r.filter(~own_app)
+    if apps.height == 0:
         return r.with_columns(**empty)
+    # rechunk: polars 2.1 evaluates a later list.eval wrongly on the two-chunk frame (a ShapeError);
+    # tests/test_expiry_fast_paths.py computes rows together and one by one
+    return pl.concat([_exam_rows(apps, ev, evidence, exf, today), rest.with_columns(**empty)], how="vertical",
+                     rechunk=True)
+
+
+def _exam_rows(r: pl.DataFrame, ev: pl.DataFrame, evidence: pl.DataFrame | None, exf: pl.DataFrame,
+               today: dt.date) -> pl.DataFrame:
+    """The office rows of applications in offices with a rule (the others get nulls)."""
     # a request on record: a legal event with one of the office's codes, or a status showing examination
     codes = exf.select("office", pl.col("ex_codes").alias("code")).explode("code").drop_nulls()
     req_ev = (
@@ -54,7 +65,7 @@ def _exam_requests(r: pl.DataFrame, ev: pl.DataFrame, evidence: pl.DataFrame | N
              if evidence is not None and evidence.height else
              pl.DataFrame(schema={"pub_key": pl.String, "_state": pl.String, "_text": pl.String, "_sdate": pl.Date}))
     j = r.join(exf, on="office", how="left").join(req_ev, on="pub_key", how="left").join(shown, on="pub_key", how="left")
-    applies = own_app & pl.col("ex_months").is_not_null()
+    applies = pl.col("ex_months").is_not_null()
     filing = pl.coalesce("international_filing_date", "filing_date")
     prio_ok = pl.when((pl.col("priority_date") <= filing).fill_null(False)).then(pl.col("priority_date"))
     pct = pl.col("international_filing_date").is_not_null()
@@ -71,7 +82,7 @@ def _exam_requests(r: pl.DataFrame, ev: pl.DataFrame, evidence: pl.DataFrame | N
         .when((pl.col("ex_base") == "search_report") & pct) \
         .then(_months_after(pl.coalesce(prio_ok, pl.col("international_filing_date")), pl.col("ex_pct_min_months")))
     j = j.with_columns(_dl=pl.when(applies).then(exact), _dl_low=pl.when(applies).then(pl.coalesce(exact, low)),
-                       _base=base, _months=months, _cite=pl.col("ex_source").str.split(":").list.first())
+                       _base=base, _months=months)
     requested = pl.col("_req_event").is_not_null() | pl.col("_state").is_in(list(_EXAMINED_STATES)).fill_null(False)
     none_shown = (pl.col("_state") == "no_exam_request").fill_null(False)
     none_date = pl.coalesce(pl.col("_sdate"), _date_lit(today))
@@ -83,10 +94,10 @@ def _exam_requests(r: pl.DataFrame, ev: pl.DataFrame, evidence: pl.DataFrame | N
         .otherwise(pl.lit("the search report publication"))
     note: pl.Expr = pl.when(pl.col("_dl").is_not_null()).then(
         pl.format("last day to request examination {} ({} months from {} {}; {})", pl.col("_dl"), pl.col("_months"), which,
-                  pl.col("_base"), pl.col("_cite"))) \
+                  pl.col("_base"), pl.col("ex_cite"))) \
         .when(pl.col("_dl_low").is_not_null()).then(
             pl.format("last day to request examination not before {} (the search report date is not on record; {})",
-                      pl.col("_dl_low"), pl.col("_cite")))
+                      pl.col("_dl_low"), pl.col("ex_cite")))
     note = pl.when(none_shown & ~withdrawn).then(
         pl.format("{}; the record showed no request on {}, before that day", note, none_date)).otherwise(note)
     one_day = pl.duration(days=1)
@@ -118,4 +129,4 @@ def _exam_requests(r: pl.DataFrame, ev: pl.DataFrame, evidence: pl.DataFrame | N
         )]),
     )
     return j.drop("ex_months", "ex_months_before", "ex_change_from", "ex_base", "ex_pct_min_months", "ex_codes",
-                  "ex_source", "_req_event", "_state", "_text", "_sdate", "_dl", "_dl_low", "_base", "_months", "_cite")
+                  "ex_source", "ex_cite", "_req_event", "_state", "_text", "_sdate", "_dl", "_dl_low", "_base", "_months")
