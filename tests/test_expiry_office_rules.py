@@ -194,6 +194,10 @@ def test_ep_exam_request_6_months_after_the_search_report_epc_art_94_rule_70_1()
     assert res[("EP-T11", "EP")]["status"] == "pending" and "examination request: on record (legal event 17P" in log(
         res[("EP-T11", "EP")])
     assert run(pubs, at=D(2010, 12, 2))[("EP-T10", "EP")]["status"] == "pending"
+    # an A3 whose record also lists an A2: its date may be the A2's, so the last day is only "not before"
+    r = one([pub("EP-T13", "A3", D(2008, 12, 1), None, publication_date=D(2010, 6, 2), kinds_seen=["A2", "A3"])],
+            at=D(2010, 12, 3))
+    assert r["status_basis"] == "exam_request_unknown" and "not before 2010-12-02" in r["status_reason"]
 
 
 def test_ep_exam_request_euro_pct_not_before_31_months_epc_rule_159_1_f():

@@ -12,7 +12,7 @@ Office rows of applications only. After the last day:
   reason, never a guessed ``pending`` or ``withdrawn``.
 
 Where the last day itself is only bounded (an EP application whose search report date is not on
-record) the earliest possible last day starts the unknown stretch and no withdrawal is dated."""
+record: an A2, an A3 listed with an A2, a Euro-PCT application) the earliest possible last day starts the unknown stretch and no withdrawal is dated."""
 
 from __future__ import annotations
 
@@ -69,15 +69,18 @@ def _exam_rows(r: pl.DataFrame, ev: pl.DataFrame, evidence: pl.DataFrame | None,
     filing = pl.coalesce("international_filing_date", "filing_date")
     prio_ok = pl.when((pl.col("priority_date") <= filing).fill_null(False)).then(pl.col("priority_date"))
     pct = pl.col("international_filing_date").is_not_null()
+    # the publication date is the search report's for an A1, and for an A3 when no A2 was seen (it may be the A2's)
+    with_report = (pl.col("kind") == "A1") | ((pl.col("kind") == "A3")
+                                             & ~pl.col("kinds_seen").list.contains("A2").fill_null(False))
     base = pl.when(pl.col("ex_base") == "filing").then(filing) \
         .when(pl.col("ex_base") == "priority_or_filing").then(pl.coalesce(prio_ok, filing)) \
-        .when((pl.col("ex_base") == "search_report") & ~pct & pl.col("kind").is_in(["A1", "A3"]).fill_null(False)) \
+        .when((pl.col("ex_base") == "search_report") & ~pct & with_report.fill_null(False)) \
         .then(pl.col("publication_date"))
     months = pl.when(pl.col("ex_change_from").is_not_null() & (filing < pl.col("ex_change_from")).fill_null(False)) \
         .then(pl.col("ex_months_before")).otherwise(pl.col("ex_months"))
     exact = _months_after(base, months)
     # bounds only: EP A2 (the search report comes later), Euro-PCT (not before pct_min_months from priority)
-    low = pl.when((pl.col("ex_base") == "search_report") & ~pct & (pl.col("kind") == "A2").fill_null(False)) \
+    low = pl.when((pl.col("ex_base") == "search_report") & ~pct & pl.col("kind").is_in(["A2", "A3"]).fill_null(False)) \
         .then(_months_after(pl.col("publication_date"), pl.col("ex_months"))) \
         .when((pl.col("ex_base") == "search_report") & pct) \
         .then(_months_after(pl.coalesce(prio_ok, pl.col("international_filing_date")), pl.col("ex_pct_min_months")))
