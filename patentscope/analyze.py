@@ -4,7 +4,7 @@ Steps, in order (each writes its tables in its own transaction, so readers see e
 or the new version of a table, never half of one):
 
 1. holders      names as written -> holders -> holder groups over time (holders/build.py)
-2. expiry       expected expiry, status, in-force stock, holder cliffs (metrics/expiry.py)
+2. expiry       expected expiry, status, in-force stock, holder cliffs (metrics/expiry/)
 3. segments     technology segments per publication (metrics/segments.py)
 4. centrality   citation centrality per family (metrics/citations.py)
 5. concentration  HHI, CR-k, Gini by year and scope (metrics/concentration.py)

@@ -309,7 +309,7 @@ def test_grant_date_missing_uses_the_grant_document_as_a_bound():
     (pub("XX-T1", "B2", D(2010, 1, 1), D(2012, 1, 1)), "office XX has no term rules"),
     (pub("EP-T6", None, D(2010, 1, 1), None), "no kind shown and no grant date"),
     (pub("EP-T7", "A1", D(2010, 1, 1), D(2012, 1, 1)), "is an application publication but a grant date"),
-    (pub("US-T32", "E", D(2010, 1, 1), D(2012, 1, 1)), "no term rule for US reissue"),
+    (pub("KR-T32", "S", D(2010, 1, 1), D(2012, 1, 1)), "no term rule for KR design"),
 ])
 def test_impossible_dates_unknown_kinds_and_offices_are_flagged(row, needle):
     r = one([row])

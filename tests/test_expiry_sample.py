@@ -106,8 +106,11 @@ def test_sample_statuses_are_explained(sample_expiry):
     assert unknown["status_reason"].str.len_chars().min() > 10
     for r in unknown.iter_rows(named=True):  # every unknown says why: a flag, a missing input, or a range
         assert r["flags"] or r["missing"] or r["status_basis"] in ("pct_international", "application_past_term",
-                                                                    "term_range", "ep_bundle_unknown"), r["pub_key"]
-    assert set(unknown.filter(pl.col("status_basis") == "bad_input")["office"]) >= {"CA"}
+                                                                    "term_range", "ep_bundle_unknown",
+                                                                    "exam_request_unknown"), r["pub_key"]
+    ca = row(ex, "CA-1236381")  # CA has rules now (Patent Act ss. 44, 45); this record shows no dates at all
+    assert ca["status_basis"] == "missing_input" and ca["rule"] == "ca_patent"
+    assert any("filed before 1989-10-01 the term is 17 years from issue" in m for m in ca["missing"])
     live = ex.filter(pl.col("status") == "in force")
     assert live["expiry_date"].null_count() == 0 and live["in_force_from"].null_count() == 0
     assert (live["expiry_date"] > TODAY).all() and (live["in_force_from"] <= TODAY).all()
@@ -139,7 +142,7 @@ def _months_after(d: dt.date, months: int) -> dt.date:
 def reference(p: dict, ti: dict, claims: list[dict], at: dt.date) -> tuple[str, dt.date | None]:
     """(status, expiry_date) by reading the statutes (docs/sources.md) and term_rules.toml directly."""
     office, kind = p["country"], p["kind"]
-    if office not in {"US", "EP", "CN", "JP", "KR", "WO", "DE", "TW"}:
+    if office not in {"US", "EP", "CN", "JP", "KR", "WO", "DE", "TW", "CA"}:
         return "unknown", None
     f, g, pub_d, pri = p["filing_date"], p["grant_date"], p["publication_date"], p["priority_date"]
     if any(x is not None and x > TODAY for x in (f, g, pub_d, pri)):
@@ -173,12 +176,35 @@ def reference(p: dict, ti: dict, claims: list[dict], at: dt.date) -> tuple[str, 
     return ("not yet filed" if start and at < start else status), end
 
 
+def _exam_last_day(p: dict, ti: dict, e: dt.date) -> dt.date | None:
+    """The (earliest possible) last day to request examination, read from the statutes: JP Patent
+    Act Art. 48-3 (3 years from filing, 7 for filings before 2001-10-01), KR Patent Act Art. 59 (3
+    years, 5 before 2017-03-01), CN Patent Law Art. 35 (3 years from the priority or filing date),
+    EPC Rule 70(1) (6 months after the search report publication; Euro-PCT not before 31 months)."""
+    office, pri, intl = p["country"], p["priority_date"], ti.get("international_filing_date")
+    if office == "JP":
+        return _months_after(e, 36 if e >= D(2001, 10, 1) else 84)
+    if office == "KR":
+        return _months_after(e, 36 if e >= D(2017, 3, 1) else 60)
+    if office == "CN":
+        return _months_after(pri if pri and pri <= e else e, 36)
+    if office == "EP":
+        if intl:
+            return _months_after(pri if pri and pri <= e else intl, 31)
+        if p["kind"] in ("A1", "A2", "A3") and p["publication_date"]:
+            return _months_after(p["publication_date"], 6)
+    return None
+
+
 def _reference_term(p: dict, typ: str, ti: dict, claims: list[dict], e: dt.date | None,
                     at: dt.date) -> tuple[str, dt.date | None]:
     office = p["country"]
     f, g, pub_d, pri = p["filing_date"], p["grant_date"], p["publication_date"], p["priority_date"]
     if typ == "application":
         if e is None or (office == "US" and (f or e) < D(1995, 6, 8)):
+            return "unknown", None
+        last = _exam_last_day(p, ti, e)  # no request on record in the sample: unknown after the period
+        if last is not None and last < at < _add(e, 20):
             return "unknown", None
         return ("pending" if at < _add(e, 20) else "unknown"), None
     # granted: the term
@@ -213,6 +239,13 @@ def _reference_term(p: dict, typ: str, ti: dict, claims: list[dict], e: dt.date 
         lower = term(e_lo)
         if lower is None and fk < D(1995, 6, 8) and g > D(1978, 6, 8):
             lower = _add(g, 17)
+    elif office == "CA":  # Patent Act s. 44 (filed on/after 1989-10-01), s. 45(1), (2)
+        if f is None or (f < D(1989, 10, 1) and g is None):
+            return "unknown", None
+        if f >= D(1989, 10, 1):
+            end = lower = _add(f, 20)
+        else:
+            end = lower = max(_add(g, 17), _add(f, 20)) if _add(g, 17) >= D(2001, 7, 12) else _add(g, 17)
     else:
         years = {"invention": 20, "utility_model": 10, "design": 10}[typ]
         if office == "CN" and typ == "invention" and e and e < D(1993, 1, 1):

@@ -23,7 +23,10 @@ from ..errors import ConfigError
 DOCUMENT_TYPES = (
     "application", "invention", "utility_model", "design", "plant", "reissue", "international_application",
 )
-METHODS = ("us_utility", "years_from_grant", "years_from_filing", "none")
+METHODS = ("us_utility", "years_from_grant", "years_from_filing", "grant_then_filing", "with_original", "none")
+# methods whose rule has no year count of its own
+_NO_YEARS = ("none", "with_original")
+EXAM_BASES = ("filing", "priority_or_filing", "search_report")
 EFFECTS = (
     "fee_paid", "lapse", "reinstatement", "expiry", "revocation", "withdrawal", "terminal_disclaimer", "grant", "other",
 )
@@ -49,6 +52,20 @@ class TermRule:
     fee_lapse_years: tuple[int, ...] = ()
     fee_filed_from: dt.date | None = None
     national_members: bool = False
+    longer_if_unexpired_on: dt.date | None = None         # grant_then_filing: CA Patent Act s. 45(2)
+
+
+@dataclass(frozen=True)
+class ExamRule:
+    """An examination-request period: an application with no request by its last day is deemed withdrawn."""
+    office: str
+    months: int                                           # the period, from `base`
+    base: str                                             # filing | priority_or_filing | search_report
+    source: str
+    months_before: int | None = None                      # for filings before `change_from`
+    change_from: dt.date | None = None
+    pct_min_months: int | None = None                     # search_report, PCT route: not before this many months from priority
+    request_event_codes: tuple[str, ...] = ()             # legal-event codes that show a request (or an examination)
 
 
 @dataclass(frozen=True)
@@ -73,6 +90,7 @@ class TermRules:
     us_continuity: dict[str, Any]                          # paris_months, restored_months, restoration_from, source
     us_continuity_source: str
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    exam_requests: tuple[ExamRule, ...] = ()
 
     @property
     def offices(self) -> set[str]:
@@ -89,6 +107,17 @@ class TermRules:
             if r.office == office and r.document == document:
                 return r
         return None
+
+    def exam_frame(self) -> pl.DataFrame:
+        """One row per examination-request rule (office, months, months_before, change_from, base, ...)."""
+        return pl.DataFrame(
+            [{"office": e.office, "ex_months": e.months, "ex_months_before": e.months_before, "ex_change_from": e.change_from,
+              "ex_base": e.base, "ex_pct_min_months": e.pct_min_months, "ex_codes": list(e.request_event_codes),
+              "ex_source": e.source, "ex_cite": e.source.split(":")[0]} for e in self.exam_requests],
+            schema={"office": pl.String, "ex_months": pl.Int32, "ex_months_before": pl.Int32, "ex_change_from": pl.Date,
+                    "ex_base": pl.String, "ex_pct_min_months": pl.Int32, "ex_codes": pl.List(pl.String), "ex_source": pl.String,
+                    "ex_cite": pl.String},
+        )
 
     def kinds_frame(self) -> pl.DataFrame:
         """(office, kind, kind_type): one row per listed kind code."""
@@ -107,7 +136,7 @@ class TermRules:
                     "adjust_from": r.adjust_from, "adjust_note": r.adjust_note,
                     "adjust_on_grant": r.adjust_on_grant,
                     "fee_lapse_years": list(r.fee_lapse_years), "fee_filed_from": r.fee_filed_from,
-                    "national_members": r.national_members,
+                    "national_members": r.national_members, "unexpired_on": r.longer_if_unexpired_on,
                 }
                 for r in self.rules
             ],
@@ -117,6 +146,7 @@ class TermRules:
                 "years_from_grant": pl.Int32, "change_date": pl.Date, "no_revival_date": pl.Date,
                 "adjust_days": pl.Boolean, "adjust_from": pl.Date, "adjust_note": pl.String, "adjust_on_grant": pl.Boolean,
                 "fee_lapse_years": pl.List(pl.Int32), "fee_filed_from": pl.Date, "national_members": pl.Boolean,
+                "unexpired_on": pl.Date,
             },
         )
 
@@ -226,7 +256,7 @@ def load_rules(path: str | Path | None = None) -> TermRules:
         if not str(r.get("source", "")).strip():
             raise ConfigError(f"{where}: every rule needs a source")
         years = _int(r["years"], f"{where}.years") if "years" in r else None
-        if method != "none" and years is None:
+        if method not in _NO_YEARS and years is None:
             raise ConfigError(f"{where}: method {method} needs years")
         rule = TermRule(
             id=str(_need(r, "id", where)), office=key[0], document=doc, method=method, source=str(r["source"]),
@@ -243,11 +273,14 @@ def load_rules(path: str | Path | None = None) -> TermRules:
             fee_lapse_years=tuple(_int(x, f"{where}.fee_lapse_years") for x in r.get("fee_lapse_years", [])),
             fee_filed_from=_opt_date(r, "fee_filed_from", where),
             national_members=bool(r.get("national_members", False)),
+            longer_if_unexpired_on=_opt_date(r, "longer_if_unexpired_on", where),
         )
         if (rule.years_alt is None) != (rule.alt_from is None):
             raise ConfigError(f"{where}: years_alt and alt_from go together")
         if method == "us_utility" and None in (rule.years_from_grant, rule.change_date, rule.no_revival_granted_on_or_before):
             raise ConfigError(f"{where}: method us_utility needs years_from_grant, change_date and no_revival_granted_on_or_before")
+        if method == "grant_then_filing" and None in (rule.years_from_grant, rule.change_date):
+            raise ConfigError(f"{where}: method grant_then_filing needs years_from_grant and change_date")
         rules.append(rule)
 
     jp = dict(_need(raw, "jp_pre_1995", w))
@@ -289,6 +322,28 @@ def load_rules(path: str | Path | None = None) -> TermRules:
     if uc_out["restored_months"] < uc_out["paris_months"]:
         raise ConfigError(f"{uw} restored_months: must be at least paris_months ({uc_out['paris_months']})")
 
+    exams: list[ExamRule] = []
+    for i, er in enumerate(raw.get("exam_request", [])):
+        where = f"{w} [[exam_request]] #{i + 1}" + (f" ({er['office']})" if "office" in er else "")
+        base = _need(er, "from", where)
+        if base not in EXAM_BASES:
+            raise ConfigError(f"{where}: from = {base!r}; use one of {', '.join(EXAM_BASES)}")
+        if not str(er.get("source", "")).strip():
+            raise ConfigError(f"{where}: every rule needs a source")
+        ex = ExamRule(
+            office=str(_need(er, "office", where)), months=_int(_need(er, "months", where), f"{where}.months"), base=base,
+            source=str(er["source"]),
+            months_before=_int(er["months_before"], f"{where}.months_before") if "months_before" in er else None,
+            change_from=_opt_date(er, "change_from", where),
+            pct_min_months=_int(er["pct_min_months"], f"{where}.pct_min_months") if "pct_min_months" in er else None,
+            request_event_codes=tuple(str(c).strip().upper() for c in er.get("request_event_codes", [])),
+        )
+        if (ex.months_before is None) != (ex.change_from is None):
+            raise ConfigError(f"{where}: months_before and change_from go together")
+        if ex.office in {x.office for x in exams}:
+            raise ConfigError(f"{where}: a second examination-request rule for {ex.office}")
+        exams.append(ex)
+
     return TermRules(
         path=w, sha256=hashlib.sha256(text.encode()).hexdigest(), version=str(raw.get("version", "")),
         leap_day=leap, in_force_on_expiry_date=in_force_on_expiry, earliest_plausible_date=floor,
@@ -297,7 +352,7 @@ def load_rules(path: str | Path | None = None) -> TermRules:
         pct_source=str(raw.get("pct", {}).get("source", "")),
         ends_lapsed=lists["ends_lapsed"], ends_by_term=lists["ends_by_term"], undoes_lapse=lists["undoes_lapse"],
         stock_reference_day=md, us_continuity=uc_out, us_continuity_source=uc_out["source"],
-        raw=raw,
+        raw=raw, exam_requests=tuple(exams),
     )
 
 

@@ -154,7 +154,7 @@ def register(main: click.Group) -> None:
         with reader(obj.settings.warehouse) as con:
             key = find_publication(con, number)
             inp = load_inputs(con, [key])
-            office = str(inp["publications"]["country"][0])
+            office = str(inp["publications"].filter(pl.col("pub_key") == key)["country"][0])
             if cc is not None and cc != office and office != "EP":
                 others = [k for k, c in _family_members(con, key) if c == cc]
                 hint = (f"; its family has {', '.join(others)} there: run `patentscope expiry {others[0]}`" if others
@@ -162,7 +162,8 @@ def register(main: click.Group) -> None:
                 raise InputError(f"{key} is a {office} publication and has effect only in {office}, not {cc}{hint}")
         ex = compute_expiry(inp["publications"], inp["term_inputs"], inp["legal_events"], inp["priority_claims"],
                             at=when, today=today, rules=rules, markets=[cc] if cc else [],
-                            status_evidence=inp.get("status_evidence"))
+                            status_evidence=inp.get("status_evidence"), reissue_of=inp.get("reissue_of"))
+        ex = ex.filter(pl.col("pub_key") == key)  # a reissue's original is read with it, not shown
         if cc is not None:
             ex = ex.filter(pl.col("jurisdiction") == cc)
         rows = public_columns(ex).to_dicts()

@@ -1,0 +1,147 @@
+"""In-force stock and cliffs (families, by holder group)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import polars as pl
+
+from ...errors import InputError
+from ..expiry_rules import TermRules, load_rules
+from .common import ALL_JURISDICTIONS, HOLDER_SCHEMA, NO_HOLDER, _conform, _date_lit
+from .status import _in_lapse_at, _status_exprs, _with_in_lapse
+
+
+def _holders(holders: pl.DataFrame | None) -> pl.DataFrame:
+    """The holder mapping as (pub_key, holder_group, valid_from, valid_to); the interval columns
+    are optional (NULL = open), so a lineage that changes over time can be passed as it is."""
+    schema = {**HOLDER_SCHEMA, "valid_from": pl.Date, "valid_to": pl.Date}
+    if holders is None:
+        return pl.DataFrame(schema=schema)
+    missing = [c for c in HOLDER_SCHEMA if c not in holders.columns]
+    if missing:
+        raise InputError(f"the holder mapping needs columns pub_key, holder_group (missing {', '.join(missing)})")
+    extra = [c for c in holders.columns if c not in schema]
+    base = _conform(holders.select([c for c in holders.columns if c in schema]), schema, "holder mapping")
+    if extra:
+        base = pl.concat([base, holders.select(extra)], how="horizontal")
+    return base.drop_nulls(["pub_key", "holder_group"]).unique()
+
+
+def _assign_holders(live: pl.DataFrame, holders: pl.DataFrame | None, day: pl.Expr) -> pl.DataFrame:
+    """Each row of ``live`` once per holder group valid on ``day`` (a column or a literal date);
+    rows with none get '(no holder shown)'."""
+    h = _holders(holders)
+    f = live.with_row_index("_live")
+    valid = (pl.col("valid_from").is_null() | (pl.col("valid_from") <= day)) & (pl.col("valid_to").is_null()
+                                                                               | (day < pl.col("valid_to")))
+    matched = f.join(h, on="pub_key", how="inner").filter(valid).drop("valid_from", "valid_to")
+    rest = f.join(matched.select("_live").unique(), on="_live", how="anti").with_columns(holder_group=pl.lit(NO_HOLDER))
+    extra = [c for c in matched.columns if c not in rest.columns]
+    rest = rest.with_columns([pl.lit(None, dtype=matched.schema[c]).alias(c) for c in extra])
+    return pl.concat([matched, rest.select(matched.columns)]).drop("_live")
+
+
+def live_families(expiry: pl.DataFrame, holders: pl.DataFrame | None, years: Iterable[int], *,
+                  rules: TermRules | None = None) -> pl.DataFrame:
+    """Every (publication, jurisdiction) in force on the reference day of each year, once per
+    holder group valid that day.
+
+    Input as :func:`in_force_stock` (``holders`` may carry extra columns, e.g. a country; they
+    are kept). Output: the holder columns, jurisdiction, year, reference_date, family_id,
+    pub_key."""
+    rules = rules or load_rules()
+    month, day = rules.stock_reference_day
+    ys = sorted(set(years))
+    dates = pl.DataFrame({"year": ys, "reference_date": [dt.date(y, month, day) for y in ys]},
+                         schema={"year": pl.Int32, "reference_date": pl.Date})
+    status, _, _ = _status_exprs(pl.col("reference_date"), rules.in_force_on_expiry_date, pl.col("st_in_lapse"))
+    grid = expiry.select("pub_key", "jurisdiction", "family_id", *[c for c in expiry.columns if c.startswith("st_")],
+                         "document_type", "in_force_from", "lapse_periods", "flags", "missing", "end_reason",
+                         "status_conflict").join(dates, how="cross")
+    live = _with_in_lapse(grid, "reference_date").filter(status == "in force").select(
+        "pub_key", "jurisdiction", "family_id", "year", "reference_date")
+    return _assign_holders(live, holders, pl.col("reference_date"))
+
+
+def in_force_stock(
+    expiry: pl.DataFrame,
+    holders: pl.DataFrame | None,
+    years: Iterable[int],
+    *,
+    today: dt.date | None = None,
+    rules: TermRules | None = None,
+    all_jurisdictions: bool = True,
+) -> pl.DataFrame:
+    """Families in force per holder group x jurisdiction x year, past and projected.
+
+    ``expiry``: the full frame of :func:`compute_expiry`. ``holders``: (pub_key, holder_group
+    [, valid_from, valid_to]), e.g. the holder groups of the holders work (a group is used on the
+    reference days inside its interval, so lineage changes show), or
+    ``publication_overview.holder_as_written`` renamed; a publication may belong to several
+    groups (counted in each); publications without one count under '(no holder shown)'.
+    Status is taken on the rules' reference day of each year (default 31 December). A year
+    whose reference day is after ``today`` is ``projected``: it assumes no lapse beyond those
+    already recorded and no new grant (pending applications never count).
+    Output: holder_group, jurisdiction ('ALL' = in force in at least one jurisdiction),
+    year, reference_date, families_in_force (distinct family_id), publications_in_force,
+    projected. Only non-zero cells are listed.
+    """
+    rules = rules or load_rules()
+    today = today or dt.date.today()
+    ys = sorted(set(years))
+    schema = {"holder_group": pl.String, "jurisdiction": pl.String, "year": pl.Int32, "reference_date": pl.Date,
+              "families_in_force": pl.UInt32, "publications_in_force": pl.UInt32, "projected": pl.Boolean}
+    if not ys or expiry.height == 0:
+        return pl.DataFrame(schema=schema)
+    live = live_families(expiry, holders, ys, rules=rules)
+    frames = [live.select("holder_group", "jurisdiction", "year", "reference_date", "family_id", "pub_key")]
+    if all_jurisdictions:
+        frames.append(live.select("holder_group", pl.lit(ALL_JURISDICTIONS).alias("jurisdiction"), "year", "reference_date",
+                                  "family_id", "pub_key"))
+    out = (
+        pl.concat(frames).group_by("holder_group", "jurisdiction", "year", "reference_date")
+        .agg(pl.col("family_id").n_unique().cast(pl.UInt32).alias("families_in_force"),
+             pl.col("pub_key").n_unique().cast(pl.UInt32).alias("publications_in_force"))
+        .with_columns(projected=pl.col("reference_date") > _date_lit(today))
+        .sort("holder_group", "jurisdiction", "year")
+    )
+    return out.select(list(schema))
+
+
+def holder_cliffs(
+    expiry: pl.DataFrame,
+    holders: pl.DataFrame | None,
+    *,
+    at: dt.date,
+    rules: TermRules | None = None,
+    by_jurisdiction: bool = False,
+) -> pl.DataFrame:
+    """Each holder group's "cliff": the year by which half of its families in force at ``at``
+    will have expired (on their expected expiry dates, assuming no further lapses).
+
+    ``holders`` as in :func:`in_force_stock` (groups valid on ``at``).
+
+    A family's end is the latest expiry date of its in-force members (in the jurisdiction, or
+    anywhere when ``by_jurisdiction`` is False). With n families, the cliff is the
+    ceil(n/2)-th earliest family end. Output: holder_group, [jurisdiction,] status_date,
+    families_in_force, cliff_date, cliff_year, last_expiry (latest family end).
+    """
+    rules = rules or load_rules()
+    status, _, _ = _status_exprs(_date_lit(at), rules.in_force_on_expiry_date, _in_lapse_at(at))
+    keys = ["holder_group", "jurisdiction"] if by_jurisdiction else ["holder_group"]
+    live = (
+        _assign_holders(expiry.filter(status == "in force"), holders, _date_lit(at))
+        .group_by(*keys, "family_id").agg(pl.col("expiry_date").max().alias("family_end"))
+    )
+    out = (
+        live.group_by(*keys).agg(
+            pl.len().cast(pl.UInt32).alias("families_in_force"),
+            pl.col("family_end").sort().get(((pl.len() + 1) // 2) - 1).alias("cliff_date"),
+            pl.col("family_end").max().alias("last_expiry"),
+        )
+        .with_columns(status_date=_date_lit(at), cliff_year=pl.col("cliff_date").dt.year().cast(pl.Int32))
+        .sort(keys)
+    )
+    return out.select(*keys, "status_date", "families_in_force", "cliff_date", "cliff_year", "last_expiry")

@@ -1,0 +1,151 @@
+"""The warehouse side: read the engine's inputs, write the derived tables (refresh)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+import polars as pl
+
+from ...errors import WarehouseError
+from ..expiry_evidence import evidence_frame
+from ..expiry_inputs import derive_term_inputs
+from ..expiry_rules import TermRules, load_rules
+from .common import EVENT_SCHEMA, PRIORITY_SCHEMA, PUB_SCHEMA, TERM_INPUT_SCHEMA, _conform
+from .engine import compute_expiry, public_columns
+from .stock import holder_cliffs, in_force_stock
+
+# the original patent of each US reissue (35 USC 251(a)); no ingest writes this relation yet
+_REISSUE_LINKS = ("SELECT pub_key, related_pub_key AS original_pub_key FROM related_publications "
+                  "WHERE relation = 'reissue_of' AND related_pub_key IS NOT NULL")
+
+
+def load_inputs(con: duckdb.DuckDBPyConnection, pub_keys: Sequence[str] | None = None, *,
+                derive_from_field_values: bool = True) -> dict[str, pl.DataFrame]:
+    """The engine's input frames from a warehouse connection (read-only is fine): publications,
+    term_inputs, legal_events, priority_claims, holders (publication_overview.holder_as_written
+    as holder_group), status_evidence and reissue_of (related_publications 'reissue_of': pub_key,
+    original_pub_key); only ``pub_keys`` when given, plus the originals of reissues among them.
+
+    ``derive_from_field_values``: add term_inputs rows read from printed PTA and PCT data for
+    publications with none (see :mod:`..expiry_inputs`; source 'field_values')."""
+    if pub_keys is not None:  # a reissue's original is read with it: the reissue ends with the original's term
+        keys = list(pub_keys)
+        try:
+            originals = con.sql(f"SELECT original_pub_key FROM ({_REISSUE_LINKS}) WHERE pub_key IN (SELECT unnest($keys))",
+                                params={"keys": keys}).fetchall()
+        except duckdb.CatalogException:
+            originals = []
+        pub_keys = keys + [o[0] for o in originals if o[0] not in keys]
+    where = "" if pub_keys is None else " WHERE pub_key IN (SELECT unnest($keys))"
+    params = None if pub_keys is None else {"keys": list(pub_keys)}
+
+    def q(sql: str) -> pl.DataFrame:
+        return con.sql(sql + where, params=params).pl()
+
+    try:
+        out = {
+            "publications": q(f"SELECT {', '.join(PUB_SCHEMA)} FROM publications"),
+            "term_inputs": q(f"SELECT {', '.join(TERM_INPUT_SCHEMA)} FROM term_inputs"),
+            "legal_events": q(f"SELECT {', '.join(EVENT_SCHEMA)} FROM legal_events"),
+            "priority_claims": q(f"SELECT {', '.join(PRIORITY_SCHEMA)} FROM priority_claims"),
+            "holders": q("SELECT pub_key, holder_as_written AS holder_group FROM publication_overview"),
+        }
+        out["reissue_of"] = q(f"SELECT * FROM ({_REISSUE_LINKS})")
+        shown = q("SELECT pub_key, field, value, source FROM field_values")
+        out["status_evidence"] = evidence_frame(shown.filter(pl.col("field").is_in(["status_as_shown", "expiry_as_shown"])))
+        if derive_from_field_values:
+            fv = q("SELECT pub_key, field, value, chosen FROM field_values")
+            derived = derive_term_inputs(fv, out["term_inputs"])
+            if derived.height:
+                out["term_inputs"] = pl.concat([out["term_inputs"], _conform(derived, TERM_INPUT_SCHEMA, "derived")],
+                                               how="vertical_relaxed")
+    except duckdb.CatalogException as e:
+        raise WarehouseError(f"the warehouse lacks a table the expiry engine reads ({str(e).splitlines()[0]}); "
+                             "run `patentscope migrate`") from None
+    return out
+
+
+@dataclass(frozen=True)
+class ExpiryStats:
+    status_date: dt.date
+    rows: int
+    publications: int
+    by_status: dict[str, int]
+    stock_rows: int
+    cliff_rows: int
+    holder_basis: str
+    rules_version: str
+    rules_sha256: str
+    unknown_reasons: dict[str, int] = field(default_factory=dict)
+    frame: pl.DataFrame | None = field(default=None, repr=False, compare=False)  # full compute_expiry result
+
+
+_TABLES = ("expiry_results", "in_force_stock", "holder_cliffs")
+
+
+def refresh(
+    con: duckdb.DuckDBPyConnection,
+    at: dt.date | None = None,
+    *,
+    today: dt.date | None = None,
+    rules: TermRules | None = None,
+    holders: pl.DataFrame | None = None,
+    holder_basis: str | None = None,
+    years: Iterable[int] | None = None,
+    stock_pub_keys: Iterable[str] | None = None,
+) -> ExpiryStats:
+    """Recompute expiry, in-force stock and cliffs and store them in one transaction.
+
+    ``con`` is a writable connection to a migrated warehouse (migration 0005_expiry). Tables
+    ``expiry_results``, ``in_force_stock`` and ``holder_cliffs`` are replaced as a whole, so a
+    re-run gives the same rows and a failure leaves the previous ones. ``holders``: a
+    (pub_key, holder_group) frame (default: publication_overview.holder_as_written, recorded
+    as holder_basis 'as_written'). ``years``: the stock years (default: from the earliest grant
+    year to 25 years after ``at``).
+    """
+    rules = rules or load_rules()
+    today = today or dt.date.today()
+    at = at or today
+    present = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    lacking = [t for t in _TABLES if t not in present]
+    if lacking:
+        raise WarehouseError(f"the warehouse has no {', '.join(lacking)} table(s); run `patentscope migrate` "
+                             "(migration 0005_expiry) first")
+    inp = load_inputs(con)
+    if holders is None:
+        holders, basis = inp["holders"], holder_basis or "as_written"
+    else:
+        basis = holder_basis or "holder_group"
+    ex = compute_expiry(inp["publications"], inp["term_inputs"], inp["legal_events"], inp["priority_claims"], at=at,
+                        today=today, rules=rules, status_evidence=inp.get("status_evidence"), reissue_of=inp.get("reissue_of"))
+    if years is None:
+        first = ex["in_force_from"].drop_nulls().min()
+        y0 = first.year if isinstance(first, dt.date) else at.year
+        years = range(min(y0, at.year), at.year + 26)
+    # the stock and cliffs count only ``stock_pub_keys`` when given (e.g. the landscape, leaving
+    # out citation neighbours); expiry_results covers every publication
+    ex_stock = ex if stock_pub_keys is None else ex.filter(pl.col("pub_key").is_in(list(stock_pub_keys)))
+    stock = in_force_stock(ex_stock, holders, years, today=today, rules=rules).with_columns(holder_basis=pl.lit(basis))
+    cliffs = holder_cliffs(ex_stock, holders, at=at, rules=rules).with_columns(holder_basis=pl.lit(basis))
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    table = public_columns(ex).with_columns(rules_version=pl.lit(rules.version), rules_sha256=pl.lit(rules.sha256),
+                                            computed_at=pl.lit(now))
+    from ...warehouse.toolkit import replace_tables
+
+    replace_tables(con, {"expiry_results": table, "in_force_stock": stock, "holder_cliffs": cliffs},
+                   what="storing the expiry results")
+    office_rows = ex.filter(pl.col("jurisdiction") == pl.col("office"))
+    counts = office_rows.group_by("status").len()
+    unknown = office_rows.filter(pl.col("status") == "unknown").group_by("status_basis").len().sort("status_basis")
+    return ExpiryStats(
+        status_date=at, rows=ex.height, publications=office_rows.height,
+        by_status=dict(zip(counts["status"].to_list(), counts["len"].to_list(), strict=True)),
+        stock_rows=stock.height, cliff_rows=cliffs.height, holder_basis=basis, rules_version=rules.version,
+        rules_sha256=rules.sha256,
+        unknown_reasons=dict(zip(unknown["status_basis"].to_list(), unknown["len"].to_list(), strict=True)),
+        frame=ex,
+    )
