@@ -347,3 +347,53 @@ def test_inverse_under_a_cap_and_unreachable():
     assert FindingsSettings.load().years == 30  # data/findings.toml [over_time]
     assert not ok and text.startswith("NOT reachable: no per-licensor rate gives 30% (unreachable: under the cap of 0.06")
 
+
+
+# ---------------------------------------------------------------------------------------------
+# a SYNTHETIC warehouse of 100k publications (benchmarks/synthetic_patentsview.py): verdicts
+
+
+@pytest.mark.slow
+def test_synthetic_100k_warehouse_gives_verdicts(tmp_path):
+    """100,000 SYNTHETIC PatentsView-shaped patents (all in the landscape), ingested, analyzed
+    (segments by their CPC and keyword rules: the classifier's fit is not what is tested here)
+    and run through the example royalty scenario: the wall and the fee burden rest on enough
+    families to give verdicts, and every number is still its query's."""
+    import sys
+    from pathlib import Path
+
+    from patentscope.analyze import analyze
+    from patentscope.ingest.sample import sample_folder
+    from patentscope.ingest.us_bulk import ingest_bulk
+    from patentscope.landscape import load_landscape
+    from patentscope.metrics.royalty import load_scenario, run_scenario
+    from patentscope.metrics.segments import _inputs, assign_by_rules, load_segments
+    from patentscope.warehouse.connection import writer
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import synthetic_patentsview as gen
+
+    gen.generate(tmp_path / "tables", 400_000, seed=3, landscape_share=1.0, n_patents=100_000, inventors=False,
+                 log=lambda _m: None)
+    wh = tmp_path / "SYNTHETIC.duckdb"
+    ingest_bulk(wh, tmp_path / "tables", load_landscape(), command="pytest", release="SYNTHETIC-findings")
+    at = dt.date(2026, 12, 1)
+    analyze(wh, at=at, today=at, steps=("holders", "expiry", "centrality"), progress=False)
+    with writer(wh) as con:
+        segs = assign_by_rules(*_inputs(con, True), load_segments())
+        con.register("_s", segs)
+        con.execute("INSERT INTO publication_segments SELECT pub_key, segment, decided_by, evidence, probability FROM _s")
+        con.unregister("_s")
+    analyze(wh, at=at, today=at, steps=("concentration",), progress=False)
+    with writer(wh) as con:
+        run_scenario(con, load_scenario(sample_folder().parent / "royalty" / "example_scenario.toml"))
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM publications").fetchall()[0][0] == 100_000
+        f = findings(con, at)
+        b1, b2, b3 = f["blocks"]
+        assert b2["status"] == VERDICT and "all:all: HHI" in b2["verdict"], b2["verdict"]
+        assert b3["status"] == VERDICT and "per licensor" in b3["verdict"], b3["verdict"]
+        assert b1["status"] == VERDICT, b1["verdict"]
+        assert check_numbers_reproduce(con, f) >= 30
+    finally:
+        con.close()

@@ -211,7 +211,7 @@ COLUMNS = ["scope_type", "scope_value", "period_type", "year", "weighting", "hol
 #   _cu (period_type, pub_key, family_id, year, holder_group, group_country, jurisdiction): rows
 #        of unknown status (their families are n_status_unknown where not counted otherwise);
 #   _cs (pub_key, segment): the segments of publications;
-#   _cf (family_id): every family of _cb and _cu (it may hold more);
+#   _cf (family_id), _ch (holder_group): every family and holder group of _cb and _cu (they may hold more);
 #   _cw (period_type, weighting): which weightings to report per period ('families' counts each
 #        family 1, 'centrality' weights it by w).
 # Every scope type sees the same rows: 'all', 'jurisdiction', 'holder_country' (the group's
@@ -222,74 +222,78 @@ CELL_STEPS = [
     """CREATE OR REPLACE TEMP TABLE _c_fam_key AS
        SELECT family_id, (row_number() OVER ())::INTEGER AS f FROM (SELECT DISTINCT family_id FROM _cf)""",
     """CREATE OR REPLACE TEMP TABLE _c_hold_key AS
-       SELECT holder_group, (row_number() OVER ())::INTEGER AS h FROM (SELECT DISTINCT holder_group FROM _cb WHERE holder_group <> $no_holder)""",
-    """CREATE OR REPLACE TEMP TABLE _c_rows AS
-       SELECT b.period_type, b.pub_key, b.year::INTEGER AS year, k.f, coalesce(hk.h, 0) AS h, b.jurisdiction,
+       SELECT holder_group, (row_number() OVER ())::INTEGER AS h FROM (SELECT DISTINCT holder_group FROM _ch WHERE holder_group <> $no_holder)""",
+    """CREATE OR REPLACE TEMP TABLE _c_period_key AS
+       SELECT period_type, (row_number() OVER (ORDER BY period_type))::TINYINT AS p FROM (SELECT DISTINCT period_type FROM _cw)""",
+    """CREATE OR REPLACE TEMP TABLE _c_rows0 AS
+       SELECT pk.p, b.pub_key, b.year::INTEGER AS year, k.f, coalesce(hk.h, 0) AS h, b.jurisdiction,
               coalesce(b.group_country::VARCHAR, 'unknown') AS country, b.fees, b.indiv, b.w
-       FROM _cb b JOIN _c_fam_key k USING (family_id) LEFT JOIN _c_hold_key hk USING (holder_group)""",
+       FROM _cb b JOIN _c_period_key pk USING (period_type) JOIN _c_fam_key k USING (family_id)
+       LEFT JOIN _c_hold_key hk USING (holder_group)""",
     """CREATE OR REPLACE TEMP TABLE _c_unk AS
-       SELECT u.period_type, u.pub_key, u.year::INTEGER AS year, k.f, u.jurisdiction,
+       SELECT pk.p, u.pub_key, u.year::INTEGER AS year, k.f, u.jurisdiction,
               coalesce(u.group_country::VARCHAR, 'unknown') AS country
-       FROM _cu u JOIN _c_fam_key k USING (family_id)""",
+       FROM _cu u JOIN _c_period_key pk USING (period_type) JOIN _c_fam_key k USING (family_id)""",
     """CREATE OR REPLACE TEMP TABLE _c_scope_key AS
        SELECT scope_type, scope_value, (row_number() OVER (ORDER BY scope_type, scope_value))::INTEGER AS c FROM (
            SELECT 'all' AS scope_type, 'all' AS scope_value
-           UNION SELECT 'jurisdiction', jurisdiction FROM _c_rows UNION SELECT 'jurisdiction', jurisdiction FROM _c_unk
-           UNION SELECT 'holder_country', country FROM _c_rows UNION SELECT 'holder_country', country FROM _c_unk
+           UNION SELECT 'jurisdiction', jurisdiction FROM _c_rows0 UNION SELECT 'jurisdiction', jurisdiction FROM _c_unk
+           UNION SELECT 'holder_country', country FROM _c_rows0 UNION SELECT 'holder_country', country FROM _c_unk
            UNION SELECT 'segment', segment FROM _cs)""",
     """CREATE OR REPLACE TEMP TABLE _c_seg AS
        SELECT s.pub_key, k.c FROM _cs s JOIN _c_scope_key k ON k.scope_type = 'segment' AND k.scope_value = s.segment""",
-    # one row per (period, cell, year, family, holder), with the cell's flags and the family's weight
+    """CREATE OR REPLACE TEMP TABLE _c_rows AS
+       SELECT r.p, r.pub_key, r.year, r.f, r.h, j.c AS cj, n.c AS cn, r.fees, r.indiv, r.w
+       FROM _c_rows0 r JOIN _c_scope_key j ON j.scope_type = 'jurisdiction' AND j.scope_value = r.jurisdiction
+       JOIN _c_scope_key n ON n.scope_type = 'holder_country' AND n.scope_value = r.country""",
+    # one row per (period, cell, year, family, holder), with the flags of the rows behind it
     """CREATE OR REPLACE TEMP TABLE _c_scoped AS
-       WITH j AS (SELECT scope_value, c FROM _c_scope_key WHERE scope_type = 'jurisdiction'),
-            n AS (SELECT scope_value, c FROM _c_scope_key WHERE scope_type = 'holder_country'),
-            everything AS (
-           SELECT r.period_type, (SELECT c FROM _c_scope_key WHERE scope_type = 'all') AS c, r.year, r.f, r.h, r.fees, r.indiv, r.w
-           FROM _c_rows r
-           UNION ALL SELECT r.period_type, j.c, r.year, r.f, r.h, r.fees, r.indiv, r.w FROM _c_rows r JOIN j ON j.scope_value = r.jurisdiction
-           UNION ALL SELECT r.period_type, n.c, r.year, r.f, r.h, r.fees, r.indiv, r.w FROM _c_rows r JOIN n ON n.scope_value = r.country
-           UNION ALL SELECT r.period_type, s.c, r.year, r.f, r.h, r.fees, r.indiv, r.w FROM _c_rows r JOIN _c_seg s USING (pub_key))
-       SELECT period_type, c, year, f, h, bool_or(fees) AS fees, bool_or(indiv) AS indiv, any_value(coalesce(w, 0.0)) AS w
-       FROM everything GROUP BY ALL""",
+       WITH everything AS (
+           SELECT p, (SELECT c FROM _c_scope_key WHERE scope_type = 'all') AS c, year, f, h, fees, indiv FROM _c_rows
+           UNION ALL SELECT p, cj, year, f, h, fees, indiv FROM _c_rows
+           UNION ALL SELECT p, cn, year, f, h, fees, indiv FROM _c_rows
+           UNION ALL SELECT r.p, s.c, r.year, r.f, r.h, r.fees, r.indiv FROM _c_rows r JOIN _c_seg s USING (pub_key))
+       SELECT p, c, year, f, h, bool_or(fees) AS fees, bool_or(indiv) AS indiv FROM everything GROUP BY ALL""",
+    """CREATE OR REPLACE TEMP TABLE _c_weight AS SELECT p, f, max(coalesce(w, 0.0)) AS w FROM _c_rows GROUP BY ALL""",
     # per (period, cell, year, family): its holder groups there (k = 0: no holder shown) and flags
     """CREATE OR REPLACE TEMP TABLE _c_famcell AS
-       SELECT period_type, c, year, f, count(*) FILTER (WHERE h <> 0) AS k, bool_or(fees) AS fees, bool_or(indiv) AS indiv
+       SELECT p, c, year, f, count(*) FILTER (WHERE h <> 0) AS k, bool_or(fees) AS fees, bool_or(indiv) AS indiv
        FROM _c_scoped GROUP BY ALL""",
     """CREATE OR REPLACE TEMP TABLE _c_cells AS
-       SELECT period_type, c, year, count(*) FILTER (WHERE k > 0) AS n_families, count(*) FILTER (WHERE k = 0) AS n_unattributed,
+       SELECT p, c, year, count(*) FILTER (WHERE k > 0) AS n_families, count(*) FILTER (WHERE k = 0) AS n_unattributed,
               CASE WHEN count(fees) > 0 THEN count(*) FILTER (WHERE fees) END AS n_fees_not_verified,
               CASE WHEN count(indiv) > 0 THEN count(*) FILTER (WHERE indiv) END AS n_individual
        FROM _c_famcell GROUP BY ALL""",
     """CREATE OR REPLACE TEMP TABLE _c_unknown AS
        WITH u AS (
-           SELECT period_type, (SELECT c FROM _c_scope_key WHERE scope_type = 'all') AS c, year, f FROM _c_unk
-           UNION SELECT u.period_type, k.c, u.year, u.f FROM _c_unk u
+           SELECT p, (SELECT c FROM _c_scope_key WHERE scope_type = 'all') AS c, year, f FROM _c_unk
+           UNION SELECT u.p, k.c, u.year, u.f FROM _c_unk u
                  JOIN _c_scope_key k ON k.scope_type = 'jurisdiction' AND k.scope_value = u.jurisdiction
-           UNION SELECT u.period_type, k.c, u.year, u.f FROM _c_unk u
+           UNION SELECT u.p, k.c, u.year, u.f FROM _c_unk u
                  JOIN _c_scope_key k ON k.scope_type = 'holder_country' AND k.scope_value = u.country
-           UNION SELECT u.period_type, s.c, u.year, u.f FROM _c_unk u JOIN _c_seg s USING (pub_key))
-       SELECT period_type, c, year, count(*) AS n_status_unknown
-       FROM u ANTI JOIN _c_famcell USING (period_type, c, year, f) GROUP BY ALL""",
+           UNION SELECT u.p, s.c, u.year, u.f FROM _c_unk u JOIN _c_seg s USING (pub_key))
+       SELECT p, c, year, count(*) AS n_status_unknown
+       FROM u ANTI JOIN _c_famcell USING (p, c, year, f) GROUP BY ALL""",
     # each family counts 1/k to each of its k holder groups in the cell
     """CREATE OR REPLACE TEMP TABLE _c_holder AS
-       SELECT s.period_type, s.c, s.year, s.h, sum(1.0 / m.k) AS families, sum(s.w / m.k) AS w_units
-       FROM _c_scoped s JOIN _c_famcell m USING (period_type, c, year, f) WHERE s.h <> 0 GROUP BY ALL""",
+       SELECT s.p, s.c, s.year, s.h, sum(1.0 / m.k) AS families, sum(coalesce(w.w, 0.0) / m.k) AS w_units
+       FROM _c_scoped s JOIN _c_famcell m USING (p, c, year, f) LEFT JOIN _c_weight w USING (p, f) WHERE s.h <> 0 GROUP BY ALL""",
     """CREATE OR REPLACE TEMP TABLE _c_stats AS
        WITH weighted AS (
            SELECT h.*, x.weighting, CASE WHEN x.weighting = 'centrality' THEN h.w_units ELSE h.families END AS units
-           FROM _c_holder h JOIN _cw x USING (period_type)
+           FROM _c_holder h JOIN _c_period_key pk USING (p) JOIN _cw x USING (period_type)
        ), shares AS (
            SELECT *, units / sum(units) OVER cell AS share, row_number() OVER (cell ORDER BY units DESC) AS rk,
                   row_number() OVER (cell ORDER BY families) AS up, count(*) OVER cell AS n
-           FROM weighted WINDOW cell AS (PARTITION BY period_type, weighting, c, year)
+           FROM weighted WINDOW cell AS (PARTITION BY p, weighting, c, year)
        )
-       SELECT period_type, weighting, c, year, count(*) AS n_holders, 10000 * sum(share * share) AS hhi,
+       SELECT p, weighting, c, year, count(*) AS n_holders, 10000 * sum(share * share) AS hhi,
               sum(share) FILTER (WHERE rk <= 1) AS cr1, sum(share) FILTER (WHERE rk <= 4) AS cr4,
               sum(share) FILTER (WHERE rk <= 8) AS cr8,
               sum((2 * up - n - 1) * families) / (max(n) * sum(families)) AS gini
        FROM shares GROUP BY ALL""",
     """CREATE OR REPLACE TEMP TABLE _c_out AS
-       SELECT k.scope_type, k.scope_value, c.period_type, c.year, x.weighting, 'holder_group' AS holder_basis,
+       SELECT k.scope_type, k.scope_value, pk.period_type, c.year, x.weighting, 'holder_group' AS holder_basis,
               c.n_families, c.n_unattributed, coalesce(s.n_holders, 0) AS n_holders,
               round(s.hhi, 9) AS hhi, round(s.cr1, 9) AS cr1, round(s.cr4, 9) AS cr4, round(s.cr8, 9) AS cr8,
               round(s.gini, 9) AS gini, round(10000 / s.hhi, 9) AS n_equivalent,
@@ -297,11 +301,12 @@ CELL_STEPS = [
                    WHEN s.hhi IS NOT NULL THEN $below END AS label,
               coalesce(u.n_status_unknown, 0) AS n_status_unknown, c.n_fees_not_verified, c.n_individual,
               $min_families::BIGINT AS min_families
-       FROM _c_cells c JOIN _c_scope_key k USING (c) JOIN _cw x USING (period_type)
-       LEFT JOIN _c_unknown u USING (period_type, c, year)
-       LEFT JOIN _c_stats s ON s.period_type = c.period_type AND s.weighting = x.weighting AND s.c = c.c AND s.year = c.year""",
+       FROM _c_cells c JOIN _c_scope_key k USING (c) JOIN _c_period_key pk USING (p) JOIN _cw x USING (period_type)
+       LEFT JOIN _c_unknown u USING (p, c, year)
+       LEFT JOIN _c_stats s ON s.p = c.p AND s.weighting = x.weighting AND s.c = c.c AND s.year = c.year""",
 ]
-_CELL_TEMPS = ("_c_fam_key", "_c_hold_key", "_c_rows", "_c_unk", "_c_scope_key", "_c_seg", "_c_scoped", "_c_famcell",
+_CELL_TEMPS = ("_c_fam_key", "_c_hold_key", "_c_period_key", "_c_rows0", "_c_rows", "_c_weight", "_c_unk", "_c_scope_key",
+               "_c_seg", "_c_scoped", "_c_famcell",
                "_c_cells", "_c_unknown", "_c_holder", "_c_stats")
 
 
@@ -358,6 +363,7 @@ def stats_table(holdings: pl.DataFrame, segs: pl.DataFrame, period_type: str, we
             con.execute("CREATE VIEW _cu AS SELECT * FROM _cb WHERE false").fetchall()
         con.register("_cs", segs.select("pub_key", "segment"))
         con.execute("CREATE VIEW _cf AS SELECT family_id FROM _cb UNION SELECT family_id FROM _cu").fetchall()
+        con.execute("CREATE VIEW _ch AS SELECT holder_group FROM _cb").fetchall()
         con.register("_cw", pl.DataFrame({"period_type": [period_type], "weighting": ["centrality" if weight else weighting]}))
         compute_cells(con, th)
         out = con.sql("SELECT * FROM _c_out").pl()
@@ -401,7 +407,7 @@ def refresh(con: duckdb.DuckDBPyConnection, expiry_frame: pl.DataFrame, *, today
                                         "by_individual"))
     con.register("_c_w", weights)
     con.register("_c_years", pl.DataFrame({"year": ys}, schema={"year": pl.Int32}))
-    views = ["_c_pubs", "_c_holders", "_cb", "_cu", "_cs", "_cw", "_cf"]
+    views = ["_c_pubs", "_c_holders", "_cb", "_cu", "_cs", "_cw", "_cf", "_ch"]
     try:
         con.execute("CREATE OR REPLACE TEMP VIEW _c_pubs AS SELECT pub_key, family_id, "
                     f"least(priority_date, filing_date, publication_date, grant_date) AS earliest FROM publications {where}")
@@ -441,6 +447,7 @@ def refresh(con: duckdb.DuckDBPyConnection, expiry_frame: pl.DataFrame, *, today
                        "NULL::VARCHAR AS jurisdiction) WHERE false")
         con.execute(f"CREATE OR REPLACE TEMP VIEW _cu AS {unknown_sql}")
         con.execute("CREATE OR REPLACE TEMP VIEW _cf AS SELECT DISTINCT family_id FROM _c_pubs WHERE family_id IS NOT NULL")
+        con.execute("CREATE OR REPLACE TEMP VIEW _ch AS SELECT DISTINCT holder_group FROM _c_holders")
         con.execute("CREATE OR REPLACE TEMP VIEW _cs AS SELECT pub_key, segment FROM publication_segments "
                     "WHERE segment <> 'unclassified'")
         pairs = "('in_force_stock', 'families'), ('new_filings', 'families')" + (
