@@ -121,10 +121,12 @@ def _outcome_text(o: dict[str, Any], st: FindingsSettings, horizon: int) -> str:
                  f"fewer than {st.min_families} remain in force from {o['too_few_year']} (then too few to judge)"
                  if o["too_few_year"] else f"stays above {pct(st.majority, 0)} up to {horizon}")
         return f"yes: {who} hold {pct(o['share'], 0)} of {o['n']}; the share {after}"
+    if not o["decided"] and o["leader"] is None:
+        return f"{TOO_FEW}: no {o['basis']} is known for any of the {o['n']} ({pct(o['unknown'], 0)} unknown)"
     if not o["decided"]:
         return (f"{TOO_FEW}: {who} hold {pct(o['share'], 0)} and {pct(o['unknown'], 0)} is of unknown holder: "
                 "the unknown share could decide the majority")
-    lead = f"the largest, {who}, hold {pct(o['share'], 0)}" if o["leader"] else "no holder is known"
+    lead = f"the largest, {who}, hold {pct(o['share'])}" if o["leader"] else "no holder is known"
     return f"no: no {'country' if o['basis'] == 'country' else 'group'} holds a majority of {o['n']}; {lead}"
 
 
@@ -346,8 +348,12 @@ def fee_block(rows: pl.DataFrame, n_families: int, st: FindingsSettings, year: i
                                    None if r["required_avg_rate"] is None else round(float(r["required_avg_rate"]), 6),
                                    q, p, key, "required_avg_rate", sentence))
         reach_txt.append((ex, ok, sentence))
-    bad = sorted({f"{r['exporter']} -> {r['market']} under {r['variant']}" for r in data if r["infeasible"]})
-    bad_txt = f"; infeasible (P95 above 100% of sales): {', '.join(bad)}" if bad else ""
+    bad_by: dict[str, list[str]] = {}
+    for r in data:
+        if r["infeasible"]:
+            bad_by.setdefault(f"{r['exporter']} -> {r['market']}", []).append(r["variant"])
+    bad = [f"{k} under {', '.join(sorted(v))}" for k, v in sorted(bad_by.items())]
+    bad_txt = f"; infeasible (P95 above 100% of sales): {'; '.join(bad)}" if bad else ""
     if n_families < st.min_families:
         out.update(status=TOO_FEW, verdict=f"{TOO_FEW}: the burden rests on {n_families} in-force families "
                    f"(threshold {st.min_families})" + bad_txt)
@@ -357,9 +363,13 @@ def fee_block(rows: pl.DataFrame, n_families: int, st: FindingsSettings, year: i
     target = float(tg[0]) if tg else 0.30
     med = sorted({r["variant"] for r in allm if r["burden_p50"] is not None and r["burden_p50"] >= target and not r["infeasible"]})
     reach = sorted({r["variant"] for r in allm if r["burden_p95"] is not None and r["burden_p95"] >= target and not r["infeasible"]})
+    feasible = [r for r in allm if not r["infeasible"]]
+    blockers = max((r["n_blocking"] or 0 for r in allm), default=0)
     verdict = (f"{pct(target, 0)} of export sales is reached at the median under {', '.join(med)}" if med else
                f"{pct(target, 0)} is reached only at P95 under {', '.join(reach)}" if reach else
-               f"{pct(target, 0)} is not reached under any feasible rate variant")
+               f"{pct(target, 0)} is not reached under any feasible rate variant" if feasible else
+               f"no verdict on {pct(target, 0)}: every rate variant gives a burden above 100% of sales (infeasible), so "
+               f"the scenario's rates cannot all be charged together by the {blockers} blocking holder groups")
     top = max(allm, key=lambda r: r["burden_p95"] or 0.0) if allm else None
     if top is not None:
         verdict += (f" (highest: {top['exporter']} under {top['variant']}, P50 {pct(top['burden_p50'])}, "
