@@ -314,11 +314,14 @@ def compute_cells(con: duckdb.DuckDBPyConnection, th: Thresholds) -> None:
     """Run :data:`CELL_STEPS` over the views _cb, _cu, _cs, _cw of ``con``: leaves the rows of
     ``concentration_stats`` in the TEMP table ``_c_out`` (the caller drops it)."""
     params = _cell_params(th)
+    keep_order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    con.execute("SET preserve_insertion_order = false").fetchall()  # row order of the TEMP tables is not used
     try:
         for step in CELL_STEPS:
             used = {k: v for k, v in params.items() if f"${k}" in step}
             con.execute(step, used or None).fetchall()
     finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if keep_order else 'false'}").fetchall()
         for t in _CELL_TEMPS:
             con.execute(f"DROP TABLE IF EXISTS {t}").fetchall()
 
