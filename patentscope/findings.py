@@ -303,10 +303,10 @@ def inverse_statement(r: dict[str, Any], terms: dict[str, Any]) -> tuple[bool, s
 
 
 def fee_block(rows: pl.DataFrame, n_families: int, st: FindingsSettings, year: int,
-              terms: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+              terms: dict[str, dict[str, Any]] | None = None, over_years: pl.DataFrame | None = None) -> dict[str, Any]:
     """Question 3 from ``findings_fee_burden`` rows (every market and 'ALL'); ``n_families`` =
     landscape families in force in the year (the portfolio the burden rests on); ``terms``:
-    scenario -> :func:`scenario_terms`."""
+    scenario -> :func:`scenario_terms`; ``over_years``: ``findings_fee_burden_years`` rows."""
     p = {"year": year}
     q = "findings_fee_burden"
     terms = terms or {}
@@ -337,6 +337,15 @@ def fee_block(rows: pl.DataFrame, n_families: int, st: FindingsSettings, year: i
                                        f"{r['driver']} ({pct(r['driver_share'], 0)} of the median charge; groups licensed/"
                                        f"unlicensed/refused/compulsory {r['n_licensed']}/{r['n_unlicensed']}/"
                                        f"{r['n_refused']}/{r['n_compulsory']})"))
+    for r in (over_years.filter(pl.col("market") == "ALL").to_dicts() if over_years is not None else []):
+        key = {"scenario": r["scenario"], "variant": r["variant"], "exporter": r["exporter"], "market": "ALL"}
+        at_target = (f"the median reaches the target from {r['first_year_at_target']}" if r["first_year_at_target"]
+                     else "the median never reaches the target")
+        inf = f"; infeasible in {r['infeasible_years']} of the years" if r["infeasible_years"] else ""
+        out["numbers"].append(_num(f"{r['exporter']} -> ALL {r['variant']} peak median burden {r['first_year']}-{r['last_year']}",
+                                   round(float(r["peak_p50"]), 4) if r["peak_p50"] is not None else None,
+                                   "findings_fee_burden_years", {}, key, "peak_p50",
+                                   f"{pct(r['peak_p50'])} in {r['peak_year']}; {at_target}{inf}"))
     inv = {(r["scenario"], r["exporter"]): r for r in data if r["market"] == "ALL"}
     reach_txt = []
     for (scen, ex), r in sorted(inv.items()):
@@ -408,7 +417,7 @@ def findings(con: duckdb.DuckDBPyConnection, at: dt.date, settings: FindingsSett
                          "WHERE p.in_landscape AND e.in_force_from <= $at AND $at < e.expiry_date", {"at": at}).fetchall()[0][0]
     terms = {r[0]: scenario_terms(r[1]) for r in con.execute("SELECT scenario, text FROM royalty_scenarios").fetchall()} \
         if "royalty_scenarios" in have else {}
-    b3 = fee_block(fee, int(n_live), st, at.year, terms)
+    b3 = fee_block(fee, int(n_live), st, at.year, terms, run("findings_fee_burden_years", {}))
     return {"at": at.isoformat(), "min_families": st.min_families, "blocks": [b1, b2, b3]}
 
 

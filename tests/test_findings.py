@@ -334,6 +334,27 @@ def test_fee_burden_hand_worked():
     assert fee_block(rows.clear(), 30, FindingsSettings(20, 0.5, 5, 50), 2020)["status"] == NOT_AVAILABLE
 
 
+def test_fee_burden_over_the_years_hand_worked():
+    con = fee_warehouse()
+    # 2021 and 2022 for base ALL: P50 35% in 2021 (reaches 30%), 35% again in 2022 (the peak's first year is 2021)
+    for y in (2021, 2022):
+        con.execute("INSERT INTO royalty_results VALUES ('S', 'base', 'E', 'ALL', ?, 'USD', 1000, NULL, NULL, NULL, NULL,"
+                    " NULL, 0.2, 0.35, 0.5, 0, false)", [y])
+        con.execute("INSERT INTO royalty_inverse VALUES ('S', 'E', ?, 0.3, 0.5, true, 0.7, 'reachable')", [y])
+    yrs = run_query(con, "findings_fee_burden_years", {})
+    base = yrs.filter((pl.col("variant") == "base") & (pl.col("market") == "ALL")).to_dicts()[0]
+    assert (base["first_year"], base["last_year"], base["peak_p50"], base["peak_year"], base["first_year_at_target"],
+            base["infeasible_years"]) == (2020, 2022, 0.35, 2021, 2021, 0)
+    dem = yrs.filter((pl.col("variant") == "demanded") & (pl.col("market") == "ALL")).to_dicts()[0]
+    assert dem["first_year_at_target"] is None and dem["infeasible_years"] == 1  # 80% in 2020, infeasible
+    b = fee_block(run_query(con, "findings_fee_burden", {"year": "2020"}), 30, FindingsSettings(20, 0.5, 5, 50), 2020,
+                  {"S": scenario_terms(STACK)}, yrs)
+    peak = next(n for n in b["numbers"] if n["name"] == "E -> ALL base peak median burden 2020-2022")
+    assert peak["display"] == "35.0% in 2021; the median reaches the target from 2021"
+    dpeak = next(n for n in b["numbers"] if n["name"] == "E -> ALL demanded peak median burden 2020-2020")
+    assert dpeak["display"] == "80.0% in 2020; the median never reaches the target; infeasible in 1 of the years"
+
+
 def test_inverse_under_a_cap_and_unreachable():
     r = {"target_burden": 0.3, "reachable": True, "required_avg_rate": 0.43056458164094225, "why": "reachable"}
     cap = scenario_terms(CAP)
