@@ -21,7 +21,10 @@ RSS), ``royalty`` (the shipped example scenario, stored), ``report`` (the HTML r
 - ``SQL stocks``: a hand-written DuckDB SQL for expected expiry (filing + 20 years + PTA) and the
   in-force family stock per holder group and year-end;
 - ``SQL concentration``: hand-written DuckDB SQL for HHI, CR4 and Gini per year, over the stock
-  and over new filings;
+  and over new filings (the whole landscape only, one holder per family);
+- ``SQL concentration, same cells``: one hand-written DuckDB statement for the in-force cells of
+  the concentration step (four scope types, the step's years, co-owned families split, HHI, CR4,
+  Gini, families with no holder shown), in force by the expiry interval alone;
 - ``SciPy PageRank``: read the family citation edges, build a SciPy CSR matrix and run a plain
   power iteration (alpha 0.85, L1 tolerance 1e-10, dangling mass spread uniformly);
 - ``single fit``: the segment classifier's TF-IDF + logistic-regression pipeline fitted once on
@@ -52,7 +55,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 SCALES = {"10k": (10_000, 100_000), "100k": (100_000, 1_000_000), "1m": (1_000_000, 10_000_000)}
 ALL_STEPS = ("gen", "ingest", "train", "analyze", "royalty", "report", "baselines")
-BASELINES = ("bare_read", "sql_stocks", "sql_concentration", "scipy_pagerank", "single_fit")
+BASELINES = ("bare_read", "sql_stocks", "sql_concentration", "sql_concentration_cells", "scipy_pagerank", "single_fit")
 AT = dt.date(2026, 12, 1)
 ANALYZE_READS = ("publications", "parties", "classifications", "citations", "term_inputs", "legal_events",
                  "priority_claims", "families", "holder_names")
@@ -226,6 +229,51 @@ FROM shares GROUP BY ALL;
 """
 
 
+# The same cells as the concentration step, written plainly in one statement: in force when the
+# expiry engine's interval [in_force_from, expiry_date) holds 31 December and the status is not
+# unknown (no lapses, no per-year status re-evaluation), holder groups valid that day, the four
+# scope types, co-owned families split 1/k, HHI, CR4 and Gini per cell and the families with no
+# holder shown. Over the step's years (first grant year to AT + 20).
+CELLS_SQL = f"""
+CREATE TEMP TABLE b_cells AS
+WITH years AS (
+    SELECT y::INTEGER AS year, make_date(y::INTEGER, 12, 31) AS d
+    FROM range((SELECT year(min(in_force_from)) FROM expiry_results), {AT.year + 21}) r(y)
+), live AS (
+    SELECT e.pub_key, e.jurisdiction, e.family_id, y.year, y.d
+    FROM expiry_results e JOIN publications p USING (pub_key) JOIN years y ON e.in_force_from <= y.d AND y.d < e.expiry_date
+    WHERE p.in_landscape AND e.status <> 'unknown'
+), held AS (
+    SELECT l.*, h.group_label AS holder, h.group_country AS country
+    FROM live l LEFT JOIN publication_holder_groups h
+      ON h.pub_key = l.pub_key AND (h.valid_from IS NULL OR h.valid_from <= l.d) AND (h.valid_to IS NULL OR l.d < h.valid_to)
+), scoped AS (
+    SELECT DISTINCT * FROM (
+        SELECT 'all' AS scope_type, 'all' AS scope_value, year, family_id, holder FROM held
+        UNION ALL SELECT 'jurisdiction', jurisdiction, year, family_id, holder FROM held
+        UNION ALL SELECT 'holder_country', coalesce(country, 'unknown'), year, family_id, holder FROM held
+        UNION ALL SELECT 'segment', s.segment, year, family_id, holder FROM held JOIN publication_segments s USING (pub_key)
+                  WHERE s.segment <> 'unclassified')
+), split AS (
+    SELECT *, 1.0 / count(*) OVER (PARTITION BY scope_type, scope_value, year, family_id) AS frac
+    FROM scoped WHERE holder IS NOT NULL
+), per_holder AS (
+    SELECT scope_type, scope_value, year, holder, sum(frac) AS n FROM split GROUP BY ALL
+), shares AS (
+    SELECT *, n / sum(n) OVER c AS s, row_number() OVER (c ORDER BY n DESC) AS rk,
+           row_number() OVER (c ORDER BY n) AS up, count(*) OVER c AS k
+    FROM per_holder WINDOW c AS (PARTITION BY scope_type, scope_value, year)
+), stats AS (
+    SELECT scope_type, scope_value, year, 10000 * sum(s * s) AS hhi, sum(s) FILTER (WHERE rk <= 4) AS cr4,
+           sum((2 * up - k - 1) * n) / (max(k) * sum(n)) AS gini FROM shares GROUP BY ALL
+), orphans AS (
+    SELECT scope_type, scope_value, year, count(DISTINCT family_id) FILTER (WHERE holder IS NULL) AS n_unattributed
+    FROM scoped GROUP BY ALL
+)
+SELECT * FROM orphans LEFT JOIN stats USING (scope_type, scope_value, year)
+"""
+
+
 def _local_con(wh: Path) -> Any:
     """An in-memory DuckDB with the warehouse attached read-only (temp tables need a writable catalog)."""
     import duckdb
@@ -255,6 +303,14 @@ def work_sql_concentration(wh: Path, data: Path) -> dict[str, Any]:
     t0 = time.perf_counter()
     _run_script(con, CONC_SQL)
     return {"rows": con.execute("SELECT count(*) FROM b_conc").fetchall()[0][0],
+            "concentration_only_seconds": round(time.perf_counter() - t0, 3)}
+
+
+def work_sql_concentration_cells(wh: Path, data: Path) -> dict[str, Any]:
+    con = _local_con(wh)
+    t0 = time.perf_counter()
+    _run_script(con, CELLS_SQL)
+    return {"rows": con.execute("SELECT count(*) FROM b_cells").fetchall()[0][0],
             "concentration_only_seconds": round(time.perf_counter() - t0, 3)}
 
 
@@ -321,6 +377,7 @@ def work_single_fit(wh: Path, data: Path) -> dict[str, Any]:
 
 WORKERS = {"ingest": work_ingest, "train": work_train, "analyze": work_analyze, "royalty": work_royalty, "report": work_report,
            "bare_read": work_bare_read, "sql_stocks": work_sql_stocks, "sql_concentration": work_sql_concentration,
+           "sql_concentration_cells": work_sql_concentration_cells,
            "scipy_pagerank": work_scipy_pagerank, "single_fit": work_single_fit}
 
 
@@ -390,6 +447,7 @@ def summarize(res: dict[str, Any]) -> dict[str, Any]:
         "centrality vs SciPy PageRank (<= 1.5)": ratio(st("centrality"), bs("scipy_pagerank")),
         "expiry vs SQL stocks (<= 1.5)": ratio(st("expiry"), bs("sql_stocks")),
         "concentration vs SQL concentration (<= 1.5)": ratio(st("concentration"), bs("sql_concentration")),
+        "concentration vs SQL concentration, same cells": ratio(st("concentration"), bs("sql_concentration_cells")),
         "analyze vs bare read (<= 3)": ratio(analyze_s, bs("bare_read")),
         "ingest+analyze+report seconds (<= 120 at 1m)": round(sum(e2e), 1) if all(x is not None for x in e2e) else None,
         "ingest+analyze+report peak MB (<= 8192 at 1m)": max(peaks) if all(x is not None for x in peaks) else None,

@@ -187,59 +187,6 @@ def test_royalty_hints_analyze_only_when_it_has_not_run(tmp_path, sample_warehou
     assert r.exit_code == 1 and "the warehouse is empty" in r.output and "analyze" not in r.output
 
 
-def test_findings_on_the_sample_are_mostly_too_few_to_judge_and_cite_queries(analyzed):
-    """The embedded sample is 147 real patents: not a landscape. Findings must say so."""
-    from patentscope.findings import TOO_FEW, findings
-    from patentscope.ingest.sample import sample_folder
-    from patentscope.warehouse.query import load_queries
-    wh, _ = analyzed
-    with writer(wh) as con:
-        run_scenario(con, load_scenario(sample_folder().parent / "royalty" / "example_scenario.toml"))
-    con = duckdb.connect(str(wh), read_only=True)
-    try:
-        f = findings(con, dt.date(2014, 7, 8))
-    finally:
-        con.close()
-    b1, b2, b3 = f["blocks"]
-    assert b1["status"] == TOO_FEW and "threshold 20" in b1["verdict"]
-    assert b2["status"] == TOO_FEW and b3["status"] == TOO_FEW
-    names = set(load_queries())
-    cited = {n["query"] for b in f["blocks"] for n in b["numbers"]}
-    assert cited and cited <= names and {"findings_basic_holders", "findings_wall", "findings_fee_burden"} <= cited
-    assert all(b["assumptions"] for b in f["blocks"])
-
-
-def test_findings_give_verdicts_on_synthetic_results():
-    """SYNTHETIC query results shaped like a 100k-publication landscape: enough families, so
-    each block gives a verdict, and the rules decide it (pure functions, no warehouse)."""
-    from patentscope.findings import VERDICT, FindingsSettings, basic_holders_block, fee_block, wall_block
-    st = FindingsSettings(min_families=20, majority=0.5, min_forward_citations=5, top=50)
-    basic = pl.DataFrame({"holder_country": ["JP", "US", "unknown"], "families": [30.0, 15.0, 5.0],
-                          "share": [0.6, 0.3, 0.1], "n_candidates": [55] * 3, "n_in_force": [50] * 3, "n_status_unknown": [2] * 3})
-    b1 = basic_holders_block(basic, st, {"at": "2014-07-08"})
-    assert b1["status"] == VERDICT and b1["verdict"].startswith("yes: holders from JP hold 60%")
-    close = basic.with_columns(pl.Series("share", [0.45, 0.35, 0.2]))
-    assert basic_holders_block(close, st, {})["status"] == "too few to judge"  # the unknown 20% could decide it
-    cells = pl.DataFrame({"scope_type": ["all", "segment", "segment"], "scope_value": ["all", "sintered", "bonded"],
-                          "n_families": [25000, 12000, 12], "n_unattributed": [40, 10, 0], "n_status_unknown": [300, 100, 1],
-                          "n_fees_not_verified": [None, None, None], "n_individual": [None, None, None], "n_holders": [40, 38, 3],
-                          "hhi": [1200.0, 1500.0, 6000.0], "cr4": [0.55, 0.6, 1.0],
-                          "label": ["1,800 or below (merger-guideline analogy)"] * 2 + ["too few to judge"], "min_families": [20] * 3})
-    cliffs = pl.DataFrame({"holder_group": ["SYNTHETIC A", "SYNTHETIC B"], "families_in_force": [5000, 10],
-                           "cliff_year": [2031, 2027], "cliff_date": [None, None], "last_expiry": [None, None], "status_date": [None, None]})
-    b2 = wall_block(cells, cliffs, st, 2024)
-    assert b2["status"] == VERDICT and "all:all: HHI 1,200" in b2["verdict"] and "bonded" not in b2["verdict"]
-    assert "SYNTHETIC A 2031" in b2["verdict"] and "SYNTHETIC B" not in b2["verdict"]
-    fee = pl.DataFrame({"scenario": ["s"] * 2, "variant": ["benchmark", "demanded"], "exporter": ["e"] * 2, "year": [2024] * 2,
-                        "burden_p5": [0.03, 0.9], "burden_p50": [0.06, 1.05], "burden_p95": [0.1, 1.2], "infeasible": [False, True],
-                        "share_infeasible": [0.0, 0.7], "n_licensed": [0, 0], "n_unlicensed": [30, 30], "n_refused": [1, 1],
-                        "n_compulsory": [0, 0], "target_burden": [0.3] * 2, "reachable": [True] * 2,
-                        "required_avg_rate": [0.01, 0.01], "max_burden": [3.0] * 2, "why": ["reachable"] * 2})
-    b3 = fee_block(fee, 25000, st, 2024)
-    assert b3["status"] == VERDICT and "not reached under any feasible rate variant" in b3["verdict"]
-    assert "infeasible) under demanded" in b3["verdict"]
-
-
 def test_report_findings_section_and_csv_downloads(analyzed):
     import urllib.parse
 

@@ -146,3 +146,98 @@ def test_concentration_toml_errors_name_file_and_key(tmp_path, monkeypatch):
     monkeypatch.setattr(resources, "files", lambda pkg: tmp_path / "patentscope")
     with pytest.raises(ConfigError, match=r"concentration.toml: thresholds.highly_concentrated_hhi: expected a number"):
         Thresholds.load()
+
+
+def _python_cells(rows, segs, unknown, min_families):
+    """An independent computation of the concentration cells in plain Python (dicts and loops)."""
+    seg_of = {}
+    for p, s in segs:
+        seg_of.setdefault(p, set()).add(s)
+
+    def scopes(r):
+        out = [("all", "all"), ("jurisdiction", r["jurisdiction"]), ("holder_country", r["group_country"] or "unknown")]
+        return out + [("segment", s) for s in sorted(seg_of.get(r["pub_key"], ()))]
+
+    cells: dict = {}
+    for r in rows:
+        for sc in scopes(r):
+            c = cells.setdefault((*sc, r["year"]), {"pairs": set(), "fams": set(), "fees": set(), "indiv": set()})
+            c["fams"].add(r["family_id"])
+            if r["holder_group"] != "(no holder shown)":
+                c["pairs"].add((r["family_id"], r["holder_group"]))
+            if r.get("fees_not_verified"):
+                c["fees"].add(r["family_id"])
+            if r.get("by_individual"):
+                c["indiv"].add(r["family_id"])
+    unk: dict = {}
+    for r in unknown:
+        for sc in scopes(r):
+            unk.setdefault((*sc, r["year"]), set()).add(r["family_id"])
+    out = {}
+    for key, c in cells.items():
+        k: dict = {}
+        for f, _h in c["pairs"]:
+            k[f] = k.get(f, 0) + 1
+        fam_by_h: dict = {}
+        for f, h in c["pairs"]:
+            fam_by_h[h] = fam_by_h.get(h, 0.0) + 1.0 / k[f]
+        n = len(k)
+        total = sum(fam_by_h.values())
+        shares = sorted((v / total for v in fam_by_h.values()), reverse=True) if total else []
+        xs = sorted(fam_by_h.values())
+        gini = (sum((2 * i - len(xs) - 1) * x for i, x in enumerate(xs, start=1)) / (len(xs) * sum(xs))) if xs else None
+        hhi = 10_000 * sum(s * s for s in shares) if shares else None
+        out[key] = {"n_families": n, "n_unattributed": len(c["fams"] - set(k)), "n_holders": len(fam_by_h), "hhi": hhi,
+                    "cr1": sum(shares[:1]) if shares else None, "cr4": sum(shares[:4]) if shares else None,
+                    "gini": gini, "n_status_unknown": len(unk.get(key, set()) - c["fams"]),
+                    "n_fees_not_verified": len(c["fees"]), "n_individual": len(c["indiv"]),
+                    "label": "too few to judge" if n < min_families else
+                    "above 1,800 (merger-guideline analogy)" if hhi > 1800 else "1,800 or below (merger-guideline analogy)"}
+    return out
+
+
+def test_sql_cells_match_an_independent_python_computation():
+    """SYNTHETIC hand-built holdings (no patent data): co-owned families, a family in two
+    jurisdictions, publications of one family in two segments, holders valid in some years
+    only, families with no holder shown, rows of unknown status; the SQL cells equal a plain
+    Python computation of the same definitions."""
+    import random
+
+    from patentscope.metrics.concentration import stats_table
+    rnd = random.Random(11)
+    countries = {"A": "JP", "B": "JP", "C": "US", "D": None, "E": "CN"}
+    rows, segs, unknown = [], [], []
+    for f in range(60):
+        for m in range(rnd.choice([1, 1, 2])):
+            pub = f"P{f}-{m}"
+            jur = rnd.choice(["US", "EP", "JP"])
+            groups = rnd.sample(list(countries), k=rnd.choice([0, 1, 1, 1, 2]))
+            for y in range(2018 + rnd.randint(0, 2), 2023):
+                for g in groups or ["(no holder shown)"]:
+                    rows.append({"pub_key": pub, "family_id": f"F{f}", "holder_group": g,
+                                 "group_country": countries.get(g), "jurisdiction": jur, "year": y,
+                                 "fees_not_verified": rnd.random() < 0.2, "by_individual": g == "E"})
+            for s in rnd.sample(["sintered", "bonded", "hot_deformed"], k=rnd.choice([0, 1, 2])):
+                segs.append((pub, s))
+        if f % 7 == 0:
+            unknown.append({"pub_key": f"U{f}", "family_id": f"F{f}" if f % 14 else f"FU{f}", "holder_group": "C",
+                            "group_country": "US", "jurisdiction": "US", "year": 2020})
+    schema = {"pub_key": pl.Utf8, "family_id": pl.Utf8, "holder_group": pl.Utf8, "group_country": pl.Utf8,
+              "jurisdiction": pl.Utf8, "year": pl.Int32}
+    th = Thresholds(1800, 100, "test", min_families=8)
+    frame = pl.DataFrame(rows, schema={**schema, "fees_not_verified": pl.Boolean, "by_individual": pl.Boolean})
+    seg_frame = pl.DataFrame(segs, schema={"pub_key": pl.Utf8, "segment": pl.Utf8}, orient="row")
+    t = stats_table(frame, seg_frame, "in_force_stock", "families", "holder_group", thresholds=th,
+                    unknown=pl.DataFrame(unknown, schema=schema))
+    want = _python_cells(rows, segs, unknown, 8)
+    got = {(r["scope_type"], r["scope_value"], r["year"]): r for r in t.to_dicts()}
+    assert set(got) == set(want) and len(want) > 40
+    for key, w in want.items():
+        g = got[key]
+        for col, v in w.items():
+            if isinstance(v, float):
+                assert g[col] == pytest.approx(v, abs=1e-8), (key, col)
+            else:
+                assert g[col] == v, (key, col, g[col], v)
+    assert {w["label"] for w in want.values()} >= {"too few to judge", "above 1,800 (merger-guideline analogy)"}
+    assert any(w["n_status_unknown"] for w in want.values()) and any(w["n_unattributed"] for w in want.values())

@@ -195,84 +195,185 @@ def merger_delta(shares: pl.DataFrame, acquirer: str, target: str, by: list[str]
 # the warehouse: concentration tables for `patentscope analyze`
 
 NO_HOLDER = "(no holder shown)"
+NH = "'(no holder shown)'"  # NO_HOLDER as an SQL literal (views take no parameters)
 SCOPES = ("all", "jurisdiction", "segment", "holder_country")
 
 
-def _scope_frames(frame: pl.DataFrame, segs: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
-    """The same holdings under each scope type, with a ``scope_value`` column."""
-    out = [("all", frame.with_columns(pl.lit("all").alias("scope_value"))),
-           ("jurisdiction", frame.with_columns(pl.col("jurisdiction").alias("scope_value"))),
-           ("holder_country", frame.with_columns(pl.col("group_country").fill_null("unknown").alias("scope_value")))]
-    seg = frame.join(segs, on="pub_key", how="inner").with_columns(pl.col("segment").alias("scope_value"))
-    out.append(("segment", seg))
-    return out
+COLUMNS = ["scope_type", "scope_value", "period_type", "year", "weighting", "holder_basis", "n_families",
+           "n_unattributed", "n_holders", "hhi", "cr1", "cr4", "cr8", "gini", "n_equivalent", "label",
+           "n_status_unknown", "n_fees_not_verified", "n_individual", "min_families"]
+
+# The concentration cells in DuckDB SQL (issue 18: no per-scope polars passes). Inputs, as views:
+#   _cb (period_type, pub_key, family_id, year, holder_group, group_country, jurisdiction,
+#        fees BOOLEAN, indiv BOOLEAN, w DOUBLE): one row per counted (publication, jurisdiction,
+#        year, holder group); holder_group = NO_HOLDER when none is shown; fees / indiv NULL when
+#        not available (then the cell's count is NULL, not 0); w the family weight (NULL = 0);
+#   _cu (period_type, pub_key, family_id, year, holder_group, group_country, jurisdiction): rows
+#        of unknown status (their families are n_status_unknown where not counted otherwise);
+#   _cs (pub_key, segment): the segments of publications;
+#   _cf (family_id), _ch (holder_group): every family and holder group of _cb and _cu (they may hold more);
+#   _cw (period_type, weighting): which weightings to report per period ('families' counts each
+#        family 1, 'centrality' weights it by w).
+# Every scope type sees the same rows: 'all', 'jurisdiction', 'holder_country' (the group's
+# country, 'unknown' when not known) and 'segment' (publications with a segment). Families,
+# holder groups and cells are numbered first, so the large group-bys run over integers; each
+# step is a TEMP table read by the next (DuckDB would otherwise re-evaluate a shared CTE).
+CELL_STEPS = [
+    """CREATE OR REPLACE TEMP TABLE _c_fam_key AS
+       SELECT family_id, (row_number() OVER ())::INTEGER AS f FROM (SELECT DISTINCT family_id FROM _cf)""",
+    """CREATE OR REPLACE TEMP TABLE _c_hold_key AS
+       SELECT holder_group, (row_number() OVER ())::INTEGER AS h FROM (SELECT DISTINCT holder_group FROM _ch WHERE holder_group <> $no_holder)""",
+    """CREATE OR REPLACE TEMP TABLE _c_period_key AS
+       SELECT period_type, (row_number() OVER (ORDER BY period_type))::TINYINT AS p FROM (SELECT DISTINCT period_type FROM _cw)""",
+    """CREATE OR REPLACE TEMP TABLE _c_rows0 AS
+       SELECT pk.p, b.pub_key, b.year::INTEGER AS year, k.f, coalesce(hk.h, 0) AS h, b.jurisdiction,
+              coalesce(b.group_country::VARCHAR, 'unknown') AS country, b.fees, b.indiv, b.w
+       FROM _cb b JOIN _c_period_key pk USING (period_type) JOIN _c_fam_key k USING (family_id)
+       LEFT JOIN _c_hold_key hk USING (holder_group)""",
+    """CREATE OR REPLACE TEMP TABLE _c_unk AS
+       SELECT pk.p, u.pub_key, u.year::INTEGER AS year, k.f, u.jurisdiction,
+              coalesce(u.group_country::VARCHAR, 'unknown') AS country
+       FROM _cu u JOIN _c_period_key pk USING (period_type) JOIN _c_fam_key k USING (family_id)""",
+    """CREATE OR REPLACE TEMP TABLE _c_scope_key AS
+       SELECT scope_type, scope_value, (row_number() OVER (ORDER BY scope_type, scope_value))::INTEGER AS c FROM (
+           SELECT 'all' AS scope_type, 'all' AS scope_value
+           UNION SELECT 'jurisdiction', jurisdiction FROM _c_rows0 UNION SELECT 'jurisdiction', jurisdiction FROM _c_unk
+           UNION SELECT 'holder_country', country FROM _c_rows0 UNION SELECT 'holder_country', country FROM _c_unk
+           UNION SELECT 'segment', segment FROM _cs)""",
+    """CREATE OR REPLACE TEMP TABLE _c_seg AS
+       SELECT s.pub_key, k.c FROM _cs s JOIN _c_scope_key k ON k.scope_type = 'segment' AND k.scope_value = s.segment""",
+    """CREATE OR REPLACE TEMP TABLE _c_rows AS
+       SELECT r.p, r.pub_key, r.year, r.f, r.h, j.c AS cj, n.c AS cn, r.fees, r.indiv, r.w
+       FROM _c_rows0 r JOIN _c_scope_key j ON j.scope_type = 'jurisdiction' AND j.scope_value = r.jurisdiction
+       JOIN _c_scope_key n ON n.scope_type = 'holder_country' AND n.scope_value = r.country""",
+    # one row per (period, cell, year, family, holder), with the flags of the rows behind it
+    """CREATE OR REPLACE TEMP TABLE _c_scoped AS
+       WITH everything AS (
+           SELECT p, (SELECT c FROM _c_scope_key WHERE scope_type = 'all') AS c, year, f, h, fees, indiv FROM _c_rows
+           UNION ALL SELECT p, cj, year, f, h, fees, indiv FROM _c_rows
+           UNION ALL SELECT p, cn, year, f, h, fees, indiv FROM _c_rows
+           UNION ALL SELECT r.p, s.c, r.year, r.f, r.h, r.fees, r.indiv FROM _c_rows r JOIN _c_seg s USING (pub_key))
+       SELECT p, c, year, f, h, bool_or(fees) AS fees, bool_or(indiv) AS indiv FROM everything GROUP BY ALL""",
+    """CREATE OR REPLACE TEMP TABLE _c_weight AS SELECT p, f, max(coalesce(w, 0.0)) AS w FROM _c_rows GROUP BY ALL""",
+    # per (period, cell, year, family): its holder groups there (k = 0: no holder shown) and flags
+    """CREATE OR REPLACE TEMP TABLE _c_famcell AS
+       SELECT p, c, year, f, count(*) FILTER (WHERE h <> 0) AS k, bool_or(fees) AS fees, bool_or(indiv) AS indiv
+       FROM _c_scoped GROUP BY ALL""",
+    """CREATE OR REPLACE TEMP TABLE _c_cells AS
+       SELECT p, c, year, count(*) FILTER (WHERE k > 0) AS n_families, count(*) FILTER (WHERE k = 0) AS n_unattributed,
+              CASE WHEN count(fees) > 0 THEN count(*) FILTER (WHERE fees) END AS n_fees_not_verified,
+              CASE WHEN count(indiv) > 0 THEN count(*) FILTER (WHERE indiv) END AS n_individual
+       FROM _c_famcell GROUP BY ALL""",
+    """CREATE OR REPLACE TEMP TABLE _c_unknown AS
+       WITH u AS (
+           SELECT p, (SELECT c FROM _c_scope_key WHERE scope_type = 'all') AS c, year, f FROM _c_unk
+           UNION SELECT u.p, k.c, u.year, u.f FROM _c_unk u
+                 JOIN _c_scope_key k ON k.scope_type = 'jurisdiction' AND k.scope_value = u.jurisdiction
+           UNION SELECT u.p, k.c, u.year, u.f FROM _c_unk u
+                 JOIN _c_scope_key k ON k.scope_type = 'holder_country' AND k.scope_value = u.country
+           UNION SELECT u.p, s.c, u.year, u.f FROM _c_unk u JOIN _c_seg s USING (pub_key))
+       SELECT p, c, year, count(*) AS n_status_unknown
+       FROM u ANTI JOIN _c_famcell USING (p, c, year, f) GROUP BY ALL""",
+    # each family counts 1/k to each of its k holder groups in the cell
+    """CREATE OR REPLACE TEMP TABLE _c_holder AS
+       SELECT s.p, s.c, s.year, s.h, sum(1.0 / m.k) AS families, sum(coalesce(w.w, 0.0) / m.k) AS w_units
+       FROM _c_scoped s JOIN _c_famcell m USING (p, c, year, f) LEFT JOIN _c_weight w USING (p, f) WHERE s.h <> 0 GROUP BY ALL""",
+    """CREATE OR REPLACE TEMP TABLE _c_stats AS
+       WITH weighted AS (
+           SELECT h.*, x.weighting, CASE WHEN x.weighting = 'centrality' THEN h.w_units ELSE h.families END AS units
+           FROM _c_holder h JOIN _c_period_key pk USING (p) JOIN _cw x USING (period_type)
+       ), shares AS (
+           SELECT *, units / sum(units) OVER cell AS share, row_number() OVER (cell ORDER BY units DESC) AS rk,
+                  row_number() OVER (cell ORDER BY families) AS up, count(*) OVER cell AS n
+           FROM weighted WINDOW cell AS (PARTITION BY p, weighting, c, year)
+       )
+       SELECT p, weighting, c, year, count(*) AS n_holders, 10000 * sum(share * share) AS hhi,
+              sum(share) FILTER (WHERE rk <= 1) AS cr1, sum(share) FILTER (WHERE rk <= 4) AS cr4,
+              sum(share) FILTER (WHERE rk <= 8) AS cr8,
+              sum((2 * up - n - 1) * families) / (max(n) * sum(families)) AS gini
+       FROM shares GROUP BY ALL""",
+    """CREATE OR REPLACE TEMP TABLE _c_out AS
+       SELECT k.scope_type, k.scope_value, pk.period_type, c.year, x.weighting, 'holder_group' AS holder_basis,
+              c.n_families, c.n_unattributed, coalesce(s.n_holders, 0) AS n_holders,
+              round(s.hhi, 9) AS hhi, round(s.cr1, 9) AS cr1, round(s.cr4, 9) AS cr4, round(s.cr8, 9) AS cr8,
+              round(s.gini, 9) AS gini, round(10000 / s.hhi, 9) AS n_equivalent,
+              CASE WHEN c.n_families < $min_families THEN $too_few WHEN s.hhi > $high THEN $above
+                   WHEN s.hhi IS NOT NULL THEN $below END AS label,
+              coalesce(u.n_status_unknown, 0) AS n_status_unknown, c.n_fees_not_verified, c.n_individual,
+              $min_families::BIGINT AS min_families
+       FROM _c_cells c JOIN _c_scope_key k USING (c) JOIN _c_period_key pk USING (p) JOIN _cw x USING (period_type)
+       LEFT JOIN _c_unknown u USING (p, c, year)
+       LEFT JOIN _c_stats s ON s.p = c.p AND s.weighting = x.weighting AND s.c = c.c AND s.year = c.year""",
+]
+_CELL_TEMPS = ("_c_fam_key", "_c_hold_key", "_c_period_key", "_c_rows0", "_c_rows", "_c_weight", "_c_unk", "_c_scope_key",
+               "_c_seg", "_c_scoped", "_c_famcell",
+               "_c_cells", "_c_unknown", "_c_holder", "_c_stats")
 
 
-def _flag_count(f: pl.DataFrame, keys: list[str], col: str, name: str) -> pl.DataFrame:
-    """Distinct families per cell with ``col`` true on some row (null when the column is absent)."""
-    if col not in f.columns:
-        return f.select(keys).unique().with_columns(pl.lit(None, dtype=pl.Int64).alias(name))
-    hit = f.filter(pl.col(col).fill_null(False)).group_by(keys).agg(pl.col("family_id").n_unique().cast(pl.Int64).alias(name))
-    return f.select(keys).unique().join(hit, on=keys, how="left").with_columns(pl.col(name).fill_null(0))
+def compute_cells(con: duckdb.DuckDBPyConnection, th: Thresholds) -> None:
+    """Run :data:`CELL_STEPS` over the views _cb, _cu, _cs, _cw of ``con``: leaves the rows of
+    ``concentration_stats`` in the TEMP table ``_c_out`` (the caller drops it)."""
+    params = _cell_params(th)
+    keep_order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    con.execute("SET preserve_insertion_order = false").fetchall()  # row order of the TEMP tables is not used
+    try:
+        for step in CELL_STEPS:
+            used = {k: v for k, v in params.items() if f"${k}" in step}
+            con.execute(step, used or None).fetchall()
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if keep_order else 'false'}").fetchall()
+        for t in _CELL_TEMPS:
+            con.execute(f"DROP TABLE IF EXISTS {t}").fetchall()
+
+
+def _cell_params(th: Thresholds) -> dict[str, object]:
+    """The parameters of :data:`CELLS_SQL`."""
+    return {"no_holder": NO_HOLDER, "min_families": th.min_families, "too_few": TOO_FEW,
+            "high": th.highly_concentrated, "above": ABOVE, "below": BELOW}
 
 
 def stats_table(holdings: pl.DataFrame, segs: pl.DataFrame, period_type: str, weighting: str,
                 holder_basis: str, weight: str | None = None, thresholds: Thresholds | None = None,
                 unknown: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Concentration rows for every scope. ``holdings``: pub_key, family_id, holder_group,
-    group_country, jurisdiction, year (+ ``weight``; optional boolean ``fees_not_verified`` and
+    """Concentration rows for every scope, from frames (the SQL of :func:`refresh`, run in an
+    in-memory DuckDB). ``holdings``: pub_key, family_id, holder_group, group_country,
+    jurisdiction, year (+ ``weight``; optional boolean ``fees_not_verified`` and
     ``by_individual`` columns). Families without a holder group count in ``n_unattributed`` and
     are left out of the shares. ``unknown``: rows of the same shape for publications whose
     status is unknown; their families (when not counted in the cell otherwise) are
     ``n_status_unknown``, excluded. ``n_fees_not_verified`` / ``n_individual``: families of the
     cell flagged so (null when the input has no such column: not available)."""
     th = thresholds or Thresholds.load()
-    rows = []
-    unknown_frames = dict(_scope_frames(unknown, segs)) if unknown is not None and unknown.height else {}
-    for scope_type, f in _scope_frames(holdings, segs):
-        if f.height == 0:
-            continue
-        keys = ["scope_value", "year"]
-        excl = _flag_count(f, keys, "fees_not_verified", "n_fees_not_verified").join(
-            _flag_count(f, keys, "by_individual", "n_individual"), on=keys)
-        uf = unknown_frames.get(scope_type)
-        if uf is not None:
-            un_fams = uf.select([*keys, "family_id"]).unique().join(f.select([*keys, "family_id"]).unique(),
-                                                                    on=[*keys, "family_id"], how="anti")
-            excl = excl.join(un_fams.group_by(keys).agg(pl.col("family_id").n_unique().cast(pl.Int64).alias("n_status_unknown")),
-                             on=keys, how="left").with_columns(pl.col("n_status_unknown").fill_null(0))
-        else:
-            excl = excl.with_columns(pl.lit(0, dtype=pl.Int64).alias("n_status_unknown"))
-        if weight:
-            f = f.with_columns(pl.col(weight).fill_null(0.0))
-        attributed = f.filter(pl.col("holder_group") != NO_HOLDER)
-        # a family counts as unattributed only when none of its members has a holder group
-        orphan = f.filter(pl.col("holder_group") == NO_HOLDER).select([*keys, "family_id"]).unique().join(
-            attributed.select([*keys, "family_id"]).unique(), on=[*keys, "family_id"], how="anti")
-        un = f.select(keys).unique().join(orphan.group_by(keys).agg(pl.col("family_id").n_unique().alias("n_unattributed")),
-                                          on=keys, how="left").with_columns(pl.col("n_unattributed").fill_null(0))
-        if attributed.height:
-            per_family = attributed.select([*keys, "family_id", "holder_group", *([weight] if weight else [])]).unique()
-            st = concentration(per_family, by=keys, weight=weight, thresholds=th)
-            st = st.join(un, on=keys, how="full", coalesce=True)
-        else:
-            st = un
-        st = st.join(excl, on=keys, how="left")
-        rows.append(st.with_columns(pl.lit(scope_type).alias("scope_type")))
-    if not rows:
+    if holdings.height == 0:
         return pl.DataFrame()
-    out = pl.concat(rows, how="diagonal_relaxed")
-    # summation order inside parallel group-bys varies in the last bits: store 9 decimals so a
-    # re-run writes identical rows
-    out = out.with_columns([pl.col(c).round(9) for c in ("hhi", "cr1", "cr4", "cr8", "gini", "n_equivalent") if c in out.columns])
-    out = out.with_columns(
-        pl.lit(period_type).alias("period_type"), pl.lit(weighting).alias("weighting"), pl.lit(holder_basis).alias("holder_basis"),
-        pl.col("n_unattributed").fill_null(0), pl.col("n_families").fill_null(0), pl.col("n_holders").fill_null(0))
-    # a cell that is all unattributed has no label yet; below the minimum it is "too few to judge"
-    out = out.with_columns(pl.when(pl.col("n_families") < th.min_families).then(pl.lit(TOO_FEW))
-                           .otherwise(pl.col("label") if "label" in out.columns else pl.lit(None, dtype=pl.Utf8)).alias("label"),
-                           pl.lit(th.min_families).alias("min_families"))
-    return out
+    con = duckdb.connect()
+    try:
+        h = holdings.with_columns(
+            pl.col("fees_not_verified").fill_null(False).alias("fees") if "fees_not_verified" in holdings.columns
+            else pl.lit(None, dtype=pl.Boolean).alias("fees"),
+            pl.col("by_individual").fill_null(False).alias("indiv") if "by_individual" in holdings.columns
+            else pl.lit(None, dtype=pl.Boolean).alias("indiv"),
+            (pl.col(weight).cast(pl.Float64) if weight else pl.lit(None, dtype=pl.Float64)).alias("w"),
+            pl.lit(period_type).alias("period_type"), pl.col("group_country").cast(pl.Utf8))
+        con.register("_h", h)
+        con.execute("CREATE VIEW _cb AS SELECT period_type, pub_key, family_id, year, holder_group, group_country, jurisdiction, "
+                    "fees, indiv, w FROM _h").fetchall()
+        if unknown is not None and unknown.height:
+            con.register("_u", unknown.with_columns(pl.col("group_country").cast(pl.Utf8), pl.lit(period_type).alias("period_type")))
+            con.execute("CREATE VIEW _cu AS SELECT period_type, pub_key, family_id, year, holder_group, group_country, "
+                        "jurisdiction FROM _u").fetchall()
+        else:
+            con.execute("CREATE VIEW _cu AS SELECT * FROM _cb WHERE false").fetchall()
+        con.register("_cs", segs.select("pub_key", "segment"))
+        con.execute("CREATE VIEW _cf AS SELECT family_id FROM _cb UNION SELECT family_id FROM _cu").fetchall()
+        con.execute("CREATE VIEW _ch AS SELECT holder_group FROM _cb").fetchall()
+        con.register("_cw", pl.DataFrame({"period_type": [period_type], "weighting": ["centrality" if weight else weighting]}))
+        compute_cells(con, th)
+        out = con.sql("SELECT * FROM _c_out").pl()
+    finally:
+        con.close()
+    return out.with_columns(pl.lit(weighting).alias("weighting"), pl.lit(holder_basis).alias("holder_basis")) \
+        .sort("scope_type", "scope_value", "year")
 
 
 def refresh(con: duckdb.DuckDBPyConnection, expiry_frame: pl.DataFrame, *, today: dt.date,
@@ -280,87 +381,98 @@ def refresh(con: duckdb.DuckDBPyConnection, expiry_frame: pl.DataFrame, *, today
     """Recompute ``concentration_stats`` in one transaction: in-force stock at each year's
     reference day (from the expiry engine's full frame) and new filings by earliest year, by
     scope, over families, with holder groups at the date (``publication_holder_groups``);
-    unweighted, and weighted by PageRank where the centrality table has values."""
+    unweighted, and weighted by PageRank where the centrality table has values. The cells are
+    computed in DuckDB SQL (:data:`CELLS_SQL`); only the in-force grid comes from the expiry
+    engine (:func:`metrics.expiry.live_families`)."""
     from .expiry import live_families
 
-    pubs = con.sql("SELECT pub_key, family_id, in_landscape, "
-                   "least(priority_date, filing_date, publication_date, grant_date) AS earliest FROM publications").pl()
-    keep = pubs.filter(pl.col("in_landscape")) if landscape_only else pubs
+    where = "WHERE in_landscape" if landscape_only else ""
     phg_cols = _columns(con, "publication_holder_groups")
     kind = ", holder_kind = 'individual' AS by_individual" if "holder_kind" in phg_cols else ""
     holders = con.sql("SELECT pub_key, group_label AS holder_group, group_country, valid_from, valid_to"
                       f"{kind} FROM publication_holder_groups").pl()
-    segs = con.sql("SELECT pub_key, segment FROM publication_segments WHERE segment <> 'unclassified'").pl()
-    weights = _centrality_weights(con)
-    ex = expiry_frame.join(keep.select("pub_key"), on="pub_key", how="semi")
+    keep = con.sql(f"SELECT pub_key FROM publications {where}").pl()
+    ex = expiry_frame.join(keep, on="pub_key", how="semi")
     if years is None:
         first = ex["in_force_from"].drop_nulls().min()
         y0 = first.year if isinstance(first, dt.date) else today.year
         years = range(y0, today.year + 21)
-    live = live_families(ex, holders, years).with_columns(pl.col("group_country").cast(pl.Utf8))
     ys = sorted(set(years))
-    unknown = _unknown_status(con, keep, holders, ys)
-    if "rests_on_fee_assumption" in _columns(con, "expiry_results"):
-        fee = con.sql("SELECT pub_key, jurisdiction, coalesce(rests_on_fee_assumption, false) AS fees_not_verified "
-                      "FROM expiry_results").pl()
-        live = live.join(fee, on=["pub_key", "jurisdiction"], how="left")
-    frames = [stats_table(live, segs, "in_force_stock", "families", "holder_group", unknown=unknown)]
-    # new filings: a family counts in the year of its earliest date, held by its groups then
-    fam_first = keep.drop_nulls("earliest").group_by("family_id").agg(pl.col("earliest").min().alias("reference_date"))
-    members = keep.select("pub_key", "family_id").join(fam_first, on="family_id")
-    valid = (pl.col("valid_from").is_null() | (pl.col("valid_from") <= pl.col("reference_date"))) & \
-            (pl.col("valid_to").is_null() | (pl.col("reference_date") < pl.col("valid_to")))
-    held = members.join(holders, on="pub_key", how="inner").filter(valid)
-    orphans = members.join(held.select("family_id").unique(), on="family_id", how="anti").with_columns(
-        pl.lit(NO_HOLDER).alias("holder_group"), pl.lit(None, dtype=pl.Utf8).alias("group_country"))
-    nf = pl.concat([held.select("pub_key", "family_id", "reference_date", "holder_group", pl.col("group_country").cast(pl.Utf8)),
-                    orphans.select("pub_key", "family_id", "reference_date", "holder_group", "group_country")])
-    nf = nf.with_columns(pl.lit("ALL").alias("jurisdiction"), pl.col("reference_date").dt.year().cast(pl.Int32).alias("year"))
-    frames.append(stats_table(nf, segs, "new_filings", "families", "holder_group"))
-    if weights.height:
-        wlive = live.join(weights, on="family_id", how="left")
-        frames.append(stats_table(wlive, segs, "in_force_stock", "centrality", "holder_group", weight="weight", unknown=unknown))
-    cols = ["scope_type", "scope_value", "period_type", "year", "weighting", "holder_basis", "n_families",
-            "n_unattributed", "n_holders", "hhi", "cr1", "cr4", "cr8", "gini", "n_equivalent", "label",
-            "n_status_unknown", "n_fees_not_verified", "n_individual", "min_families"]
-    nonempty = [f for f in frames if f.height]
-    table = pl.concat(nonempty, how="diagonal_relaxed") if nonempty else pl.DataFrame({c: [] for c in cols})
-    for c in cols:
-        if c not in table.columns:
-            table = table.with_columns(pl.lit(None).alias(c))
-    table = table.select(cols)
-    con.register("_conc", table)
+    live = live_families(ex, holders, ys).with_columns(pl.col("group_country").cast(pl.Utf8))
+    if "by_individual" not in live.columns:
+        live = live.with_columns(pl.lit(None, dtype=pl.Boolean).alias("by_individual"))
+    ex_cols = _columns(con, "expiry_results")
+    fee = "coalesce(e.rests_on_fee_assumption, false)" if "rests_on_fee_assumption" in ex_cols else "NULL::BOOLEAN"
+    indiv = "coalesce(l.by_individual, false)" if kind else "NULL::BOOLEAN"
+    weights = _centrality_weights(con)
+    th = Thresholds.load()
+    con.register("_c_live", live.select("pub_key", "jurisdiction", "family_id", "year", "holder_group", "group_country",
+                                        "by_individual"))
+    con.register("_c_w", weights)
+    con.register("_c_years", pl.DataFrame({"year": ys}, schema={"year": pl.Int32}))
+    views = ["_c_pubs", "_c_holders", "_cb", "_cu", "_cs", "_cw", "_cf", "_ch"]
     try:
+        con.execute("CREATE OR REPLACE TEMP VIEW _c_pubs AS SELECT pub_key, family_id, "
+                    f"least(priority_date, filing_date, publication_date, grant_date) AS earliest FROM publications {where}")
+        con.execute("CREATE OR REPLACE TEMP VIEW _c_holders AS SELECT pub_key, group_label AS holder_group, group_country, "
+                    "valid_from, valid_to FROM publication_holder_groups")
+        # new filings: a family counts in the year of its earliest date, held by its groups then;
+        # a family with no group valid then counts, once per member, as unattributed
+        con.execute(f"""CREATE OR REPLACE TEMP VIEW _cb AS
+            SELECT 'in_force_stock' AS period_type, l.pub_key, l.family_id, l.year, l.holder_group, l.group_country,
+                   l.jurisdiction, {fee} AS fees, {indiv} AS indiv, w.weight AS w
+            FROM _c_live l LEFT JOIN expiry_results e ON e.pub_key = l.pub_key AND e.jurisdiction = l.jurisdiction
+            LEFT JOIN _c_w w ON w.family_id = l.family_id
+            UNION ALL (
+            WITH first AS (SELECT family_id, min(earliest) AS ref FROM _c_pubs WHERE earliest IS NOT NULL GROUP BY ALL),
+            members AS (SELECT p.pub_key, p.family_id, f.ref FROM _c_pubs p JOIN first f USING (family_id)),
+            held AS (SELECT m.pub_key, m.family_id, m.ref, h.holder_group, h.group_country FROM members m
+                     JOIN _c_holders h ON h.pub_key = m.pub_key AND (h.valid_from IS NULL OR h.valid_from <= m.ref)
+                                      AND (h.valid_to IS NULL OR m.ref < h.valid_to))
+            SELECT 'new_filings', pub_key, family_id, year(ref)::INTEGER, holder_group, group_country::VARCHAR, 'ALL',
+                   NULL::BOOLEAN, NULL::BOOLEAN, NULL::DOUBLE FROM held
+            UNION ALL
+            SELECT 'new_filings', pub_key, family_id, year(ref)::INTEGER, {NH}, NULL::VARCHAR, 'ALL', NULL, NULL, NULL
+            FROM members m WHERE NOT EXISTS (SELECT 1 FROM held h WHERE h.family_id = m.family_id))""")
+        # unknown status: from the year of the family's earliest date (every year when unknown),
+        # with every holder group the publication ever had
+        unknown_sql = (f"""
+            WITH un AS (SELECT DISTINCT e.pub_key, e.jurisdiction, p.family_id, p.earliest
+                        FROM expiry_results e JOIN _c_pubs p USING (pub_key) WHERE e.status = 'unknown'),
+            y0 AS (SELECT family_id, year(min(earliest)) AS y0 FROM un GROUP BY ALL),
+            h AS (SELECT DISTINCT pub_key, holder_group, group_country::VARCHAR AS group_country FROM _c_holders)
+            SELECT 'in_force_stock' AS period_type, un.pub_key, un.family_id, y.year, coalesce(h.holder_group, {NH}) AS holder_group,
+                   h.group_country, un.jurisdiction
+            FROM un JOIN y0 USING (family_id) JOIN _c_years y ON y0.y0 IS NULL OR y.year >= y0.y0
+            LEFT JOIN h USING (pub_key)""" if "status" in ex_cols else
+                       "SELECT * FROM (SELECT NULL::VARCHAR AS period_type, NULL::VARCHAR AS pub_key, NULL::VARCHAR AS family_id, "
+                       "NULL::INTEGER AS year, NULL::VARCHAR AS holder_group, NULL::VARCHAR AS group_country, "
+                       "NULL::VARCHAR AS jurisdiction) WHERE false")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _cu AS {unknown_sql}")
+        con.execute("CREATE OR REPLACE TEMP VIEW _cf AS SELECT DISTINCT family_id FROM _c_pubs WHERE family_id IS NOT NULL")
+        con.execute("CREATE OR REPLACE TEMP VIEW _ch AS SELECT DISTINCT holder_group FROM _c_holders")
+        con.execute("CREATE OR REPLACE TEMP VIEW _cs AS SELECT pub_key, segment FROM publication_segments "
+                    "WHERE segment <> 'unclassified'")
+        pairs = "('in_force_stock', 'families'), ('new_filings', 'families')" + (
+            ", ('in_force_stock', 'centrality')" if weights.height else "")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _cw AS SELECT * FROM (VALUES {pairs}) v(period_type, weighting)")
+        compute_cells(con, th)
         with transaction(con):
             con.execute("DELETE FROM concentration_stats").fetchall()
-            con.execute(f"INSERT INTO concentration_stats ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _conc").fetchall()
+            con.execute(f"INSERT INTO concentration_stats ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM _c_out").fetchall()
+            n = con.execute("SELECT count(*) FROM concentration_stats").fetchall()[0][0]
     finally:
-        con.unregister("_conc")
-    return {"rows": table.height, "years": len(list(years))}
+        con.execute("DROP TABLE IF EXISTS _c_out").fetchall()
+        for v in reversed(views):
+            con.execute(f"DROP VIEW IF EXISTS {v}").fetchall()
+        for t in ("_c_live", "_c_w", "_c_years"):
+            con.unregister(t)
+    return {"rows": int(n), "years": len(ys)}
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     return {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = $t",
                                       {"t": table}).fetchall()}
-
-
-def _unknown_status(con: duckdb.DuckDBPyConnection, keep: pl.DataFrame, holders: pl.DataFrame, years: list[int]) -> pl.DataFrame:
-    """Publications whose status the expiry engine could not decide ('unknown'), once per year
-    from the year of their family's earliest date (every year when that is unknown), with the
-    holder groups they ever had (or '(no holder shown)'). They may be in force in any of those
-    years; the concentration cells count their families as excluded, not as in force."""
-    if "status" not in _columns(con, "expiry_results"):
-        return pl.DataFrame()
-    un = con.sql("SELECT DISTINCT pub_key, jurisdiction FROM expiry_results WHERE status = 'unknown'").pl()
-    if un.height == 0:
-        return pl.DataFrame()
-    un = un.join(keep.select("pub_key", "family_id", "earliest"), on="pub_key", how="inner")
-    first = un.group_by("family_id").agg(pl.col("earliest").min().dt.year().alias("_y0"))
-    grid = un.join(first, on="family_id").join(pl.DataFrame({"year": years}, schema={"year": pl.Int32}), how="cross")
-    grid = grid.filter(pl.col("_y0").is_null() | (pl.col("year") >= pl.col("_y0"))).drop("_y0", "earliest")
-    h = holders.select("pub_key", "holder_group", pl.col("group_country").cast(pl.Utf8)).unique()
-    with_h = grid.join(h, on="pub_key", how="left").with_columns(pl.col("holder_group").fill_null(NO_HOLDER))
-    return with_h
 
 
 def _centrality_weights(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
