@@ -25,6 +25,7 @@ import duckdb
 import polars as pl
 
 from .errors import ConfigError
+from .warehouse.connection import tables as _tables
 
 TOO_FEW = "too few to judge"
 NOT_AVAILABLE = "not available"
@@ -388,10 +389,6 @@ def fee_block(rows: pl.DataFrame, n_families: int, st: FindingsSettings, year: i
         verdict += f"; {ex}: {sentence}"
     out.update(status=VERDICT, verdict=verdict)
     return out
-
-
-def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
 
 
 def findings(con: duckdb.DuckDBPyConnection, at: dt.date, settings: FindingsSettings | None = None) -> dict[str, Any]:

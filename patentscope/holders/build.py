@@ -340,7 +340,7 @@ def _warehouse_path(con: duckdb.DuckDBPyConnection) -> Path | None:
 
 
 def _require_tables(con: duckdb.DuckDBPyConnection) -> None:
-    have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    have = tables(con)
     missing = [t for t in ("parties", *TABLES) if t not in have]
     if missing:
         raise WarehouseError(

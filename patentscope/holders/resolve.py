@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from ..warehouse.connection import tables
 from .cluster import verify
 from .lineage import Lineage
 from .normalize import HolderName, normalize_name, split_holders
@@ -52,8 +53,7 @@ class Resolution:
 
 
 def _tables_built(con: duckdb.DuckDBPyConnection) -> bool:
-    have = {r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    have = tables(con)
     if not {"holder_names", "holder_groups", "holder_entities"} <= have:
         return False
     return bool(con.execute("SELECT count(*) FROM holder_entities").fetchall()[0][0])
@@ -149,7 +149,7 @@ def resolve(name: str, day: dt.date, *, lineage: Lineage, overrides: Overrides |
                     r.country_evidence = ent[0][2] or r.country_evidence
                 if g:
                     r.holder_at_date, r.holder_group, r.group_id, r.group_country, r.lineage_confirmed, r.lineage_path = g
-                if "holder_chain" in {t[0] for t in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}:
+                if "holder_chain" in tables(con):
                     r.chain_links, r.n_chain_links = _chain_links(con, eid)
                 out.append(r)
                 continue

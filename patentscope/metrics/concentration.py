@@ -35,7 +35,7 @@ import duckdb
 import polars as pl
 
 from ..errors import ConfigError
-from ..warehouse.connection import transaction
+from ..warehouse.connection import tables, transaction
 
 TOO_FEW = "too few to judge"
 ABOVE = "above 1,800 (merger-guideline analogy)"
@@ -477,8 +477,7 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
 
 def _centrality_weights(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Per-family weights from the centrality table (PageRank), when it exists and has rows."""
-    have = {r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    have = tables(con)
     if "centrality" not in have:
         return pl.DataFrame(schema={"family_id": pl.Utf8, "weight": pl.Float64})
     cols = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'centrality'").fetchall()}

@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 
 from ..errors import PatentscopeError
+from ..warehouse.connection import tables
 
 
 def findings_context(con: duckdb.DuckDBPyConnection, at: dt.date) -> dict[str, Any]:
@@ -17,7 +18,7 @@ def findings_context(con: duckdb.DuckDBPyConnection, at: dt.date) -> dict[str, A
     from ..findings import findings
     from .charts_findings import cliff_timeline, families_by_country, rate_variant_bands
 
-    have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    have = tables(con)
     try:
         f = findings(con, at)
     except PatentscopeError as e:

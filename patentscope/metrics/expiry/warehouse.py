@@ -10,6 +10,7 @@ import duckdb
 import polars as pl
 
 from ...errors import WarehouseError
+from ...warehouse.connection import tables
 from ..expiry_evidence import evidence_frame
 from ..expiry_inputs import derive_term_inputs
 from ..expiry_rules import TermRules, load_rules
@@ -109,8 +110,7 @@ def refresh(
     rules = rules or load_rules()
     today = today or dt.date.today()
     at = at or today
-    present = {r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    present = tables(con)
     lacking = [t for t in _TABLES if t not in present]
     if lacking:
         raise WarehouseError(f"the warehouse has no {', '.join(lacking)} table(s); run `patentscope migrate` "
