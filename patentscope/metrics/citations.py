@@ -31,6 +31,7 @@ Units
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -60,9 +61,11 @@ _CIT_COLUMNS = ["citing_pub_key", "cited_pub_key", "cited_year"]
 
 @dataclass(frozen=True)
 class FamilyGraph:
-    """``nodes``: node (0..n-1, in family_id order), family_id, in_warehouse, in_landscape,
-    n_publications, family_date, date_basis, cohort_year. ``edges``: citing_node, cited_node,
-    links (sorted). ``as_of``: the latest date any publication shows (None if none)."""
+    """``nodes``: node (Int32, 0..n-1, in family_id order), family_id, in_warehouse, in_landscape,
+    n_publications, family_date, date_basis, cohort_year. ``edges``: citing_node, cited_node
+    (Int32), links, sorted by (cited_node, citing_node) without duplicates -- the order in which
+    the PageRank kernel takes them without a sort. ``as_of``: the latest date any publication
+    shows (None if none)."""
 
     nodes: pl.DataFrame
     edges: pl.DataFrame
@@ -78,107 +81,103 @@ class FamilyGraph:
                 self.edges["links"].to_numpy().astype(np.float64))
 
 
-def _external(key: pl.Expr) -> pl.Expr:
-    return pl.lit("PUB:") + key
+_GRAPH_SQL = """
+CREATE TEMP TABLE {t}_pairs AS
+SELECT coalesce(fa.family_id, 'PUB:' || l.citing_pub_key) AS citing_family,
+       coalesce(fb.family_id, 'PUB:' || l.cited_pub_key) AS cited_family,
+       count(*) AS links
+FROM (SELECT DISTINCT citing_pub_key, cited_pub_key FROM {cits} WHERE cited_pub_key IS NOT NULL) l
+LEFT JOIN (SELECT pub_key, family_id FROM {pubs}) fa ON fa.pub_key = l.citing_pub_key
+LEFT JOIN (SELECT pub_key, family_id FROM {pubs}) fb ON fb.pub_key = l.cited_pub_key
+GROUP BY ALL;
+
+CREATE TEMP TABLE {t}_nodes AS
+WITH wh AS (
+    SELECT family_id, count(*)::INTEGER AS n_publications, bool_or(in_landscape) AS in_landscape,
+           min(least(priority_date, filing_date)) AS _filing,
+           min(least(publication_date, grant_date)) AS _published, TRUE AS in_warehouse
+    FROM {pubs} GROUP BY family_id),
+cy AS (
+    SELECT coalesce(f.family_id, 'PUB:' || c.cited_pub_key) AS family_id, min(c.cited_year) AS _cited_year
+    FROM {cits} c LEFT JOIN (SELECT pub_key, family_id FROM {pubs}) f ON f.pub_key = c.cited_pub_key
+    WHERE c.cited_pub_key IS NOT NULL AND c.cited_year IS NOT NULL GROUP BY 1),
+ends AS (
+    SELECT citing_family AS family_id FROM {t}_pairs WHERE citing_family <> cited_family
+    UNION SELECT cited_family FROM {t}_pairs WHERE citing_family <> cited_family),
+allf AS (
+    SELECT * FROM wh
+    UNION ALL
+    SELECT e.family_id, 0::INTEGER, FALSE, NULL::DATE, NULL::DATE, FALSE
+    FROM ends e ANTI JOIN wh USING (family_id)),
+dated AS (
+    SELECT a.*, coalesce(_filing, _published,
+                         CASE WHEN _cited_year BETWEEN 1790 AND 2100 THEN make_date(_cited_year, 7, 1) END) AS family_date,
+           CASE WHEN _filing IS NOT NULL THEN 'filing' WHEN _published IS NOT NULL THEN 'publication'
+                WHEN _cited_year BETWEEN 1790 AND 2100 THEN 'cited_year' END AS date_basis
+    FROM allf a LEFT JOIN cy USING (family_id)
+    {where})
+SELECT (row_number() OVER (ORDER BY family_id) - 1)::INTEGER AS node, family_id, in_warehouse, in_landscape,
+       n_publications, family_date, date_basis, year(family_date)::INTEGER AS cohort_year
+FROM dated ORDER BY family_id;
+"""
+
+_EDGES_SQL = """
+SELECT a.node AS citing_node, b.node AS cited_node, p.links::BIGINT AS links
+FROM {t}_pairs p JOIN {t}_nodes a ON a.family_id = p.citing_family JOIN {t}_nodes b ON b.family_id = p.cited_family
+WHERE p.citing_family <> p.cited_family
+ORDER BY cited_node, citing_node
+"""
 
 
-def build_family_graph(publications: pl.DataFrame, citations: pl.DataFrame, *, landscape_only: bool = False) -> FamilyGraph:
-    """Collapse publication citations into the family citation graph.
+def build_family_graph(publications: pl.DataFrame | str, citations: pl.DataFrame | str, *, landscape_only: bool = False,
+                       con: duckdb.DuckDBPyConnection | None = None) -> FamilyGraph:
+    """Collapse publication citations into the family citation graph (DuckDB SQL).
 
     ``publications``: pub_key, family_id, priority_date, filing_date, publication_date,
     grant_date (Date), in_landscape (bool). ``citations``: citing_pub_key, cited_pub_key
-    (NULL when unresolved), cited_year (int, may be NULL). ``landscape_only``: keep only
-    families with a member in the landscape and the citations among them.
+    (NULL when unresolved), cited_year (int, may be NULL). Polars frames, or -- with ``con`` --
+    names of relations on that connection (``refresh`` passes the warehouse tables, so nothing
+    is copied into Python but the graph). ``landscape_only``: keep only families with a member
+    in the landscape and the citations among them.
     """
-    pubs = publications.select(_PUB_COLUMNS)
-    cits = citations.select(_CIT_COLUMNS)
-    n_unresolved = cits.filter(pl.col("cited_pub_key").is_null()).height
-    links = cits.filter(pl.col("cited_pub_key").is_not_null()).select("citing_pub_key", "cited_pub_key").unique()
-    fam = pubs.select("pub_key", "family_id")
-    links = (
-        links.join(fam.rename({"pub_key": "citing_pub_key", "family_id": "citing_family"}), on="citing_pub_key", how="left")
-        .join(fam.rename({"pub_key": "cited_pub_key", "family_id": "cited_family"}), on="cited_pub_key", how="left")
-        .with_columns(
-            pl.coalesce("citing_family", _external(pl.col("citing_pub_key"))).alias("citing_family"),
-            pl.coalesce("cited_family", _external(pl.col("cited_pub_key"))).alias("cited_family"),
-        )
-    )
-    n_self = links.filter(pl.col("citing_family") == pl.col("cited_family")).height
-    links = links.filter(pl.col("citing_family") != pl.col("cited_family"))
-
-    # families in the warehouse, with their dates
-    wh = (
-        pubs.group_by("family_id")
-        .agg(
-            pl.len().cast(pl.Int32).alias("n_publications"),
-            pl.col("in_landscape").any().alias("in_landscape"),
-            pl.min_horizontal("priority_date", "filing_date").min().alias("_filing"),
-            pl.min_horizontal("publication_date", "grant_date").min().alias("_published"),
-        )
-        .with_columns(pl.lit(True).alias("in_warehouse"))
-    )
-    # the year citing pages printed for each cited number, per family (fallback date)
-    cited_year = (
-        cits.filter(pl.col("cited_pub_key").is_not_null() & pl.col("cited_year").is_not_null())
-        .join(fam.rename({"pub_key": "cited_pub_key"}), on="cited_pub_key", how="left")
-        .with_columns(pl.coalesce("family_id", _external(pl.col("cited_pub_key"))).alias("family_id"))
-        .group_by("family_id")
-        .agg(pl.col("cited_year").min().alias("_cited_year"))
-    )
-    ends = pl.concat([links.select(pl.col("citing_family").alias("family_id")),
-                      links.select(pl.col("cited_family").alias("family_id"))]).unique()
-    ext = (
-        ends.join(wh.select("family_id"), on="family_id", how="anti")
-        .with_columns(
-            pl.lit(0, dtype=pl.Int32).alias("n_publications"),
-            pl.lit(False).alias("in_landscape"),
-            pl.lit(None, dtype=pl.Date).alias("_filing"),
-            pl.lit(None, dtype=pl.Date).alias("_published"),
-            pl.lit(False).alias("in_warehouse"),
-        )
-    )
-    nodes = (
-        pl.concat([wh, ext.select(wh.columns)])
-        .join(cited_year, on="family_id", how="left")
-        .with_columns(
-            pl.coalesce(
-                "_filing",
-                "_published",
-                pl.when(pl.col("_cited_year").is_between(1790, 2100))
-                .then(pl.date(pl.col("_cited_year").clip(1790, 2100), 7, 1)),
-            ).alias("family_date"),
-            pl.when(pl.col("_filing").is_not_null()).then(pl.lit("filing"))
-            .when(pl.col("_published").is_not_null()).then(pl.lit("publication"))
-            .when(pl.col("_cited_year").is_between(1790, 2100)).then(pl.lit("cited_year"))
-            .otherwise(None).alias("date_basis"),
-        )
-        .with_columns(pl.col("family_date").dt.year().cast(pl.Int32).alias("cohort_year"))
-        .drop("_filing", "_published", "_cited_year")
-    )
-    if landscape_only:
-        nodes = nodes.filter(pl.col("in_landscape"))
-    nodes = (
-        nodes.sort("family_id")
-        .with_row_index("node")
-        .with_columns(pl.col("node").cast(pl.Int64))
-        .select("node", "family_id", "in_warehouse", "in_landscape", "n_publications", "family_date", "date_basis", "cohort_year")
-    )
-    ids = nodes.select("node", "family_id")
-    edges = (
-        links.group_by("citing_family", "cited_family")
-        .agg(pl.len().cast(pl.Int64).alias("links"))
-        .join(ids.rename({"family_id": "citing_family", "node": "citing_node"}), on="citing_family", how="inner")
-        .join(ids.rename({"family_id": "cited_family", "node": "cited_node"}), on="cited_family", how="inner")
-        .select("citing_node", "cited_node", "links")
-        .sort("citing_node", "cited_node")
-    )
-    dates = pubs.select(pl.max_horizontal("priority_date", "filing_date", "publication_date", "grant_date").max()).item()
+    own = con is None
+    db = duckdb.connect(":memory:") if con is None else con
+    t = f"_patentscope_graph_{os.getpid()}"
+    names: list[str] = []
+    try:
+        rel = {}
+        for key, frame, cols in (("pubs", publications, _PUB_COLUMNS), ("cits", citations, _CIT_COLUMNS)):
+            if isinstance(frame, str):
+                rel[key] = frame
+            else:
+                view = f"{t}_{key}_in"
+                db.register(view, frame.select(cols))
+                names.append(view)
+                rel[key] = view
+        script = _GRAPH_SQL.format(t=t, pubs=rel["pubs"], cits=rel["cits"], where="WHERE in_landscape" if landscape_only else "")
+        for statement in script.split(";"):
+            if statement.strip():
+                db.execute(statement).fetchall()
+        nodes = db.sql(f"SELECT * FROM {t}_nodes ORDER BY node").pl()
+        edges = db.sql(_EDGES_SQL.format(t=t)).pl()
+        n_self, n_unresolved, as_of = db.execute(
+            f"SELECT (SELECT coalesce(sum(links), 0) FROM {t}_pairs WHERE citing_family = cited_family),"
+            f" (SELECT count(*) FROM {rel['cits']} WHERE cited_pub_key IS NULL),"
+            f" (SELECT max(greatest(priority_date, filing_date, publication_date, grant_date)) FROM {rel['pubs']})"
+        ).fetchall()[0]
+    finally:
+        for suffix in ("pairs", "nodes"):
+            db.execute(f"DROP TABLE IF EXISTS {t}_{suffix}").fetchall()
+        for view in names:
+            db.unregister(view)
+        if own:
+            db.close()
     stats = {
         "n_links": int(edges["links"].sum() or 0),
-        "n_self_links": n_self,
-        "n_unresolved_references": n_unresolved,
+        "n_self_links": int(n_self),
+        "n_unresolved_references": int(n_unresolved),
     }
-    return FamilyGraph(nodes, edges, dates, stats)
+    return FamilyGraph(nodes, edges, as_of, stats)
 
 
 # ----------------------------------------------------------------------------------------------
