@@ -194,24 +194,26 @@ def forward_citations(graph: FamilyGraph, *, as_of: dt.date | None = None, windo
     graph's as_of) and backward_citations (links made). Units: counts of links.
     """
     as_of = graph.as_of if as_of is None else as_of
-    dates = graph.nodes.select("node", "family_date")
-    e = (
-        graph.edges.join(dates.rename({"node": "cited_node", "family_date": "cited_date"}), on="cited_node", how="left")
-        .join(dates.rename({"node": "citing_node", "family_date": "citing_date"}), on="citing_node", how="left")
-    )
-    aggs = [pl.col("links").sum().alias("forward_citations"), pl.len().cast(pl.Int64).alias("citing_families")]
+    n = graph.n
+    # per edge NumPy over the int32 node ids (no join): dates as day numbers, a citing family
+    # without a date never falls inside a window
+    never = np.iinfo(np.int32).max
+    day = graph.nodes["family_date"].cast(pl.Int32).fill_null(never).to_numpy()
+    s, d = graph.edges["citing_node"].to_numpy(), graph.edges["cited_node"].to_numpy()
+    w = graph.edges["links"].to_numpy()
+    cols_np: dict[str, np.ndarray] = {
+        "forward_citations": np.bincount(d, weights=w, minlength=n),
+        "citing_families": np.bincount(d, minlength=n),
+    }
+    citing_day = day[s]
     for k in windows:
-        within = pl.col("citing_date") <= pl.col("cited_date").dt.offset_by(f"{k}y")
-        aggs.append(pl.col("links").filter(within).sum().alias(f"forward_citations_{k}y"))
-    fwd = e.group_by("cited_node").agg(aggs).rename({"cited_node": "node"})
-    bwd = graph.edges.group_by("citing_node").agg(pl.col("links").sum().alias("backward_citations")).rename({"citing_node": "node"})
-    out = (
-        graph.nodes.select("node", "family_id", "family_date")
-        .join(fwd, on="node", how="left")
-        .join(bwd, on="node", how="left")
-        .with_columns(pl.col("forward_citations", "citing_families", "backward_citations", *[f"forward_citations_{k}y" for k in windows])
-                      .fill_null(0).cast(pl.Int64))
-    )
+        end = graph.nodes["family_date"].dt.offset_by(f"{k}y").cast(pl.Int32).fill_null(-never).to_numpy()
+        within = citing_day <= end[d]
+        cols_np[f"forward_citations_{k}y"] = np.bincount(d[within], weights=w[within], minlength=n)
+    del citing_day
+    cols_np["backward_citations"] = np.bincount(s, weights=w, minlength=n)
+    out = graph.nodes.select("family_id", "family_date").with_columns(
+        pl.Series(name, np.rint(v).astype(np.int64)) for name, v in cols_np.items())
     cols: list[pl.Expr] = []
     for k in windows:
         dated = pl.col("family_date").is_not_null()
@@ -224,7 +226,7 @@ def forward_citations(graph: FamilyGraph, *, as_of: dt.date | None = None, windo
         order.append(f"forward_citations_{k}y")
     for k in windows:
         order.append(f"window_{k}y_complete")
-    return out.sort("node").select([*order, "backward_citations"])
+    return out.select([*order, "backward_citations"])
 
 
 def forward_citation_percentiles(counts: pl.DataFrame, segments: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -291,40 +293,45 @@ def main_path_frames(graph: FamilyGraph, *, scope: str = "landscape", key_routes
     """
     if scope not in ("landscape", "all"):
         raise ValueError("scope must be 'landscape' or 'all'")
-    nodes = graph.nodes if scope == "all" else graph.nodes.filter(pl.col("in_landscape"))
-    local = nodes.select("node", "family_id").with_row_index("local").with_columns(pl.col("local").cast(pl.Int64))
-    e = (
-        graph.edges.join(local.select(pl.col("node").alias("citing_node"), pl.col("local").alias("citing_local")), on="citing_node")
-        .join(local.select(pl.col("node").alias("cited_node"), pl.col("local").alias("cited_local")), on="cited_node")
-        .sort("citing_local", "cited_local")
-    )
-    m = local.height
-    res = gs.main_path(m, e["citing_local"].to_numpy(), e["cited_local"].to_numpy(), key_routes=key_routes)
-    fams = local.select("family_id").with_columns(
+    n = graph.n
+    inside = np.ones(n, dtype=bool) if scope == "all" else graph.nodes["in_landscape"].to_numpy()
+    m = int(inside.sum())
+    loc = np.full(n, -1, dtype=np.int32)
+    loc[inside] = np.arange(m, dtype=np.int32)
+    fam_ids = graph.nodes.filter(pl.Series(inside))["family_id"]
+    s, d = graph.edges["citing_node"].to_numpy(), graph.edges["cited_node"].to_numpy()
+    cs, cd = loc[s], loc[d]
+    keep = (cs >= 0) & (cd >= 0)
+    cs, cd = cs[keep], cd[keep]
+    del keep
+    res = gs.main_path(m, cs, cd, key_routes=key_routes)
+    fams = pl.DataFrame({"family_id": fam_ids}).with_columns(
         pl.Series("on_main_path", res.node_on_main_path, dtype=pl.Boolean),
         pl.Series("main_path_spc", res.node_spc_norm, dtype=pl.Float64).fill_nan(None),
         pl.Series("scc_size", res.component_size, dtype=pl.Int32),
     )
-    # family-level arcs realising the condensed main-path arcs
-    comp = pl.DataFrame({"local": np.arange(m, dtype=np.int64), "comp": res.component.astype(np.int64)})
-    arcs = pl.DataFrame({
-        "tail": res.arc_tail[res.arc_on_main_path].astype(np.int64),
-        "head": res.arc_head[res.arc_on_main_path].astype(np.int64),
-        "log_spc": res.arc_log_spc[res.arc_on_main_path],
-        "spc_normalised": res.arc_spc_norm[res.arc_on_main_path],
-    })
+    # family-level arcs realising the condensed main-path arcs (flow: cited -> citing)
+    ncomp = max(int(res.component.max()) + 1 if m else 1, 1)
+    on = np.flatnonzero(res.arc_on_main_path)
+    arc_key = res.arc_tail[on].astype(np.int64) * ncomp + res.arc_head[on]
+    by_key = np.argsort(arc_key, kind="stable")
+    arc_key, on = arc_key[by_key], on[by_key]
+    edge_key = res.component[cd].astype(np.int64) * ncomp + res.component[cs]
+    hit = np.zeros(0, dtype=np.int64)
+    at = hit
+    if arc_key.size:
+        at = np.searchsorted(arc_key, edge_key).clip(0, arc_key.size - 1)
+        hit = np.flatnonzero(arc_key[at] == edge_key)
+    arc = on[at[hit]]
+    log_spc = res.arc_log_spc[arc]
     fam_arcs = (
-        e.select("citing_local", "cited_local")
-        .join(comp.rename({"local": "cited_local", "comp": "tail"}), on="cited_local")
-        .join(comp.rename({"local": "citing_local", "comp": "head"}), on="citing_local")
-        .join(arcs, on=["tail", "head"], how="inner")
-        .join(local.select(pl.col("local").alias("cited_local"), pl.col("family_id").alias("cited_family_id")), on="cited_local")
-        .join(local.select(pl.col("local").alias("citing_local"), pl.col("family_id").alias("citing_family_id")), on="citing_local")
-        .with_columns(
-            pl.col("log_spc").exp().alias("spc"),
-            (pl.col("log_spc") / np.log(10.0)).alias("log10_spc"),
-        )
-        .select("cited_family_id", "citing_family_id", "spc", "log10_spc", "spc_normalised")
+        pl.DataFrame({
+            "cited_family_id": fam_ids.gather(cd[hit]),
+            "citing_family_id": fam_ids.gather(cs[hit]),
+            "spc": np.exp(log_spc),
+            "log10_spc": log_spc / np.log(10.0),
+            "spc_normalised": res.arc_spc_norm[arc],
+        })
         .sort("cited_family_id", "citing_family_id")
     )
     return fams, fam_arcs, res
@@ -383,9 +390,10 @@ FAMILY_COLUMNS = [
 
 
 def centrality_table(
-    publications: pl.DataFrame,
-    citations: pl.DataFrame,
+    publications: pl.DataFrame | str,
+    citations: pl.DataFrame | str,
     *,
+    con: duckdb.DuckDBPyConnection | None = None,
     landscape_only: bool = False,
     segments: pl.DataFrame | None = None,
     alpha: float = ALPHA,
@@ -398,10 +406,12 @@ def centrality_table(
     """Every centrality measure per family (input columns as in :func:`build_family_graph`).
 
     ``segments`` (family_id, segment) adds per-segment cohort percentiles to
-    ``percentiles``; the family table's percentile is always the all-families one.
+    ``percentiles``; the family table's percentile is always the all-families one. With
+    ``con``, ``publications`` and ``citations`` may name relations on it (see
+    :func:`build_family_graph`).
     """
     t0 = time.perf_counter()
-    g = build_family_graph(publications, citations, landscape_only=landscape_only)
+    g = build_family_graph(publications, citations, landscape_only=landscape_only, con=con)
     src, dst, w = g.arrays()
     # family dates order families inside citation cycles (most recent first): fewer back edges
     days = g.nodes["family_date"].cast(pl.Int32).cast(pl.Float64).fill_null(np.nan).to_numpy()
@@ -537,10 +547,13 @@ def load_inputs(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFr
     """(publications, citations, segments or None) frames with the columns the functions use."""
     pubs = con.sql(f"SELECT {', '.join(_PUB_COLUMNS)} FROM publications").pl()
     cits = con.sql(f"SELECT {', '.join(_CIT_COLUMNS)} FROM citations").pl()
-    segs = None
-    if _has_relation(con, "segments"):
-        segs = con.sql("SELECT DISTINCT family_id, segment FROM segments WHERE family_id IS NOT NULL").pl()
-    return pubs, cits, segs
+    return pubs, cits, _load_segments(con)
+
+
+def _load_segments(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
+    if not _has_relation(con, "segments"):
+        return None
+    return con.sql("SELECT DISTINCT family_id, segment FROM segments WHERE family_id IS NOT NULL").pl()
 
 
 def refresh(con: duckdb.DuckDBPyConnection, landscape_only: bool = False, **params: Any) -> CentralityStats:
@@ -557,8 +570,8 @@ def refresh(con: duckdb.DuckDBPyConnection, landscape_only: bool = False, **para
     registered: list[str] = []
     try:
         with transaction(con):
-            pubs, cits, segs = load_inputs(con)
-            res = centrality_table(pubs, cits, landscape_only=landscape_only, segments=segs, **params)
+            segs = _load_segments(con)
+            res = centrality_table("publications", "citations", con=con, landscape_only=landscape_only, segments=segs, **params)
             run_id = int(con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM centrality_runs").fetchall()[0][0])
             res.stats.run_id = run_id
             stats = {k: v for k, v in res.stats.as_dict().items() if k != "run_id"}

@@ -567,7 +567,7 @@ def hits(
     *,
     tol: float = 1e-12,
     max_iter: int = 10_000,
-    power_first: int = 50,
+    power_first: int = 10,
 ) -> HitsResult:
     """HITS authorities and hubs of ``src -> dst`` (src cites dst: citing nodes are hubs).
 
@@ -857,8 +857,13 @@ def main_path(n: int, citing: npt.ArrayLike, cited: npt.ArrayLike, *, key_routes
     head = key % max(ncomp, 1)
     # arcs in the order of their ends' smallest node ids, so that ties between key routes are
     # broken by node id (family_id order upstream), not by the arbitrary component labels
-    rep = np.full(max(ncomp, 1), n, dtype=np.int64)
-    np.minimum.at(rep, comp, np.arange(n, dtype=np.int64))
+    if ncomp == n:                     # no cycles: every node is its own component
+        rep = np.empty(n, dtype=np.int64)
+        rep[comp] = np.arange(n, dtype=np.int64)
+    else:                              # the first node of each component in a stable sort
+        by_comp = np.argsort(comp, kind="stable")
+        first = np.flatnonzero(np.diff(comp[by_comp], prepend=-1) != 0)
+        rep = by_comp[first].astype(np.int64)
     arc_order = np.lexsort((rep[head], rep[tail]))
     tail, head = tail[arc_order], head[arc_order]
     log_spc, _, log_total = search_path_counts(ncomp, tail, head)
@@ -867,10 +872,12 @@ def main_path(n: int, citing: npt.ArrayLike, cited: npt.ArrayLike, *, key_routes
     comp_on = np.zeros(ncomp, dtype=bool)
     comp_on[tail[on_arc]] = True
     comp_on[head[on_arc]] = True
-    comp_spc = np.full(ncomp, -np.inf)
-    if tail.size:
-        np.maximum.at(comp_spc, tail, spc_norm)
-        np.maximum.at(comp_spc, head, spc_norm)
-    comp_spc[np.isinf(comp_spc)] = np.nan
+    comp_spc = np.full(ncomp, np.nan)
+    if tail.size:                      # max over the arcs touching each component, by one sort
+        ends = np.concatenate((tail, head))
+        vals = np.concatenate((spc_norm, spc_norm))
+        by_end = np.lexsort((vals, ends))
+        last = np.flatnonzero(np.diff(ends[by_end], append=ncomp) != 0)
+        comp_spc[ends[by_end[last]]] = vals[by_end[last]]
     return MainPathResult(comp, size.astype(np.int64), tail, head, log_spc, spc_norm, on_arc,
                           comp_on[comp], comp_spc[comp], log_total)
