@@ -224,6 +224,24 @@ def test_refresh_is_idempotent_and_atomic(refreshed, monkeypatch):
     assert con.execute("SELECT max(run_id) FROM centrality_runs").fetchall() == [(2,)]
 
 
+def test_refresh_leaves_no_rows_of_earlier_runs(refreshed):
+    # refresh upserts on the key and deletes the rest: a family (and a main-path arc) that an
+    # earlier run wrote but the data no longer has must go
+    _, con, first = refreshed
+    con.execute("CREATE TEMP TABLE stale AS SELECT * FROM family_centrality LIMIT 1")
+    con.execute("UPDATE stale SET family_id = 'SYN-STALE'")
+    con.execute("INSERT INTO family_centrality SELECT * FROM stale")
+    con.execute("CREATE TEMP TABLE stale_arc AS SELECT * FROM centrality_main_path LIMIT 1")
+    con.execute("UPDATE stale_arc SET cited_family_id = 'SYN-STALE'")
+    con.execute("INSERT INTO centrality_main_path SELECT * FROM stale_arc")
+    second = C.refresh(con)
+    assert con.execute("SELECT count(*) FROM family_centrality WHERE family_id = 'SYN-STALE'").fetchall() == [(0,)]
+    assert con.execute("SELECT count(*) FROM centrality_main_path WHERE cited_family_id = 'SYN-STALE'").fetchall() == [(0,)]
+    assert con.execute("SELECT count(*), min(run_id), max(run_id) FROM family_centrality").fetchall() == [
+        (second.n_families, second.run_id, second.run_id)]
+    assert con.execute("SELECT count(DISTINCT run_id) FROM family_cohort_percentiles").fetchall() == [(1,)]
+
+
 def test_refresh_landscape_only_and_missing_migration(refreshed):
     _, con, _ = refreshed
     stats = C.refresh(con, landscape_only=True, alpha=0.85, rescale_window=50)

@@ -556,6 +556,13 @@ def _load_segments(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
     return con.sql("SELECT DISTINCT family_id, segment FROM segments WHERE family_id IS NOT NULL").pl()
 
 
+def _table_keys(res: CentralityResult) -> list[tuple[str, pl.DataFrame, tuple[str, ...]]]:
+    """The tables refresh replaces, their rows and primary keys (migration 0006)."""
+    return [("family_centrality", res.families, ("family_id",)),
+            ("family_cohort_percentiles", res.percentiles, ("family_id", "segment")),
+            ("centrality_main_path", res.main_path, ("cited_family_id", "citing_family_id"))]
+
+
 def refresh(con: duckdb.DuckDBPyConnection, landscape_only: bool = False, **params: Any) -> CentralityStats:
     """Compute centrality from the warehouse and replace the centrality tables, in one transaction.
 
@@ -580,13 +587,16 @@ def refresh(con: duckdb.DuckDBPyConnection, landscape_only: bool = False, **para
                 f"VALUES ($run_id, $computed_at, {', '.join('$' + k for k in stats)})",
                 {"run_id": run_id, "computed_at": dt.datetime.now(dt.UTC).replace(tzinfo=None), **stats},
             ).fetchall()
-            for table, frame in (("family_centrality", res.families), ("family_cohort_percentiles", res.percentiles),
-                                 ("centrality_main_path", res.main_path)):
+            # Upsert on the primary key, then delete the rows of earlier runs: the same rows as
+            # DELETE + INSERT, but DuckDB commits a delete and re-insert of the same keys in one
+            # transaction very slowly (measured at 100k families: 20 s against under 1 s)
+            for table, frame, key in _table_keys(res):
                 view = f"_patentscope_{table}"
                 con.register(view, frame.with_columns(pl.lit(run_id, dtype=pl.Int64).alias("run_id")))
                 registered.append(view)
-                con.execute(f"DELETE FROM {table}").fetchall()
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}").fetchall()
+                update = ", ".join(f"{c} = excluded.{c}" for c in [*frame.columns, "run_id"] if c not in key)
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view} ON CONFLICT DO UPDATE SET {update}").fetchall()
+                con.execute(f"DELETE FROM {table} WHERE run_id IS DISTINCT FROM $run_id", {"run_id": run_id}).fetchall()
     finally:
         for view in registered:
             con.unregister(view)
