@@ -172,12 +172,12 @@ def synthetic_warehouse(path: Path, n_families: int, per_family: float, seed: in
 
 
 def plain_scipy_pagerank(n: int, src: np.ndarray, dst: np.ndarray, alpha: float, tol: float,
-                         max_iter: int = 100_000) -> tuple[np.ndarray, int]:
+                         max_iter: int = 100_000, weight: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """Textbook SciPy CSR power iteration (the algorithm of networkx's _pagerank_scipy), with
     an absolute L1 stop on successive iterates."""
     import scipy.sparse as sp
 
-    a = sp.csr_array((np.ones(src.shape[0]), (src, dst)), shape=(n, n))
+    a = sp.csr_array((np.ones(src.shape[0]) if weight is None else weight, (src, dst)), shape=(n, n))
     s = np.asarray(a.sum(axis=1)).ravel()
     inv = np.zeros(n)
     inv[s != 0] = 1.0 / s[s != 0]
@@ -306,6 +306,95 @@ def worker(method: str, folder: Path, n: int, alpha: float, tol: float) -> dict[
     return out
 
 
+STEP_BASELINE_SQL = """
+WITH e AS (
+    SELECT coalesce(a.family_id, 'PUB:' || c.citing_pub_key) AS src, coalesce(b.family_id, 'PUB:' || c.cited_pub_key) AS dst,
+           count(DISTINCT (c.citing_pub_key, c.cited_pub_key)) AS w
+    FROM citations c LEFT JOIN publications a ON a.pub_key = c.citing_pub_key
+    LEFT JOIN publications b ON b.pub_key = c.cited_pub_key
+    WHERE c.cited_pub_key IS NOT NULL GROUP BY ALL HAVING src <> dst),
+k AS (SELECT family_id AS k FROM publications UNION SELECT src FROM e UNION SELECT dst FROM e),
+ids AS (SELECT k, (row_number() OVER (ORDER BY k) - 1)::INTEGER AS id FROM k)
+SELECT i.id AS s, j.id AS d, e.w::DOUBLE AS w, (SELECT count(*) FROM ids) AS n
+FROM e JOIN ids i ON i.k = e.src JOIN ids j ON j.k = e.dst
+"""
+
+
+def step_worker(method: str, warehouse: Path) -> dict[str, object]:
+    """One run of the whole centrality step (``refresh``) or of its baseline (the family edges
+    read by one DuckDB query, then the plain SciPy power iteration), in this fresh process."""
+    import gc
+
+    import duckdb
+
+    from patentscope.metrics import citations as C
+
+    gc.collect()
+    _reset_peak()
+    rss0 = _status("VmRSS")
+    t0 = time.perf_counter()
+    cpu0 = time.process_time()
+    out: dict[str, object] = {"method": method}
+    if method == "step":
+        con = duckdb.connect(str(warehouse))
+        st = C.refresh(con)
+        con.close()
+        out.update(families=st.n_families, edges=st.n_edges, pagerank_method=st.pagerank_method,
+                   pagerank_iterations=st.pagerank_iterations, hits_iterations=st.hits_iterations)
+    else:
+        con = duckdb.connect(str(warehouse), read_only=True)
+        r = con.sql(STEP_BASELINE_SQL).fetchnumpy()
+        con.close()
+        n = int(r["n"][0]) if r["n"].size else 0
+        out["read_seconds"] = time.perf_counter() - t0
+        x, out["iterations"] = plain_scipy_pagerank(n, r["s"], r["d"], C.ALPHA, C.TOL, weight=r["w"])
+        out.update(families=n, edges=int(r["s"].size))
+    out["seconds"] = time.perf_counter() - t0
+    out["cpu_seconds"] = time.process_time() - cpu0
+    out["peak_rss_bytes"] = _status("VmHWM")
+    out["rss_before_bytes"] = rss0
+    return out
+
+
+def run_step(args: argparse.Namespace) -> list[dict[str, object]]:
+    results = []
+    for fams in args.step:
+        folder = args.keep or Path(tempfile.mkdtemp(prefix="patentscope-bench-synthetic-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        wh = folder / f"SYNTHETIC-centrality-{fams}-{args.citations_per_family:g}-{args.seed}.duckdb"
+        if not wh.exists():
+            t = time.perf_counter()
+            info = synthetic_warehouse(wh, fams, args.citations_per_family, args.seed)
+            print(f"SYNTHETIC warehouse {wh.name}: {info} ({time.perf_counter() - t:.1f} s)", flush=True)
+        rows = []
+        for m in ("step", "baseline"):
+            runs = []
+            for _ in range(max(args.repeat, 1)):
+                cmd = [sys.executable, __file__, "--step-worker", m, "--dir", str(wh)]
+                env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+                p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+                if p.returncode:
+                    raise SystemExit(f"{m} failed: {p.stderr.strip()[-2000:]}")
+                runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
+            r = dict(runs[-1])
+            r["seconds"] = float(np.median([float(x["seconds"]) for x in runs]))
+            r["cpu_seconds"] = float(np.median([float(x["cpu_seconds"]) for x in runs]))
+            r["peak_rss_bytes"] = max(int(x["peak_rss_bytes"]) for x in runs)
+            rows.append(r)
+        step, base = rows
+        print(f"\ncentrality step on {fams:,} SYNTHETIC families ({step['families']:,} graph families, "
+              f"{step['edges']:,} family edges), median of {args.repeat} fresh-process runs:")
+        print(f"{'':28} {'wall s':>8} {'CPU s':>8} {'peak RSS':>10}")
+        for label, r in (("refresh (whole step)", step), ("baseline: SQL read + SciPy", base)):
+            print(f"{label:28} {float(r['seconds']):8.2f} {float(r['cpu_seconds']):8.2f} {fmt_bytes(r['peak_rss_bytes']):>10}")
+        ratio = {"wall": float(step["seconds"]) / float(base["seconds"]),
+                 "cpu": float(step["cpu_seconds"]) / float(base["cpu_seconds"]),
+                 "peak_rss": int(step["peak_rss_bytes"]) / int(base["peak_rss_bytes"])}
+        print(f"{'ratio (goal <= 1.5)':28} {ratio['wall']:7.2f}x {ratio['cpu']:7.2f}x {ratio['peak_rss']:9.2f}x", flush=True)
+        results.append({"step_families": fams, "step": step, "baseline": base, "ratio": ratio, "synthetic": True})
+    return results
+
+
 # ----------------------------------------------------------------------------------------------
 # driver
 
@@ -338,12 +427,24 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     ap.add_argument("--keep", type=Path, default=None,
                     help="keep the SYNTHETIC graphs and references in this folder and reuse them on the next run")
+    ap.add_argument("--step", type=int, nargs="+", default=None,
+                    help="instead: time the whole centrality step (refresh) on SYNTHETIC warehouses of this many families")
+    ap.add_argument("--citations-per-family", type=float, default=10.0)
+    ap.add_argument("--step-worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--dir", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.worker:
         print(json.dumps(worker(args.worker, args.dir, args.nodes, args.alpha, args.tol)))
+        return
+    if args.step_worker:
+        print(json.dumps(step_worker(args.step_worker, args.dir)))
+        return
+    if args.step:
+        res = run_step(args)
+        if args.json:
+            args.json.write_text(json.dumps(res, indent=1))
         return
 
     import platform
