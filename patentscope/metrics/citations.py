@@ -1,8 +1,10 @@
 """Citation centrality per patent family: which families are the basic, "unavoidable" ones.
 
-Pure functions, polars frames in and out (the sparse kernels are in ``graph_sparse.py``), plus
-:func:`refresh`, which reads the warehouse tables through a given writable connection and
-replaces the centrality tables in one transaction. Definitions: ``docs/centrality.md``.
+Functions with polars frames in and out (the sparse kernels are in ``graph_sparse.py``; the
+family graph is built by DuckDB SQL, over registered frames or the warehouse tables), plus
+:func:`refresh`, which builds the graph from the warehouse tables through a given writable
+connection and replaces the centrality tables in one transaction. Definitions:
+``docs/centrality.md``.
 
 The graph (:func:`build_family_graph`)
     Nodes are families: ``publications.family_id``; a cited number that is not a publication
