@@ -424,3 +424,22 @@ def test_pagerank_blocks_do_not_change_the_result(monkeypatch, force_triangular)
     small = gs.pagerank(n, s, d, w, alpha=0.85, tol=1e-13)
     assert whole.back_edges == small.back_edges > 0
     assert np.abs(whole.scores - small.scores).sum() <= 1e-14
+
+
+def test_main_path_arc_order_and_key_routes_on_random_synthetic_dag():
+    # SYNTHETIC DAG with many equal SPCs: the arcs come sorted by their ends' smallest node ids
+    # and the key routes are the top SPCs with ties broken by arc position (as a full sort would)
+    rng = np.random.default_rng(42)
+    n, m = 400, 1600
+    a, b = rng.integers(0, n, m), rng.integers(0, n, m)
+    s, d = np.maximum(a, b), np.minimum(a, b)
+    r = gs.main_path(n, s, d, key_routes=7)
+    order = np.lexsort((r.arc_head, r.arc_tail))          # DAG: components are nodes, rep = node
+    rep = np.empty(n, dtype=np.int64)
+    rep[r.component] = np.arange(n)
+    assert np.array_equal(np.lexsort((rep[r.arc_head], rep[r.arc_tail])), np.arange(r.arc_tail.size))
+    assert order.size == r.arc_tail.size == np.unique(np.stack([r.arc_tail, r.arc_head]), axis=1).shape[1]
+    ls = np.round(r.arc_log_spc, 1)                          # force ties
+    got = gs.key_route_main_path(n, r.arc_tail, r.arc_head, ls, key_routes=7)
+    keys = np.lexsort((np.arange(ls.size), -ls))[:7]
+    assert got[keys].all()

@@ -752,7 +752,7 @@ def search_path_counts(m: int, tail: npt.ArrayLike, head: npt.ArrayLike) -> tupl
     log_minus = np.zeros(m)   # sources: one path (the empty one)
     log_plus = np.zeros(m)    # sinks: one path
     # forward: heads in increasing level
-    ordf = np.lexsort((h, level[h]))
+    ordf = np.argsort(level[h] * max(m, 1) + h, kind="stable")    # by (level of head, head)
     th, hh, lh = t[ordf], h[ordf], level[h][ordf]
     bounds = np.searchsorted(lh, np.arange(level.max() + 2))
     for lvl in range(1, level.max() + 1):
@@ -763,7 +763,7 @@ def search_path_counts(m: int, tail: npt.ArrayLike, head: npt.ArrayLike) -> tupl
         starts = np.flatnonzero(np.concatenate(([True], hs[1:] != hs[:-1])))
         log_minus[hs[starts]] = _logsumexp_grouped(log_minus[th[a:b]], starts)
     # backward: tails in decreasing level
-    ordb = np.lexsort((t, level[t]))
+    ordb = np.argsort(level[t] * max(m, 1) + t, kind="stable")    # by (level of tail, tail)
     tt, ht, lt = t[ordb], h[ordb], level[t][ordb]
     bounds = np.searchsorted(lt, np.arange(level.max() + 2))
     for lvl in range(level.max(), -1, -1):
@@ -803,7 +803,11 @@ def key_route_main_path(m: int, tail: npt.ArrayLike, head: npt.ArrayLike, log_sp
     in_order = np.argsort(h, kind="stable")
     in_ptr = np.searchsorted(h[in_order], np.arange(m + 1))
     tie = float(np.log1p(rel_tie))
-    keys = np.lexsort((np.arange(t.shape[0]), -ls))[:key_routes]
+    # the key_routes highest SPCs, ties by arc position (a partition, then a sort of the few)
+    cand = np.arange(t.shape[0])
+    if key_routes < t.shape[0]:
+        cand = np.flatnonzero(ls >= np.partition(ls, t.shape[0] - key_routes)[t.shape[0] - key_routes])
+    keys = cand[np.lexsort((cand, -ls[cand]))][:key_routes]
     on[keys] = True
 
     def walk(starts: list[int], ptr: IntArray, arcs_of: IntArray, nxt: IntArray) -> None:
@@ -851,10 +855,6 @@ def main_path(n: int, citing: npt.ArrayLike, cited: npt.ArrayLike, *, key_routes
     s, d, _ = _edges(n, citing, cited, None)
     ncomp, comp = strong_components(n, s, d)
     size = np.bincount(comp, minlength=ncomp)[comp] if n else np.zeros(0, dtype=np.int64)
-    inter = comp[s] != comp[d]
-    key = sorted_unique(comp[d][inter].astype(np.int64) * max(ncomp, 1) + comp[s][inter])  # flow: cited -> citing
-    tail = key // max(ncomp, 1)
-    head = key % max(ncomp, 1)
     # arcs in the order of their ends' smallest node ids, so that ties between key routes are
     # broken by node id (family_id order upstream), not by the arbitrary component labels
     if ncomp == n:                     # no cycles: every node is its own component
@@ -864,8 +864,13 @@ def main_path(n: int, citing: npt.ArrayLike, cited: npt.ArrayLike, *, key_routes
         by_comp = np.argsort(comp, kind="stable")
         first = np.flatnonzero(np.diff(comp[by_comp], prepend=-1) != 0)
         rep = by_comp[first].astype(np.int64)
-    arc_order = np.lexsort((rep[head], rep[tail]))
-    tail, head = tail[arc_order], head[arc_order]
+    # one sort: distinct arcs keyed (rep[tail], rep[head]) come out in that order; a
+    # representative's component is its component (flow: cited -> citing)
+    inter = comp[s] != comp[d]
+    key = sorted_unique(rep[comp[d][inter]] * max(n, 1) + rep[comp[s][inter]])
+    del inter
+    tail = comp[key // max(n, 1)].astype(np.int64)
+    head = comp[key % max(n, 1)].astype(np.int64)
     log_spc, _, log_total = search_path_counts(ncomp, tail, head)
     spc_norm = np.exp(log_spc - log_total) if tail.size else np.zeros(0)
     on_arc = key_route_main_path(ncomp, tail, head, log_spc, key_routes)
