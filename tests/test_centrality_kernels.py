@@ -443,3 +443,17 @@ def test_main_path_arc_order_and_key_routes_on_random_synthetic_dag():
     got = gs.key_route_main_path(n, r.arc_tail, r.arc_head, ls, key_routes=7)
     keys = np.lexsort((np.arange(ls.size), -ls))[:7]
     assert got[keys].all()
+
+
+@pytest.mark.parametrize("kind", CASES)
+def test_hits_on_edges_sorted_as_refresh_passes_them(kind):
+    n, s, d, w = _synthetic(kind, seed=11)
+    w = np.ones(s.shape[0]) if w is None else w
+    keep = s != d
+    key = d[keep].astype(np.int64) * n + s[keep]
+    u, inv = np.unique(key, return_inverse=True)
+    ws = np.bincount(inv, weights=w[keep])
+    ss, ds = (u % n).astype(np.int32), (u // n).astype(np.int32)
+    assert gs._sorted_by_dst_src(ss, ds)
+    a, b = gs.hits(n, s, d, w), gs.hits(n, ss, ds, ws)
+    assert np.abs(a.authority - b.authority).sum() <= 1e-12 and np.abs(a.hub - b.hub).sum() <= 1e-12

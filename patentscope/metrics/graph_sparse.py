@@ -583,8 +583,15 @@ def hits(
     s, d, w = _edges(n, src, dst, weight)
     if n == 0 or s.size == 0:
         return HitsResult(np.zeros(n), np.zeros(n), 0, 0.0, True)
-    a = _adjacency(n, s, d, w)
-    at = a.T.tocsr()
+    if _sorted_by_dst_src(s, d):      # as refresh passes them: A^T is the edge list itself
+        indptr = np.zeros(n + 1, dtype=s.dtype)
+        np.cumsum(np.bincount(d, minlength=n), out=indptr[1:])
+        at = sp.csr_array((w, s, indptr), shape=(n, n))
+        at.has_canonical_format = True
+        a = at.T.tocsr()
+    else:
+        a = _adjacency(n, s, d, w)
+        at = a.T.tocsr()
     auth = np.full(n, 1.0 / n)
     delta = np.inf
     it = 0
