@@ -262,6 +262,16 @@ def _sorted_by_dst_src(s: IntArray, d: IntArray) -> bool:
     return True
 
 
+def _rows_by_dst(n: int, s: IntArray, d: IntArray, vals: FloatArray) -> sp.csr_array:
+    """CSR matrix M[dst, src] = vals of edges strictly sorted by (dst, src): the source ids are
+    its column indices as they are (no copy) and the row pointer a cumulative bincount."""
+    indptr = np.zeros(n + 1, dtype=s.dtype)
+    np.cumsum(np.bincount(d, minlength=n), out=indptr[1:])
+    m = sp.csr_array((vals, s, indptr), shape=(n, n))
+    m.has_canonical_format = True
+    return m
+
+
 def _transition_t(n: int, s: IntArray, d: IntArray, w: FloatArray | None, alpha: float) -> tuple[sp.csr_array, BoolArray]:
     """``alpha * P^T`` as CSR (rows = cited, columns = citing; int32 indices, float64 values,
     duplicates summed, sorted), and the dangling mask (nodes citing nothing).
@@ -282,11 +292,7 @@ def _transition_t(n: int, s: IntArray, d: IntArray, w: FloatArray | None, alpha:
         vals *= w
     del scale
     if _sorted_by_dst_src(s, d):
-        indptr = np.zeros(n + 1, dtype=s.dtype)
-        np.cumsum(np.bincount(d, minlength=n), out=indptr[1:])
-        apt = sp.csr_array((vals, s, indptr), shape=(n, n))
-        apt.has_canonical_format = True
-        return apt, dangling
+        return _rows_by_dst(n, s, d, vals), dangling
     apt = sp.csr_array((vals, (d, s)), shape=(n, n))   # sums duplicates, sorts
     return apt, dangling
 
@@ -584,10 +590,7 @@ def hits(
     if n == 0 or s.size == 0:
         return HitsResult(np.zeros(n), np.zeros(n), 0, 0.0, True)
     if _sorted_by_dst_src(s, d):      # as refresh passes them: A^T is the edge list itself
-        indptr = np.zeros(n + 1, dtype=s.dtype)
-        np.cumsum(np.bincount(d, minlength=n), out=indptr[1:])
-        at = sp.csr_array((w, s, indptr), shape=(n, n))
-        at.has_canonical_format = True
+        at = _rows_by_dst(n, s, d, w)
         a = at.T.tocsr()
     else:
         a = _adjacency(n, s, d, w)
