@@ -32,6 +32,12 @@ Usage:
   python benchmarks/centrality.py --edges 1000000 --alpha 0.5
   python benchmarks/centrality.py --edges 128000000 --nodes 9000000 --skip scipy-plain
   python benchmarks/centrality.py --cycle-fraction 0.001   # SYNTHETIC back-citations -> cycles
+  python benchmarks/centrality.py --edges 4e7 --keep /tmp/graphs   # keep and reuse graph + reference
+  python benchmarks/centrality.py --step 100000            # the whole refresh step on a SYNTHETIC
+                                                           # warehouse vs SQL read + plain SciPy
+
+Every row prints time, peak RSS and the method's own RSS, each with its ratio to scipy-plain
+measured in the same run.
 """
 
 from __future__ import annotations
