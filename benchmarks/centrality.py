@@ -19,6 +19,9 @@ Methods:
   patentscope-dates  the same, given the SYNTHETIC birth times as order_key (as refresh gives
                      family dates): orders nodes inside cycles; identical on a DAG
   patentscope-power  the same function with method="power" (certified power iteration)
+  patentscope-sorted the same "auto" call on the edges as metrics/citations.py passes them:
+                     sorted by (cited, citing), duplicates summed into weights (the sort is
+                     done before the timer, as SQL does it for refresh)
   scipy-plain        textbook SciPy CSR power iteration (networkx's _pagerank_scipy algorithm)
                      stopping when ||x_k - x_{k-1}||_1 < tol
   networkx           nx.pagerank with its defaults (tol=1e-6, stops at err < N * tol)
@@ -29,11 +32,18 @@ Usage:
   python benchmarks/centrality.py --edges 1000000 --alpha 0.5
   python benchmarks/centrality.py --edges 128000000 --nodes 9000000 --skip scipy-plain
   python benchmarks/centrality.py --cycle-fraction 0.001   # SYNTHETIC back-citations -> cycles
+  python benchmarks/centrality.py --edges 4e7 --keep /tmp/graphs   # keep and reuse graph + reference
+  python benchmarks/centrality.py --step 100000            # the whole refresh step on a SYNTHETIC
+                                                           # warehouse vs SQL read + plain SciPy
+
+Every row prints time, peak RSS and the method's own RSS, each with its ratio to scipy-plain
+measured in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -44,7 +54,8 @@ from pathlib import Path
 
 import numpy as np
 
-METHODS = ["patentscope", "patentscope-dates", "patentscope-power", "scipy-plain", "networkx", "networkx-tight"]
+METHODS = ["patentscope", "patentscope-dates", "patentscope-power", "patentscope-sorted", "scipy-plain",
+           "networkx", "networkx-tight"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -92,16 +103,87 @@ def synthetic_citation_dag(n_edges: int, n_nodes: int, seed: int,
 
 
 # ----------------------------------------------------------------------------------------------
+# the whole centrality step (refresh) on a SYNTHETIC warehouse
+
+
+def synthetic_warehouse(path: Path, n_families: int, per_family: float, seed: int) -> dict[str, int]:
+    """Write a SYNTHETIC warehouse (office code ZZ, families SYN-F*: no patent data): families
+    of 1-3 publications dated over 40 "years", a citation DAG between families from
+    :func:`synthetic_citation_dag` (each citation from a random member to a random member),
+    10% extra citations to numbers outside the warehouse and 1% unreadable references."""
+    import duckdb
+    import polars as pl
+
+    from patentscope.warehouse import migrations
+    from patentscope.warehouse.connection import create
+
+    rng = np.random.default_rng(seed)
+    size = 1 + (rng.random(n_families) < 0.3) + (rng.random(n_families) < 0.1)
+    fam_of = np.repeat(np.arange(n_families), size)
+    n_pubs = int(fam_of.size)
+    first = np.concatenate(([0], np.cumsum(size)[:-1]))
+    n_edges = int(n_families * per_family)
+    src, dst, born = synthetic_citation_dag(n_edges, n_families, seed)
+    day0 = np.datetime64("1980-01-01")
+    fam_day = (born / n_families * 40 * 365.25).astype(np.int64)
+    pub_day = fam_day[fam_of] + rng.integers(0, 400, n_pubs)
+    pub_key = np.char.add("ZZ-", np.arange(n_pubs).astype(str))
+    pubs = pl.DataFrame({
+        "pub_key": pub_key,
+        "family_id": np.char.add("SYN-F", fam_of.astype(str)),
+        "filing_date": (day0 + pub_day.astype("timedelta64[D]")),
+        "publication_date": (day0 + (pub_day + 540).astype("timedelta64[D]")),
+        "in_landscape": rng.random(n_pubs) < 0.6,
+    }).with_columns(
+        pl.col("pub_key").alias("pub_number"), pl.col("pub_key").alias("number_as_received"),
+        pl.lit("ZZ").alias("country"), pl.col("pub_key").str.slice(3).alias("doc_number"),
+        pl.lit("docdb").alias("family_id_source"), pl.lit("synthetic").alias("source"),
+        pl.col("filing_date").cast(pl.Date), pl.col("publication_date").cast(pl.Date),
+    )
+    n_ext_keys = max(n_families // 5, 1)
+    keys = np.concatenate((pub_key, np.char.add("ZZ-X", np.arange(n_ext_keys).astype(str))))
+    n_ext = n_edges // 10
+    n_unread = n_edges // 100
+    citing = np.concatenate((first[src] + rng.integers(0, size[src]), rng.integers(0, n_pubs, n_ext)))
+    cited = np.concatenate((first[dst] + rng.integers(0, size[dst]), n_pubs + rng.integers(0, n_ext_keys, n_ext)))
+    pair = np.unique(citing.astype(np.int64) * keys.size + cited)
+    cited_key = keys[pair % keys.size]
+    cits = pl.DataFrame({
+        "citing_pub_key": keys[pair // keys.size], "cited_pub_key": cited_key, "cited_as_written": cited_key,
+        "cited_year": pl.Series([None] * pair.size, dtype=pl.Int32), "source": ["synthetic"] * pair.size,
+    })
+    unread = pl.DataFrame({
+        "citing_pub_key": pub_key[rng.integers(0, n_pubs, n_unread)],
+        "cited_pub_key": pl.Series([None] * n_unread, dtype=pl.Utf8),
+        "cited_as_written": np.char.add("SYNTHETIC NPL ", np.arange(n_unread).astype(str)),
+        "cited_year": pl.Series([None] * n_unread, dtype=pl.Int32),
+        "source": ["synthetic"] * n_unread,
+    })
+    cits = pl.concat([cits, unread])
+    if path.exists():
+        path.unlink()
+    create(path, setup=migrations.apply)
+    con = duckdb.connect(str(path))
+    con.register("p", pubs.to_arrow())
+    con.execute("INSERT INTO publications BY NAME SELECT * FROM p")
+    con.register("c", cits.to_arrow())
+    con.execute("INSERT INTO citations BY NAME SELECT * FROM c")
+    con.execute("CHECKPOINT")
+    con.close()
+    return {"families": n_families, "publications": n_pubs, "citations": cits.height}
+
+
+# ----------------------------------------------------------------------------------------------
 # methods (run in a worker process)
 
 
 def plain_scipy_pagerank(n: int, src: np.ndarray, dst: np.ndarray, alpha: float, tol: float,
-                         max_iter: int = 100_000) -> tuple[np.ndarray, int]:
+                         max_iter: int = 100_000, weight: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """Textbook SciPy CSR power iteration (the algorithm of networkx's _pagerank_scipy), with
     an absolute L1 stop on successive iterates."""
     import scipy.sparse as sp
 
-    a = sp.csr_array((np.ones(src.shape[0]), (src, dst)), shape=(n, n))
+    a = sp.csr_array((np.ones(src.shape[0]) if weight is None else weight, (src, dst)), shape=(n, n))
     s = np.asarray(a.sum(axis=1)).ravel()
     inv = np.zeros(n)
     inv[s != 0] = 1.0 / s[s != 0]
@@ -160,11 +242,29 @@ def _reset_peak() -> bool:
         return False
 
 
+def sorted_weighted(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct edges sorted by (dst, src), int32, with their multiplicities as float64."""
+    key = np.sort(dst.astype(np.int64) << 32 | src.astype(np.int64))
+    first = np.empty(key.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(key[1:], key[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    w = np.diff(np.append(starts, key.size)).astype(np.float64)
+    u = key[starts]
+    return (u & 0xFFFFFFFF).astype(np.int32), (u >> 32).astype(np.int32), w
+
+
 def worker(method: str, folder: Path, n: int, alpha: float, tol: float) -> dict[str, object]:
-    src = np.load(folder / "src.npy")
-    dst = np.load(folder / "dst.npy")
+    if method == "patentscope-sorted":
+        src, dst, w = sorted_weighted(np.load(folder / "src.npy"), np.load(folder / "dst.npy"))
+    else:
+        src = np.load(folder / "src.npy")
+        dst = np.load(folder / "dst.npy")
+    import gc
+
     from patentscope.metrics import graph_sparse as gs
 
+    gc.collect()
     rss_loaded = _status("VmRSS")
     reset = _reset_peak()
     out: dict[str, object] = {"method": method}
@@ -178,6 +278,9 @@ def worker(method: str, folder: Path, n: int, alpha: float, tol: float) -> dict[
         r = gs.pagerank(n, src, dst, alpha=alpha, tol=tol, order_key=born)
         x, out["iterations"], out["error_bound"], out["detail"] = r.scores, r.iterations, r.error_bound, r.method
         out["back_edges"] = r.back_edges
+    elif method == "patentscope-sorted":
+        r = gs.pagerank(n, src, dst, w, alpha=alpha, tol=tol)
+        x, out["iterations"], out["error_bound"], out["detail"] = r.scores, r.iterations, r.error_bound, r.method
     elif method == "patentscope-power":
         r = gs.pagerank(n, src, dst, alpha=alpha, tol=tol, method="power")
         x, out["iterations"], out["error_bound"], out["detail"] = r.scores, r.iterations, r.error_bound, r.method
@@ -209,6 +312,95 @@ def worker(method: str, folder: Path, n: int, alpha: float, tol: float) -> dict[
     return out
 
 
+STEP_BASELINE_SQL = """
+WITH e AS (
+    SELECT coalesce(a.family_id, 'PUB:' || c.citing_pub_key) AS src, coalesce(b.family_id, 'PUB:' || c.cited_pub_key) AS dst,
+           count(DISTINCT (c.citing_pub_key, c.cited_pub_key)) AS w
+    FROM citations c LEFT JOIN publications a ON a.pub_key = c.citing_pub_key
+    LEFT JOIN publications b ON b.pub_key = c.cited_pub_key
+    WHERE c.cited_pub_key IS NOT NULL GROUP BY ALL HAVING src <> dst),
+k AS (SELECT family_id AS k FROM publications UNION SELECT src FROM e UNION SELECT dst FROM e),
+ids AS (SELECT k, (row_number() OVER (ORDER BY k) - 1)::INTEGER AS id FROM k)
+SELECT i.id AS s, j.id AS d, e.w::DOUBLE AS w, (SELECT count(*) FROM ids) AS n
+FROM e JOIN ids i ON i.k = e.src JOIN ids j ON j.k = e.dst
+"""
+
+
+def step_worker(method: str, warehouse: Path) -> dict[str, object]:
+    """One run of the whole centrality step (``refresh``) or of its baseline (the family edges
+    read by one DuckDB query, then the plain SciPy power iteration), in this fresh process."""
+    import gc
+
+    import duckdb
+
+    from patentscope.metrics import citations as C
+
+    gc.collect()
+    _reset_peak()
+    rss0 = _status("VmRSS")
+    t0 = time.perf_counter()
+    cpu0 = time.process_time()
+    out: dict[str, object] = {"method": method}
+    if method == "step":
+        con = duckdb.connect(str(warehouse))
+        st = C.refresh(con)
+        con.close()
+        out.update(families=st.n_families, edges=st.n_edges, pagerank_method=st.pagerank_method,
+                   pagerank_iterations=st.pagerank_iterations, hits_iterations=st.hits_iterations)
+    else:
+        con = duckdb.connect(str(warehouse), read_only=True)
+        r = con.sql(STEP_BASELINE_SQL).fetchnumpy()
+        con.close()
+        n = int(r["n"][0]) if r["n"].size else 0
+        out["read_seconds"] = time.perf_counter() - t0
+        x, out["iterations"] = plain_scipy_pagerank(n, r["s"], r["d"], C.ALPHA, C.TOL, weight=r["w"])
+        out.update(families=n, edges=int(r["s"].size))
+    out["seconds"] = time.perf_counter() - t0
+    out["cpu_seconds"] = time.process_time() - cpu0
+    out["peak_rss_bytes"] = _status("VmHWM")
+    out["rss_before_bytes"] = rss0
+    return out
+
+
+def run_step(args: argparse.Namespace) -> list[dict[str, object]]:
+    results = []
+    for fams in args.step:
+        folder = args.keep or Path(tempfile.mkdtemp(prefix="patentscope-bench-synthetic-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        wh = folder / f"SYNTHETIC-centrality-{fams}-{args.citations_per_family:g}-{args.seed}.duckdb"
+        if not wh.exists():
+            t = time.perf_counter()
+            info = synthetic_warehouse(wh, fams, args.citations_per_family, args.seed)
+            print(f"SYNTHETIC warehouse {wh.name}: {info} ({time.perf_counter() - t:.1f} s)", flush=True)
+        rows = []
+        for m in ("step", "baseline"):
+            runs = []
+            for _ in range(max(args.repeat, 1)):
+                cmd = [sys.executable, __file__, "--step-worker", m, "--dir", str(wh)]
+                env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+                p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+                if p.returncode:
+                    raise SystemExit(f"{m} failed: {p.stderr.strip()[-2000:]}")
+                runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
+            r = dict(runs[-1])
+            r["seconds"] = float(np.median([float(x["seconds"]) for x in runs]))
+            r["cpu_seconds"] = float(np.median([float(x["cpu_seconds"]) for x in runs]))
+            r["peak_rss_bytes"] = max(int(x["peak_rss_bytes"]) for x in runs)
+            rows.append(r)
+        step, base = rows
+        print(f"\ncentrality step on {fams:,} SYNTHETIC families ({step['families']:,} graph families, "
+              f"{step['edges']:,} family edges), median of {args.repeat} fresh-process runs:")
+        print(f"{'':28} {'wall s':>8} {'CPU s':>8} {'peak RSS':>10}")
+        for label, r in (("refresh (whole step)", step), ("baseline: SQL read + SciPy", base)):
+            print(f"{label:28} {float(r['seconds']):8.2f} {float(r['cpu_seconds']):8.2f} {fmt_bytes(r['peak_rss_bytes']):>10}")
+        ratio = {"wall": float(step["seconds"]) / float(base["seconds"]),
+                 "cpu": float(step["cpu_seconds"]) / float(base["cpu_seconds"]),
+                 "peak_rss": int(step["peak_rss_bytes"]) / int(base["peak_rss_bytes"])}
+        print(f"{'ratio (goal <= 1.5)':28} {ratio['wall']:7.2f}x {ratio['cpu']:7.2f}x {ratio['peak_rss']:9.2f}x", flush=True)
+        results.append({"step_families": fams, "step": step, "baseline": base, "ratio": ratio, "synthetic": True})
+    return results
+
+
 # ----------------------------------------------------------------------------------------------
 # driver
 
@@ -224,7 +416,7 @@ def run_worker(method: str, folder: Path, n: int, alpha: float, tol: float) -> d
 
 
 def fmt_bytes(b: object) -> str:
-    return f"{int(b) / 2**30:.2f} GiB" if isinstance(b, int) and b >= 0 else "?"
+    return f"{int(b) / 2**20:,.0f} MiB" if isinstance(b, int) and b >= 0 else "?"
 
 
 def main() -> None:
@@ -239,12 +431,26 @@ def main() -> None:
     ap.add_argument("--skip", nargs="*", default=[], choices=METHODS)
     ap.add_argument("--repeat", type=int, default=3, help="fresh-process runs per method; median and min time reported")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    ap.add_argument("--keep", type=Path, default=None,
+                    help="keep the SYNTHETIC graphs and references in this folder and reuse them on the next run")
+    ap.add_argument("--step", type=int, nargs="+", default=None,
+                    help="instead: time the whole centrality step (refresh) on SYNTHETIC warehouses of this many families")
+    ap.add_argument("--citations-per-family", type=float, default=10.0)
+    ap.add_argument("--step-worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--dir", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.worker:
         print(json.dumps(worker(args.worker, args.dir, args.nodes, args.alpha, args.tol)))
+        return
+    if args.step_worker:
+        print(json.dumps(step_worker(args.step_worker, args.dir)))
+        return
+    if args.step:
+        res = run_step(args)
+        if args.json:
+            args.json.write_text(json.dumps(res, indent=1))
         return
 
     import platform
@@ -255,22 +461,36 @@ def main() -> None:
     for e in args.edges:
         n_edges = int(e)
         n_nodes = args.nodes or max(n_edges // 10, 10)
-        with tempfile.TemporaryDirectory(prefix="patentscope-bench-synthetic-") as tmp:
-            folder = Path(tmp)
+        with contextlib.ExitStack() as stack:
+            if args.keep:
+                folder = args.keep / f"e{n_edges}-n{n_nodes}-s{args.seed}-c{args.cycle_fraction:g}"
+                folder.mkdir(parents=True, exist_ok=True)
+            else:
+                folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patentscope-bench-synthetic-")))
             t = time.perf_counter()
-            src, dst, born = synthetic_citation_dag(n_edges, n_nodes, args.seed, args.cycle_fraction)
+            if not (folder / "born.npy").exists():
+                src, dst, born = synthetic_citation_dag(n_edges, n_nodes, args.seed, args.cycle_fraction)
+                np.save(folder / "src.npy", src)
+                np.save(folder / "dst.npy", dst)
+                np.save(folder / "born.npy", born)
+                del src, born
+            else:
+                dst = np.load(folder / "dst.npy")
             indeg = np.bincount(dst, minlength=n_nodes)
-            np.save(folder / "src.npy", src)
-            np.save(folder / "dst.npy", dst)
-            np.save(folder / "born.npy", born)
-            del src, dst, born
-            print(f"\nSYNTHETIC graph: {n_nodes:,} nodes, {n_edges:,} edges (generated in {time.perf_counter() - t:.1f} s); "
+            del dst
+            print(f"\nSYNTHETIC graph: {n_nodes:,} nodes, {n_edges:,} edges (generated or loaded in {time.perf_counter() - t:.1f} s); "
                   f"in-degree max {indeg.max():,}, top 1% of nodes receive {np.sort(indeg)[-max(n_nodes // 100, 1):].sum() / n_edges:.0%} "
                   f"of citations, {np.mean(indeg == 0):.0%} never cited", flush=True)
-            ref = run_worker("reference", folder, n_nodes, args.alpha, args.tol)
-            if "error" in ref:
-                raise SystemExit(f"reference failed: {ref['error']}")
-            xref = np.load(folder / "x_reference.npy")
+            ref_file = folder / f"reference-a{args.alpha:g}.json"
+            if ref_file.exists() and (folder / f"x_reference-a{args.alpha:g}.npy").exists():
+                ref = json.loads(ref_file.read_text())
+            else:
+                ref = run_worker("reference", folder, n_nodes, args.alpha, args.tol)
+                if "error" in ref:
+                    raise SystemExit(f"reference failed: {ref['error']}")
+                os.replace(folder / "x_reference.npy", folder / f"x_reference-a{args.alpha:g}.npy")
+                ref_file.write_text(json.dumps(ref))
+            xref = np.load(folder / f"x_reference-a{args.alpha:g}.npy")
             print(f"reference: {ref['iterations']} power iterations, {ref['seconds']:.1f} s, "
                   f"certified L1 error <= {ref['error_bound']:.1e}", flush=True)
             rows = []
@@ -286,10 +506,12 @@ def main() -> None:
                     r["seconds_min"] = times[0]
                     r["seconds_all"] = times
                     r["peak_rss_bytes"] = max(int(x["peak_rss_bytes"]) for x in runs)
+                    r["method_rss_bytes"] = max(int(x["peak_rss_bytes"]) - int(x["rss_after_load_bytes"]) for x in runs)
                     r["l1_to_reference"] = float(np.abs(np.load(folder / f"x_{m}.npy") - xref).sum())
                 rows.append(r)
             base = next((r for r in rows if r["method"] == "scipy-plain" and "seconds" in r), None)
-            print(f"{'method':18} {'median s':>9} {'min s':>7} {'vs scipy':>9} {'iters':>6} {'peak RSS':>10} {'L1 to ref':>10}  note")
+            print(f"{'method':18} {'median s':>9} {'min s':>7} {'vs scipy':>9} {'iters':>6} {'peak RSS':>10} {'vs scipy':>9} "
+                  f"{'own RSS':>10} {'vs scipy':>9} {'L1 to ref':>10}  note")
             for r in rows:
                 if r.get("skipped"):
                     print(f"{r['method']:18} {'skipped':>9}")
@@ -298,6 +520,13 @@ def main() -> None:
                     print(f"{r['method']:18} failed: {r['error']}")
                     continue
                 ratio = f"{float(r['seconds']) / float(base['seconds']):.2f}x" if base else "-"
+                mem_ratio = own_ratio = "-"
+                if base:
+                    r["time_vs_scipy"] = float(r["seconds"]) / float(base["seconds"])
+                    r["peak_rss_vs_scipy"] = int(r["peak_rss_bytes"]) / int(base["peak_rss_bytes"])
+                    r["own_rss_vs_scipy"] = int(r["method_rss_bytes"]) / max(int(base["method_rss_bytes"]), 1)
+                    mem_ratio = f"{r['peak_rss_vs_scipy']:.2f}x"
+                    own_ratio = f"{r['own_rss_vs_scipy']:.2f}x"
                 note = []
                 if "build_seconds" in r:
                     note.append(f"+{float(r['build_seconds']):.1f} s graph build")
@@ -308,13 +537,15 @@ def main() -> None:
                 if r.get("back_edges"):
                     note.append(f"{int(r['back_edges']):,} back edges")
                 print(f"{r['method']:18} {float(r['seconds']):9.2f} {float(r['seconds_min']):7.2f} {ratio:>9} {str(r.get('iterations', '-')):>6} "
-                      f"{fmt_bytes(r['peak_rss_bytes']):>10} {float(r['l1_to_reference']):10.1e}  {', '.join(note)}", flush=True)
+                      f"{fmt_bytes(r['peak_rss_bytes']):>10} {mem_ratio:>9} {fmt_bytes(r['method_rss_bytes']):>10} {own_ratio:>9} "
+                      f"{float(r['l1_to_reference']):10.1e}  {', '.join(note)}", flush=True)
             results.append({"edges": n_edges, "nodes": n_nodes, "alpha": args.alpha, "tol": args.tol,
                             "cycle_fraction": args.cycle_fraction, "reference": ref, "methods": rows, "synthetic": True})
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     print(f"\n(times: median and min of {args.repeat} fresh-process runs, method call only; 'vs scipy' compares medians. "
-          "peak RSS: the worker's resident-memory high-water mark while the method ran, graph arrays included)")
+          "peak RSS: the worker's resident-memory high-water mark while the method ran, graph arrays included; "
+          "own RSS: that peak minus the resident memory just before the call (the method's own arrays))")
 
 
 if __name__ == "__main__":

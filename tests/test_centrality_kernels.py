@@ -359,3 +359,101 @@ def test_sorted_unique_equals_numpy_unique():
         u2, c2 = sorted_unique(a, return_counts=True)
         assert np.array_equal(u, u2) and np.array_equal(c, c2)
         assert np.array_equal(sorted_unique(a), u)
+
+
+def _plain_scipy_pagerank(n, src, dst, w, alpha, tol=1e-15):
+    """The textbook SciPy CSR power iteration (networkx's _pagerank_scipy algorithm), written
+    independently of graph_sparse: the baseline of benchmarks/centrality.py."""
+    import scipy.sparse as sp
+
+    keep = src != dst
+    a = sp.csr_array((w[keep], (src[keep], dst[keep])), shape=(n, n))
+    out = np.asarray(a.sum(axis=1)).ravel()
+    inv = np.divide(1.0, out, out=np.zeros(n), where=out > 0)
+    p = sp.diags_array(inv) @ a
+    x = np.full(n, 1.0 / n)
+    dangling = out == 0
+    for _ in range(100_000):
+        last = x
+        x = alpha * (p.T @ x) + (alpha * x[dangling].sum() + 1.0 - alpha) / n
+        if np.abs(x - last).sum() < tol:
+            break
+    return x / x.sum()
+
+
+@pytest.mark.parametrize("cycles", [0, 40])
+@pytest.mark.parametrize("alpha", [0.5, 0.85])
+@pytest.mark.parametrize("method", ["auto", "power", "triangular"])
+def test_pagerank_equals_plain_scipy_on_random_synthetic_graph(cycles, alpha, method, request):
+    # SYNTHETIC: 3,000 nodes, 30,000 edges, newer cites older, ~5% duplicate edges, a few
+    # self-loops, optionally some citations forward in time (cycles); int32 ids as refresh gives
+    rng = np.random.default_rng(18 + cycles)
+    n, m = 3_000, 30_000
+    a, b = rng.integers(0, n, m), rng.integers(0, n, m)
+    s, d = np.maximum(a, b), np.minimum(a, b)
+    s, d = np.append(s, s[:1500]), np.append(d, d[:1500])
+    if cycles:
+        s, d = np.append(s, d[:cycles]), np.append(d, s[:cycles])
+    perm = rng.permutation(n)
+    s, d = perm[s].astype(np.int32), perm[d].astype(np.int32)
+    born = np.empty(n)
+    born[perm] = np.arange(n)             # node ids say nothing about time; the key does
+    w = rng.integers(1, 4, s.shape[0]).astype(float)
+    ref = _plain_scipy_pagerank(n, s, d, w, alpha)
+    res = gs.pagerank(n, s, d, w, alpha=alpha, tol=1e-12, method=_method(method, request), order_key=born)
+    assert res.converged and np.abs(res.scores - ref).sum() <= 1e-10
+    if method == "triangular":
+        assert res.method.startswith("triangular") and (res.back_edges > 0) == bool(cycles)
+    # the same graph as refresh passes it: distinct edges sorted by (cited, citing), weights summed
+    key = d.astype(np.int64) * n + s
+    order = np.argsort(key, kind="stable")
+    u, first = np.unique(key[order], return_index=True)
+    ws = np.add.reduceat(w[order], first)
+    ss, ds = (u % n).astype(np.int32), (u // n).astype(np.int32)
+    assert gs._sorted_by_dst_src(ss, ds) and not gs._sorted_by_dst_src(s, d)
+    res2 = gs.pagerank(n, ss, ds, ws, alpha=alpha, tol=1e-12, method=_method(method, request), order_key=born)
+    assert np.abs(res2.scores - ref).sum() <= 1e-10
+
+
+def test_pagerank_blocks_do_not_change_the_result(monkeypatch, force_triangular):
+    # the blockwise builds (L, back edges, order checks) give the same matrix whatever the block size
+    monkeypatch.setattr(gs, "MAX_BACK_SHARE", 1.0)      # take the splitting path whatever the cycles
+    n, s, d, w = _synthetic("cycles", seed=5)
+    whole = gs.pagerank(n, s, d, w, alpha=0.85, tol=1e-13)
+    monkeypatch.setattr(gs, "CHUNK", 7)
+    small = gs.pagerank(n, s, d, w, alpha=0.85, tol=1e-13)
+    assert whole.back_edges == small.back_edges > 0
+    assert np.abs(whole.scores - small.scores).sum() <= 1e-14
+
+
+def test_main_path_arc_order_and_key_routes_on_random_synthetic_dag():
+    # SYNTHETIC DAG with many equal SPCs: the arcs come sorted by their ends' smallest node ids
+    # and the key routes are the top SPCs with ties broken by arc position (as a full sort would)
+    rng = np.random.default_rng(42)
+    n, m = 400, 1600
+    a, b = rng.integers(0, n, m), rng.integers(0, n, m)
+    s, d = np.maximum(a, b), np.minimum(a, b)
+    r = gs.main_path(n, s, d, key_routes=7)
+    order = np.lexsort((r.arc_head, r.arc_tail))          # DAG: components are nodes, rep = node
+    rep = np.empty(n, dtype=np.int64)
+    rep[r.component] = np.arange(n)
+    assert np.array_equal(np.lexsort((rep[r.arc_head], rep[r.arc_tail])), np.arange(r.arc_tail.size))
+    assert order.size == r.arc_tail.size == np.unique(np.stack([r.arc_tail, r.arc_head]), axis=1).shape[1]
+    ls = np.round(r.arc_log_spc, 1)                          # force ties
+    got = gs.key_route_main_path(n, r.arc_tail, r.arc_head, ls, key_routes=7)
+    keys = np.lexsort((np.arange(ls.size), -ls))[:7]
+    assert got[keys].all()
+
+
+@pytest.mark.parametrize("kind", CASES)
+def test_hits_on_edges_sorted_as_refresh_passes_them(kind):
+    n, s, d, w = _synthetic(kind, seed=11)
+    w = np.ones(s.shape[0]) if w is None else w
+    keep = s != d
+    key = d[keep].astype(np.int64) * n + s[keep]
+    u, inv = np.unique(key, return_inverse=True)
+    ws = np.bincount(inv, weights=w[keep])
+    ss, ds = (u % n).astype(np.int32), (u // n).astype(np.int32)
+    assert gs._sorted_by_dst_src(ss, ds)
+    a, b = gs.hits(n, s, d, w), gs.hits(n, ss, ds, ws)
+    assert np.abs(a.authority - b.authority).sum() <= 1e-12 and np.abs(a.hub - b.hub).sum() <= 1e-12

@@ -224,6 +224,24 @@ def test_refresh_is_idempotent_and_atomic(refreshed, monkeypatch):
     assert con.execute("SELECT max(run_id) FROM centrality_runs").fetchall() == [(2,)]
 
 
+def test_refresh_leaves_no_rows_of_earlier_runs(refreshed):
+    # refresh upserts on the key and deletes the rest: a family (and a main-path arc) that an
+    # earlier run wrote but the data no longer has must go
+    _, con, first = refreshed
+    con.execute("CREATE TEMP TABLE stale AS SELECT * FROM family_centrality LIMIT 1")
+    con.execute("UPDATE stale SET family_id = 'SYN-STALE'")
+    con.execute("INSERT INTO family_centrality SELECT * FROM stale")
+    con.execute("CREATE TEMP TABLE stale_arc AS SELECT * FROM centrality_main_path LIMIT 1")
+    con.execute("UPDATE stale_arc SET cited_family_id = 'SYN-STALE'")
+    con.execute("INSERT INTO centrality_main_path SELECT * FROM stale_arc")
+    second = C.refresh(con)
+    assert con.execute("SELECT count(*) FROM family_centrality WHERE family_id = 'SYN-STALE'").fetchall() == [(0,)]
+    assert con.execute("SELECT count(*) FROM centrality_main_path WHERE cited_family_id = 'SYN-STALE'").fetchall() == [(0,)]
+    assert con.execute("SELECT count(*), min(run_id), max(run_id) FROM family_centrality").fetchall() == [
+        (second.n_families, second.run_id, second.run_id)]
+    assert con.execute("SELECT count(DISTINCT run_id) FROM family_cohort_percentiles").fetchall() == [(1,)]
+
+
 def test_refresh_landscape_only_and_missing_migration(refreshed):
     _, con, _ = refreshed
     stats = C.refresh(con, landscape_only=True, alpha=0.85, rescale_window=50)
@@ -279,3 +297,52 @@ def test_kernels_see_the_same_graph_as_the_warehouse(refreshed):
     ref = gs.pagerank(g.n, s, d, w, alpha=stats.pagerank_alpha, tol=1e-14, method="power").scores
     stored = con.sql("SELECT pagerank FROM family_centrality ORDER BY family_id").pl()["pagerank"].to_numpy()
     assert np.abs(stored - ref).sum() <= 1e-9
+
+
+def test_family_graph_sql_equals_a_plain_python_reading_on_random_synthetic_data():
+    # SYNTHETIC: 300 publications in ~150 families (office ZZ), 2,000 citation rows with
+    # duplicates, in-family citations, numbers outside the warehouse, unresolved references and
+    # cited years; the SQL graph must equal a dictionary-by-dictionary reading of the rules
+    rng = np.random.default_rng(7)
+    n_pubs = 300
+    fam = [f"SYN-F{int(x)}" for x in rng.integers(0, 150, n_pubs)]
+    day = lambda: None if rng.random() < 0.3 else D(1980, 1, 1) + dt.timedelta(days=int(rng.integers(0, 15000)))  # noqa: E731
+    rows = [(f"ZZ-{i}", fam[i], day(), day(), day(), day(), bool(rng.random() < 0.5)) for i in range(n_pubs)]
+    pubs = _pubs(rows)
+    keys = [f"ZZ-{i}" for i in range(n_pubs)] + [f"ZZ-X{i}" for i in range(40)]
+    cit_rows = []
+    for _ in range(2000):
+        cited = None if rng.random() < 0.05 else keys[int(rng.integers(0, len(keys)))]
+        year = None if rng.random() < 0.5 else int(rng.integers(1700, 2150))
+        cit_rows.append((f"ZZ-{int(rng.integers(0, n_pubs))}", cited, year))
+    cits = _cits(cit_rows)
+    g = C.build_family_graph(pubs, cits)
+
+    fam_of = {r[0]: r[1] for r in rows}
+    family = lambda k: fam_of.get(k, "PUB:" + k)  # noqa: E731
+    pairs = {(a, b) for a, b, _ in cit_rows if b is not None}
+    links: dict[tuple[str, str], int] = {}
+    for a, b in pairs:
+        fa, fb = family(a), family(b)
+        if fa != fb:
+            links[(fa, fb)] = links.get((fa, fb), 0) + 1
+    ids = g.nodes["family_id"].to_list()
+    assert ids == sorted({f for e in links for f in e} | set(fam))
+    got = {(ids[a], ids[b]): w for a, b, w in g.edges.iter_rows()}
+    assert got == links
+    assert g.stats == {"n_links": sum(links.values()), "n_self_links": sum(1 for a, b in pairs if family(a) == family(b)),
+                       "n_unresolved_references": sum(1 for _, b, _ in cit_rows if b is None)}
+    edges = g.edges.select("cited_node", "citing_node").rows()
+    assert edges == sorted(set(edges))                     # sorted by (cited, citing), distinct
+    for r in g.nodes.iter_rows(named=True):
+        members = [x for x in rows if x[1] == r["family_id"]]
+        filing = min((v for x in members for v in (x[2], x[3]) if v is not None), default=None)
+        published = min((v for x in members for v in (x[4], x[5]) if v is not None), default=None)
+        years = [y for _, b, y in cit_rows if b is not None and y is not None and family(b) == r["family_id"]]
+        cited = D(min(years), 7, 1) if years and 1790 <= min(years) <= 2100 else None
+        want = filing or published or cited
+        basis = "filing" if filing else "publication" if published else "cited_year" if cited else None
+        assert (r["family_date"], r["date_basis"], r["n_publications"], r["in_warehouse"]) == (
+            want, basis, len(members), bool(members)), r["family_id"]
+        assert r["in_landscape"] == any(x[6] for x in members)
+    assert g.as_of == max(v for x in rows for v in x[2:6] if v is not None)

@@ -90,28 +90,37 @@ __all__ = [
 # input checks
 
 
-def _edges(n: int, src: npt.ArrayLike, dst: npt.ArrayLike, weight: npt.ArrayLike | None) -> tuple[IntArray, IntArray, FloatArray]:
-    """Validate; drop self-loops and non-positive weights. Returns int64 ids, float64 weights."""
+def _edges(n: int, src: npt.ArrayLike, dst: npt.ArrayLike, weight: npt.ArrayLike | None,
+           *, need_weights: bool = True) -> tuple[IntArray, IntArray, Any]:
+    """Validate; drop self-loops and non-positive weights. Returns int32 ids (int64 beyond 2**31
+    nodes) -- the caller's arrays themselves when they already are, no copy -- and float64
+    weights; with ``need_weights=False`` and no ``weight``, None instead of a vector of ones."""
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
     s = np.asarray(src)
     d = np.asarray(dst)
     if s.shape != d.shape or s.ndim != 1:
         raise ValueError("src and dst must be 1-d arrays of the same length")
-    w = np.ones(s.shape[0], dtype=np.float64) if weight is None else np.asarray(weight, dtype=np.float64)
-    if w.shape != s.shape:
+    w = None if weight is None else np.asarray(weight, dtype=np.float64)
+    if w is not None and w.shape != s.shape:
         raise ValueError("weight must have the same length as src")
     if s.size:
         lo = min(int(s.min()), int(d.min()))
         hi = max(int(s.max()), int(d.max()))
         if lo < 0 or hi >= n:
             raise ValueError(f"node ids must lie in 0..{n - 1}, got {lo}..{hi}")
-        if not np.all(np.isfinite(w)):
+        if w is not None and not np.all(np.isfinite(w)):
             raise ValueError("weights must be finite")
-    keep = (s != d) & (w > 0)
+    keep = s != d
+    if w is not None:
+        keep &= w > 0
     if not keep.all():
-        s, d, w = s[keep], d[keep], w[keep]
+        s, d = s[keep], d[keep]
+        w = None if w is None else w[keep]
+    del keep
     it = _index_type(n)
+    if w is None and need_weights:
+        w = np.ones(s.shape[0], dtype=np.float64)
     return s.astype(it, copy=False), d.astype(it, copy=False), w
 
 
@@ -142,10 +151,6 @@ def _adjacency(n: int, s: IntArray, d: IntArray, w: FloatArray) -> sp.csr_array:
     return a
 
 
-def _rows_of(a: sp.csr_array) -> IntArray:
-    return np.repeat(np.arange(a.shape[0], dtype=np.int64), np.diff(a.indptr))
-
-
 # ----------------------------------------------------------------------------------------------
 # strongly connected components and a citing-before-cited order
 
@@ -165,19 +170,25 @@ def strong_components(n: int, src: npt.ArrayLike, dst: npt.ArrayLike) -> tuple[i
 
 
 def _topo_components(n: int, a: sp.csr_array, s: IntArray, d: IntArray) -> tuple[int, IntArray]:
-    """strong_components on a ready adjacency matrix ``a`` whose edges are ``s -> d``."""
+    """strong_components on a ready adjacency matrix ``a`` whose edges are ``s -> d`` (the
+    check of the order runs in blocks of edges: no E-sized temporary)."""
     ncomp, lab = connected_components(a, directed=True, connection="strong")
     labels = lab.astype(_index_type(n), copy=False)
-    ls, ld = labels[s], labels[d]
-    if ncomp < n:  # edges inside a component say nothing about the order
-        inter = ls != ld
-        ls, ld = ls[inter], ld[inter]
-    if ls.size == 0 or np.all(ls > ld):  # SciPy (Pearce's algorithm): sinks first
+    forwards = backwards = False   # some edge between components with labels[s] < / > labels[d]
+    for b in _blocks(s.shape[0]):
+        ls, ld = labels[s[b]], labels[d[b]]
+        forwards = forwards or bool(np.any(ls < ld))
+        backwards = backwards or bool(np.any(ls > ld))   # edges inside a component are neither
+        if forwards and backwards:
+            break
+    if not forwards:                  # SciPy (Pearce's algorithm): sinks first
         return int(ncomp), (ncomp - 1) - labels
-    if np.all(ls < ld):
+    if not backwards:
         return int(ncomp), labels
     # not a topological order: sort the condensation explicitly
-    level = longest_path_levels(int(ncomp), ls, ld)
+    ls, ld = labels[s], labels[d]
+    inter = ls != ld
+    level = longest_path_levels(int(ncomp), ls[inter], ld[inter])
     rank = np.empty(ncomp, dtype=np.int64)
     rank[np.lexsort((np.arange(ncomp), level))] = np.arange(ncomp)
     return int(ncomp), rank[labels]
@@ -235,6 +246,55 @@ WARMUP = 10            # power steps before deciding whether the triangular solv
 TRIANGULAR_COST = 50   # its set-up and solve, in matrix-vector products (measured at 1M-10M edges)
 SPLIT_STEP_COST = 4    # one splitting step after the first, in matrix-vector products
 MAX_BACK_SHARE = 0.05  # more edges than this pointing backwards in the order: stay with power steps
+CHUNK = 1 << 18        # edges per block of the O(E) passes that would otherwise need E-sized temporaries
+
+
+def _blocks(total: int, size: int = CHUNK) -> list[slice]:
+    return [slice(a, min(a + size, total)) for a in range(0, total, size)]
+
+
+def _sorted_by_dst_src(s: IntArray, d: IntArray) -> bool:
+    """Edges strictly increasing in (dst, src): sorted by cited node, no duplicate edges."""
+    for b in _blocks(max(s.shape[0] - 1, 0)):
+        lo, hi = slice(b.start, b.stop), slice(b.start + 1, b.stop + 1)
+        if not np.all((d[hi] > d[lo]) | ((d[hi] == d[lo]) & (s[hi] > s[lo]))):
+            return False
+    return True
+
+
+def _rows_by_dst(n: int, s: IntArray, d: IntArray, vals: FloatArray) -> sp.csr_array:
+    """CSR matrix M[dst, src] = vals of edges strictly sorted by (dst, src): the source ids are
+    its column indices as they are (no copy) and the row pointer a cumulative bincount."""
+    indptr = np.zeros(n + 1, dtype=s.dtype)
+    np.cumsum(np.bincount(d, minlength=n), out=indptr[1:])
+    m = sp.csr_array((vals, s, indptr), shape=(n, n))
+    m.has_canonical_format = True
+    return m
+
+
+def _transition_t(n: int, s: IntArray, d: IntArray, w: FloatArray | None, alpha: float) -> tuple[sp.csr_array, BoolArray]:
+    """``alpha * P^T`` as CSR (rows = cited, columns = citing; int32 indices, float64 values,
+    duplicates summed, sorted), and the dangling mask (nodes citing nothing).
+
+    Edges already strictly sorted by (dst, src) -- as :mod:`patentscope.metrics.citations`
+    passes them -- are the matrix as they are: the citing ids are its column indices (no copy)
+    and the row pointer is a cumulative bincount; the only new E-sized array is the values.
+    Other edges go through SciPy's COO -> CSR counting sort once, whose output arrays are the
+    matrix (one temporary: the values in edge order).
+    """
+    outw = np.bincount(s, weights=w, minlength=n)
+    dangling = outw == 0
+    scale = np.zeros(n)
+    np.divide(alpha, outw, out=scale, where=~dangling)
+    del outw
+    vals: FloatArray = scale[s]       # alpha / (total weight cited by src), per edge
+    if w is not None:
+        vals *= w
+    del scale
+    if _sorted_by_dst_src(s, d):
+        return _rows_by_dst(n, s, d, vals), dangling
+    apt = sp.csr_array((vals, (d, s)), shape=(n, n))   # sums duplicates, sorts
+    return apt, dangling
 
 
 def pagerank(
@@ -260,6 +320,9 @@ def pagerank(
     larger = more recent (e.g. days since 1970, NaN = unknown); orders nodes inside cycles so
     that few edges point backwards. Output: one score per node, summing to 1 (a probability:
     the stationary share of a random reader following citations).
+
+    Memory: int32 ids are used as they are (no copy); the matrix is built once (see
+    ``_transition_t``); edges sorted by (dst, src) without duplicates need no sort at all.
     """
     if not 0.0 <= alpha < 1.0:
         raise ValueError(f"alpha must be in [0, 1), got {alpha}")
@@ -267,7 +330,7 @@ def pagerank(
         raise ValueError("tol must be > 0")
     if method not in ("auto", "power"):
         raise ValueError(f"method must be 'auto' or 'power', got {method!r}")
-    s, d, w = _edges(n, src, dst, weight)
+    s, d, w = _edges(n, src, dst, weight, need_weights=False)
     key = None
     if order_key is not None:
         key = np.asarray(order_key, dtype=np.float64)
@@ -277,101 +340,142 @@ def pagerank(
         return PageRankResult(np.zeros(0), 0, 0.0, method, 0, True)
     if n == 1 or s.size == 0:
         return PageRankResult(np.full(n, 1.0 / n), 0, 0.0, method, 0, True)
-    # transition probabilities P[s, d] = w / (total weight cited by s); duplicates need no
-    # merging here (every matrix below sums them)
-    outw = np.bincount(s, weights=w, minlength=n)
-    dangling = outw == 0
-    vals: FloatArray = np.asarray(outw, dtype=np.float64)[s]
-    np.divide(w, vals, out=vals)
-    del outw, w
-    if method == "power":
-        return _pagerank_power(n, s, d, vals, dangling, alpha, tol, max_iter)
-    # the values travel in a list the callee empties, so that nothing here keeps them alive
-    # once alpha * P^T is built (memory: see benchmarks/centrality.py)
-    return _pagerank_auto(n, s, d, [vals], dangling, alpha, tol, max_iter, key)
-
-
-def _pagerank_power(n: int, s: IntArray, d: IntArray, vals: FloatArray, dangling: BoolArray,
-                    alpha: float, tol: float, max_iter: int) -> PageRankResult:
-    pt = sp.csr_array((vals * alpha, (d, s)), shape=(n, n))  # alpha * P^T
+    apt, dangling = _transition_t(n, s, d, w, alpha)
+    del w
     dang = np.flatnonzero(dangling)
-    x = np.full(n, 1.0 / n)
+    del dangling
+    if method == "power":
+        x, it, bound, _ = _power_steps(apt, dang, alpha, tol, np.full(n, 1.0 / n), 0, max_iter)
+        return PageRankResult(x / x.sum(), it, bound, "power", 0, bound <= tol)
+    # the matrix travels in a list the callee empties, so that nothing here keeps it alive
+    # once the triangular factor is built (memory: see benchmarks/centrality.py)
+    held = [apt]
+    del apt
+    return _pagerank_auto(n, s, d, held, dang, alpha, tol, max_iter, key)
+
+
+def _power_steps(apt: sp.csr_array, dang: IntArray, alpha: float, tol: float, x: FloatArray,
+                 it: int, until: int) -> tuple[FloatArray, int, float, list[float]]:
+    """Power steps ``x <- alpha P^T x + (alpha sum(x[dangling]) + 1 - alpha) / n`` from ``x``
+    (consumed: its buffer is reused) until the certified bound is <= tol or ``until`` steps."""
+    n = x.shape[0]
     factor = alpha / (1.0 - alpha) if alpha > 0 else 0.0
     bound = np.inf
-    for it in range(1, max_iter + 1):
-        xn = pt @ x
+    diffs: list[float] = []
+    while it < until:
+        it += 1
+        xn = apt @ x
         xn += (alpha * x[dang].sum() + 1.0 - alpha) / n
-        diff = float(np.abs(xn - x).sum())
+        np.subtract(xn, x, out=x)
+        diff = float(np.abs(x, out=x).sum())
         x = xn
-        bound = factor * diff
+        diffs.append(diff)
+        bound = factor * diff   # ||x_new - x*|| <= alpha / (1 - alpha) * ||x_new - x_old||
         if bound <= tol:
-            return PageRankResult(x / x.sum(), it, bound, "power", 0, True)
-    return PageRankResult(x / x.sum(), max_iter, bound, "power", 0, False)
+            break
+    return x, it, bound, diffs
 
 
-def _permuted_identity_minus(m: sp.csr_array, pos: IntArray) -> tuple[FloatArray, IntArray, IntArray]:
-    """Arrays (data, indices, indptr) of ``I - m`` with rows and columns renumbered by ``pos``.
+def _permuted_identity_minus(held: list[sp.csr_array], pos: IntArray) -> sp.csr_array:
+    """``I - m`` with rows and columns renumbered by ``pos`` (CSR, int32 when it fits, column
+    indices sorted within each row), ``m`` taken out of ``held``.
 
-    O(nnz) gathers, no sort: row ``pos[i]`` of the result is row ``i`` of ``m`` with its
-    column ids mapped through ``pos`` and a unit diagonal entry put first.
+    O(nnz) gathers in blocks of about ``CHUNK`` entries straight into the result's arrays (no
+    E-sized temporary): row ``pos[i]`` is row ``i`` of ``m`` with its column ids mapped
+    through ``pos`` and a unit diagonal entry; SciPy then sorts each row in place. The column
+    indices are built first and ``m``'s are let go before the values are gathered, so that
+    when nothing else holds ``m`` the peak is ``m``'s values plus the result, not both whole
+    matrices.
     """
+    m = held.pop()
     n = m.shape[0]
-    it = _index_type(m.nnz + n)
+    total = int(m.nnz)
+    old_ptr, old_idx, old_data = m.indptr, m.indices, m.data
+    del m
+    it = _index_type(total + n)
     order = np.empty(n, dtype=it)
     order[pos] = np.arange(n, dtype=it)
-    lens = np.diff(m.indptr)[order].astype(it, copy=False)
+    lens = np.diff(old_ptr)[order].astype(it, copy=False)
     indptr = np.zeros(n + 1, dtype=it)
     np.cumsum(lens + 1, out=indptr[1:])
-    total = int(m.nnz)
-    excl = np.cumsum(lens, dtype=it) - lens
-    old_idx = np.repeat(m.indptr[order].astype(it, copy=False) - excl, lens) + np.arange(total, dtype=it)
-    dest = np.arange(total, dtype=it) + np.repeat(np.arange(1, n + 1, dtype=it), lens)
-    data = np.empty(total + n)
+    # row blocks holding about CHUNK entries each
+    cuts = [int(c) for c in np.unique(np.append(np.searchsorted(indptr, np.arange(0, total + n, CHUNK)), n)) if c > 0]
+
+    def gather(source: npt.NDArray[Any], target: npt.NDArray[Any], mapped: IntArray | None) -> None:
+        r0 = 0
+        for r1 in cuts:
+            ln = lens[r0:r1]
+            k = int(ln.sum())
+            if k:
+                excl = np.cumsum(ln, dtype=np.int64) - ln
+                src = np.repeat(old_ptr[order[r0:r1]].astype(np.int64) - excl, ln) + np.arange(k)
+                dest = np.repeat(indptr[r0:r1].astype(np.int64) + 1 - excl, ln) + np.arange(k)
+                target[dest] = source[src] if mapped is None else mapped[source[src]]
+            r0 = r1
+
     indices = np.empty(total + n, dtype=it)
-    data[indptr[:-1]] = 1.0
     indices[indptr[:-1]] = np.arange(n, dtype=it)
-    data[dest] = -m.data[old_idx]
-    indices[dest] = pos[m.indices[old_idx]]
-    return data, indices, indptr
+    gather(old_idx, indices, pos)
+    del old_idx
+    data = np.empty(total + n)
+    data[indptr[:-1]] = -1.0
+    gather(old_data, data, None)
+    del old_data
+    np.negative(data, out=data)
+    out = sp.csr_array((data, indices, indptr), shape=(n, n))
+    out.sort_indices()      # in place, row by row
+    return out
 
 
-def _pagerank_auto(n: int, s: IntArray, d: IntArray, held: list[FloatArray], dangling: BoolArray,
+def _drop_upper(lower: sp.csr_array) -> sp.csr_array | None:
+    """Move the entries above the diagonal of the sorted CSR ``lower`` out of it, in place
+    (blockwise compaction: no E-sized temporary). Returns them, negated (``R`` of the
+    splitting ``L - R``), or None when there are none."""
+    n = lower.shape[0]
+    indptr, indices, data = lower.indptr, lower.indices, lower.data
+    rows_b: list[IntArray] = []
+    cols_b: list[IntArray] = []
+    vals_b: list[FloatArray] = []
+    counts = np.zeros(n, dtype=np.int64)
+    write = 0
+    cuts = np.unique(np.append(np.searchsorted(indptr, np.arange(0, int(indptr[-1]), CHUNK)), n))
+    r0 = 0
+    for r1 in (int(c) for c in cuts if c > 0):
+        a, b = int(indptr[r0]), int(indptr[r1])
+        rows = np.repeat(np.arange(r0, r1, dtype=indices.dtype), np.diff(indptr[r0:r1 + 1]))
+        up = indices[a:b] > rows
+        if up.any():
+            rows_b.append(rows[up])
+            cols_b.append(indices[a:b][up])
+            vals_b.append(-data[a:b][up])
+        keep = ~up
+        counts[r0:r1] = np.bincount(rows[keep] - r0, minlength=r1 - r0)
+        k = int(keep.sum())
+        indices[write:write + k] = indices[a:b][keep]
+        data[write:write + k] = data[a:b][keep]
+        write += k
+        r0 = r1
+    if not rows_b:
+        return None
+    np.cumsum(counts, out=indptr[1:])
+    lower.indices, lower.data = indices[:write], data[:write]
+    lower.has_canonical_format = True
+    return sp.csr_array((np.concatenate(vals_b), (np.concatenate(rows_b), np.concatenate(cols_b))), shape=(n, n))
+
+
+def _pagerank_auto(n: int, s: IntArray, d: IntArray, held: list[sp.csr_array], dang: IntArray,
                    alpha: float, tol: float, max_iter: int, key: FloatArray | None) -> PageRankResult:
-    vals = held.pop()
-    vals *= alpha
-    apt: sp.csr_array | None = sp.csr_array((vals, (d, s)), shape=(n, n))   # alpha * P^T, rows = cited
-    del vals
-    dang = np.flatnonzero(dangling)
-    factor = alpha / (1.0 - alpha) if alpha > 0 else 0.0
-    x = np.full(n, 1.0 / n)
-    diffs: list[float] = []
-    bound = np.inf
-    it = 0
-
-    def power_steps(x: FloatArray, it: int, until: int) -> tuple[FloatArray, int, float, list[float]]:
-        bound = np.inf
-        local: list[float] = []
-        assert apt is not None
-        while it < until:
-            it += 1
-            xn = apt @ x
-            xn += (alpha * x[dang].sum() + 1.0 - alpha) / n
-            diff = float(np.abs(xn - x).sum())
-            x = xn
-            local.append(diff)
-            bound = factor * diff   # ||x_new - x*|| <= alpha / (1 - alpha) * ||x_new - x_old||
-            if bound <= tol:
-                break
-        return x, it, bound, local
+    apt: sp.csr_array | None = held.pop()          # alpha * P^T, rows = cited
+    assert apt is not None
 
     # 1. a few power steps; keep going if the observed rate says the rest is cheap
-    x, it, bound, diffs = power_steps(x, it, min(WARMUP, max_iter))
+    x, it, bound, diffs = _power_steps(apt, dang, alpha, tol, np.full(n, 1.0 / n), 0, min(WARMUP, max_iter))
     rate = 1.0
     if len(diffs) >= 6 and diffs[-6] > 0:
         rate = (diffs[-1] / diffs[-6]) ** 0.2
     if bound <= tol or it >= max_iter or (0 < rate < 1 and np.log(tol / bound) / np.log(rate) <= TRIANGULAR_COST):
         if bound > tol and it < max_iter:
-            x, it, bound, _ = power_steps(x, it, max_iter)
+            x, it, bound, _ = _power_steps(apt, dang, alpha, tol, x, it, max_iter)
         return PageRankResult(x / x.sum(), it, bound, "power", 0, bound <= tol)
 
     # 2. order citing before cited: components in topological order, inside a cycle by
@@ -383,44 +487,36 @@ def _pagerank_auto(n: int, s: IntArray, d: IntArray, held: list[FloatArray], dan
         # edges between components always point forwards; inside one, citing must come first
         # in (key descending, id) order. Count the others before paying for the sort.
         k = np.zeros(n) if key is None else np.nan_to_num(key, nan=-np.inf)
-        same = comp[s] == comp[d]
-        ss, dd = s[same], d[same]
-        backwards = int(np.count_nonzero((k[ss] < k[dd]) | ((k[ss] == k[dd]) & (ss > dd))))
-        del same, ss, dd
+        backwards = 0
+        for b in _blocks(s.shape[0]):
+            sb, db = s[b], d[b]
+            same = comp[sb] == comp[db]
+            ss, dd = sb[same], db[same]
+            backwards += int(np.count_nonzero((k[ss] < k[dd]) | ((k[ss] == k[dd]) & (ss > dd))))
         if backwards > MAX_BACK_SHARE * s.shape[0]:
             # big cycles in an arbitrary order: splitting steps would be worth little
-            x, it, bound, _ = power_steps(x, it, max_iter)
+            x, it, bound, _ = _power_steps(apt, dang, alpha, tol, x, it, max_iter)
             return PageRankResult(x / x.sum(), it, bound, "power", backwards, bound <= tol)
         pos = np.empty(n, dtype=comp.dtype)
         pos[np.lexsort((np.arange(n), -k, comp))] = np.arange(n, dtype=comp.dtype)
     # L = I - alpha P^T renumbered (CSR, rows = cited): lower triangular with a unit diagonal,
     # except for back edges (citing placed after cited), which are moved into R
-    data, indices, indptr = _permuted_identity_minus(apt, pos)
-    back = None
-    n_back = 0
-    if ncomp < n:  # only edges inside cycles can point backwards
-        row_of = np.repeat(np.arange(n, dtype=indices.dtype), np.diff(indptr))
-        upper = indices > row_of
-        n_back = int(np.count_nonzero(upper))
-        if n_back:
-            back = sp.csr_array((-data[upper], (row_of[upper], indices[upper])), shape=(n, n))
-            keep = ~upper
-            counts = np.bincount(row_of[keep], minlength=n)
-            indptr = np.zeros(n + 1, dtype=indptr.dtype)
-            np.cumsum(counts, out=indptr[1:])
-            data, indices = data[keep], indices[keep]
-        del row_of, upper
-    lower_csr = sp.csr_array((data, indices, indptr), shape=(n, n))
-    del data, indices, indptr
-    # the solver works on CSC and copies anything else on every call: give it one CSC matrix,
-    # which it may overwrite (it only re-sets the unit diagonal), and use it for the residual too
-    lower = lower_csr.tocsc()
-    del lower_csr
-    lower.sum_duplicates()   # sorts the row indices once (there are no duplicates)
-    solve_with = lower
-    if back is None:
-        # a DAG: the solve is exact, the power steps are not needed again; free alpha * P^T
+    if ncomp == n:
+        # a DAG: the solve is exact, the power steps are not needed again; alpha * P^T goes
+        # while L is built
+        held.append(apt)
         apt = None
+        lower = _permuted_identity_minus(held, pos)
+    else:
+        lower = _permuted_identity_minus([apt], pos)
+    back = _drop_upper(lower) if ncomp < n else None
+    n_back = 0 if back is None else int(back.nnz)
+    if back is None:
+        apt = None
+    # rows are sorted and lower triangular: the diagonal is each row's last entry. The solver
+    # takes the CSR as the transpose of a CSC matrix without copying it (overwrite_A) and
+    # rewrites the stored diagonal, which is set back to 1 before every product with L
+    diag = lower.indptr[1:] - 1
     dang_p = pos[dang]
     ones = np.ones(n)
     # warm start for the splitting: y* = x* / c with c = (alpha * sum(x*[dangling]) + 1 - alpha) / n
@@ -434,20 +530,23 @@ def _pagerank_auto(n: int, s: IntArray, d: IntArray, held: list[FloatArray], dan
         while it < max_iter:
             it += 1
             rhs = ones.copy() if back is None else ones + back @ y
-            y = spsolve_triangular(solve_with, rhs, lower=True, unit_diagonal=True,
+            y = spsolve_triangular(lower, rhs, lower=True, unit_diagonal=True,
                                    overwrite_A=True, overwrite_b=True)
             xp = y / y.sum()
             # certified: ||x - x*|| <= ||G(x) - x|| / (1 - alpha), G(x) - x = c - L x + R x
-            resid = (alpha * xp[dang_p].sum() + 1.0 - alpha) / n - lower @ xp
+            lower.data[diag] = 1.0
+            resid = lower @ xp
+            np.subtract((alpha * xp[dang_p].sum() + 1.0 - alpha) / n, resid, out=resid)
             if back is not None:
                 resid += back @ xp
-            last, bound = bound, float(np.abs(resid).sum()) / (1.0 - alpha)
+            last, bound = bound, float(np.abs(resid, out=resid).sum()) / (1.0 - alpha)
             if bound <= tol:
                 break
             if apt is not None and it >= WARMUP + 2 and bound > last * rate ** SPLIT_STEP_COST:
                 # the cycles make a splitting step worth less than the power steps it costs
                 method = "triangular+power"
-                x, it, bound, _ = power_steps(xp[pos], it, max_iter)
+                del lower
+                x, it, bound, _ = _power_steps(apt, dang, alpha, tol, xp[pos], it, max_iter)
                 return PageRankResult(x / x.sum(), it, bound, method, n_back, bound <= tol)
     out = xp[pos] / xp.sum()
     return PageRankResult(out, it, bound, method, n_back, bound <= tol)
@@ -474,7 +573,7 @@ def hits(
     *,
     tol: float = 1e-12,
     max_iter: int = 10_000,
-    power_first: int = 50,
+    power_first: int = 10,
 ) -> HitsResult:
     """HITS authorities and hubs of ``src -> dst`` (src cites dst: citing nodes are hubs).
 
@@ -490,8 +589,12 @@ def hits(
     s, d, w = _edges(n, src, dst, weight)
     if n == 0 or s.size == 0:
         return HitsResult(np.zeros(n), np.zeros(n), 0, 0.0, True)
-    a = _adjacency(n, s, d, w)
-    at = a.T.tocsr()
+    if _sorted_by_dst_src(s, d):      # as refresh passes them: A^T is the edge list itself
+        at = _rows_by_dst(n, s, d, w)
+        a = at.T.tocsr()
+    else:
+        a = _adjacency(n, s, d, w)
+        at = a.T.tocsr()
     auth = np.full(n, 1.0 / n)
     delta = np.inf
     it = 0
@@ -659,7 +762,7 @@ def search_path_counts(m: int, tail: npt.ArrayLike, head: npt.ArrayLike) -> tupl
     log_minus = np.zeros(m)   # sources: one path (the empty one)
     log_plus = np.zeros(m)    # sinks: one path
     # forward: heads in increasing level
-    ordf = np.lexsort((h, level[h]))
+    ordf = np.argsort(level[h] * max(m, 1) + h, kind="stable")    # by (level of head, head)
     th, hh, lh = t[ordf], h[ordf], level[h][ordf]
     bounds = np.searchsorted(lh, np.arange(level.max() + 2))
     for lvl in range(1, level.max() + 1):
@@ -670,7 +773,7 @@ def search_path_counts(m: int, tail: npt.ArrayLike, head: npt.ArrayLike) -> tupl
         starts = np.flatnonzero(np.concatenate(([True], hs[1:] != hs[:-1])))
         log_minus[hs[starts]] = _logsumexp_grouped(log_minus[th[a:b]], starts)
     # backward: tails in decreasing level
-    ordb = np.lexsort((t, level[t]))
+    ordb = np.argsort(level[t] * max(m, 1) + t, kind="stable")    # by (level of tail, tail)
     tt, ht, lt = t[ordb], h[ordb], level[t][ordb]
     bounds = np.searchsorted(lt, np.arange(level.max() + 2))
     for lvl in range(level.max(), -1, -1):
@@ -710,7 +813,11 @@ def key_route_main_path(m: int, tail: npt.ArrayLike, head: npt.ArrayLike, log_sp
     in_order = np.argsort(h, kind="stable")
     in_ptr = np.searchsorted(h[in_order], np.arange(m + 1))
     tie = float(np.log1p(rel_tie))
-    keys = np.lexsort((np.arange(t.shape[0]), -ls))[:key_routes]
+    # the key_routes highest SPCs, ties by arc position (a partition, then a sort of the few)
+    cand = np.arange(t.shape[0])
+    if key_routes < t.shape[0]:
+        cand = np.flatnonzero(ls >= np.partition(ls, t.shape[0] - key_routes)[t.shape[0] - key_routes])
+    keys = cand[np.lexsort((cand, -ls[cand]))][:key_routes]
     on[keys] = True
 
     def walk(starts: list[int], ptr: IntArray, arcs_of: IntArray, nxt: IntArray) -> None:
@@ -758,26 +865,34 @@ def main_path(n: int, citing: npt.ArrayLike, cited: npt.ArrayLike, *, key_routes
     s, d, _ = _edges(n, citing, cited, None)
     ncomp, comp = strong_components(n, s, d)
     size = np.bincount(comp, minlength=ncomp)[comp] if n else np.zeros(0, dtype=np.int64)
-    inter = comp[s] != comp[d]
-    key = sorted_unique(comp[d][inter].astype(np.int64) * max(ncomp, 1) + comp[s][inter])  # flow: cited -> citing
-    tail = key // max(ncomp, 1)
-    head = key % max(ncomp, 1)
     # arcs in the order of their ends' smallest node ids, so that ties between key routes are
     # broken by node id (family_id order upstream), not by the arbitrary component labels
-    rep = np.full(max(ncomp, 1), n, dtype=np.int64)
-    np.minimum.at(rep, comp, np.arange(n, dtype=np.int64))
-    arc_order = np.lexsort((rep[head], rep[tail]))
-    tail, head = tail[arc_order], head[arc_order]
+    if ncomp == n:                     # no cycles: every node is its own component
+        rep = np.empty(n, dtype=np.int64)
+        rep[comp] = np.arange(n, dtype=np.int64)
+    else:                              # the first node of each component in a stable sort
+        by_comp = np.argsort(comp, kind="stable")
+        first = np.flatnonzero(np.diff(comp[by_comp], prepend=-1) != 0)
+        rep = by_comp[first].astype(np.int64)
+    # one sort: distinct arcs keyed (rep[tail], rep[head]) come out in that order; a
+    # representative's component is its component (flow: cited -> citing)
+    inter = comp[s] != comp[d]
+    key = sorted_unique(rep[comp[d][inter]] * max(n, 1) + rep[comp[s][inter]])
+    del inter
+    tail = comp[key // max(n, 1)].astype(np.int64)
+    head = comp[key % max(n, 1)].astype(np.int64)
     log_spc, _, log_total = search_path_counts(ncomp, tail, head)
     spc_norm = np.exp(log_spc - log_total) if tail.size else np.zeros(0)
     on_arc = key_route_main_path(ncomp, tail, head, log_spc, key_routes)
     comp_on = np.zeros(ncomp, dtype=bool)
     comp_on[tail[on_arc]] = True
     comp_on[head[on_arc]] = True
-    comp_spc = np.full(ncomp, -np.inf)
-    if tail.size:
-        np.maximum.at(comp_spc, tail, spc_norm)
-        np.maximum.at(comp_spc, head, spc_norm)
-    comp_spc[np.isinf(comp_spc)] = np.nan
+    comp_spc = np.full(ncomp, np.nan)
+    if tail.size:                      # max over the arcs touching each component, by one sort
+        ends = np.concatenate((tail, head))
+        vals = np.concatenate((spc_norm, spc_norm))
+        by_end = np.lexsort((vals, ends))
+        last = np.flatnonzero(np.diff(ends[by_end], append=ncomp) != 0)
+        comp_spc[ends[by_end[last]]] = vals[by_end[last]]
     return MainPathResult(comp, size.astype(np.int64), tail, head, log_spc, spc_norm, on_arc,
                           comp_on[comp], comp_spc[comp], log_total)
