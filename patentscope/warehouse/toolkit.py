@@ -66,18 +66,65 @@ def replace_tables(
         with transaction(con):
             for table, data in frames.items():
                 view = f"_replace_{table}"
-                con.register(view, data)
+                # the frame is read once into a temporary table: every statement below reads it,
+                # and a registered polars frame is converted again on each read
+                con.register(f"{view}_frame", data)
                 views.append(view)
-                con.execute(f"DELETE FROM {table}" + (f" WHERE {where}" if where else ""), params or {}).fetchall()
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}").fetchall()
+                try:
+                    con.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT * FROM {view}_frame").fetchall()
+                finally:
+                    con.unregister(f"{view}_frame")
+                key = _replace_key(con, table, view) if where is None else None
+                if key:
+                    # same result as DELETE + INSERT, without DuckDB's slow path for re-inserting
+                    # keys deleted in the same transaction (300k rows: 11.4 s -> 0.3 s)
+                    con.execute(f"INSERT OR REPLACE INTO {table} BY NAME SELECT * FROM {view}").fetchall()
+                    on = " AND ".join(f'{table}."{c}" = _gone."{c}"' for c in key)
+                    cols = ", ".join(f'"{c}"' for c in key)
+                    con.execute(f"DELETE FROM {table} USING (SELECT {cols} FROM {table} ANTI JOIN {view} USING ({cols})) "
+                                f"AS _gone WHERE {on}").fetchall()
+                else:
+                    con.execute(f"DELETE FROM {table}" + (f" WHERE {where}" if where else ""), params or {}).fetchall()
+                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}").fetchall()
                 counts[table] = int(con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0])
     except duckdb.Error as e:
         label = what or f"replacing {', '.join(frames)}"
         raise WarehouseError(f"{label} failed and was rolled back ({str(e).splitlines()[0]})") from None
     finally:
         for view in views:
-            con.unregister(view)
+            try:
+                con.execute(f"DROP TABLE IF EXISTS temp.{view}").fetchall()
+            except duckdb.Error:
+                pass
     return counts
+
+
+def _replace_key(con: duckdb.DuckDBPyConnection, table: str, view: str) -> list[str] | None:
+    """The primary-key columns of ``table`` when a whole-table replace may run as upsert + delete
+    of the keys the frame lacks: the table has a primary key and no other unique constraint, no
+    nested column, and the frame carries every column (so no column keeps an old value a fresh
+    insert would reset) with no key twice."""
+    rows = con.execute(
+        "SELECT constraint_type, constraint_column_names FROM duckdb_constraints() "
+        "WHERE schema_name = 'main' AND table_name = $t AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
+        {"t": table}).fetchall()
+    if len(rows) != 1 or rows[0][0] != "PRIMARY KEY":
+        return None
+    described = con.execute(f"DESCRIBE {table}").fetchall()
+    table_cols = {r[0] for r in described}
+    view_cols = {r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()}
+    if not table_cols <= view_cols:
+        return None
+    if any(t in str(r[1]) for r in described for t in ("[]", "STRUCT", "MAP", "UNION")):
+        # DuckDB updates nested values slowly: an upsert of expiry_results (list and struct
+        # columns; 15k SYNTHETIC rows) took 5.5 s against 0.1 s for DELETE + INSERT
+        return None
+    key = list(rows[0][1])
+    cols = ", ".join(f'"{c}"' for c in key)
+    # INSERT OR REPLACE would keep one of two frame rows with the same key where INSERT fails:
+    # such a frame takes the plain path, which raises the key violation
+    dup = con.execute(f"SELECT count(*) > count(DISTINCT ({cols})) FROM {view}").fetchall()[0][0]
+    return None if dup else key
 
 
 @dataclass
