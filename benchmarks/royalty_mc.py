@@ -43,7 +43,7 @@ def main() -> None:
     sc = royalty.load_scenario(Path(str(resources.files("patentscope").joinpath("data/royalty/example_scenario.toml"))))
     t0, c0 = time.perf_counter(), time.process_time()
     pf2 = royalty.expand_ep(pf, sc.ep_validated_in)
-    rows = royalty.engine._rows(sc, pf2)
+    rows = royalty.blocking(sc, pf2)
     for _name, v in royalty.variants(sc):
         royalty.simulate(v, None, rows=rows)
     royalty.sensitivity(sc, None, rows=rows)
