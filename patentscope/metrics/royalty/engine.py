@@ -84,7 +84,7 @@ def _day_status(sc: Scenario, ex: Exporter, group: str, market: str, segs: list[
 STATUSES = ("licensed", "unlicensed", "refused", "compulsory")
 _LICENSED, _UNLICENSED, _REFUSED, _COMPULSORY = range(4)
 _SEP = "\x1f"
-_CHUNK = 4_000_000  # floats per (pieces x samples) block: ~32 MB, whatever the portfolio's size
+_CHUNK = 1000000  # floats per (pieces x samples) block: ~32 MB, whatever the portfolio's size
 
 
 @dataclass(frozen=True)
@@ -350,28 +350,37 @@ def waterfill(own: np.ndarray, weights: np.ndarray, cap: np.ndarray, starts: np.
     piece gets more than its own charge; what a piece cannot take is split among the others the
     same way (water-filling: x_i = min(own_i, lambda x w_i) with sum x_i = cap). Continuous in
     the inputs; never raises a licensor above its own charge."""
-    out = own.copy()
     if own.size == 0:
-        return out
+        return own.copy()
     st = np.zeros(1, dtype=np.int64) if starts is None else np.asarray(starts, dtype=np.int64)
     sizes = np.diff(np.append(st, own.shape[0]))
     seg = np.repeat(np.arange(len(st)), sizes)
     binding = np.add.reduceat(own, st, axis=0) > cap[None, :]
     if not binding.any():
-        return out
+        return own.copy()
     wsum = np.add.reduceat(weights, st)
-    wv = np.broadcast_to(np.where(wsum[seg] > 0, weights, 1.0)[:, None], own.shape)
+    w = np.where(wsum[seg] > 0, weights, 1.0)[:, None]
     sat = own <= 0
-    lam = np.zeros(binding.shape)
+    if sat.any():
+        s_own, w_free = np.add.reduceat(np.where(sat, own, 0.0), st, axis=0), np.add.reduceat(np.where(sat, 0.0, w), st, axis=0)
+    else:  # nothing saturated yet: the same sums without a pass over the pieces
+        s_own, w_free = np.zeros(binding.shape), np.repeat(np.add.reduceat(w[:, 0], st)[:, None], own.shape[1], axis=1)
+    lamw = np.zeros(own.shape)
     for _ in range(int(sizes.max()) + 1):
-        rem = cap[None, :] - np.add.reduceat(np.where(sat, own, 0.0), st, axis=0)
-        wfree = np.add.reduceat(np.where(sat, 0.0, wv), st, axis=0)
-        lam = np.where(wfree > 0, rem / np.where(wfree > 0, wfree, 1.0), 0.0)
-        new_sat = sat | (lam[seg] * wv >= own)
-        if (new_sat == sat).all():
+        lam = np.where(w_free > 0, (cap[None, :] - s_own) / np.where(w_free > 0, w_free, 1.0), 0.0)
+        lamw = lam[seg]
+        lamw *= w
+        new_sat = lamw >= own
+        new_sat |= sat
+        if np.array_equal(new_sat, sat):
             break
         sat = new_sat
-    return np.where(binding[seg], np.where(sat, own, np.minimum(lam[seg] * wv, own)), own)
+        s_own, w_free = np.add.reduceat(np.where(sat, own, 0.0), st, axis=0), np.add.reduceat(np.where(sat, 0.0, w), st, axis=0)
+    out = np.minimum(lamw, own)
+    np.copyto(out, own, where=sat)
+    if not binding.all():
+        np.copyto(out, own, where=~binding[seg])
+    return out
 
 
 def _chunks(rows: np.ndarray, idx: np.ndarray, n: int) -> list[np.ndarray]:
@@ -461,11 +470,13 @@ def _charges(sc: Scenario, b: Blocking, n: int, seed: int, fixed: dict[str, floa
     lump_share = _lump_shares(sc, b, own_idx[pb[own_idx] == 2])
     for idx in _chunks(b.row, own_idx, n):
         rws = b.row[idx]
-        val = value[rws]
-        safe = np.where(val > 0, val, 1.0)
         d = draw_m[q[idx]]
-        frac = d.copy()
-        kg = pb[idx] == 1
+        kg, lump = pb[idx] == 1, pb[idx] == 2
+        frac = d
+        if kg.any() or lump.any():
+            val = value[rws]
+            safe = np.where(val > 0, val, 1.0)
+            frac = d.copy()
         if kg.any():
             t = b.tonnes[rws[kg]]
             no_t = np.isnan(t)
@@ -477,7 +488,6 @@ def _charges(sc: Scenario, b: Blocking, n: int, seed: int, fixed: dict[str, floa
                 assert price is not None
                 by_t[no_t] = np.where(val[kg][no_t] > 0, d[kg][no_t] / price[None, :], 0.0)  # (currency/kg) / (currency/kg)
             frac[kg] = by_t
-        lump = pb[idx] == 2
         if lump.any():  # lump sum per year, allocated to this row by its share of the exporter's sales in the territory
             frac[lump] = np.where(val[lump] > 0, d[lump] * np.array([lump_share[int(i)] for i in idx[lump]])[:, None] / safe[lump], 0.0)
         own = scale[idx][:, None] * frac
@@ -488,7 +498,7 @@ def _charges(sc: Scenario, b: Blocking, n: int, seed: int, fixed: dict[str, floa
             agg[rws[st]] = np.add.reduceat(own, st, axis=0)
         else:
             agg[rws[st]] += np.add.reduceat(own, st, axis=0)
-        rate_p50[idx] = np.median(own, axis=1)
+        rate_p50[idx] = np.median(own, axis=1, overwrite_input=True)  # own is not used after this
     return _Charges(value, agg, keep, rate_p50)
 
 
