@@ -468,6 +468,9 @@ def _charges(sc: Scenario, b: Blocking, n: int, seed: int, fixed: dict[str, floa
         rate_p50[coef] = scale[coef] * np.median(draw_m, axis=1)[q[coef]]
     own_idx = np.flatnonzero((pb != 3) & ((pb != 0) | use_cap))
     lump_share = _lump_shares(sc, b, own_idx[pb[own_idx] == 2])
+    if use_cap and len(own_idx):
+        assert cap is not None
+        own_idx = _cap_one_quantity(b, own_idx, pb, q, scale, draw_m, cap, agg, rate_p50)
     for idx in _chunks(b.row, own_idx, n):
         rws = b.row[idx]
         d = draw_m[q[idx]]
@@ -500,6 +503,58 @@ def _charges(sc: Scenario, b: Blocking, n: int, seed: int, fixed: dict[str, floa
             agg[rws[st]] += np.add.reduceat(own, st, axis=0)
         rate_p50[idx] = np.median(own, axis=1, overwrite_input=True)  # own is not used after this
     return _Charges(value, agg, keep, rate_p50)
+
+
+def _cap_one_quantity(b: Blocking, idx: np.ndarray, pb: np.ndarray, q: np.ndarray, scale: np.ndarray,
+                      draw_m: np.ndarray, cap: np.ndarray, agg: np.ndarray, rate_p50: np.ndarray) -> np.ndarray:
+    """The cap for rows whose charging pieces all carry one percent quantity (the common case:
+    every group at the unlicensed rate), in closed form: own_i = a_i x d per sample, so a piece
+    is saturated at lambda iff a_i / w_i <= lambda / d, the same order in every sample. With the
+    pieces sorted by a_i / w_i, G(mu) = sum of a_i over saturated pieces + mu x the sum of the
+    other weights is increasing and piecewise linear with the same breakpoints in all samples;
+    lambda = d x mu where G(mu) = cap / d, found by one search per sample. The same solution as
+    :func:`waterfill` (x_i = min(own_i, lambda x w_i), sum x_i = cap), without its iterations.
+    Fills ``agg`` and ``rate_p50`` for those rows; returns the pieces left for the water-fill."""
+    rows = b.row[idx]
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    ends = np.r_[starts[1:], len(idx)]
+    rest = []
+    for a0, a1 in zip(starts, ends, strict=True):
+        sub = idx[a0:a1]
+        if not ((pb[sub] == 0).all() and (q[sub] == q[sub[0]]).all()):
+            rest.append(sub)
+            continue
+        a = scale[sub]
+        d = draw_m[q[sub[0]]]
+        own = a[:, None] * d[None, :]
+        binding = own.sum(axis=0) > cap
+        if binding.any():
+            cw = b.coverage[sub] * b.weight[sub]
+            w = cw if cw.sum() > 0 else np.ones_like(cw)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rho = np.where(w > 0, a / np.where(w > 0, w, 1.0), np.inf)
+            order = np.argsort(rho, kind="stable")
+            rs, a_s, w_s = rho[order], a[order], w[order]
+            a_cum = np.r_[0.0, np.cumsum(a_s)]                       # saturated pieces 0..k-1: a_cum[k]
+            w_rest = np.r_[np.cumsum(w_s[::-1])[::-1], 0.0]          # unsaturated pieces k..: w_rest[k]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                g = a_cum[:-1] + np.where(np.isfinite(rs), rs * w_rest[:-1], np.inf)  # G at mu = rs[k]
+                t = np.where(binding, cap / np.where(binding, d, 1.0), 0.0)
+            k = np.searchsorted(g, t, side="right")                # pieces 0..k-1 saturated
+            wk = w_rest[k]
+            mu = np.where(wk > 0, (t - a_cum[k]) / np.where(wk > 0, wk, 1.0), np.inf)
+            # no cap where it does not bind; every piece with a weight saturated where nothing with a weight is left
+            lam = np.where(binding & (wk > 0), mu * d, np.inf)
+            with np.errstate(invalid="ignore"):
+                cand = w[:, None] * lam[None, :]
+            zw = w == 0
+            if zw.any():  # a piece without weight gets nothing where the cap binds (lambda x 0)
+                cand[zw] = np.where(binding, 0.0, np.inf)[None, :]
+            np.minimum(own, cand, out=own)
+        r = int(rows[a0])
+        agg[r] = own.sum(axis=0)
+        rate_p50[sub] = np.median(own, axis=1, overwrite_input=True)
+    return np.concatenate(rest) if rest else np.zeros(0, dtype=np.int64)
 
 
 def _lump_shares(sc: Scenario, b: Blocking, idx: np.ndarray) -> dict[int, float]:
