@@ -550,10 +550,22 @@ def _cap_one_quantity(b: Blocking, idx: np.ndarray, pb: np.ndarray, q: np.ndarra
             zw = w == 0
             if zw.any():  # a piece without weight gets nothing where the cap binds (lambda x 0)
                 cand[zw] = np.where(binding, 0.0, np.inf)[None, :]
+            capped = cand < own
+            every, none = capped.all(axis=1), ~capped.any(axis=1)
             np.minimum(own, cand, out=own)
+            # medians without sorting where a piece is capped in every sample (w x lambda) or in none (a x d)
+            med = np.zeros(len(sub))
+            if every.any():
+                med[every] = np.where(zw[every], 0.0, w[every] * (np.median(lam) if np.isfinite(lam).all() else 0.0))
+            med[none] = a[none] * np.median(d)
+            mixed = ~(every | none)
+            if mixed.any():
+                med[mixed] = np.median(own[mixed], axis=1)
+        else:
+            med = a * np.median(d)
         r = int(rows[a0])
         agg[r] = own.sum(axis=0)
-        rate_p50[sub] = np.median(own, axis=1, overwrite_input=True)
+        rate_p50[sub] = med
     return np.concatenate(rest) if rest else np.zeros(0, dtype=np.int64)
 
 
