@@ -84,7 +84,7 @@ def _day_status(sc: Scenario, ex: Exporter, group: str, market: str, segs: list[
 STATUSES = ("licensed", "unlicensed", "refused", "compulsory")
 _LICENSED, _UNLICENSED, _REFUSED, _COMPULSORY = range(4)
 _SEP = "\x1f"
-_CHUNK = 1000000  # floats per (pieces x samples) block: ~32 MB, whatever the portfolio's size
+_CHUNK = 1_000_000  # floats per (pieces x samples) block: ~8 MB, whatever the portfolio's size
 
 
 @dataclass(frozen=True)
