@@ -9,7 +9,7 @@ import duckdb
 import polars as pl
 
 from ...warehouse.connection import tables, transaction
-from .engine import _rows, inverse, sensitivity, simulate, threshold_year, variants
+from .engine import blocking, inverse, sensitivity, simulate, threshold_year, variants
 from .portfolio import expand_ep
 from .scenario import Scenario
 
@@ -117,7 +117,7 @@ def run_scenario(con: duckdb.DuckDBPyConnection, sc: Scenario, *, store: bool = 
     pf = expand_ep(portfolio_from_warehouse(con, sc.weights), sc.ep_validated_in)
     results, details, thresholds = [], [], []
     currency = {e.id: e.currency for e in sc.exporters}
-    rows = _rows(sc, pf)  # the blocking structure: shared by every variant, the sensitivity and the inverse
+    rows = blocking(sc, pf)  # the blocking structure: shared by every variant, the sensitivity and the inverse
     for name, v in variants(sc):
         res, det = simulate(v, None, rows=rows)
         results.append(res.with_columns(pl.lit(name).alias("variant")))
