@@ -108,12 +108,15 @@ def main() -> None:
         bare = time.perf_counter() - t0
         print(f"bare DuckDB read of the Parquet files: {bare:.2f} s")
         t0 = time.perf_counter()
-        res = ingest_export(work / "wh.duckdb", exp, load_landscape(), command="benchmark")
+        timings: dict[str, float] = {}
+        res = ingest_export(work / "wh.duckdb", exp, load_landscape(), command="benchmark", timings=timings)
         land = time.perf_counter() - t0
         rows = sum(res.counts.values())
         print(f"landing (read, normalize, save in one transaction): {land:.2f} s, {rows:,} warehouse rows, "
               f"{rows / land:,.0f} rows/s")
         print(f"ratio landing / bare read: {land / bare:.1f}x (goal 1.3x)")
+        print("where the landing's time goes (s): " + ", ".join(
+            f"{k} {v:.2f}" for k, v in sorted(timings.items(), key=lambda kv: -kv[1])))
 
 
 if __name__ == "__main__":

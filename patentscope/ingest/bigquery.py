@@ -30,6 +30,7 @@ import hashlib
 import io
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -331,6 +332,7 @@ def save(
     landscape: Landscape,
     log: Log,
     text_read: bool = True,
+    timings: dict[str, float] | None = None,
 ) -> IngestResult:
     """One run: ``stage`` puts the result tables on the warehouse connection (TEMP tables), the
     SQL mapping turns them into warehouse rows, and the rows, the ``bigquery_runs`` row, the
@@ -339,10 +341,13 @@ def save(
     abstracts (the cursor remembers it per landscape)."""
     with toolkit.writer(warehouse, log=log) as con, toolkit.recorded_run(con, SOURCE, command) as run:
         run_id = run.run_id
+        t0 = time.perf_counter()
         stager = _Stager(con)
         stage(stager)
         stager.finish()
-        norm = nbq.normalize_staged(con, landscape, stager.raw_row)
+        if timings is not None:
+            timings["stage"] = round(time.perf_counter() - t0, 3)
+        norm = nbq.normalize_staged(con, landscape, stager.raw_row, timings)
         rejected = [*stager.rejected, *norm.rejected]
         rows = landing(run_id)
         old = read_cursor(con)
@@ -361,7 +366,7 @@ def save(
 
         run.read = norm.rows_read + len(stager.rejected)
         counts = save_frames(con, SOURCE, norm.tables, run_id=run_id, rejected=rejected, landing=rows, cursor=cursor,
-                             state_key=STATE_KEY, extra=extra)
+                             state_key=STATE_KEY, extra=extra, timings=timings)
         run.loaded, run.rejected = sum(counts.values()), len(rejected)
         run.message = f"{len(rejected)} rows quarantined" if rejected else None
         log(f"bigquery: {counts['publications']:,} publications, {counts['citations']:,} citations, "
@@ -383,9 +388,11 @@ def ingest_export(
     log: Log = lambda _m: None,
     dataset_snapshot: str | None = None,
     sql_sha256: str | None = None,
+    timings: dict[str, float] | None = None,
 ) -> IngestResult:
     """Load the result tables a user exported (Parquet or newline-delimited JSON). Every file is
-    checked (Parquet footer and columns; JSON decoded) before the warehouse is opened."""
+    checked (Parquet footer and columns; JSON decoded) before the warehouse is opened.
+    ``timings`` receives seconds per step (stage, map_*, write_*)."""
     files = export_files(path)
     ordered = [(part, p) for part in nbq.STAGED for p in files.get(part, [])]
     checked: dict[Path, Any] = {p: _parquet_columns(p, part) if _EXT[p.suffix.lower()] == "parquet" else _json_lines(p)
@@ -402,7 +409,7 @@ def ingest_export(
     paths = [p for _, p in ordered]
     meta = RunMeta(route="export", sql_sha256=sql_sha256, dataset_snapshot=dataset_snapshot,
                    landscape_version=landscape.version, files=json.dumps([str(p) for p in paths]))
-    return save(warehouse, stage, meta, command=command, landscape=landscape, log=log,
+    return save(warehouse, stage, meta, command=command, landscape=landscape, log=log, timings=timings,
                 landing=lambda run_id: _land_files(paths, raw_dir, run_id))
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -417,7 +418,8 @@ def _macros(con: Any) -> None:
                             TRY_CAST(v AS BIGINT) % 100) AS DATE) END;
         CREATE OR REPLACE TEMP MACRO bq_date_bad(v) AS v IS NOT NULL AND v NOT IN ('', '0') AND bq_ymd(v) IS NULL;
         CREATE OR REPLACE TEMP MACRO bq_true(v) AS coalesce(lower(v) = 'true', false);
-        CREATE OR REPLACE TEMP MACRO bq_strip(v) AS {_strip('v')};
+        CREATE OR REPLACE TEMP MACRO bq_strip(v) AS CASE WHEN v = '' OR (ord(v[1]) BETWEEN 33 AND 126 AND
+            ord(v[-1]) BETWEEN 33 AND 126) THEN v ELSE {_strip('v')} END;
         CREATE OR REPLACE TEMP MACRO bq_family(v) AS CASE WHEN bq_strip(v) NOT IN ('', '-1') THEN bq_strip(v) END;
         CREATE OR REPLACE TEMP MACRO bq_url(country, number, kind) AS
             'https://patents.google.com/patent/' || country || number || coalesce(kind, '') || '/en';
@@ -474,16 +476,29 @@ def _value_map(con: Any, name: str, columns: str, query: str, fn: Any) -> None:
             con.unregister("_bqn_values")
 
 
-def normalize_staged(con: Any, landscape: Landscape, raw_row: Any) -> StagedResult:
+def normalize_staged(con: Any, landscape: Landscape, raw_row: Any,
+                     timings: dict[str, float] | None = None) -> StagedResult:
     """Map the staged result tables (:data:`STAGED`) to warehouse rows in TEMP tables ``bqn_*``.
 
     ``raw_row(part, file, line)`` returns the input row as a dict (the way :func:`normalize`
-    reads it): asked only for rejected rows, so their messages are the row mapping's own."""
+    reads it): asked only for rejected rows, so their messages are the row mapping's own.
+    ``timings`` receives seconds per step (``map_<table>``)."""
     from ..landscape.sql import LandscapeSQL, lit, select_landscape_sql
 
-    q = con.execute
+    def q(sql: str, params: Any = None) -> Any:
+        t0 = time.perf_counter()
+        out = con.execute(sql, params or {})
+        if timings is not None:
+            m = re.search(r"TEMP TABLE (\w+)", sql)
+            name = "map_" + (m.group(1).removeprefix("bqn_") if m else "other")
+            timings[name] = round(timings.get(name, 0.0) + time.perf_counter() - t0, 3)
+        return out
+
+    t0 = time.perf_counter()
     _macros(con)
     _number_map(con)
+    if timings is not None:
+        timings["map_numbers"] = round(time.perf_counter() - t0, 3)
     pub, cit, fam = STAGED["publications"], STAGED["citations"], STAGED["families"]
     # --- documents: one row per valid input row, with its number read and its dates
     q(f"""CREATE OR REPLACE TEMP TABLE bqn_doc_all AS
@@ -646,26 +661,28 @@ def normalize_staged(con: Any, landscape: Landscape, raw_row: Any) -> StagedResu
     q("DROP TABLE bqn_cit_all").fetchall()
     # categories: the first row's in order, then each later row's that no earlier row had
     q(f"""CREATE OR REPLACE TEMP TABLE bqn_citations AS
-          WITH g AS (SELECT citing_key, written, min(seq) AS first_seq, count(*) AS n FROM bqn_cit GROUP BY ALL),
+          WITH g AS (SELECT citing_key, written, count(*) AS n,
+                            arg_min({{'cited_raw': cited_raw, 'typ': typ, 'cats': array_to_string(cats, ',')}}, seq) AS f
+                     FROM bqn_cit GROUP BY citing_key, written),
                multi AS (
                   SELECT citing_key, written, nullif(string_agg(cat, ',' ORDER BY seq, j), '') AS category
-                  FROM (SELECT c.citing_key, c.written, c.seq, j, cat, g.first_seq,
+                  FROM (SELECT c.citing_key, c.written, c.seq, j, cat,
+                               min(c.seq) OVER (PARTITION BY c.citing_key, c.written) AS first_seq,
                                min(c.seq) OVER (PARTITION BY c.citing_key, c.written, cat) AS cat_first
-                        FROM (SELECT *, unnest(cats) AS cat, generate_subscripts(cats, 1) AS j FROM bqn_cit) c
-                        JOIN g USING (citing_key, written) WHERE g.n > 1)
+                        FROM (SELECT *, unnest(cats) AS cat, generate_subscripts(cats, 1) AS j
+                              FROM bqn_cit SEMI JOIN (SELECT citing_key, written FROM g WHERE n > 1) USING (citing_key, written)) c)
                   WHERE seq = first_seq OR seq = cat_first GROUP BY ALL),
-               url AS (SELECT citing_key, arg_min(bq_url(citing_country, citing_number, citing_kind), seq) AS source_url
+               url AS (SELECT citing_key, arg_min({{'c': citing_country, 'n': citing_number, 'k': citing_kind}}, seq) AS u
                        FROM bqn_cit GROUP BY citing_key)
-          SELECT c.citing_key AS citing_pub_key, c.written AS cited_as_written, n.pub_key AS cited_pub_key,
-                 CASE WHEN n.pub_key IS NOT NULL THEN CAST(year(p.publication_date) AS INTEGER) END AS cited_year,
-                 CASE WHEN g.n > 1 THEN m.category ELSE nullif(array_to_string(c.cats, ','), '') END AS category,
-                 CASE WHEN c.cited_raw <> '' THEN 'patent' ELSE 'npl' END
-                   || CASE WHEN c.typ <> '' THEN ' (' || c.typ || ')' ELSE '' END AS reference_type,
-                 CAST(NULL AS VARCHAR) AS cited_by, '{SOURCE}' AS source, u.source_url
-          FROM bqn_cit c JOIN g ON g.citing_key = c.citing_key AND g.written = c.written AND g.first_seq = c.seq
-          JOIN url u ON u.citing_key = c.citing_key
-          LEFT JOIN multi m ON m.citing_key = c.citing_key AND m.written = c.written
-          LEFT JOIN bqn_numbers n ON c.cited_raw <> '' AND n.raw = c.cited_raw
+          SELECT g.citing_key AS citing_pub_key, g.written AS cited_as_written, n.pub_key AS cited_pub_key,
+                 CAST(year(p.publication_date) AS INTEGER) AS cited_year,
+                 CASE WHEN g.n > 1 THEN m.category ELSE nullif(g.f.cats, '') END AS category,
+                 CASE WHEN g.f.cited_raw <> '' THEN 'patent' ELSE 'npl' END
+                   || CASE WHEN g.f.typ <> '' THEN ' (' || g.f.typ || ')' ELSE '' END AS reference_type,
+                 CAST(NULL AS VARCHAR) AS cited_by, '{SOURCE}' AS source, bq_url(u.u.c, u.u.n, u.u.k) AS source_url
+          FROM g JOIN url u USING (citing_key)
+          LEFT JOIN multi m USING (citing_key, written)
+          LEFT JOIN bqn_numbers n ON g.f.cited_raw <> '' AND n.raw = g.f.cited_raw
           LEFT JOIN bqn_publications p ON p.pub_key = n.pub_key""").fetchall()
     q("DROP TABLE bqn_cit").fetchall()
     # --- families: the latest row of each family id

