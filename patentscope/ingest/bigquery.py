@@ -30,7 +30,6 @@ import hashlib
 import io
 import json
 import re
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -45,7 +44,7 @@ from ..normalize.batch import Row
 from ..sources import bigquery_sql
 from ..warehouse import migrations, toolkit
 from ..warehouse.connection import writer
-from ..warehouse.save import insert_rows, now, save_frames
+from ..warehouse.save import Laps, insert_rows, now, save_frames
 from ..warehouse.save import read_cursor as read_source_cursor
 from . import IngestResult, Log, land_files
 
@@ -341,13 +340,12 @@ def save(
     abstracts (the cursor remembers it per landscape)."""
     with toolkit.writer(warehouse, log=log) as con, toolkit.recorded_run(con, SOURCE, command) as run:
         run_id = run.run_id
-        t0 = time.perf_counter()
+        lap = Laps(timings)
         stager = _Stager(con)
         stage(stager)
         stager.finish()
-        if timings is not None:
-            timings["stage"] = round(time.perf_counter() - t0, 3)
-        norm = nbq.normalize_staged(con, landscape, stager.raw_row, timings)
+        lap("stage")
+        norm = nbq.normalize_staged(con, landscape, stager.raw_row, lap)
         rejected = [*stager.rejected, *norm.rejected]
         rows = landing(run_id)
         old = read_cursor(con)

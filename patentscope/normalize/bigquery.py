@@ -26,8 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -477,28 +476,24 @@ def _value_map(con: Any, name: str, columns: str, query: str, fn: Any) -> None:
 
 
 def normalize_staged(con: Any, landscape: Landscape, raw_row: Any,
-                     timings: dict[str, float] | None = None) -> StagedResult:
+                     lap: Callable[[str], None] = lambda _name: None) -> StagedResult:
     """Map the staged result tables (:data:`STAGED`) to warehouse rows in TEMP tables ``bqn_*``.
 
     ``raw_row(part, file, line)`` returns the input row as a dict (the way :func:`normalize`
     reads it): asked only for rejected rows, so their messages are the row mapping's own.
-    ``timings`` receives seconds per step (``map_<table>``)."""
+    ``lap(name)`` is called at the end of each step (``map_<table>``), for timings."""
     from ..landscape.sql import LandscapeSQL, lit, select_landscape_sql
 
     def q(sql: str, params: Any = None) -> Any:
-        t0 = time.perf_counter()
+        lap("map_other")
         out = con.execute(sql, params or {})
-        if timings is not None:
-            m = re.search(r"TEMP TABLE (\w+)", sql)
-            name = "map_" + (m.group(1).removeprefix("bqn_") if m else "other")
-            timings[name] = round(timings.get(name, 0.0) + time.perf_counter() - t0, 3)
+        m = re.search(r"TEMP TABLE (\w+)", sql)
+        lap("map_" + (m.group(1).removeprefix("bqn_") if m else "other"))
         return out
 
-    t0 = time.perf_counter()
     _macros(con)
     _number_map(con)
-    if timings is not None:
-        timings["map_numbers"] = round(time.perf_counter() - t0, 3)
+    lap("map_numbers")
     pub, cit, fam = STAGED["publications"], STAGED["citations"], STAGED["families"]
     # --- documents: one row per valid input row, with its number read and its dates
     q(f"""CREATE OR REPLACE TEMP TABLE bqn_doc_all AS

@@ -36,6 +36,20 @@ _DUCK_TO_POLARS: dict[str, Any] = {
 }
 
 
+class Laps:
+    """Seconds per named part of a run, added up into ``timings`` (None: nothing measured); each
+    call ends the part that began at the previous call (or at creation)."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings, self.start = timings, time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        end = time.perf_counter()
+        if self.timings is not None:
+            self.timings[name] = round(self.timings.get(name, 0.0) + end - self.start, 3)
+        self.start = end
+
+
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
@@ -258,14 +272,7 @@ def _write(
 ) -> None:
     """The one transaction of a save; ``data`` maps a table to dict rows or a staged relation
     (publications always staged, so the replaced child rows are one DELETE per table)."""
-    clock = [time.perf_counter()]
-
-    def lap(name: str) -> None:
-        if timings is not None:
-            t = time.perf_counter()
-            timings[name] = round(t - clock[0], 3)
-            clock[0] = t
-
+    lap = Laps(timings)
     with transaction(con):
         pubs = data.get("publications")
         if isinstance(pubs, str):
