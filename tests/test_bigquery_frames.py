@@ -149,6 +149,10 @@ def edge_rows() -> dict[str, list[dict]]:
         _pub("US-2006991005-A1", publication_date=20060101, title="SYNTHETIC context only: a sintered magnet",
              cpc=_cpc("B22F3/16"), in_landscape=True),
         _pub("US-99100006", publication_date=20070101),                   # no kind shown
+        # two kinds of one rank (B and B1: 6), a name with non-ASCII blanks around it
+        _pub("KR-99100010-B1", publication_date=20080101, grant_date=20080101),
+        _pub("KR-99100010-B", publication_date=20080101,
+             assignee_harmonized=[{"name": "\u3000SYNTHETIC HOLDER D\xa0", "country_code": "KR"}]),
         # bad rows: a number that is not one, a date that is not one
         _pub("NOT-A-NUMBER-X1", publication_date=20070101),
         _pub("US-99100007-A", publication_date=20071340),
@@ -220,6 +224,8 @@ def test_edge_cases_land_as_the_row_by_row_route_did(tmp_path, fmt) -> None:
                            "AND cited_as_written = 'US-99100006'").fetchall() == [("X,Y,A,D,D",)]
         assert {k for (k,) in con.execute("SELECT pub_key FROM publications").fetchall()} >= \
             {"US-99100002", "JP-H09100003", "TW-I99100004", "US-20060991005", "US-99100006"}
+        assert con.execute("SELECT p.kinds_seen, y.name_as_written FROM publications p JOIN parties y USING (pub_key) "
+                           "WHERE pub_key = 'KR-99100010'").fetchall() == [(["B", "B1"], "SYNTHETIC HOLDER D")] * 2
         assert con.execute("SELECT count(*) FROM quarantine").fetchall()[0][0] >= (5 if fmt == "parquet" else 9)
     finally:
         con.close()

@@ -10,11 +10,16 @@ Two routes, one mapping (:mod:`patentscope.normalize.bigquery`) and one save:
   ``bq extract`` (Parquet, or newline-delimited JSON), named ``ps_publications*``,
   ``ps_citations*``, ``ps_families*`` (the ``ps_`` prefix is optional).
 
-Every file is read and normalized before the warehouse is opened: a file that cannot be read at
-all stops the ingest with nothing written; a malformed row is quarantined with its file and
-line (row number in a Parquet file). The batch, its ``bigquery_runs`` record (SQL hash, job id,
-bytes billed, dataset snapshot), the ``bigquery_families`` rows, the landing records and the
-cursor are written in one transaction (``save_batch``).
+Every file is checked before the warehouse is opened (a Parquet file's footer and columns, a
+JSON file decoded as UTF-8): a file that fails stops the ingest with nothing written. Then, on the
+warehouse connection, the result tables are staged as TEMP tables (DuckDB reads the Parquet files
+itself, the live route's Arrow tables are registered, JSON lines are checked and taken apart in
+SQL), mapped to warehouse rows in SQL (:func:`patentscope.normalize.bigquery.normalize_staged`)
+and written with :func:`patentscope.warehouse.save.save_frames`: no Python per row. A malformed
+row is quarantined with its file and line (row number in a Parquet file or Arrow table). The
+rows, the ``bigquery_runs`` record (SQL hash, job id, bytes billed, dataset snapshot), the
+``bigquery_families`` rows, the landing records and the cursor are written in one transaction;
+a failure anywhere (a data page that cannot be read included) leaves only the failed run record.
 
 Increments: the cursor ``bigquery`` in ``ingest_state`` keeps the newest publication date
 loaded; the next run asks only for publications from ``overlap_days`` (default 30) before it,

@@ -1,9 +1,17 @@
-"""The result tables of the BigQuery landscape script -> canonical rows (pure: rows in, Batch out).
+"""The result tables of the BigQuery landscape script -> canonical rows, twice over.
+
+:func:`normalize_staged` (what ``ingest bigquery`` runs): DuckDB SQL over the result tables
+staged on the warehouse connection, writing TEMP tables shaped like the warehouse's for
+:func:`patentscope.warehouse.save.save_frames`; Python runs only once per distinct number of an
+uncommon form, kind code and CPC code, and for a rejected row's message. :func:`normalize`: the
+same mapping stated row by row (dicts in, Batch out, pure), kept as the definition the SQL is
+held to (tests/test_bigquery_frames.py lands the same exports through both and compares the
+warehouses).
 
 Input: the rows of ``ps_publications``, ``ps_citations`` and ``ps_families`` (see
-:mod:`patentscope.sources.bigquery_sql`), as dicts, whether they came from the client as
-Arrow, from an exported Parquet file or from newline-delimited JSON (where BigQuery writes
-INT64 as strings). Mapping decisions (docs/ingest-world.md, "BigQuery"):
+:mod:`patentscope.sources.bigquery_sql`), whether they came from the client as Arrow, from an
+exported Parquet file or from newline-delimited JSON (where BigQuery writes INT64 as strings).
+Mapping decisions (docs/ingest-world.md, "BigQuery"):
 
 - numbers: ``US-4770723-A`` -> pub_key ``US-4770723``, kind ``A``; the documents of one
   number (``EP-1005050-A2`` and ``EP-1005050-B1``) are one publication whose ``pub_number``
@@ -174,7 +182,7 @@ def _fv(pub_key: str, fld: str, value: Any, record: str, url: str, chosen: bool)
 def _publication(batch: Batch, key: str, docs: list[_Doc], landscape: Landscape) -> None:
     docs = sorted(docs, key=lambda d: (kind_rank(d.pn.kind), d.pub_date or dt.date.max))
     best = docs[-1]
-    kinds = sorted({d.pn.kind for d in docs if d.pn.kind}, key=kind_rank)
+    kinds = sorted({d.pn.kind for d in docs if d.pn.kind}, key=lambda k: (kind_rank(k), k))  # ties: by code
     url = google_url(best.pn)
     title = next((d.row.get("title") for d in reversed(docs) if d.row.get("title")), None)
     abstract = next((d.row.get("abstract") for d in reversed(docs) if d.row.get("abstract")), None)
