@@ -321,9 +321,13 @@ FAMILY_DETAILS_CONFLICT = (
 
 
 def write_family_details(con: duckdb.DuckDBPyConnection, staged: str, run_id: int) -> None:
-    """The run's ``bigquery_families`` rows (latest run wins), inside the save's transaction."""
-    con.execute(f"INSERT INTO bigquery_families SELECT *, $r AS run_id FROM {staged} {FAMILY_DETAILS_CONFLICT}",
-                {"r": run_id}).fetchall()
+    """The run's ``bigquery_families`` rows (latest run wins), inside the save's transaction: the
+    families the warehouse holds through ``ON CONFLICT``, the new ones (all on a first load) by a
+    plain INSERT in key order (the same rows, several times faster)."""
+    con.execute(f"INSERT INTO bigquery_families SELECT s.*, $r AS run_id FROM {staged} s "
+                f"SEMI JOIN bigquery_families USING (family_id) {FAMILY_DETAILS_CONFLICT}", {"r": run_id}).fetchall()
+    con.execute(f"INSERT INTO bigquery_families SELECT s.*, $r AS run_id FROM {staged} s "
+                "ANTI JOIN bigquery_families USING (family_id) ORDER BY family_id", {"r": run_id}).fetchall()
 
 
 def save(
