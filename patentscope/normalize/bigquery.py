@@ -662,31 +662,36 @@ def normalize_staged(con: Any, landscape: Landscape, raw_row: Any,
                  list_filter(regexp_split_to_array(bq_strip(coalesce(category, '')), '[,\\s]+'), lambda x: x <> '') AS cats
           FROM bqn_cit_all WHERE known AND (cited_raw <> '' OR npl <> '')""").fetchall()
     q("DROP TABLE bqn_cit_all").fetchall()
-    # categories: the first row's in order, then each later row's that no earlier row had
+    # one row per (citing, written): the first one read; where there are several (few), the
+    # categories are the first row's in order, then each later row's that no earlier row had
+    q("""CREATE OR REPLACE TEMP TABLE bqn_cit_dups AS
+         SELECT citing_key, written, min(seq) AS first_seq FROM bqn_cit GROUP BY ALL HAVING count(*) > 1""").fetchall()
     q(f"""CREATE OR REPLACE TEMP TABLE bqn_citations AS
-          WITH g AS (SELECT citing_key, written, count(*) AS n,
-                            arg_min({{'cited_raw': cited_raw, 'typ': typ, 'cats': array_to_string(cats, ',')}}, seq) AS f
-                     FROM bqn_cit GROUP BY citing_key, written),
+          WITH f AS (SELECT c.*, false AS dup FROM bqn_cit c ANTI JOIN bqn_cit_dups USING (citing_key, written)
+                     UNION ALL
+                     SELECT c.*, true AS dup FROM bqn_cit c JOIN bqn_cit_dups d
+                       ON d.citing_key = c.citing_key AND d.written = c.written AND d.first_seq = c.seq),
                multi AS (
                   SELECT citing_key, written, nullif(string_agg(cat, ',' ORDER BY seq, j), '') AS category
-                  FROM (SELECT c.citing_key, c.written, c.seq, j, cat,
-                               min(c.seq) OVER (PARTITION BY c.citing_key, c.written) AS first_seq,
-                               min(c.seq) OVER (PARTITION BY c.citing_key, c.written, cat) AS cat_first
-                        FROM (SELECT *, unnest(cats) AS cat, generate_subscripts(cats, 1) AS j
-                              FROM bqn_cit SEMI JOIN (SELECT citing_key, written FROM g WHERE n > 1) USING (citing_key, written)) c)
+                  FROM (SELECT citing_key, written, seq, j, cat, first_seq,
+                               min(seq) OVER (PARTITION BY citing_key, written, cat) AS cat_first
+                        FROM (SELECT c.citing_key, c.written, c.seq, d.first_seq, unnest(c.cats) AS cat,
+                                     generate_subscripts(c.cats, 1) AS j
+                              FROM bqn_cit c JOIN bqn_cit_dups d USING (citing_key, written)))
                   WHERE seq = first_seq OR seq = cat_first GROUP BY ALL),
                url AS (SELECT citing_key, arg_min({{'c': citing_country, 'n': citing_number, 'k': citing_kind}}, seq) AS u
                        FROM bqn_cit GROUP BY citing_key)
-          SELECT g.citing_key AS citing_pub_key, g.written AS cited_as_written, n.pub_key AS cited_pub_key,
+          SELECT f.citing_key AS citing_pub_key, f.written AS cited_as_written, n.pub_key AS cited_pub_key,
                  CAST(year(p.publication_date) AS INTEGER) AS cited_year,
-                 CASE WHEN g.n > 1 THEN m.category ELSE nullif(g.f.cats, '') END AS category,
-                 CASE WHEN g.f.cited_raw <> '' THEN 'patent' ELSE 'npl' END
-                   || CASE WHEN g.f.typ <> '' THEN ' (' || g.f.typ || ')' ELSE '' END AS reference_type,
+                 CASE WHEN f.dup THEN m.category ELSE nullif(array_to_string(f.cats, ','), '') END AS category,
+                 CASE WHEN f.cited_raw <> '' THEN 'patent' ELSE 'npl' END
+                   || CASE WHEN f.typ <> '' THEN ' (' || f.typ || ')' ELSE '' END AS reference_type,
                  CAST(NULL AS VARCHAR) AS cited_by, '{SOURCE}' AS source, bq_url(u.u.c, u.u.n, u.u.k) AS source_url
-          FROM g JOIN url u USING (citing_key)
-          LEFT JOIN multi m USING (citing_key, written)
-          LEFT JOIN bqn_numbers n ON g.f.cited_raw <> '' AND n.raw = g.f.cited_raw
+          FROM f JOIN url u USING (citing_key)
+          LEFT JOIN multi m ON f.dup AND m.citing_key = f.citing_key AND m.written = f.written
+          LEFT JOIN bqn_numbers n ON f.cited_raw <> '' AND n.raw = f.cited_raw
           LEFT JOIN bqn_publications p ON p.pub_key = n.pub_key""").fetchall()
+    q("DROP TABLE bqn_cit_dups").fetchall()
     q("DROP TABLE bqn_cit").fetchall()
     # --- families: the latest row of each family id
     q(f"""CREATE OR REPLACE TEMP TABLE bqn_fam_all AS
