@@ -263,3 +263,29 @@ def test_common_numbers_read_in_sql_as_canonical_reads_them() -> None:
     for n in nums:
         pn = nbq.canonical(n)
         assert got.get(n) == ((pn.country, pn.number, pn.kind) if pn else None), n
+
+
+def test_a_kill_mid_save_then_a_rerun_equals_a_clean_run(tmp_path, exports, monkeypatch) -> None:
+    from patentscope.warehouse import save
+
+    clean = tmp_path / "clean.duckdb"
+    ibq.ingest_export(clean, exports["parquet"], load_landscape(), command="test")
+    crashy = tmp_path / "crashy.duckdb"
+    real = save._insert
+
+    def dying(con, table, rows, conflict=""):
+        real(con, table, rows, conflict)
+        if table == "citations":                     # the citations are in, the process dies
+            raise KeyboardInterrupt("simulated kill")
+
+    monkeypatch.setattr(save, "_insert", dying)
+    with pytest.raises(KeyboardInterrupt):
+        ibq.ingest_export(crashy, exports["parquet"], load_landscape(), command="test")
+    assert all(n == 0 for n, _ in warehouse_digest(crashy, TABLES).values())
+    con = duckdb.connect(str(crashy), read_only=True)
+    assert con.execute("SELECT status FROM ingest_runs").fetchall() == [("failed",)]
+    assert con.execute("SELECT count(*) FROM ingest_state").fetchall() == [(0,)]
+    con.close()
+    monkeypatch.setattr(save, "_insert", real)
+    ibq.ingest_export(crashy, exports["parquet"], load_landscape(), command="test")
+    assert warehouse_digest(crashy, TABLES) == warehouse_digest(clean, TABLES)
