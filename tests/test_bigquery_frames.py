@@ -289,3 +289,16 @@ def test_a_kill_mid_save_then_a_rerun_equals_a_clean_run(tmp_path, exports, monk
     monkeypatch.setattr(save, "_insert", real)
     ibq.ingest_export(crashy, exports["parquet"], load_landscape(), command="test")
     assert warehouse_digest(crashy, TABLES) == warehouse_digest(clean, TABLES)
+
+
+def test_a_json_line_duckdb_cannot_read_is_quarantined_not_dropped(tmp_path) -> None:
+    d = _write_edge(tmp_path / "edge", "json")
+    pubs = d / "ps_publications-000000000000.json"
+    row = {**json.loads(pubs.read_text(encoding="utf-8").splitlines()[0]), "publication_number": "US-99100011-A"}
+    line = json.dumps(row)[:-1] + ', "note": "\\ud800"}'     # valid for Python's json, not for DuckDB's
+    pubs.write_text(pubs.read_text(encoding="utf-8") + line + "\n", encoding="utf-8")
+    res = ibq.ingest_export(tmp_path / "w.duckdb", d, load_landscape(), command="test")
+    n = len(pubs.read_text(encoding="utf-8").splitlines())
+    assert [e.reason for e in res.rejected if e.line == n and e.file == str(pubs)] == \
+        ["JSON that DuckDB does not read (e.g. a lone UTF-16 surrogate escape such as \\ud800); "
+         "BigQuery does not write such lines"]

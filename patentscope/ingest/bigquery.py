@@ -150,6 +150,9 @@ def _json_rejects(p: Path, part: str, lines: list[str], bad: list[int]) -> list[
         missing = [c for c in nbq.REQUIRED[part] if c not in row]
         if missing:
             out.append(RowError(str(p), n, f"missing {', '.join(missing)}", missing[0]))
+            continue
+        out.append(RowError(str(p), n, "JSON that DuckDB does not read (e.g. a lone UTF-16 surrogate escape "
+                                        "such as \\ud800); BigQuery does not write such lines"))
     return out
 
 
