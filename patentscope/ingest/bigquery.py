@@ -156,10 +156,10 @@ def _json_rejects(p: Path, part: str, lines: list[str], bad: list[int]) -> list[
     return out
 
 
-def _struct_sql(x: str, typ: str, json: bool) -> str:
+def _struct_sql(x: str, typ: str, from_json: bool) -> str:
     """One element of a REPEATED RECORD as the staged struct (fields as VARCHAR)."""
     fields = [f.split()[0].strip('"') for f in typ[len("STRUCT("):-len(")[]")].split(",")]
-    if json:
+    if from_json:
         return "{" + ", ".join(f"'{f}': json_extract_string({x}, '$.{f}')" for f in fields) + "}"
     return "{" + ", ".join(f"'{f}': CAST({x}.\"{f}\" AS VARCHAR)" for f in fields) + "}"
 
@@ -203,7 +203,6 @@ class _Stager:
         self.created: set[str] = set()
         self.arrow: dict[str, Any] = {}
         self.json: dict[str, list[str]] = {}
-        self.parquet: set[str] = set()
         self.rejected: list[RowError] = []
 
     def _insert(self, part: str, select: str, source: str, row: str, file: str, where: str = "") -> None:
@@ -228,7 +227,6 @@ class _Stager:
             self.con.unregister("_bq_arrow")
 
     def parquet_file(self, part: str, p: Path, columns: list[str]) -> None:
-        self.parquet.add(str(p))
         src = f"read_parquet({_sql_str(str(p))}, file_row_number = true)"
         try:
             self._insert(part, _stage_select(part, set(columns)), src, "(file_row_number + 1)", str(p))
