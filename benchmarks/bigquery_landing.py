@@ -6,13 +6,16 @@ with SYNTHETIC rows (publication numbers US-9xxxxxxx-A, no real record), then ti
 
 1. the bare read: DuckDB creating tables from the same Parquet files (``CREATE TABLE AS
    SELECT ... FROM read_parquet``) in a fresh database file;
-2. the landing: ``patentscope ingest bigquery --from-export`` (read, normalize to canonical
-   rows, save in one transaction) into a fresh warehouse.
+2. the keyed read: the same into tables with a primary key (publication number; citing and
+   cited number), the floor of any landing into the warehouse, whose tables all carry one;
+3. the landing: ``patentscope ingest bigquery --from-export`` (staged, mapped in SQL, saved in
+   one transaction) into a fresh warehouse, with its time per step.
 
     python benchmarks/bigquery_landing.py --publications 100000 --edges 1000000
     python benchmarks/bigquery_landing.py                   # 1M publications, 10M edges (about 10 GB of RAM)
 
-Prints the times, rows per second and the ratio landing / bare read (the goal is 1.3).
+Prints the times, rows per second, the ratio landing / bare read (the goal is 1.3) and where
+the landing's time goes. Figures: benchmarks/README.md.
 """
 
 from __future__ import annotations
