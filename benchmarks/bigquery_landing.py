@@ -6,13 +6,16 @@ with SYNTHETIC rows (publication numbers US-9xxxxxxx-A, no real record), then ti
 
 1. the bare read: DuckDB creating tables from the same Parquet files (``CREATE TABLE AS
    SELECT ... FROM read_parquet``) in a fresh database file;
-2. the landing: ``patentscope ingest bigquery --from-export`` (read, normalize to canonical
-   rows, save in one transaction) into a fresh warehouse.
+2. the keyed read: the same into tables with a primary key (publication number; citing and
+   cited number), the floor of any landing into the warehouse, whose tables all carry one;
+3. the landing: ``patentscope ingest bigquery --from-export`` (staged, mapped in SQL, saved in
+   one transaction) into a fresh warehouse, with its time per step.
 
     python benchmarks/bigquery_landing.py --publications 100000 --edges 1000000
     python benchmarks/bigquery_landing.py                   # 1M publications, 10M edges (about 10 GB of RAM)
 
-Prints the times, rows per second and the ratio landing / bare read (the goal is 1.3).
+Prints the times, rows per second, the ratio landing / bare read (the goal is 1.3) and where
+the landing's time goes. Figures: benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -82,11 +85,28 @@ def synthetic_tables(n_pubs: int, n_edges: int, seed: int = 17) -> dict[str, pa.
     return {"publications": pubs, "citations": cites, "families": fams}
 
 
+def keyed_read(path: Path, exp: Path) -> float:
+    """The bare read into tables that carry a primary key, as the warehouse's tables do (the
+    citations keyed on citing and cited number, duplicates dropped): the floor of any landing
+    into the warehouse, whose child tables all have one."""
+    t0 = time.perf_counter()
+    con = duckdb.connect(str(path))
+    for part, key in (("publications", "publication_number"), ("citations", "citing_publication_number, "
+                                                                "cited_publication_number"), ("families", "family_id")):
+        src = f"read_parquet('{exp}/ps_{part}-*.parquet')"
+        con.execute(f"CREATE TABLE {part} AS SELECT * FROM {src} LIMIT 0")
+        con.execute(f"ALTER TABLE {part} ADD PRIMARY KEY ({key})")
+        con.execute(f"INSERT INTO {part} SELECT DISTINCT ON ({key}) * FROM {src}")
+    con.close()
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--publications", type=int, default=1_000_000)
     ap.add_argument("--edges", type=int, default=10_000_000)
     ap.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one)")
+    ap.add_argument("--baselines-only", action="store_true", help="time the two bare reads, not the landing")
     args = ap.parse_args()
     from patentscope.ingest.bigquery import ingest_export
     from patentscope.landscape import load_landscape
@@ -107,13 +127,21 @@ def main() -> None:
         con.close()
         bare = time.perf_counter() - t0
         print(f"bare DuckDB read of the Parquet files: {bare:.2f} s")
+        keyed = keyed_read(work / "keyed.duckdb", exp)
+        print(f"the same read into tables with primary keys (publication number; citing + cited number): "
+              f"{keyed:.2f} s ({keyed / bare:.1f}x the bare read: what maintaining the keys' indexes costs)")
+        if args.baselines_only:
+            return
         t0 = time.perf_counter()
-        res = ingest_export(work / "wh.duckdb", exp, load_landscape(), command="benchmark")
+        timings: dict[str, float] = {}
+        res = ingest_export(work / "wh.duckdb", exp, load_landscape(), command="benchmark", timings=timings)
         land = time.perf_counter() - t0
         rows = sum(res.counts.values())
         print(f"landing (read, normalize, save in one transaction): {land:.2f} s, {rows:,} warehouse rows, "
               f"{rows / land:,.0f} rows/s")
         print(f"ratio landing / bare read: {land / bare:.1f}x (goal 1.3x)")
+        print("where the landing's time goes (s): " + ", ".join(
+            f"{k} {v:.2f}" for k, v in sorted(timings.items(), key=lambda kv: -kv[1])))
 
 
 if __name__ == "__main__":

@@ -56,10 +56,18 @@ def test_replayed_two_page_result_converts_to_arrow_and_normalizes() -> None:
     assert table.num_rows == 60
     assert {f.name for f in table.schema} >= {"publication_number", "cpc", "assignee_harmonized", "in_landscape"}
     assert str(table.schema.field("cpc").type).startswith("list<item: struct<code: string")
-    norm = nbq.normalize(nbq.located(table.to_pylist(), "ps_publications"), [], [], load_landscape())
-    assert not norm.batch.rejected and len(norm.batch.publications) == 60
-    by_key = {p["pub_key"]: p for p in norm.batch.publications}
-    assert by_key["US-99000001"]["landscape_reason"] == "cpc:H01F1/0577"
+    import duckdb
+
+    from patentscope.ingest.bigquery import _Stager
+
+    con = duckdb.connect()              # the landing's own route: Arrow staged, mapped in SQL
+    st = _Stager(con)
+    st.arrow_table("publications", table, "ps_publications")
+    st.finish()
+    norm = nbq.normalize_staged(con, load_landscape(), st.raw_row)
+    assert not norm.rejected and con.execute("SELECT count(*) FROM bqn_publications").fetchall() == [(60,)]
+    assert con.execute("SELECT landscape_reason FROM bqn_publications WHERE pub_key = 'US-99000001'").fetchall() == \
+        [("cpc:H01F1/0577",)]
 
 
 def test_replayed_dry_run_reads_the_statistics() -> None:

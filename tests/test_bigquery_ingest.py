@@ -265,13 +265,12 @@ def test_options_from_config_are_checked() -> None:
 def test_a_failure_inside_the_save_leaves_nothing_but_the_failed_run(tmp_path, exports, monkeypatch) -> None:
     wh = tmp_path / "w.duckdb"
 
-    def boom(con, table, rows, conflict=""):
-        if table == "bigquery_families":
-            raise RuntimeError("disk on fire")
-        return real(con, table, rows, conflict)
+    def boom(con, staged, run_id):
+        real(con, staged, run_id)                  # the family rows are in...
+        raise RuntimeError("disk on fire")         # ...then the save fails
 
-    real = ibq.insert_rows
-    monkeypatch.setattr(ibq, "insert_rows", boom)
+    real = ibq.write_family_details
+    monkeypatch.setattr(ibq, "write_family_details", boom)
     with pytest.raises(RuntimeError, match="disk on fire"):
         ibq.ingest_export(wh, exports["parquet"], load_landscape(), command="test")
     assert _q(wh, "SELECT status, message FROM ingest_runs") == [("failed", "disk on fire")]

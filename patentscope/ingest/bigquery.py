@@ -10,11 +10,16 @@ Two routes, one mapping (:mod:`patentscope.normalize.bigquery`) and one save:
   ``bq extract`` (Parquet, or newline-delimited JSON), named ``ps_publications*``,
   ``ps_citations*``, ``ps_families*`` (the ``ps_`` prefix is optional).
 
-Every file is read and normalized before the warehouse is opened: a file that cannot be read at
-all stops the ingest with nothing written; a malformed row is quarantined with its file and
-line (row number in a Parquet file). The batch, its ``bigquery_runs`` record (SQL hash, job id,
-bytes billed, dataset snapshot), the ``bigquery_families`` rows, the landing records and the
-cursor are written in one transaction (``save_batch``).
+Every file is checked before the warehouse is opened (a Parquet file's footer and columns, a
+JSON file decoded as UTF-8): a file that fails stops the ingest with nothing written. Then, on the
+warehouse connection, the result tables are staged as TEMP tables (DuckDB reads the Parquet files
+itself, the live route's Arrow tables are registered, JSON lines are checked and taken apart in
+SQL), mapped to warehouse rows in SQL (:func:`patentscope.normalize.bigquery.normalize_staged`)
+and written with :func:`patentscope.warehouse.save.save_frames`: no Python per row. A malformed
+row is quarantined with its file and line (row number in a Parquet file or Arrow table). The
+rows, the ``bigquery_runs`` record (SQL hash, job id, bytes billed, dataset snapshot), the
+``bigquery_families`` rows, the landing records and the cursor are written in one transaction;
+a failure anywhere (a data page that cannot be read included) leaves only the failed run record.
 
 Increments: the cursor ``bigquery`` in ``ingest_state`` keeps the newest publication date
 loaded; the next run asks only for publications from ``overlap_days`` (default 30) before it,
@@ -44,7 +49,7 @@ from ..normalize.batch import Row
 from ..sources import bigquery_sql
 from ..warehouse import migrations, toolkit
 from ..warehouse.connection import writer
-from ..warehouse.save import insert_rows, now, save_batch
+from ..warehouse.save import Laps, insert_rows, now, save_frames
 from ..warehouse.save import read_cursor as read_source_cursor
 from . import IngestResult, Log, land_files
 
@@ -107,57 +112,170 @@ def export_files(path: Path) -> dict[str, list[Path]]:
     return out
 
 
-def _read_parquet(p: Path, part: str) -> list[nbq.Located]:
+def _parquet_columns(p: Path, part: str) -> list[str]:
+    """The columns of an exported Parquet file (its footer only); InputError when it is not one."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(p)
+        names = list(pq.read_schema(p).names)
     except (pa.ArrowInvalid, OSError) as e:
         raise InputError(f"{p}: not a readable Parquet file ({str(e).splitlines()[0]})") from None
-    missing = [c for c in nbq.REQUIRED[part] if c not in table.column_names]
+    missing = [c for c in nbq.REQUIRED[part] if c not in names]
     if missing:
         raise InputError(f"{p}: column(s) {', '.join(missing)} missing; is this the {part} table of the "
                          "patentscope script?")
-    return list(nbq.located(table.to_pylist(), str(p)))
+    return names
 
 
-def _read_json(p: Path, part: str, rejected: list[RowError]) -> list[nbq.Located]:
-    out: list[nbq.Located] = []
+def _json_lines(p: Path) -> list[str]:
     try:
-        text = p.read_bytes().decode("utf-8")
+        return p.read_bytes().decode("utf-8").splitlines()
     except UnicodeDecodeError as e:
         raise InputError(f"{p}: not UTF-8 (byte {e.start}); BigQuery writes JSON exports in UTF-8") from None
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+
+
+def _json_rejects(p: Path, part: str, lines: list[str], bad: list[int]) -> list[RowError]:
+    """Why the lines DuckDB found unusable are (Python's own JSON messages, bad lines only)."""
+    out: list[RowError] = []
+    for n in bad:
         try:
-            row = json.loads(line)
+            row = json.loads(lines[n - 1])
         except json.JSONDecodeError as e:
-            rejected.append(RowError(str(p), n, f"not valid JSON ({e.msg} at column {e.colno})"))
+            out.append(RowError(str(p), n, f"not valid JSON ({e.msg} at column {e.colno})"))
             continue
         if not isinstance(row, dict):
-            rejected.append(RowError(str(p), n, "a JSON line must hold one object (one row)"))
+            out.append(RowError(str(p), n, "a JSON line must hold one object (one row)"))
             continue
         missing = [c for c in nbq.REQUIRED[part] if c not in row]
         if missing:
-            rejected.append(RowError(str(p), n, f"missing {', '.join(missing)}", missing[0]))
+            out.append(RowError(str(p), n, f"missing {', '.join(missing)}", missing[0]))
             continue
-        out.append(nbq.Located(row, str(p), n))
+        out.append(RowError(str(p), n, "JSON that DuckDB does not read (e.g. a lone UTF-16 surrogate escape "
+                                        "such as \\ud800); BigQuery does not write such lines"))
     return out
 
 
-def read_export(path: Path) -> tuple[dict[str, list[nbq.Located]], list[Path], list[RowError]]:
-    files = export_files(path)
-    rows: dict[str, list[nbq.Located]] = {"publications": [], "citations": [], "families": []}
-    rejected: list[RowError] = []
-    for part, paths in files.items():
-        for p in paths:
-            if _EXT[p.suffix.lower()] == "parquet":
-                rows[part].extend(_read_parquet(p, part))
-            else:
-                rows[part].extend(_read_json(p, part, rejected))
-    return rows, [p for ps in files.values() for p in ps], rejected
+def _struct_sql(x: str, typ: str, from_json: bool) -> str:
+    """One element of a REPEATED RECORD as the staged struct (fields as VARCHAR)."""
+    fields = [f.split()[0].strip('"') for f in typ[len("STRUCT("):-len(")[]")].split(",")]
+    if from_json:
+        return "{" + ", ".join(f"'{f}': json_extract_string({x}, '$.{f}')" for f in fields) + "}"
+    return "{" + ", ".join(f"'{f}': CAST({x}.\"{f}\" AS VARCHAR)" for f in fields) + "}"
+
+
+def _stage_select(part: str, have: set[str] | None) -> str:
+    """The staged columns of one part, from a relation with the columns ``have`` (Arrow or
+    Parquet), or (``have`` None) from newline-delimited JSON text in column ``j``."""
+    scalars, lists = {"publications": (nbq.PUB_SCALARS, nbq.PUB_LISTS), "citations": (nbq.CIT_SCALARS, {}),
+                      "families": (nbq.FAM_SCALARS, nbq.FAM_LISTS)}[part]
+    cols: list[str] = []
+    for c in scalars:
+        if have is None:
+            cols.append(f"json_extract_string(j, '$.{c}') AS {c}")
+        else:
+            cols.append(f"CAST({c} AS VARCHAR) AS {c}" if c in have else f"CAST(NULL AS VARCHAR) AS {c}")
+    for c, typ in lists.items():
+        if typ == "VARCHAR[]":
+            elem = ("json_extract_string(x, '$')", "CAST(x AS VARCHAR)")
+        else:
+            elem = (_struct_sql("x", typ, True), _struct_sql("x", typ, False))
+        if have is None:
+            cols.append(f"CASE WHEN json_type(j, '$.{c}') = 'ARRAY' THEN "
+                        f"list_transform(CAST(json_extract(j, '$.{c}') AS JSON[]), lambda x: {elem[0]}) END AS {c}")
+        else:
+            cols.append(f"list_transform({c}, lambda x: {elem[1]}) AS {c}" if c in have else f"CAST(NULL AS {typ}) AS {c}")
+    if have is None and lists:
+        bad = " ".join(f"WHEN json_type(j, '$.{c}') NOT IN ('ARRAY', 'NULL') THEN '{c}'" for c in lists)
+        cols.append(f"CASE {bad} END AS bad_list")
+    else:
+        cols.append("CAST(NULL AS VARCHAR) AS bad_list")
+    return ", ".join(cols)
+
+
+class _Stager:
+    """Stages the result tables into TEMP tables on the warehouse connection (nbq.STAGED), one
+    source after the other (files in order), and fetches a rejected row back as a dict."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.seq = 0
+        self.created: set[str] = set()
+        self.arrow: dict[str, Any] = {}
+        self.json: dict[str, list[str]] = {}
+        self.rejected: list[RowError] = []
+
+    def _insert(self, part: str, select: str, source: str, row: str, file: str, where: str = "") -> None:
+        table = nbq.STAGED[part]
+        verb = f"INSERT INTO {table}" if table in self.created else f"CREATE OR REPLACE TEMP TABLE {table} AS"
+        self.created.add(table)
+        self.con.execute(f"{verb} SELECT {self.seq} + {row} AS seq, $f AS file, {row} AS line, {select} "
+                         f"FROM {source} {where}", {"f": file}).fetchall()
+        self.seq += int(self.con.execute(f"SELECT coalesce(max(line), 0) FROM {table} WHERE file = $f",
+                                         {"f": file}).fetchall()[0][0])
+
+    def arrow_table(self, part: str, table: Any, label: str) -> None:
+        import numpy as np
+        import pyarrow as pa
+
+        t = table.append_column("__row", pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64)))
+        self.arrow[label] = table
+        self.con.register("_bq_arrow", t)
+        try:
+            self._insert(part, _stage_select(part, set(table.column_names)), "_bq_arrow", "__row", label)
+        finally:
+            self.con.unregister("_bq_arrow")
+
+    def parquet_file(self, part: str, p: Path, columns: list[str]) -> None:
+        src = f"read_parquet({_sql_str(str(p))}, file_row_number = true)"
+        try:
+            self._insert(part, _stage_select(part, set(columns)), src, "(file_row_number + 1)", str(p))
+        except duckdb.Error as e:
+            raise InputError(f"{p}: cannot be read as the {part} table of the patentscope script "
+                             f"({str(e).splitlines()[0]})") from None
+
+    def json_file(self, part: str, p: Path, lines: list[str]) -> None:
+        import polars as pl
+
+        self.json[str(p)] = lines
+        frame = pl.DataFrame({"n": pl.Series(range(1, len(lines) + 1), dtype=pl.Int64), "j": lines})
+        self.con.register("_bq_lines", frame)
+        try:
+            req = " AND ".join(f"json_exists(j, '$.{c}')" for c in nbq.REQUIRED[part])
+            self.con.execute("CREATE OR REPLACE TEMP TABLE _bq_json AS SELECT n, j, CASE WHEN json_valid(j) THEN "
+                             f"CASE WHEN json_type(j) = 'OBJECT' THEN {req} ELSE false END ELSE false END AS ok "
+                             "FROM _bq_lines WHERE trim(j) <> ''").fetchall()
+            bad = [n for (n,) in self.con.execute("SELECT n FROM _bq_json WHERE NOT ok ORDER BY n").fetchall()]
+            self.rejected += _json_rejects(p, part, lines, bad)
+            self.con.execute("DELETE FROM _bq_json WHERE NOT ok").fetchall()
+            self._insert(part, _stage_select(part, None), "_bq_json", "n", str(p))
+            self.con.execute("DROP TABLE _bq_json").fetchall()
+        finally:
+            self.con.unregister("_bq_lines")
+
+    def finish(self) -> None:
+        """Empty staged tables for the parts the result did not have."""
+        for part, table in nbq.STAGED.items():
+            if table not in self.created:
+                self.created.add(table)
+                self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT 0::BIGINT AS seq, ''::VARCHAR AS file, "
+                                 f"0::BIGINT AS line, {_stage_select(part, set())} LIMIT 0").fetchall()
+
+    def raw_row(self, part: str, file: str, line: int) -> dict[str, Any]:
+        if file in self.json:
+            row: dict[str, Any] = json.loads(self.json[file][line - 1])
+            return row
+        if file in self.arrow:
+            out: dict[str, Any] = self.arrow[file].slice(line - 1, 1).to_pylist()[0]
+            return out
+        t = self.con.sql(f"SELECT * EXCLUDE (file_row_number) FROM read_parquet({_sql_str(file)}, "
+                         f"file_row_number = true) WHERE file_row_number = {int(line) - 1}").to_arrow_table()
+        got: dict[str, Any] = t.to_pylist()[0]
+        return got
+
+
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -197,24 +315,48 @@ def landscape_fingerprint(landscape: Landscape) -> str:
                                      sort_keys=True).encode()).hexdigest()[:16]
 
 
+FAMILY_DETAILS_CONFLICT = (
+    "ON CONFLICT (family_id) DO UPDATE SET earliest_priority_date = excluded.earliest_priority_date, "
+    "members = excluded.members, offices = excluded.offices, assignees_harmonized = excluded.assignees_harmonized, "
+    "in_landscape = excluded.in_landscape, member_count = excluded.member_count, run_id = excluded.run_id")
+
+
+def write_family_details(con: duckdb.DuckDBPyConnection, staged: str, run_id: int) -> None:
+    """The run's ``bigquery_families`` rows (latest run wins), inside the save's transaction: the
+    families the warehouse holds through ``ON CONFLICT``, the new ones (all on a first load) by a
+    plain INSERT in key order (the same rows, several times faster)."""
+    con.execute(f"INSERT INTO bigquery_families SELECT s.*, $r AS run_id FROM {staged} s "
+                f"SEMI JOIN bigquery_families USING (family_id) {FAMILY_DETAILS_CONFLICT}", {"r": run_id}).fetchall()
+    con.execute(f"INSERT INTO bigquery_families SELECT s.*, $r AS run_id FROM {staged} s "
+                "ANTI JOIN bigquery_families USING (family_id) ORDER BY family_id", {"r": run_id}).fetchall()
+
+
 def save(
     warehouse: Path,
-    norm: nbq.Normalized,
+    stage: Callable[[_Stager], None],
     meta: RunMeta,
     *,
     command: str,
     landing: Callable[[int], list[Row]],
     landscape: Landscape,
     log: Log,
-    rejected: list[RowError] | None = None,
     text_read: bool = True,
+    timings: dict[str, float] | None = None,
 ) -> IngestResult:
-    """One run: the batch, its bigquery_runs row, the family details, landing and cursor together.
-    ``text_read``: the run read titles and abstracts (the cursor remembers it per landscape)."""
-    batch = norm.batch
-    batch.rejected = [*(rejected or []), *batch.rejected]
+    """One run: ``stage`` puts the result tables on the warehouse connection (TEMP tables), the
+    SQL mapping turns them into warehouse rows, and the rows, the ``bigquery_runs`` row, the
+    family details, landing records and cursor are written in one transaction
+    (:func:`patentscope.warehouse.save.save_frames`). ``text_read``: the run read titles and
+    abstracts (the cursor remembers it per landscape)."""
     with toolkit.writer(warehouse, log=log) as con, toolkit.recorded_run(con, SOURCE, command) as run:
         run_id = run.run_id
+        lap = Laps(timings)
+        stager = _Stager(con)
+        stage(stager)
+        stager.finish()
+        lap("stage")
+        norm = nbq.normalize_staged(con, landscape, stager.raw_row, lap)
+        rejected = [*stager.rejected, *norm.rejected]
         rows = landing(run_id)
         old = read_cursor(con)
         fp = landscape_fingerprint(landscape)
@@ -228,21 +370,20 @@ def save(
 
         def extra(c: duckdb.DuckDBPyConnection) -> None:
             insert_rows(c, "bigquery_runs", [{"run_id": run_id, **asdict(meta)}])
-            insert_rows(c, "bigquery_families", [{**f, "run_id": run_id} for f in norm.family_details],
-                        "ON CONFLICT (family_id) DO UPDATE SET earliest_priority_date = excluded.earliest_priority_date, "
-                        "members = excluded.members, offices = excluded.offices, "
-                        "assignees_harmonized = excluded.assignees_harmonized, in_landscape = excluded.in_landscape, "
-                        "member_count = excluded.member_count, run_id = excluded.run_id")
+            write_family_details(c, norm.family_details, run_id)
 
-        run.read = batch.rows_read
-        counts = save_batch(con, batch, run_id=run_id, landing=rows, cursor=cursor, state_key=STATE_KEY, extra=extra)
-        run.loaded, run.rejected = sum(counts.values()), len(batch.rejected)
-        run.message = f"{len(batch.rejected)} rows quarantined" if batch.rejected else None
-    for bad in batch.rejected[:50]:
+        run.read = norm.rows_read + len(stager.rejected)
+        counts = save_frames(con, SOURCE, norm.tables, run_id=run_id, rejected=rejected, landing=rows, cursor=cursor,
+                             state_key=STATE_KEY, extra=extra, timings=timings)
+        run.loaded, run.rejected = sum(counts.values()), len(rejected)
+        run.message = f"{len(rejected)} rows quarantined" if rejected else None
+        log(f"bigquery: {counts['publications']:,} publications, {counts['citations']:,} citations, "
+            f"{counts['families']:,} families saved")
+    for bad in rejected[:50]:
         log(f"rejected {bad}")
-    if len(batch.rejected) > 50:
-        log(f"... and {len(batch.rejected) - 50} more (patentscope query quarantined_rows)")
-    return IngestResult(run_id, batch.rows_read, counts, batch.rejected)
+    if len(rejected) > 50:
+        log(f"... and {len(rejected) - 50} more (patentscope query quarantined_rows)")
+    return IngestResult(run_id, run.read, counts, rejected)
 
 
 def ingest_export(
@@ -255,18 +396,29 @@ def ingest_export(
     log: Log = lambda _m: None,
     dataset_snapshot: str | None = None,
     sql_sha256: str | None = None,
+    timings: dict[str, float] | None = None,
 ) -> IngestResult:
-    """Load the result tables a user exported (Parquet or newline-delimited JSON)."""
-    rows, files, rejected = read_export(path)
-    norm = nbq.normalize(rows["publications"], rows["citations"], rows["families"], landscape)
-    norm.batch.rows_read += len(rejected)
-    log(f"read {sum(len(v) for v in rows.values()):,} rows from {len(files)} file(s): "
-        f"{len(norm.batch.publications):,} publications, {len(norm.batch.citations):,} citations, "
-        f"{len(norm.family_details):,} families")
+    """Load the result tables a user exported (Parquet or newline-delimited JSON). Every file is
+    checked (Parquet footer and columns; JSON decoded) before the warehouse is opened.
+    ``timings`` receives seconds per step (stage, map_*, write_*)."""
+    files = export_files(path)
+    ordered = [(part, p) for part in nbq.STAGED for p in files.get(part, [])]
+    checked: dict[Path, Any] = {p: _parquet_columns(p, part) if _EXT[p.suffix.lower()] == "parquet" else _json_lines(p)
+                                for part, p in ordered}
+
+    def stage(st: _Stager) -> None:
+        for part, p in ordered:
+            if _EXT[p.suffix.lower()] == "parquet":
+                st.parquet_file(part, p, checked[p])
+            else:
+                st.json_file(part, p, checked[p])
+        log(f"read {len(ordered)} file(s)")
+
+    paths = [p for _, p in ordered]
     meta = RunMeta(route="export", sql_sha256=sql_sha256, dataset_snapshot=dataset_snapshot,
-                   landscape_version=landscape.version, files=json.dumps([str(p) for p in files]))
-    return save(warehouse, norm, meta, command=command, landscape=landscape, log=log, rejected=rejected,
-                landing=lambda run_id: _land_files(files, raw_dir, run_id))
+                   landscape_version=landscape.version, files=json.dumps([str(p) for p in paths]))
+    return save(warehouse, stage, meta, command=command, landscape=landscape, log=log, timings=timings,
+                landing=lambda run_id: _land_files(paths, raw_dir, run_id))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -326,12 +478,13 @@ def ingest_live(
     log("bigquery: dry run\n" + est.describe())
     cap = runner.check(est, confirmed=confirmed)
     res = runner.run(script, maximum_bytes_billed=cap)
-    rows: dict[str, list[nbq.Located]] = {}
-    payloads: dict[str, bytes] = {}
-    for part, table in res.tables.items():
-        rows[part] = list(nbq.located(table.to_pylist(), f"bigquery:{res.job_id}:{part}"))
-        payloads[part] = _arrow_parquet(table)
-    norm = nbq.normalize(rows.get("publications", []), rows.get("citations", []), rows.get("families", []), landscape)
+    payloads = {part: _arrow_parquet(table) for part, table in res.tables.items()}
+
+    def stage(st: _Stager) -> None:
+        for part in nbq.STAGED:
+            if part in res.tables:
+                st.arrow_table(part, res.tables[part], f"bigquery:{res.job_id}:{part}")
+
     meta = RunMeta(route="live", sql_sha256=script.sha256, parameters=json.dumps([p.as_json() for p in script.params]),
                    job_id=res.job_id, location=res.location or opts.location,
                    billing_project=getattr(runner.client, "project", None), bytes_processed=res.bytes_processed,
@@ -342,7 +495,7 @@ def ingest_live(
         return [_land_bytes(data, f"bigquery job {res.job_id}: {bigquery_sql.result_table(opts.scratch_dataset, part)}",
                             raw_dir, run_id) for part, data in payloads.items()]
 
-    out = save(warehouse, norm, meta, command=command, landing=landing, landscape=landscape, log=log,
+    out = save(warehouse, stage, meta, command=command, landing=landing, landscape=landscape, log=log,
                text_read=script.uses_text)
     return BigQueryIngestResult(out.run_id, out.rows_read, out.counts, out.rejected, estimate_bytes=est.bytes,
                                 job_id=res.job_id, bytes_billed=res.bytes_billed, since=since)
