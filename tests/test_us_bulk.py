@@ -384,7 +384,8 @@ def test_upsert_sql_follows_save_precedence(mem_con):
     migrations.apply(other)
     for con in (mem_con, other):
         save.save_batch(con, Batch(source="sample", publications=[sample]), run_id=1)
-    save._upsert_publications(mem_con, [bulk], "bulk")
+    mem_con.register("w_bulk", save.to_frame(mem_con, "publications", [bulk]))
+    save._upsert_publications(mem_con, "w_bulk", "bulk")
     other.register("w_pub", save.to_frame(other, "publications", [bulk]))
     cols = [c for c, _ in save.table_columns(other, "publications")]
     other.execute(us_bulk._upsert_sql("w_pub", "bulk", cols)).fetchall()

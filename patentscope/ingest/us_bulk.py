@@ -67,7 +67,7 @@ from ..landscape.sql import (
 )
 from ..warehouse import migrations
 from ..warehouse.connection import transaction, writer
-from ..warehouse.save import SOURCE_RANK, finish_run, landscape_expr, now, read_cursor, start_run, table_columns, write_cursor
+from ..warehouse.save import finish_run, now, publication_sets, read_cursor, start_run, table_columns, write_cursor
 from . import IngestResult, Log
 
 SOURCE = "bulk"
@@ -683,29 +683,13 @@ def _build_rows(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
 
 
 def _upsert_sql(table: str, source: str, cols: list[str]) -> str:
-    """``INSERT ... ON CONFLICT`` with the precedence rules of ``warehouse.save._upsert_publications``,
-    except that a release is a complete snapshot: on rows the bulk source already carries, the new
-    release's values replace the old ones, empty ones included (a newer release replaces an older
-    one exactly; other sources' values stay in field_values)."""
-    existing_rank = "CASE publications.source " + " ".join(
-        f"WHEN '{s}' THEN {r}" for s, r in SOURCE_RANK.items()) + " ELSE 9 END"
-    wins = f"({SOURCE_RANK.get(source, 9)} <= {existing_rank})"
-    sets = []
-    for c in cols:
-        if c == "pub_key":
-            continue
-        if c in ("in_landscape", "landscape_reason"):
-            expr = landscape_expr(c, wins)
-        elif c == "source":
-            expr = f"CASE WHEN {wins} THEN excluded.source ELSE publications.source END"
-        else:
-            expr = (f"CASE WHEN publications.source = excluded.source THEN excluded.{c} "
-                    f"WHEN {wins} THEN coalesce(excluded.{c}, publications.{c}) "
-                    f"ELSE coalesce(publications.{c}, excluded.{c}) END")
-        sets.append(f"{c} = {expr}")
+    """``INSERT ... ON CONFLICT`` with the precedence rules of ``warehouse.save.publication_sets``,
+    as a complete snapshot: on rows the bulk source already carries, the new release's values
+    replace the old ones, empty ones included (a newer release replaces an older one exactly;
+    other sources' values stay in field_values)."""
     names = ", ".join(cols)
     return (f"INSERT INTO publications ({names}) SELECT {names} FROM {table} "
-            f"ON CONFLICT (pub_key) DO UPDATE SET {', '.join(sets)}")
+            f"ON CONFLICT (pub_key) DO UPDATE SET {publication_sets(cols, source, snapshot=True)}")
 
 
 def _write(con: duckdb.DuckDBPyConnection, run_id: int, cursor: dict[str, Any], landing: list[dict[str, Any]],

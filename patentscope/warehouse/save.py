@@ -110,25 +110,35 @@ def landscape_expr(column: str, wins: str) -> str:
 
 
 def _publication_sets(con: duckdb.DuckDBPyConnection, source: str) -> str:
-    """The ``ON CONFLICT (pub_key) DO UPDATE SET`` list of the precedence upsert. A better- or
-    equally-ranked source (the same source included): its values win, and where it has none the
-    row keeps what it had. A worse-ranked source fills only what is empty. So nothing a source
-    supplied is lost by a later save (a source cannot clear a value it showed before; every value
-    stays in field_values). ``in_landscape`` and ``landscape_reason`` follow the same-or-better
-    source's latest judgement (so a narrowed landscape takes records out); a worse source can
-    only add a record to the landscape."""
-    cols = [c for c, _ in table_columns(con, "publications") if c != "pub_key"]
+    """The ``ON CONFLICT (pub_key) DO UPDATE SET`` list of the precedence upsert (:func:`publication_sets`)."""
+    return publication_sets([c for c, _ in table_columns(con, "publications")], source)
+
+
+def publication_sets(cols: list[str], source: str, *, snapshot: bool = False) -> str:
+    """The ``ON CONFLICT (pub_key) DO UPDATE SET`` list of the precedence upsert over ``cols``. A
+    better- or equally-ranked source (the same source included): its values win, and where it has
+    none the row keeps what it had. A worse-ranked source fills only what is empty. So nothing a
+    source supplied is lost by a later save (a source cannot clear a value it showed before; every
+    value stays in field_values). ``in_landscape`` and ``landscape_reason`` follow the
+    same-or-better source's latest judgement (so a narrowed landscape takes records out); a worse
+    source can only add a record to the landscape.
+
+    ``snapshot``: the source delivers complete snapshots (the bulk release): on rows it already
+    carries, the new values replace the old ones, empty ones included."""
     existing_rank = "CASE publications.source " + " ".join(
         f"WHEN '{s}' THEN {r}" for s, r in SOURCE_RANK.items()) + " ELSE 9 END"
     wins = f"({SOURCE_RANK.get(source, 9)} <= {existing_rank})"
+    same = "WHEN publications.source = excluded.source THEN excluded.{c} " if snapshot else ""
     sets = []
     for c in cols:
+        if c == "pub_key":
+            continue
         if c in ("in_landscape", "landscape_reason"):
             expr = landscape_expr(c, wins)
         elif c == "source":
             expr = f"CASE WHEN {wins} THEN excluded.source ELSE publications.source END"
         else:
-            expr = (f"CASE WHEN {wins} THEN coalesce(excluded.{c}, publications.{c}) "
+            expr = (f"CASE {same.format(c=c)}WHEN {wins} THEN coalesce(excluded.{c}, publications.{c}) "
                     f"ELSE coalesce(publications.{c}, excluded.{c}) END")
         sets.append(f"{c} = {expr}")
     return ", ".join(sets)
