@@ -333,6 +333,7 @@ def test_the_inventors_assignment_to_the_applicant_changes_nothing() -> None:
         ("The General Hospital Corporation", None, None, None)]
 
 
+@pytest.mark.integration
 def test_ingest_all_skips_unchanged_assignment_files(tmp_path: Path) -> None:
     from test_jobs_support import run_job, write_config
 

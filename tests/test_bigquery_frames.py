@@ -231,6 +231,7 @@ def test_edge_cases_land_as_the_row_by_row_route_did(tmp_path, fmt) -> None:
         con.close()
 
 
+@pytest.mark.integration
 def test_over_other_sources_and_a_second_run(tmp_path, exports) -> None:
     def before(wh: Path) -> None:
         base = {"pub_number": "US-99000001-B2", "number_as_received": "x", "country": "US", "doc_number": "99000001",
@@ -265,6 +266,7 @@ def test_common_numbers_read_in_sql_as_canonical_reads_them() -> None:
         assert got.get(n) == ((pn.country, pn.number, pn.kind) if pn else None), n
 
 
+@pytest.mark.integration
 def test_a_kill_mid_save_then_a_rerun_equals_a_clean_run(tmp_path, exports, monkeypatch) -> None:
     from patentscope.warehouse import save
 

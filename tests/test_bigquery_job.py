@@ -79,6 +79,7 @@ def test_bigquery_is_registered_after_file_before_ops() -> None:
         "since", "page_size", "api_endpoint", "declare_parameters"}
 
 
+@pytest.mark.integration
 def test_ingest_all_runs_the_bigquery_step_records_it_and_status_lists_it(tmp_path: Path, result_tables, monkeypatch) -> None:
     monkeypatch.setattr(sbq, "_client_module", _fake_module)
     client = FakeClient(result_tables)

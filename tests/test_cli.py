@@ -115,6 +115,7 @@ def test_unreadable_warehouse_is_one_line(tmp_path):
     assert r.returncode == 3 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
 
 
+@pytest.mark.integration
 def test_locked_warehouse_is_one_line(demo_dir, tmp_path):
     d, _ = demo_dir
     wh = tmp_path / "locked.duckdb"
@@ -138,6 +139,7 @@ def test_locked_warehouse_is_one_line(demo_dir, tmp_path):
     assert r.returncode == 0 and r.stdout.splitlines() == ["n", "147"]
 
 
+@pytest.mark.integration
 def test_second_writer_waits_then_exits_clearly(demo_dir, tmp_path):
     d, _ = demo_dir
     wh = tmp_path / "w.duckdb"
@@ -193,6 +195,7 @@ def test_help_runs_as_a_process():
     assert r.returncode == 0 and "Usage:" in r.stdout and r.stderr == ""
 
 
+@pytest.mark.integration
 def test_ingest_sample_quiet_prints_nothing_on_stdout(tmp_path):
     r = process("-q", "--warehouse", tmp_path / "q.duckdb", "ingest", "sample")
     assert r.returncode == 0 and r.stdout == "" and r.stderr == ""
@@ -235,6 +238,7 @@ def test_analysis_commands_on_demo(demo_dir):
     assert r.returncode == 0 and len(r.stdout.splitlines()) == 22  # header + 2010..2030
 
 
+@pytest.mark.integration
 def test_broken_pipe_is_quiet(demo_dir):
     d, _ = demo_dir
     p = subprocess.run(f'{sys.executable} -m patentscope --warehouse {d / "patentscope.duckdb"} sql "SELECT * FROM field_values" | head -1',

@@ -36,6 +36,9 @@ from patentscope.config import load_settings
 from patentscope.errors import ConfigError
 from patentscope.jobs import JobLog, load_plan, run_all, scrub
 
+# whole `ingest --all` jobs against loopback servers: run with `pytest -m integration`
+pytestmark = pytest.mark.integration
+
 REPO = Path(__file__).resolve().parents[1]
 GOOGLE = EXPORTS / "google_patents_sample_rows.csv"
 

@@ -34,6 +34,9 @@ from test_jobs_support import (
 from patentscope.sources._http import FakeClock
 from patentscope.warehouse import save
 
+# whole `ingest --all` jobs against loopback servers: run with `pytest -m integration`
+pytestmark = pytest.mark.integration
+
 
 def test_faults_then_kill_then_disk_full_then_clean_rerun_equals_a_clean_run(tmp_path, monkeypatch, clean_job):
     cfg, clean = clean_job["cfg"], clean_job["wh"]  # the same config, run once without faults

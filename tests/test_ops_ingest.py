@@ -138,6 +138,7 @@ def test_queries_from_the_landscape_respect_ops_limits():
         'pd within "2015 2015"'
 
 
+@pytest.mark.integration
 def test_faults_end_with_exactly_the_rows_of_a_clean_run(clean, tmp_path):
     path, *_ = clean
     fake = FakeOps()
@@ -162,6 +163,7 @@ def test_faults_end_with_exactly_the_rows_of_a_clean_run(clean, tmp_path):
     assert min(s for s in clock.sleeps if s > 0) > 0 and sum(clock.sleeps) > 60   # fake time only
 
 
+@pytest.mark.integration
 def test_quota_stop_is_clean_and_resumable(clean, tmp_path):
     path, *_ = clean
     fake = FakeOps()
@@ -182,6 +184,7 @@ def test_quota_stop_is_clean_and_resumable(clean, tmp_path):
     assert content(db) == content(path)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("n", [3, pytest.param(11, marks=pytest.mark.slow)], ids=["in-search", "in-fetch"])
 def test_kill_mid_run_then_rerun_equals_clean_run(clean, tmp_path, n):
     path, *_ = clean

@@ -71,6 +71,7 @@ nops.build_batch([parsed], load_landscape(), legal_keys=set())
 """
 
 
+@pytest.mark.integration
 def test_a_2000_member_family_builds_its_batch_in_seconds() -> None:
     subprocess.run([sys.executable, "-c", _BUILD.format(tests=str(Path(__file__).parent))], check=True, timeout=10)
 

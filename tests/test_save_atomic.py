@@ -15,6 +15,7 @@ def content(path):
     return warehouse_digest(path, TABLES)
 
 
+@pytest.mark.integration
 def test_crash_mid_save_then_rerun_equals_clean_run(tmp_path, landscape, monkeypatch):
     clean = tmp_path / "clean.duckdb"
     ingest_sample_format(clean, sample_folder(), landscape, command="clean")

@@ -100,6 +100,7 @@ def _all_text_cells(wh: Path) -> Iterator[tuple[str, str, str]]:
         con.close()
 
 
+@pytest.mark.integration
 def test_ops_server_echoing_key_and_token_leaves_no_trace(tmp_path: Path, echo_server: str, keys: None) -> None:
     wh = tmp_path / "w" / "patentscope.duckdb"
     cfg = tmp_path / "patentscope.toml"

@@ -282,6 +282,7 @@ def test_other_sources_survive_a_bulk_release(tmp_path, zips_a, landscape):
     assert content(wh, ["licensing_facts", "holder_declared_patents"]) == before
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("step", ["staged", "in_write"])
 def test_kill_mid_load_then_rerun_equals_clean_run(step, clean_a, zips_a, landscape, tmp_path, monkeypatch):
     wh = tmp_path / "w.duckdb"

@@ -269,6 +269,7 @@ def test_live_ingest_keeps_landscape_hits_with_term_inputs(tmp_path, magnet_free
     assert not any(KEY in m for m in logs)
 
 
+@pytest.mark.integration
 def test_live_ingest_killed_then_rerun_equals_clean_run(tmp_path, magnet_free_landscape, monkeypatch):
     clean = tmp_path / "clean.duckdb"
     run_live(clean, magnet_free_landscape, FakeOdp(real_records()), tmp_path)
