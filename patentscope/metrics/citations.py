@@ -43,7 +43,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import WarehouseError
-from ..warehouse.connection import transaction
+from ..warehouse.connection import tables, transaction
 from . import graph_sparse as gs
 
 # defaults (docs/centrality.md explains the choices)
@@ -539,10 +539,7 @@ def basic_patents(
 
 
 def _has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    rows = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = $n", {"n": name}
-    ).fetchall()
-    return bool(rows[0][0])
+    return name in tables(con)
 
 
 def load_inputs(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None]:
