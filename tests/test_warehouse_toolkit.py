@@ -197,3 +197,15 @@ def test_a_failing_migration_rolls_back_alone(tmp_path: Path):
         assert {"t", "schema_migrations"} <= tables(con) and "u" not in tables(con)
         assert not in_transaction(con)
         assert [s.state for s in migrations.status(con, [good, bad])] == ["applied", "pending"]
+
+
+def test_patentscope_threads_sets_duckdbs_threads_and_refuses_nonsense(tmp_path, monkeypatch):
+    wh = tmp_path / "w.duckdb"
+    monkeypatch.setenv("PATENTSCOPE_THREADS", "1")
+    with writer(wh, migrate=True) as c:
+        assert c.execute("SELECT current_setting('threads')").fetchall()[0][0] == 1
+    monkeypatch.setenv("PATENTSCOPE_THREADS", "two")
+    with pytest.raises(WarehouseError, match="PATENTSCOPE_THREADS='two'"):
+        with writer(wh):
+            pass
+

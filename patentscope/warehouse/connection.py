@@ -114,7 +114,26 @@ def _is_lock_error(e: Exception) -> bool:
     return "Could not set lock" in str(e) or "Conflicting lock" in str(e)
 
 
+def _threads() -> dict[str, Any]:
+    """DuckDB's worker threads from PATENTSCOPE_THREADS (default: DuckDB's own, one per core),
+    for jobs that share a machine with other work (cron next to interactive use; the test
+    suite's one worker per core)."""
+    v = os.environ.get("PATENTSCOPE_THREADS", "").strip()
+    if not v:
+        return {}
+    try:
+        n = int(v)
+    except ValueError:
+        raise WarehouseError(f"PATENTSCOPE_THREADS={v!r}: give a whole number of threads (1 or more)") from None
+    if n < 1:
+        raise WarehouseError(f"PATENTSCOPE_THREADS={v!r}: give a whole number of threads (1 or more)")
+    return {"threads": n}
+
+
 def _connect_retrying(p: Path, wait: float, **kwargs: Any) -> duckdb.DuckDBPyConnection:
+    threads = _threads()
+    if threads:
+        kwargs["config"] = {**threads, **(kwargs.get("config") or {})}
     deadline = time.monotonic() + wait
     delay = 0.05
     while True:
@@ -155,7 +174,7 @@ def create(p: Path, setup: Setup | None = None) -> None:
     place a warehouse file is created."""
     tmp = p.with_name(f".{p.name}.{os.getpid()}.creating")
     try:
-        con = duckdb.connect(str(tmp))
+        con = duckdb.connect(str(tmp), config=_threads())
         try:
             if setup is not None:
                 setup(con)
