@@ -111,21 +111,12 @@ def check(opts: dict[str, Any], where: str) -> None:
 def run(job: Job, opts: dict[str, Any], res: StepResult) -> None:
     """Each matching file whose content changed since its last load, in name order (one run per file)."""
     errors: list[str] = []
-    found: list[Path] = []
-    for pattern in opts["paths"]:
-        try:
-            hits = [p for p in job.expand(pattern) if p.is_file()]
-        except InputError as e:
-            errors.append(str(e))
-            continue
-        if not hits:
-            res.notes.append(f"{pattern}: nothing matches yet")
-        found += hits
+    found = job.expand_paths(opts["paths"], res, errors, files_only=True)
 
     def load(path: Path) -> IngestResult:
         return ingest_assignments(job.warehouse, [path], command=job.cmd("assignments", str(path)),
                                   raw_dir=job.raw_dir, log=job.log.ingestor("assignments"))
 
-    job.load_in_order("paths", list(dict.fromkeys(found)), load, res, errors)
+    job.load_in_order("paths", found, load, res, errors)
     if errors:
         raise InputError("; ".join(errors))

@@ -91,21 +91,12 @@ def check(opts: dict[str, Any], where: str) -> None:
 
 def run(job: Job, opts: dict[str, Any], res: StepResult) -> None:
     errors: list[str] = []
-    matched: list[Path] = []
-    for pattern in opts["paths"]:
-        try:
-            found = job.expand(pattern)
-        except InputError as e:
-            errors.append(str(e))
-            continue
-        if not found:
-            res.notes.append(f"{pattern}: nothing matches yet")
-        matched.extend(found)
+    matched = job.expand_paths(opts["paths"], res, errors)
 
     def load(path: Path) -> Any:
         return ingest_files(job.warehouse, path, job.land, command=job.cmd("file", str(path)),
                             raw_dir=job.raw_dir, log=job.log.ingestor("file"))
 
-    job.load_in_order("paths", list(dict.fromkeys(matched)), load, res, errors)
+    job.load_in_order("paths", matched, load, res, errors)
     if errors:
         raise InputError("; ".join(errors))

@@ -260,6 +260,23 @@ class Job:
             raise InputError(f"{p}: no such file or folder (configured in {self.plan.config_file})")
         return [p]
 
+    def expand_paths(self, patterns: list[str], res: StepResult, errors: list[str], *,
+                     files_only: bool = False) -> list[Path]:
+        """Every path the ``patterns`` (files, folders or globs) give, once each, in order; a
+        pattern that names nothing existing goes to ``errors``, a glob that matches nothing yet
+        to the step's notes."""
+        found: list[Path] = []
+        for pattern in patterns:
+            try:
+                hits = [p for p in self.expand(pattern) if p.is_file() or not files_only]
+            except InputError as e:
+                errors.append(str(e))
+                continue
+            if not hits:
+                res.notes.append(f"{pattern}: nothing matches yet")
+            found += hits
+        return list(dict.fromkeys(found))
+
     def cmd(self, step: str, what: str = "") -> str:
         return scrub(f"patentscope ingest --all [job {self.job_id}]: {step}" + (f" {what}" if what else ""))
 
