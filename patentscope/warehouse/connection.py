@@ -338,6 +338,15 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         _OPEN.pop(con, None)
 
 
+def keys(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, list[str]]]:
+    """The primary-key and unique constraints of a main-schema table: (type, columns) each."""
+    rows = con.execute(
+        "SELECT constraint_type, constraint_column_names FROM duckdb_constraints() "
+        "WHERE schema_name = 'main' AND table_name = $t AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
+        {"t": table}).fetchall()
+    return [(str(t), list(c)) for t, c in rows]
+
+
 def tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Names of the tables and views in the warehouse's main schema."""
     rows = con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()

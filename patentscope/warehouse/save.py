@@ -25,7 +25,7 @@ import polars as pl
 from ..errors import RowError, WarehouseError
 from ..normalize.batch import CHILD_TABLES, Batch, Row
 from ..redact import scrub as _scrub  # run records never hold a secret
-from .connection import transaction
+from .connection import keys, transaction
 
 # Lower rank wins when two sources disagree on a publication field.
 SOURCE_RANK = {"bulk": 1, "odp": 1, "ops": 2, "file": 3, "bigquery": 3, "sample": 4}
@@ -164,9 +164,7 @@ def _key_order(con: duckdb.DuckDBPyConnection, table: str, have: set[str]) -> st
     """``ORDER BY`` the table's primary key (when the staged rows carry it): DuckDB maintains the
     key's index faster for rows that arrive in key order (about a quarter less time for 1M
     citation-like rows; benchmarks/README.md, bigquery_landing.py)."""
-    rows = con.execute("SELECT constraint_column_names FROM duckdb_constraints() WHERE table_name = $t "
-                       "AND constraint_type = 'PRIMARY KEY' AND schema_name = 'main'", {"t": table}).fetchall()
-    key = list(rows[0][0]) if rows else []
+    key = next((cols for kind, cols in keys(con, table) if kind == "PRIMARY KEY"), [])
     return "ORDER BY " + ", ".join(key) if key and set(key) <= have else ""
 
 

@@ -28,7 +28,7 @@ import polars as pl
 
 from ..errors import WarehouseError
 from . import connection
-from .connection import in_transaction, tables, transaction
+from .connection import in_transaction, keys, tables, transaction
 from .save import finish_run, start_run
 
 __all__ = ["Run", "in_transaction", "recorded_run", "replace_tables", "require_tables", "tables", "transaction",
@@ -104,10 +104,7 @@ def _replace_key(con: duckdb.DuckDBPyConnection, table: str, view: str) -> list[
     of the keys the frame lacks: the table has a primary key and no other unique constraint, no
     nested column, and the frame carries every column (so no column keeps an old value a fresh
     insert would reset) with no key twice."""
-    rows = con.execute(
-        "SELECT constraint_type, constraint_column_names FROM duckdb_constraints() "
-        "WHERE schema_name = 'main' AND table_name = $t AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
-        {"t": table}).fetchall()
+    rows = keys(con, table)
     if len(rows) != 1 or rows[0][0] != "PRIMARY KEY":
         return None
     described = con.execute(f"DESCRIBE {table}").fetchall()
