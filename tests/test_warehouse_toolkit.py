@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from patentscope.errors import MigrationError, WarehouseError
-from patentscope.warehouse import migrations
+from patentscope.warehouse import connection, migrations
 from patentscope.warehouse.toolkit import (
     in_transaction,
     recorded_run,
@@ -186,6 +186,38 @@ def test_writer_migrates_and_logs(tmp_path: Path):
     with writer(plain, migrate=False) as con:
         assert tables(con) == set()
 
+
+
+def test_later_warehouses_start_from_the_first_ones_copy_and_equal_a_fresh_migration(tmp_path: Path):
+    """connection.create keeps the first migrated file of the process and copies it for the next:
+    the copy has the same schema as migrating from scratch, is stamped as migrated now, and the
+    log still names what it holds."""
+    import datetime as dt
+
+    def schema(path: Path) -> list[tuple]:
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            return con.execute("SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns "
+                               "ORDER BY ALL").fetchall() + con.execute(
+                "SELECT name, sha256 FROM schema_migrations ORDER BY name").fetchall()
+        finally:
+            con.close()
+
+    first, later = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    with writer(first):
+        pass
+    assert connection._TEMPLATES.get(migrations.fingerprint()) is not None  # kept, whichever file made it
+    before = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    heard: list[str] = []
+    with writer(later, log=heard.append) as con:
+        stamps = [r[0] for r in con.execute("SELECT applied_at FROM schema_migrations").fetchall()]
+    names = [m.name for m in migrations.builtin_migrations()]
+    assert heard == [f"migrated {later}: {', '.join(names)}"]
+    assert min(stamps) >= before
+    scratch = duckdb.connect(str(tmp_path / "scratch.duckdb"))
+    migrations.apply(scratch)
+    scratch.close()
+    assert schema(later) == schema(first) == schema(tmp_path / "scratch.duckdb")
 
 def test_a_failing_migration_rolls_back_alone(tmp_path: Path):
     wh = tmp_path / "w.duckdb"

@@ -18,10 +18,13 @@ processes cannot even read it):
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import os
 import re
+import shutil
 import struct
+import tempfile
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -149,17 +152,19 @@ def _connect_retrying(p: Path, wait: float, **kwargs: Any) -> duckdb.DuckDBPyCon
 Setup = Callable[[duckdb.DuckDBPyConnection], object]
 
 
-def open_writer(path: str | Path, *, wait: float | None = None, setup: Setup | None = None) -> duckdb.DuckDBPyConnection:
+def open_writer(path: str | Path, *, wait: float | None = None, setup: Setup | None = None,
+                template: str | None = None) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the warehouse for writing, waiting up to ``wait`` seconds for
     readers to let go. Callers must close it; hold :func:`writer_lock` around a whole job.
-    ``setup`` (e.g. applying the migrations) runs on a new file before it takes its real name."""
+    ``setup`` (e.g. applying the migrations) runs on a new file before it takes its real name
+    (``template``: see :func:`create`)."""
     p = Path(path)
     wait = _wait_default("PATENTSCOPE_LOCK_WAIT", 60.0) if wait is None else wait
     try:
         if p.parent and not p.parent.exists():
             p.parent.mkdir(parents=True, exist_ok=True)
         if not p.exists():
-            create(p, setup)
+            create(p, setup, template=template)
         return _connect_retrying(p, wait)
     except duckdb.Error as e:
         raise _translate(e, p, "writing") from None
@@ -167,13 +172,34 @@ def open_writer(path: str | Path, *, wait: float | None = None, setup: Setup | N
         raise WarehouseError(f"cannot create warehouse folder {p.parent}: {e.strerror}") from None
 
 
-def create(p: Path, setup: Setup | None = None) -> None:
+# template key -> an empty warehouse this process created with that setup, copied for the next one
+_TEMPLATES: dict[str, Path] = {}
+
+
+def _keep_template(key: str, created: Path) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="patentscope-template-"))
+    atexit.register(shutil.rmtree, folder, True)
+    kept = folder / "template.duckdb"
+    shutil.copyfile(created, kept)
+    _TEMPLATES[key] = kept
+
+
+def create(p: Path, setup: Setup | None = None, *, template: str | None = None) -> None:
     """Create a new warehouse file under a temporary name (``setup`` runs on it first), flush it
     to disk and rename it into place, so a crash or a full disk during creation never leaves a
     half-written file under the real name (DuckDB writes a new file's header in pieces). The one
-    place a warehouse file is created."""
+    place a warehouse file is created.
+
+    ``template``: a key naming what ``setup`` builds (e.g. the migrations' fingerprint). The first
+    file created with a key is kept (in a private temporary folder, removed at exit) and later
+    creates in the same process start from a copy of it, on which ``setup`` still runs: creating
+    a migrated warehouse then costs a file copy instead of some hundred DDL statements (a process
+    that builds many warehouses: the test suite, benchmarks)."""
     tmp = p.with_name(f".{p.name}.{os.getpid()}.creating")
+    kept = _TEMPLATES.get(template) if template is not None else None
     try:
+        if kept is not None:
+            shutil.copyfile(kept, tmp)
         con = duckdb.connect(str(tmp), config=_threads())
         try:
             if setup is not None:
@@ -181,6 +207,8 @@ def create(p: Path, setup: Setup | None = None) -> None:
             con.execute("CHECKPOINT").fetchall()
         finally:
             con.close()
+        if template is not None and kept is None:
+            _keep_template(template, tmp)
         fd = os.open(tmp, os.O_RDONLY)
         try:
             os.fsync(fd)
@@ -279,10 +307,10 @@ def open_reader(path: str | Path, *, sandbox: bool = True, wait: float | None = 
 
 @contextmanager
 def writer(path: str | Path, *, wait: float | None = None, command: str = "",
-           setup: Setup | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+           setup: Setup | None = None, template: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """The writer lock plus an open read-write connection, closed (and the lock released) at exit."""
     with writer_lock(path, wait=wait, command=command):
-        con = open_writer(path, wait=wait, setup=setup)
+        con = open_writer(path, wait=wait, setup=setup, template=template)
         try:
             yield con
         finally:

@@ -199,8 +199,14 @@ def writer(
     from . import migrations
 
     applied: list[str] = []
-    setup = (lambda con: applied.extend(migrations.apply(con))) if migrate else None
-    with connection.writer(path, wait=wait, command=command, setup=setup) as con:
+
+    def setup(con: duckdb.DuckDBPyConnection) -> None:
+        # a new file: migrated here, or a copy of the one this process migrated first (then nothing
+        # is pending, and the copy's records are stamped as applied now, to this file)
+        applied.extend(migrations.apply(con) or migrations.restamp(con))
+
+    with connection.writer(path, wait=wait, command=command, setup=setup if migrate else None,
+                           template=migrations.fingerprint() if migrate else None) as con:
         if migrate:
             applied.extend(migrations.apply(con))
             if applied and log is not None:

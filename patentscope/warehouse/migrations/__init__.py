@@ -49,6 +49,26 @@ def builtin_migrations() -> list[Migration]:
     return [Migration(f.name[:-4], f.read_text(encoding="utf-8")) for f in files]
 
 
+def fingerprint(migrations: list[Migration] | None = None) -> str:
+    """One SHA-256 over the names and texts of ``migrations`` (default: the builtin ones): two
+    warehouses migrated with the same fingerprint have the same schema."""
+    migrations = builtin_migrations() if migrations is None else migrations
+    h = hashlib.sha256()
+    for m in migrations:
+        h.update(f"{m.name}\0{m.sha256}\0".encode())
+    return h.hexdigest()
+
+
+def restamp(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Record every applied migration as applied now (for a new file copied from an empty migrated
+    one, see :func:`..connection.create`); returns their names in order."""
+    rows = con.execute(
+        "UPDATE schema_migrations SET applied_at = $at RETURNING name",
+        {"at": dt.datetime.now(dt.UTC).replace(tzinfo=None)},
+    ).fetchall()
+    return sorted(r[0] for r in rows)
+
+
 def _applied(con: duckdb.DuckDBPyConnection, *, create: bool = True) -> dict[str, tuple[dt.datetime, str]]:
     if "schema_migrations" not in tables(con):
         if not create:
