@@ -10,6 +10,7 @@ import shutil
 import duckdb
 import polars as pl
 import pytest
+from analyzed_sample import analyzed_sample
 
 from patentscope.findings import (
     NOT_AVAILABLE,
@@ -67,14 +68,12 @@ def check_numbers_reproduce(con: duckdb.DuckDBPyConnection, f: dict) -> int:
 
 @pytest.fixture(scope="module")
 def sample_analyzed(sample_warehouse, tmp_path_factory):
-    from patentscope.analyze import analyze
     from patentscope.ingest.sample import sample_folder
     from patentscope.metrics.royalty import load_scenario, run_scenario
     from patentscope.warehouse.connection import writer
 
     wh = tmp_path_factory.mktemp("findings") / "w.duckdb"
-    shutil.copy(sample_warehouse, wh)
-    analyze(wh, at=dt.date(2026, 11, 28), today=dt.date(2026, 11, 28), progress=False)
+    shutil.copy(analyzed_sample(tmp_path_factory, sample_warehouse), wh)  # analyzed at 2026-11-28
     with writer(wh) as con:
         run_scenario(con, load_scenario(sample_folder().parent / "royalty" / "example_scenario.toml"))
     return wh

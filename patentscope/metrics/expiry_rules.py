@@ -182,9 +182,26 @@ def _need(d: dict[str, Any], key: str, where: str) -> Any:
     return d[key]
 
 
+# (resolved path, SHA-256 of its bytes) -> the rules read from it: a process parses a file's text once
+_LOADED: dict[tuple[str, str], TermRules] = {}
+
+
 def load_rules(path: str | Path | None = None) -> TermRules:
-    """Load and check the term rules (the built-in file when ``path`` is None)."""
+    """Load and check the term rules (the built-in file when ``path`` is None). The same text at
+    the same path is parsed and checked once per process."""
     p = Path(path) if path is not None else builtin_rules_path()
+    if not p.is_file():
+        return _read_rules(p)  # the reader names what is wrong (missing, a folder, a pipe)
+    try:
+        key = (str(p.resolve()), hashlib.sha256(p.read_bytes()).hexdigest())
+    except OSError:
+        return _read_rules(p)
+    if key not in _LOADED:
+        _LOADED[key] = _read_rules(p)
+    return _LOADED[key]
+
+
+def _read_rules(p: Path) -> TermRules:
     try:
         from ..inputs import read_text  # not-UTF-8 bytes and special files named, not an internal error
 
