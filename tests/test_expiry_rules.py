@@ -214,18 +214,31 @@ def test_jp_kr_adjustments_only_after_their_cutoffs():
     assert r[("KR-T3", "KR")]["expiry_date"] == D(2033, 3, 3)
 
 
-def test_jp_pre_1995_rule_off_by_default_and_flagged_when_on(tmp_path: Path):
-    p = [pub("JP-T4", "B2", D(1990, 2, 1), None, publication_date=D(1994, 5, 6))]
-    r = one(p, at=D(2005, 1, 1))
-    assert r["rule"] == "jp_invention:jp_pre_1995_disabled" and r["expiry_is_upper_bound"]
-    assert r["status"] == "unknown" and "UPPER BOUND" in log(r) and "[unconfirmed]" in log(r)
-    assert one(p)["status"] == "expired by term"
-    text = builtin_rules_path().read_text(encoding="utf-8").replace("enabled = false", "enabled = true")
-    (tmp_path / "rules.toml").write_text(text, encoding="utf-8")
-    on = load_rules(tmp_path / "rules.toml")
-    r = one(p, rules=on, at=D(2005, 1, 1))
-    assert r["rule"] == "jp_invention:jp_pre_1995" and r["expiry_date"] == D(2009, 5, 6)  # 1994-05-06 + 15 < 2010-02-01
-    assert "[unconfirmed, enabled in term_rules.toml]" in log(r) and r["status"] == "in force"
+def test_jp_before_1995_old_term_only_where_it_ended_before_the_1994_amendment():
+    """Old Art. 67(1): the earlier of 15 years from the examined publication (kokoku) and 20 from filing;
+    Law No. 116 of 1994 gave every patent still in force on 1995-07-01 20 years from filing."""
+    pubs = [
+        pub("JP-T4", "B2", D(1990, 2, 1), None, publication_date=D(1994, 5, 6)),   # old 2009-05-06: not ended
+        pub("JP-T41", "B2", D(1972, 3, 1), None, publication_date=D(1976, 4, 10)),  # old 1991-04-10: ended
+        pub("JP-T42", "B2", D(1974, 1, 10), None, publication_date=D(1980, 6, 1)),  # old = the 20-year cap, 1994-01-10
+        pub("JP-T43", "B2", D(1976, 1, 1), None, publication_date=D(1980, 7, 1)),   # old ends ON 1995-07-01: new law
+        pub("JP-T44", "B", D(1985, 3, 3), D(1992, 6, 1)),                           # no kokoku date, filed after 1980-07-01
+        pub("JP-T45", "B", D(1978, 5, 5), D(1984, 2, 2)),                           # no kokoku date, filed before
+    ]
+    r = {k[0]: v for k, v in run(pubs, at=D(2005, 1, 1)).items()}
+    assert {k: v["rule"] for k, v in r.items()} == {k: "jp_invention:jp_pre_1995" for k in r}
+    assert {k: (v["expiry_date"], v["expiry_is_upper_bound"]) for k, v in r.items()} == {
+        "JP-T4": (D(2010, 2, 1), False), "JP-T41": (D(1991, 4, 10), False), "JP-T42": (D(1994, 1, 10), False),
+        "JP-T43": (D(1996, 1, 1), False), "JP-T44": (D(2005, 3, 3), False), "JP-T45": (D(1998, 5, 5), True)}
+    assert r["JP-T4"]["status"] == "in force" and "had not ended on 1995-07-01" in log(r["JP-T4"])
+    assert "ended before 1995-07-01, so the 1994 amendment did not reach it" in log(r["JP-T41"])
+    assert "could not end before 2000-03-03" in log(r["JP-T44"])
+    assert "AT THE LATEST" in log(r["JP-T45"]) and "Law No. 116 of 1994" in log(r["JP-T45"])
+    assert r["JP-T44"]["status"] == "in force" and r["JP-T45"]["status"] == "expired by term"
+    # the interval of JP-T45: in force for sure until 15 years from filing, unknown after, ended after 20
+    assert one([pubs[5]], at=D(1993, 5, 4))["status"] == "in force"
+    assert one([pubs[5]], at=D(1996, 1, 1))["status"] == "unknown"
+    assert one([pubs[1]], at=D(1991, 4, 11))["status"] == "expired by term"
 
 
 def test_pct_national_phases_count_from_the_international_filing_date():

@@ -303,8 +303,7 @@ def _read_rules(p: Path) -> TermRules:
     jp = dict(_need(raw, "jp_pre_1995", w))
     jw = f"{w} [jp_pre_1995]"
     jp_out = {
-        "enabled": bool(_need(jp, "enabled", jw)),
-        "filed_before": _date(_need(jp, "filed_before", jw), f"{jw} filed_before"),
+        "new_law_from": _date(_need(jp, "new_law_from", jw), f"{jw} new_law_from"),
         "years_from_examined_publication": _int(_need(jp, "years_from_examined_publication", jw), jw),
         "cap_years_from_filing": _int(_need(jp, "cap_years_from_filing", jw), jw),
         "source": str(jp.get("source", "")),

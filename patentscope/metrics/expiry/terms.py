@@ -96,8 +96,8 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
             (m == "years_from_grant", pl.when(pl.col("years_used") == pl.col("years_alt")).then(pl.lit("from_grant_alt"))
              .otherwise(pl.lit("from_grant"))),
             ((m == "years_from_filing") & (pl.col("country") == "JP") & (doc == "invention")
-             & (base < _date_lit(jp["filed_before"])).fill_null(False),
-             pl.lit("jp_pre_1995" if jp["enabled"] else "jp_pre_1995_disabled")),
+             & (base < _date_lit(jp["new_law_from"])).fill_null(False),
+             pl.lit("jp_pre_1995")),
             (m == "years_from_filing", pl.when(pl.col("years_used") == pl.col("years_alt")).then(pl.lit("from_filing_alt"))
              .otherwise(pl.lit("from_filing"))),
             # CA-style: filed on/after change_date -> years from filing; before -> years_from_grant from issue,
@@ -119,16 +119,24 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
         exam_pub=pl.when(pl.col("all_kinds_grant")).then(pl.col("publication_date")),
     )
     v = pl.col("variant")
+    # JP filed before 1995-07-01 (docs/expiry.md "JP before 1995"): the old Art. 67(1) term (the earlier of 15 years
+    # from the examined publication and 20 from filing) stands only where it ended before the 1994 amendment came
+    # into force; every patent still in force then got 20 years from filing. Without an examined-publication date,
+    # the old term cannot have ended before 15 years from the filing date (the publication follows the filing).
+    jp_from = _date_lit(jp["new_law_from"])
     jp_exam_end = add_years(pl.col("exam_pub"), jp["years_from_examined_publication"], leap)
     jp_cap_end = add_years(base, jp["cap_years_from_filing"], leap)
+    jp_old = pl.when(pl.col("exam_pub").is_not_null()).then(pl.min_horizontal(jp_exam_end, jp_cap_end))
+    jp_old_low = add_years(base, jp["years_from_examined_publication"], leap)
+    jp_old_stands = (jp_old < jp_from).fill_null(False)
+    jp_exact = pl.col("exam_pub").is_not_null() | (jp_old_low >= jp_from).fill_null(False)
     p = p.with_columns(
         term_base=_chain([
             (v == "20y_from_earliest_filing", pl.col("t20")),
             (v == "17y_from_grant_no_revival", pl.col("t17")),
             (v == "transition_greater_of_17_and_20", pl.max_horizontal("t17", "t20")),
             (v.is_in(["from_grant", "from_grant_alt", "from_filing", "from_filing_alt"]), pl.col("t_years")),
-            (v == "jp_pre_1995", pl.when(pl.col("exam_pub").is_not_null()).then(pl.min_horizontal(jp_exam_end, jp_cap_end))),
-            (v == "jp_pre_1995_disabled", jp_cap_end),
+            (v == "jp_pre_1995", pl.when(jp_old_stands).then(jp_old).otherwise(jp_cap_end)),
             (v == "filed_on_after_change", pl.col("t20")),
             (v == "issue_before_change", pl.col("t17")),
             (v == "later_of_issue_and_filing", pl.max_horizontal("t17", "t20")),
@@ -174,14 +182,16 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
         td_capped=td & (td_date < pl.col("term_adj")).fill_null(False),
         term_lower=_chain([
             (td & td_date.is_null(), pl.lit(None, dtype=pl.Date)),
-            (v == "jp_pre_1995_disabled", pl.lit(None, dtype=pl.Date)),
+            ((v == "jp_pre_1995") & ~jp_exact, jp_old_low),
             (td, pl.min_horizontal(lower_adj, td_date)),
         ], lower_adj),
     )
     p = p.with_columns(
         bound_reason=_chain([
             (td & td_date.is_null(), pl.lit("a terminal disclaimer was filed and its date is not given")),
-            (v == "jp_pre_1995_disabled", pl.lit("the [unconfirmed] JP pre-1995 rule is off, so 20 years from filing is only an upper bound")),
+            ((v == "jp_pre_1995") & ~jp_exact,
+             pl.format("filed before {} and no examined-publication (kokoku) date is shown: the old term (15 years from that "
+                       "publication) may have ended before {}, when 20 years from filing replaced it", jp_from, jp_from)),
             (cont & (pl.col("term_lower") != pl.col("term_computed")).fill_null(True),
              pl.lit("the term may count from an earlier US or PCT filing (see the 'first US filing E' line) and "
                     "term_inputs.earliest_us_filing_date is not given")),
@@ -209,8 +219,6 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
               "filing date: {} or {} years depends on filing before or on/after {}", pl.col("years"), pl.col("years_alt"),
               pl.col("alt_from")),
         _line(granted & (m == "years_from_filing") & base.is_null(), "filing date (publications.filing_date): the term counts from it"),
-        _line((v == "jp_pre_1995") & pl.col("exam_pub").is_null(),
-              "examined-publication date (jp_pre_1995 rule enabled): no record whose kinds are all grant kinds shows a publication date"),
         _line(granted & (m == "grant_then_filing") & base.is_null(),
               "filing date (publications.filing_date): filed before {} the term is {} years from issue, on/after it {} "
               "years from filing", pl.col("change_date"), pl.col("years_from_grant"), pl.col("years")),
@@ -254,16 +262,27 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
          pl.format("rule {}: {} years from {} = {}", pl.col("rule_id"), pl.col("years_used"),
                    pl.when(m == "years_from_grant").then(pl.format("grant {}", base)).otherwise(base.cast(pl.String)),
                    pl.col("t_years"))),
+        ((v == "jp_pre_1995") & jp_old_stands,
+         pl.format("rule {} (filed {} before {}): the earlier of {} years from the examined publication {} and {} years from "
+                   "filing = {}; that term ended before {}, so the 1994 amendment did not reach it [{}]", pl.col("rule_id"),
+                   base, jp_from, pl.lit(jp["years_from_examined_publication"]), pl.col("exam_pub"),
+                   pl.lit(jp["cap_years_from_filing"]), jp_old, jp_from, pl.lit(jp["source"]))),
+        ((v == "jp_pre_1995") & pl.col("exam_pub").is_not_null(),
+         pl.format("rule {} (filed {} before {}): {} years from filing = {}: the old term (the earlier of {} years from the "
+                   "examined publication {} and {} years from filing = {}) had not ended on {}, so the 1994 amendment's term "
+                   "applies [{}]", pl.col("rule_id"), base, jp_from, pl.lit(jp["cap_years_from_filing"]), jp_cap_end,
+                   pl.lit(jp["years_from_examined_publication"]), pl.col("exam_pub"), pl.lit(jp["cap_years_from_filing"]),
+                   jp_old, jp_from, pl.lit(jp["source"]))),
+        ((v == "jp_pre_1995") & jp_exact,
+         pl.format("rule {} (filed {} before {}): {} years from filing = {}: no examined-publication date is shown, but an old "
+                   "term ({} years from a publication on or after the filing date) could not end before {} > {}, so the "
+                   "1994 amendment's term applies [{}]", pl.col("rule_id"), base, jp_from, pl.lit(jp["cap_years_from_filing"]),
+                   jp_cap_end, pl.lit(jp["years_from_examined_publication"]), jp_old_low, jp_from, pl.lit(jp["source"]))),
         (v == "jp_pre_1995",
-         pl.format("rule jp_pre_1995 [unconfirmed, enabled in term_rules.toml] (filed {} before {}): the earlier of {} years "
-                   "from the examined publication {} and {} years from filing = {} [{}]", base, _date_lit(jp["filed_before"]),
-                   pl.lit(jp["years_from_examined_publication"]), _s(pl.col("exam_pub")), pl.lit(jp["cap_years_from_filing"]),
-                   _s(pl.col("term_base")), pl.lit(jp["source"]))),
-        (v == "jp_pre_1995_disabled",
-         pl.format("rule {} (filed {} before {}): {} years from filing = {} is only an UPPER BOUND: the old rule (15 years "
-                   "from the examined publication, capped at 20 from filing) is [unconfirmed] and off in term_rules.toml "
-                   "[jp_pre_1995], so the patent may have ended earlier", pl.col("rule_id"), base,
-                   _date_lit(jp["filed_before"]), pl.lit(jp["cap_years_from_filing"]), jp_cap_end)),
+         pl.format("rule {} (filed {} before {}): {} years from filing = {} AT THE LATEST: no examined-publication (kokoku) "
+                   "date is shown, and the old term ({} years from it, so not before {}) may have ended before {} [{}]",
+                   pl.col("rule_id"), base, jp_from, pl.lit(jp["cap_years_from_filing"]), jp_cap_end,
+                   pl.lit(jp["years_from_examined_publication"]), jp_old_low, jp_from, pl.lit(jp["source"]))),
         (v == "filed_on_after_change",
          pl.format("rule {} (filed {} on/after {}): {} years from filing = {}", pl.col("rule_id"), base, pl.col("change_date"),
                    pl.col("years"), pl.col("t20"))),
