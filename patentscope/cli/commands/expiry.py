@@ -162,8 +162,14 @@ def register(main: click.Group) -> None:
                 raise InputError(f"{key} is a {office} publication and has effect only in {office}, not {cc}{hint}")
         ex = compute_expiry(inp["publications"], inp["term_inputs"], inp["legal_events"], inp["priority_claims"],
                             at=when, today=today, rules=rules, markets=[cc] if cc else [],
-                            status_evidence=inp.get("status_evidence"), reissue_of=inp.get("reissue_of"))
+                            status_evidence=inp.get("status_evidence"), reissue_of=inp.get("reissue_of"),
+                            designations=inp.get("designations"))
         ex = ex.filter(pl.col("pub_key") == key)  # a reissue's original is read with it, not shown
+        if cc is not None and cc != "EP" and ex.filter(pl.col("jurisdiction") == cc).height == 0:
+            states = inp["designations"].filter(pl.col("pub_key") == key)["designated"].to_list()
+            if states and states[0]:
+                raise InputError(f"{key} does not designate {cc} (it designates {' '.join(states[0])}), so it has no "
+                                 "effect there (EPC Art. 2(2), 64(1), 79(1))")
         if cc is not None:
             ex = ex.filter(pl.col("jurisdiction") == cc)
         rows = public_columns(ex).to_dicts()

@@ -11,7 +11,7 @@ from ...errors import InputError
 from ..expiry_rules import TermRules, load_rules
 from .classify import _classify
 from .common import _STATUS_INPUTS, EVENT_SCHEMA, EXPIRY_COLUMNS, PRIORITY_SCHEMA, PUB_SCHEMA, TERM_INPUT_SCHEMA, _conform
-from .events import _apply_events, _targets
+from .events import _apply_events, _designations, _targets
 from .exam import _exam_requests
 from .prepare import _merge_term_inputs, _prepare_events
 from .reissue import _reissues
@@ -32,6 +32,7 @@ def compute_expiry(
     markets: Iterable[str] = (),
     status_evidence: pl.DataFrame | None = None,
     reissue_of: pl.DataFrame | None = None,
+    designations: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Expected expiry, status at ``at`` and calculation log per publication and jurisdiction.
 
@@ -42,6 +43,11 @@ def compute_expiry(
     ``reissue_of`` (pub_key, original_pub_key): the original patent of each US reissue (35 USC 251(a):
     the reissue ends with it); the original must be among ``publications``. Without it a reissue's
     end is unknown (said in the log).
+
+    ``designations`` (pub_key, designated: list of state codes): the states a granted EP designates
+    (:func:`.warehouse.designations_frame`). A market it does not designate gets no national row
+    (an EP patent has no effect there, EPC Art. 2(2), 64(1), 79(1)); the bundle row's log names
+    the designated states and the markets left out. Without it every market is evaluated.
 
     ``priority_claims`` (pub_key, seq, claim_as_written, priority_country, priority_date,
     claim_type) only matter for US publications without term_inputs.earliest_us_filing_date:
@@ -62,6 +68,7 @@ def compute_expiry(
     ev = _prepare_events(_conform(legal_events, EVENT_SCHEMA, "legal_events"), today)
     pc = _conform(priority_claims, PRIORITY_SCHEMA, "priority_claims")
     p = _reissues(_terms(_classify(pubs, ti, ev, pc, rules, today), rules), reissue_of)
+    p = _designations(p, designations, list(markets))
     t = _targets(p, ev, list(markets))
     rows = _apply_events(p, ev, t, rules)
     r = _exam_requests(_finish(p, rows), ev, status_evidence, rules, today)

@@ -10,16 +10,39 @@ from ..expiry_rules import TermRules, add_years
 from .common import _chain, _s
 
 
+def _asked(markets: Sequence[str]) -> list[str]:
+    return sorted({m.strip().upper() for m in markets if m and m.strip().upper() != "EP"})
+
+
+def _designations(p: pl.DataFrame, designations: pl.DataFrame | None, markets: Sequence[str]) -> pl.DataFrame:
+    """Per publication: ``designated`` (the states an EP grant designates, null when not shown) and
+    ``undesignated`` (the asked markets it does not designate: no national row for them)."""
+    schema = pl.Schema({"pub_key": pl.String(), "designated": pl.List(pl.String)})
+    d = pl.DataFrame(schema=schema) if designations is None else designations.select(list(schema)).cast(schema)
+    d = d.filter(pl.col("designated").list.len() > 0).unique("pub_key")
+    asked = pl.lit(_asked(markets), dtype=pl.List(pl.String))
+    return p.join(d, on="pub_key", how="left").with_columns(
+        designated=pl.when(pl.col("country") == "EP").then(pl.col("designated")),
+    ).with_columns(
+        undesignated=pl.when(pl.col("designated").is_not_null()).then(asked.list.set_difference(pl.col("designated"))),
+    )
+
+
 def _targets(p: pl.DataFrame, ev: pl.DataFrame, markets: Sequence[str]) -> pl.DataFrame:
-    """The office row of every publication, plus national rows of granted EP bundles."""
+    """The office row of every publication, plus national rows of granted EP bundles: where legal
+    events name a state, and for each asked market the bundle designates (every market when the
+    designations are not shown)."""
     office_rows = p.select("pub_key", pl.col("country").alias("jurisdiction"), pl.lit(False).alias("national"))
     bundles = p.filter(pl.col("national_members").fill_null(False) & (pl.col("document_type") == "invention")).select("pub_key")
     if bundles.height == 0:  # no EP bundle: the office rows only (one per pub_key)
         return office_rows
     from_events = (ev.join(bundles, on="pub_key", how="semi").filter(pl.col("jurisdiction") != "EP")
                    .select("pub_key", "jurisdiction").unique())
-    asked = [m.strip().upper() for m in markets if m and m.strip().upper() != "EP"]
-    from_markets = bundles.join(pl.DataFrame({"jurisdiction": asked}, schema={"jurisdiction": pl.String}), how="cross")
+    asked = _asked(markets)
+    bundles = p.filter(pl.col("national_members").fill_null(False) & (pl.col("document_type") == "invention")).select(
+        "pub_key", "designated")
+    from_markets = bundles.join(pl.DataFrame({"jurisdiction": asked}, schema={"jurisdiction": pl.String}), how="cross") \
+        .filter(pl.col("designated").is_null() | pl.col("designated").list.contains(pl.col("jurisdiction")).fill_null(False))
     national = pl.concat([from_events, from_markets.select("pub_key", "jurisdiction")]).unique().with_columns(
         national=pl.lit(True))
     return pl.concat([office_rows, national]).unique(["pub_key", "jurisdiction"])

@@ -90,17 +90,27 @@ def _finish(p: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
         (nat & (pl.col("n_own_events") > 0),
          pl.format("jurisdiction {}: national part of the EP bundle; EP-wide events and {} event(s) for {} apply",
                    pl.col("jurisdiction"), pl.col("n_own_events"), pl.col("jurisdiction"))),
+        (nat & pl.col("designated").list.contains(pl.col("jurisdiction")).fill_null(False),
+         pl.format("jurisdiction {}: designated in the EP grant, but no legal events for {} in the warehouse, so whether "
+                   "the patent was validated and kept there is unknown", pl.col("jurisdiction"), pl.col("jurisdiction"))),
         (nat, pl.format("jurisdiction {}: no legal events for {} in the warehouse, so whether the EP patent took effect "
                         "and was kept there is unknown", pl.col("jurisdiction"), pl.col("jurisdiction"))),
         ((pl.col("country") == "EP") & granted,
          pl.lit("jurisdiction EP: the bundle as a whole (EP-wide events); national lapses are in the national rows")),
     ], _NULL_S)
+    office_row = ~nat & (pl.col("country") == "EP")
+    designated_line = _line(office_row & pl.col("designated").is_not_null(),
+                            "designated states (EP grant, INID 84, as the record prints them): {}",
+                            pl.col("designated").list.join(" "))
+    undesignated_line = _line(office_row & (pl.col("undesignated").list.len() > 0).fill_null(False),
+                              "markets not designated: {}: no national row, an EP patent has no effect there "
+                              "(EPC Art. 2(2), 64(1), 79(1))", pl.col("undesignated").list.join(" "))
     empty = pl.lit([], dtype=pl.List(pl.String))
     r = r.with_columns(
         flags=pl.col("pub_flags"),
         st_term_log=pl.concat_list([
             pl.col("pub_log"),
-            _lines(nat_line),
+            _lines(nat_line, designated_line, undesignated_line),
             pl.col("event_lines").fill_null(empty),
             pl.col("unmatched_lines").fill_null(empty),
             _lines(ov_expiry, ov_lapse, late_lapse, us_fees),

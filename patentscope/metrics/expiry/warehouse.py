@@ -57,6 +57,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, pub_keys: Sequence[str] | None =
         out["reissue_of"] = q(f"SELECT * FROM ({_REISSUE_LINKS})")
         shown = q("SELECT pub_key, field, value, source FROM field_values")
         out["status_evidence"] = evidence_frame(shown.filter(pl.col("field").is_in(["status_as_shown", "expiry_as_shown"])))
+        out["designations"] = designations_frame(shown)
         if derive_from_field_values:
             fv = q("SELECT pub_key, field, value, chosen FROM field_values")
             derived = derive_term_inputs(fv, out["term_inputs"])
@@ -67,6 +68,20 @@ def load_inputs(con: duckdb.DuckDBPyConnection, pub_keys: Sequence[str] | None =
         raise WarehouseError(f"the warehouse lacks a table the expiry engine reads ({str(e).splitlines()[0]}); "
                              "run `patentscope migrate`") from None
     return out
+
+
+def designations_frame(field_values: pl.DataFrame) -> pl.DataFrame:
+    """(pub_key, designated: the states its EP grant designates, every source's list joined) from
+    field_values rows (pub_key, field, value, ...) named 'designated_states'."""
+    from ...normalize.designations import parse_designated_states
+
+    rows = field_values.filter(pl.col("field") == "designated_states")
+    states: dict[str, list[str]] = {}
+    for key, value in rows.select("pub_key", "value").iter_rows():
+        have = states.setdefault(key, [])
+        have.extend(c for c in parse_designated_states(value) if c not in have)
+    return pl.DataFrame({"pub_key": list(states), "designated": [v or None for v in states.values()]},
+                        schema={"pub_key": pl.String, "designated": pl.List(pl.String)})
 
 
 @dataclass(frozen=True)
@@ -121,7 +136,8 @@ def refresh(
     else:
         basis = holder_basis or "holder_group"
     ex = compute_expiry(inp["publications"], inp["term_inputs"], inp["legal_events"], inp["priority_claims"], at=at,
-                        today=today, rules=rules, status_evidence=inp.get("status_evidence"), reissue_of=inp.get("reissue_of"))
+                        today=today, rules=rules, status_evidence=inp.get("status_evidence"), reissue_of=inp.get("reissue_of"),
+                        designations=inp.get("designations"))
     if years is None:
         first = ex["in_force_from"].drop_nulls().min()
         y0 = first.year if isinstance(first, dt.date) else at.year

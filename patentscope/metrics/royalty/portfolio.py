@@ -14,7 +14,9 @@ PORTFOLIO_COLUMNS = {"family_id": pl.Utf8, "holder_group": pl.Utf8, "jurisdictio
 def expand_ep(portfolio: pl.DataFrame, markets: Iterable[str]) -> pl.DataFrame:
     """Rows of jurisdiction 'EP' (the European bundle as a whole) copied to each market in
     ``markets`` that has no national row of the same family and holder — the scenario's
-    assumption that a granted EP is validated there."""
+    assumption that a granted EP is validated there. Where the portfolio carries ``designated``
+    (the states the EP grant designates, null when not shown), a market the grant does not
+    designate gets no copy: the patent has no effect there (EPC Art. 2(2), 64(1), 79(1))."""
     ms = list(markets)
     if not ms or portfolio.height == 0:
         return portfolio
@@ -22,7 +24,9 @@ def expand_ep(portfolio: pl.DataFrame, markets: Iterable[str]) -> pl.DataFrame:
     copies = []
     for m in ms:
         national = portfolio.filter(pl.col("jurisdiction") == m).select("family_id", "holder_group").unique()
-        copies.append(ep.join(national, on=["family_id", "holder_group"], how="anti").with_columns(pl.lit(m).alias("jurisdiction")))
+        here = ep if "designated" not in ep.columns else ep.filter(
+            pl.col("designated").is_null() | pl.col("designated").list.contains(pl.lit(m)).fill_null(False))
+        copies.append(here.join(national, on=["family_id", "holder_group"], how="anti").with_columns(pl.lit(m).alias("jurisdiction")))
     return pl.concat([portfolio, *copies])
 
 

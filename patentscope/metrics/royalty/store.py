@@ -9,6 +9,7 @@ import duckdb
 import polars as pl
 
 from ...warehouse.connection import tables, transaction
+from ..expiry.warehouse import designations_frame
 from .engine import blocking, inverse, sensitivity, simulate, threshold_year, variants
 from .portfolio import expand_ep
 from .scenario import Scenario
@@ -38,7 +39,7 @@ def portfolio_from_warehouse(con: duckdb.DuckDBPyConnection, weights: str = "fam
                greatest(e.in_force_from, coalesce(h.valid_from, e.in_force_from)) AS in_force_from,
                least(e.expiry_date, coalesce(h.valid_to, e.expiry_date)) AS in_force_to,
                (1.0 / h.n_holders) {'* coalesce(c.pagerank, 0)' if cent else ''} AS weight,
-               e.expiry_is_upper_bound
+               e.expiry_is_upper_bound, e.pub_key AS _pub_key
         FROM expiry_results e
         JOIN publications p USING (pub_key)
         JOIN h USING (pub_key)
@@ -47,6 +48,11 @@ def portfolio_from_warehouse(con: duckdb.DuckDBPyConnection, weights: str = "fam
         WHERE p.in_landscape AND e.in_force_from IS NOT NULL AND e.expiry_date IS NOT NULL
           AND s.segment <> 'unclassified'
     """).pl()
+    # the states each EP grant designates: a scenario's ep_validated_in market it does not designate gets no copy
+    fv = con.sql("SELECT pub_key, field, value FROM field_values WHERE field = 'designated_states'").pl() \
+        if "field_values" in have else pl.DataFrame(schema={"pub_key": pl.String, "field": pl.String, "value": pl.String})
+    df = df.join(designations_frame(fv).rename({"pub_key": "_pub_key"}), on="_pub_key", how="left").with_columns(
+        designated=pl.when(pl.col("jurisdiction") == "EP").then(pl.col("designated"))).drop("_pub_key")
     return df.filter(pl.col("in_force_from") < pl.col("in_force_to"))
 
 
