@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from patentscope.metrics.expiry import compute_expiry
-from patentscope.metrics.expiry_evidence import evidence_frame, normalise_status
+from patentscope.metrics.expiry.evidence import evidence_frame, normalise_status
 
 D = dt.date
 TODAY = D(2026, 11, 28)

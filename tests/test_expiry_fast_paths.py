@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from patentscope.metrics.expiry import EVENT_SCHEMA, compute_expiry, load_inputs
-from patentscope.metrics.expiry_evidence import EVIDENCE_SCHEMA
+from patentscope.metrics.expiry.evidence import EVIDENCE_SCHEMA
 
 D = dt.date
 TODAY = D(2026, 11, 28)

@@ -5,7 +5,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from patentscope.metrics.expiry_inputs import derive_term_inputs, parse_pct_filing, parse_pta
+from patentscope.metrics.expiry.inputs import derive_term_inputs, parse_pct_filing, parse_pta
 
 
 @pytest.mark.parametrize("text,days", [("278 days", 278), ("971 days", 971), (" 1 day ", 1), ("about 278 days", None),
@@ -48,7 +48,7 @@ def test_derive_only_for_publications_without_term_inputs():
 ])
 def test_parse_term_text_forms(text, want):
     """35 USC 154(b) (PTA days), 253 (terminal disclaimer): every printed form is read or reported."""
-    from patentscope.metrics.expiry_inputs import parse_term_text
+    from patentscope.metrics.expiry.inputs import parse_term_text
     assert parse_term_text(text) == want
 
 

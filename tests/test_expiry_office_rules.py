@@ -17,8 +17,8 @@ from test_expiry_rules import RULES, TODAY, ev, log, one, pub, run
 from patentscope.cli import main
 from patentscope.errors import ConfigError
 from patentscope.metrics.expiry import compute_expiry, load_inputs, status_at
-from patentscope.metrics.expiry_evidence import EVIDENCE_SCHEMA, evidence_frame
-from patentscope.metrics.expiry_rules import builtin_rules_path, load_rules
+from patentscope.metrics.expiry.evidence import EVIDENCE_SCHEMA, evidence_frame
+from patentscope.metrics.expiry.rules import builtin_rules_path, load_rules
 from patentscope.warehouse import migrations
 
 D = dt.date

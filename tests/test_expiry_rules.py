@@ -22,7 +22,7 @@ from patentscope.metrics.expiry import (
     in_force_stock,
     status_at,
 )
-from patentscope.metrics.expiry_rules import builtin_rules_path, load_rules
+from patentscope.metrics.expiry.rules import builtin_rules_path, load_rules
 
 D = dt.date
 TODAY = D(2026, 11, 28)

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from patentscope.cli import main
 from patentscope.errors import WarehouseError
 from patentscope.metrics.expiry import compute_expiry, load_inputs, refresh
-from patentscope.metrics.expiry_rules import load_rules
+from patentscope.metrics.expiry.rules import load_rules
 from patentscope.warehouse import migrations
 from patentscope.warehouse.connection import reader
 from patentscope.warehouse.query import load_queries, run_read_only

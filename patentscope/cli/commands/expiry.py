@@ -142,7 +142,7 @@ def register(main: click.Group) -> None:
         if as_json and as_csv:
             raise click.UsageError("give --json or --csv, not both")
         from ...metrics.expiry import compute_expiry, load_inputs, public_columns
-        from ...metrics.expiry_rules import load_rules
+        from ...metrics.expiry.rules import load_rules
         from ...warehouse.connection import reader
 
         rules = load_rules(rules_path)

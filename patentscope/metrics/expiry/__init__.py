@@ -1,7 +1,7 @@
 """Expiry engine: expected expiry, status at any date and a calculation log per publication.
 
 Pure polars: frames in, frames out; every rule parameter comes from the term-rules file
-(``patentscope/data/term_rules.toml``, see :mod:`..expiry_rules` and docs/expiry.md).
+(``patentscope/data/term_rules.toml``, see :mod:`.rules` and docs/expiry.md).
 
 Inputs (columns as in the warehouse tables, docs/schema.md; missing optional columns are nulls):
 

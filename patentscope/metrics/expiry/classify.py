@@ -6,8 +6,8 @@ import datetime as dt
 
 import polars as pl
 
-from ..expiry_rules import TermRules, add_years
 from .common import _APP_TYPE_TO_DOC, _NOT_CONTINUITY, _NULL_S, GRANTED_TYPES, _chain, _date_lit, _line, _lines, _s
+from .rules import TermRules, add_years
 
 
 def _continuity(pubs: pl.DataFrame, pc: pl.DataFrame, rules: TermRules) -> pl.DataFrame:

@@ -8,13 +8,13 @@ from collections.abc import Iterable
 import polars as pl
 
 from ...errors import InputError
-from ..expiry_rules import TermRules, load_rules
 from .classify import _classify
 from .common import _STATUS_INPUTS, EVENT_SCHEMA, EXPIRY_COLUMNS, PRIORITY_SCHEMA, PUB_SCHEMA, TERM_INPUT_SCHEMA, _conform
 from .events import _apply_events, _designations, _targets
 from .exam import _exam_requests
 from .prepare import _merge_term_inputs, _prepare_events
 from .reissue import _reissues
+from .rules import TermRules, load_rules
 from .status import _finish, status_at
 from .terms import _terms
 from .weigh import _apply_evidence
@@ -36,7 +36,7 @@ def compute_expiry(
 ) -> pl.DataFrame:
     """Expected expiry, status at ``at`` and calculation log per publication and jurisdiction.
 
-    ``status_evidence``: the record's own status (:func:`.expiry_evidence.evidence_frame` of the
+    ``status_evidence``: the record's own status (:func:`.evidence.evidence_frame` of the
     field_values status_as_shown / expiry_as_shown rows); it is weighed against the computed
     term, and a contradiction is resolved towards the evidence or flagged (docs/expiry.md).
 

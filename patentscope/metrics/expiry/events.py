@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from ..expiry_rules import TermRules, add_years
 from .common import _chain, _s
+from .rules import TermRules, add_years
 
 
 def _asked(markets: Sequence[str]) -> list[str]:

@@ -20,8 +20,8 @@ import datetime as dt
 
 import polars as pl
 
-from ..expiry_rules import TermRules
 from .common import _NULL_S, _date_lit, _line, _lines
+from .rules import TermRules
 
 # status evidence that shows an application was examined (or granted) in its office
 _EXAMINED_STATES = ("granted", "in_force", "expired_term", "lapsed_fee", "fee_paid")

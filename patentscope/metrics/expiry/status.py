@@ -7,8 +7,8 @@ import datetime as dt
 import polars as pl
 
 from ...errors import InputError
-from ..expiry_rules import TermRules, load_rules
 from .common import _NULL_S, _STATUS_INPUTS, GRANTED_TYPES, _chain, _date_lit, _line, _lines, _s
+from .rules import TermRules, load_rules
 
 
 def _finish(p: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 import polars as pl
 
 from ...errors import InputError
-from ..expiry_rules import TermRules, load_rules
 from .common import ALL_JURISDICTIONS, HOLDER_SCHEMA, NO_HOLDER, _conform, _date_lit
+from .rules import TermRules, load_rules
 from .status import _in_lapse_at, _status_exprs, _with_in_lapse
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..expiry_rules import TermRules, add_years
 from .common import _NULL_S, GRANTED_TYPES, _chain, _date_lit, _line, _lines, _s
+from .rules import TermRules, add_years
 
 
 def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:

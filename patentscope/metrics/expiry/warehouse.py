@@ -11,11 +11,11 @@ import polars as pl
 
 from ...errors import WarehouseError
 from ...warehouse.connection import tables
-from ..expiry_evidence import evidence_frame
-from ..expiry_inputs import derive_term_inputs
-from ..expiry_rules import TermRules, load_rules
 from .common import EVENT_SCHEMA, PRIORITY_SCHEMA, PUB_SCHEMA, TERM_INPUT_SCHEMA, _conform
 from .engine import compute_expiry, public_columns
+from .evidence import evidence_frame
+from .inputs import derive_term_inputs
+from .rules import TermRules, load_rules
 from .stock import holder_cliffs, in_force_stock
 
 # the original patent of each US reissue (35 USC 251(a)); no ingest writes this relation yet
@@ -31,7 +31,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, pub_keys: Sequence[str] | None =
     original_pub_key); only ``pub_keys`` when given, plus the originals of reissues among them.
 
     ``derive_from_field_values``: add term_inputs rows read from printed PTA and PCT data for
-    publications with none (see :mod:`..expiry_inputs`; source 'field_values')."""
+    publications with none (see :mod:`.inputs`; source 'field_values')."""
     if pub_keys is not None:  # a reissue's original is read with it: the reissue ends with the original's term
         keys = list(pub_keys)
         try:

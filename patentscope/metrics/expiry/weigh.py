@@ -7,9 +7,9 @@ from typing import Any
 
 import polars as pl
 
-from ..expiry_evidence import ENDED_STATES
-from ..expiry_rules import TermRules, add_years
 from .common import _NULL_S, _chain, _date_lit, _line, _lines, _s
+from .evidence import ENDED_STATES
+from .rules import TermRules, add_years
 from .status import _status_exprs, _with_in_lapse
 
 
@@ -140,5 +140,5 @@ def _apply_evidence(r: pl.DataFrame, evidence: pl.DataFrame | None, rules: TermR
 
 
 def _ev_schema() -> dict[str, Any]:
-    from ..expiry_evidence import EVIDENCE_SCHEMA
+    from .evidence import EVIDENCE_SCHEMA
     return dict(EVIDENCE_SCHEMA)

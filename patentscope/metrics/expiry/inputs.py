@@ -16,7 +16,7 @@ import re
 
 import polars as pl
 
-from ..normalize.dates import parse_date
+from ...normalize.dates import parse_date
 
 DERIVED_SOURCE = "field_values"
 

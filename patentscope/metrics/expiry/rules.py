@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 
 DOCUMENT_TYPES = (
     "application", "invention", "utility_model", "design", "plant", "reissue", "international_application",
@@ -203,13 +203,13 @@ def load_rules(path: str | Path | None = None) -> TermRules:
 
 def _read_rules(p: Path) -> TermRules:
     try:
-        from ..inputs import read_text  # not-UTF-8 bytes and special files named, not an internal error
+        from ...inputs import read_text  # not-UTF-8 bytes and special files named, not an internal error
 
         text = read_text(p, what="term rules file")
     except OSError as e:
         raise ConfigError(f"cannot read term rules {p}: {e.strerror}; fix the path or use the built-in file") from None
     try:
-        from ..inputs import parse_toml  # syntax line, nesting depth, secrets
+        from ...inputs import parse_toml  # syntax line, nesting depth, secrets
 
         raw = parse_toml(text, str(p))[0]
     except tomllib.TOMLDecodeError as e:

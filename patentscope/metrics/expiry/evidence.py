@@ -13,7 +13,7 @@ import re
 
 import polars as pl
 
-from ..normalize.dates import parse_date
+from ...normalize.dates import parse_date
 
 # state: what the shown status means for the patent
 #   lapsed_fee    ended early for non-payment of a fee
