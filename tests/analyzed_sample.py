@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from built_once import built_once
 
 TODAY = dt.date(2026, 11, 28)
 
@@ -16,11 +17,8 @@ def analyzed_sample(tmp_path_factory: pytest.TempPathFactory, sample_warehouse: 
     """The path of an analyzed copy of ``sample_warehouse`` (built on first use; tests only read it)."""
     from patentscope.analyze import analyze
 
-    target = tmp_path_factory.getbasetemp() / "analyzed-sample" / "w.duckdb"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name("building.duckdb")
-        shutil.copy(sample_warehouse, tmp)
-        analyze(tmp, at=TODAY, today=TODAY)
-        tmp.replace(target)
-    return target
+    def build(path: Path) -> None:
+        shutil.copy(sample_warehouse, path)
+        analyze(path, at=TODAY, today=TODAY)
+
+    return built_once(tmp_path_factory, "analyzed-sample", build)

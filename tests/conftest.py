@@ -45,10 +45,11 @@ def mem_con():
 
 @pytest.fixture(scope="session")
 def sample_warehouse(tmp_path_factory, landscape) -> Path:
-    """A warehouse file built once from the embedded sample (tests must only read it)."""
-    path = tmp_path_factory.mktemp("sample") / "patentscope.duckdb"
-    ingest_sample_format(path, sample_folder(), landscape, command="pytest")
-    return path
+    """A warehouse file built once per run from the embedded sample (tests must only read it)."""
+    from built_once import built_once
+
+    return built_once(tmp_path_factory, "sample",
+                      lambda path: ingest_sample_format(path, sample_folder(), landscape, command="pytest"))
 
 
 @pytest.fixture(scope="session")

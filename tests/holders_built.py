@@ -8,13 +8,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
-_BUILT: dict[str, Path] = {}
+from built_once import built_once
 
 
 def built_copy(sample_warehouse: Path, tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
-    if "path" not in _BUILT:
-        path = tmp_path_factory.mktemp("holders-built") / "w.duckdb"
+    def build(path: Path) -> None:
         shutil.copy(sample_warehouse, path)
         con = duckdb.connect(str(path))
         try:
@@ -23,7 +21,7 @@ def built_copy(sample_warehouse: Path, tmp_path_factory: pytest.TempPathFactory,
             refresh(con)
         finally:
             con.close()
-        _BUILT["path"] = path
+
     out = tmp_path_factory.mktemp(name) / "w.duckdb"
-    shutil.copy(_BUILT["path"], out)
+    shutil.copy(built_once(tmp_path_factory, "holders-built", build), out)
     return out
