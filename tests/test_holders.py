@@ -188,11 +188,18 @@ def test_bad_lineage_lines_are_refused(tmp_path, row, msg):
 
 
 def test_overrides_parse_and_refuse_mistakes(tmp_path, monkeypatch):
-    ov = parse_overrides('[[merge]]\nnames = ["A", "B"]\n[[set_group]]\nname = "A"\ngroup = "G"\nfrom = 2004-04-01\n')
-    assert ov.count == 2 and ov.set_group[0].valid_from == D("2004-04-01")
-    for bad, msg in [("[[merge]]\nnames = [\"A\"]", "at least 2"), ("[[bogus]]\nx = 1", "unknown section"),
-                     ("[[set_kind]]\nname = \"A\"\nkind = \"robot\"", "kind must be"), ("not toml [", "not valid TOML"),
-                     ("[[merge]]\nnames = [\"A\", \"B\"]\n[[split]]\nnames = [\"A\", \"B\"]", "both merged and split")]:
+    ov = parse_overrides('[[merge]]\nnames = ["A", "B"]\n[[set_group]]\nname = "A"\ngroup = "G"\nfrom = 2004-04-01\n'
+                         '[[set_country]]\nname = "A"\ncountry = " jp "\n')
+    assert ov.count == 3 and ov.set_group[0].valid_from == D("2004-04-01") and ov.set_country[0][1] == "JP"
+    for bad, msg in [("[[merge]]\nnames = [\"A\"]", r"<overrides>:2: merge\[1\]\.names: .*at least 2"),
+                     ("[[bogus]]\nx = 1", r"<overrides>:1: bogus: unknown key \(allowed here: merge, split"),
+                     ("[[set_kind]]\nname = \"A\"\nkind = \"robot\"", r":3: set_kind\[1\]\.kind: Input should be 'person'"),
+                     ("not toml [", "not valid TOML"),
+                     ("[[merge]]\nnames = [\"A\", \"B\"]\n[[split]]\nnames = [\"A\", \"B\"]", "both merged and split"),
+                     ("[[set_country]]\nname = \"A\"\ncountry = \"jpn\"", r":3: set_country\[1\]\.country: .*two-letter"),
+                     ("[[set_group]]\nname = \"A\"\ngroup = \"G\"\nfrom = 2005-01-01\nto = 2004-01-01",
+                      r":5: set_group\[1\]\.to: .*reversed"),
+                     ("[merge]\nnames = [\"A\", \"B\"]", r"merge: must be an array")]:
         with pytest.raises(ConfigError, match=msg):
             parse_overrides(bad)
     wh = tmp_path / "w.duckdb"

@@ -21,13 +21,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from ..errors import ConfigError
+from ..inputs import InputDate, InputModel, NonEmptyStr, RangeError, ordered, toml_text
 
 ENV = "PATENTSCOPE_HOLDER_OVERRIDES"
 BESIDE_WAREHOUSE = "holder_overrides.toml"
@@ -60,90 +61,84 @@ class Overrides:
         return sum(len(x) for x in (self.merge, self.split, self.rename, self.set_group, self.set_country, self.set_kind))
 
 
-def _date(v: Any, where: str) -> dt.date | None:
-    if v is None or v == "":
-        return None
-    if isinstance(v, dt.datetime):
-        return v.date()
-    if isinstance(v, dt.date):
-        return v
-    if isinstance(v, str):
-        try:
-            return dt.date.fromisoformat(v)
-        except ValueError:
-            pass
-    raise ConfigError(f"{where}: {v!r} is not a date (write 2004-04-01)")
+# --- the file, as the typed reader (patentscope.inputs) checks it: file:line: key: what is wrong
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True)]
 
 
-def _str(entry: dict[str, Any], key: str, where: str, required: bool = True) -> str:
-    v = entry.get(key)
-    if v is None and not required:
-        return ""
-    if not isinstance(v, str) or (required and not v.strip()):
-        raise ConfigError(f"{where}: needs {key} = \"...\" (a non-empty string)")
-    return v.strip()
+def _country(v: str) -> str:
+    code = v.strip().upper()
+    if not (len(code) == 2 and code.isascii() and code.isalpha()):
+        raise ValueError(f"must be a two-letter ISO 3166 code, not {v!r}")
+    return code
 
 
-def _names(entry: dict[str, Any], where: str, minimum: int) -> tuple[str, ...]:
-    v = entry.get("names")
-    if not isinstance(v, list) or len(v) < minimum or not all(isinstance(x, str) and x.strip() for x in v):
-        raise ConfigError(f"{where}: needs names = [\"...\", \"...\"] with at least {minimum} non-empty names")
-    return tuple(x.strip() for x in v)
+Country = Annotated[str, AfterValidator(_country)]
+
+
+class _Names(InputModel):
+    names: Annotated[list[NonEmptyStr], Field(min_length=2)]
+    reason: Reason = ""
+
+
+class _Rename(InputModel):
+    name: NonEmptyStr
+    to: NonEmptyStr
+    reason: Reason = ""
+
+
+class _SetGroup(InputModel):
+    name: NonEmptyStr
+    group: NonEmptyStr
+    valid_from: InputDate | None = Field(None, alias="from")
+    valid_to: InputDate | None = Field(None, alias="to")
+    reason: Reason = ""
+    _dates = ordered("from", "to", strict=True)
+
+
+class _SetCountry(InputModel):
+    name: NonEmptyStr
+    country: Country
+    reason: Reason = ""
+
+
+class _SetKind(InputModel):
+    name: NonEmptyStr
+    kind: Literal["person", "organisation", "unresolved"]
+    reason: Reason = ""
+
+
+class OverridesFile(InputModel):
+    """``holder_overrides.toml``: arrays of tables, each entry with an optional reason."""
+
+    merge: list[_Names] = []
+    split: list[_Names] = []
+    rename: list[_Rename] = []
+    set_group: list[_SetGroup] = []
+    set_country: list[_SetCountry] = []
+    set_kind: list[_SetKind] = []
+
+    @model_validator(mode="after")
+    def _not_merged_and_split(self) -> OverridesFile:
+        for entry in self.split:
+            for m in self.merge:
+                both = [n for n in entry.names if n in m.names]
+                if len(both) >= 2:
+                    raise RangeError("split", f"{both} are both merged and split; keep one of the two entries")
+        return self
 
 
 def parse_overrides(text: str, path: str = "<overrides>") -> Overrides:
-    try:
-        from ..inputs import parse_toml  # syntax line, nesting depth, secrets
-
-        data = parse_toml(text, path)[0]
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML ({e}); fix the file or remove it") from None
-    unknown = sorted(set(data) - set(_TABLES))
-    if unknown:
-        raise ConfigError(f"{path}: unknown section(s) {', '.join(unknown)}; allowed: {', '.join(_TABLES)}")
-    ov = Overrides(path=path, sha256=hashlib.sha256(text.encode()).hexdigest())
-    for table in _TABLES:
-        entries = data.get(table, [])
-        if not isinstance(entries, list):
-            raise ConfigError(f"{path}: write [[{table}]] (an array of tables), not [{table}]")
-        for i, entry in enumerate(entries, start=1):
-            where = f"{path}: [[{table}]] entry {i}"
-            if not isinstance(entry, dict):
-                raise ConfigError(f"{where}: not a table")
-            allowed = {"merge": {"names", "reason"}, "split": {"names", "reason"}, "rename": {"name", "to", "reason"},
-                       "set_group": {"name", "group", "from", "to", "reason"},
-                       "set_country": {"name", "country", "reason"}, "set_kind": {"name", "kind", "reason"}}[table]
-            extra = sorted(set(entry) - allowed)
-            if extra:
-                raise ConfigError(f"{where}: unknown key(s) {', '.join(extra)}; allowed: {', '.join(sorted(allowed))}")
-            reason = _str(entry, "reason", where, required=False)
-            if table == "merge":
-                ov.merge.append((_names(entry, where, 2), reason))
-            elif table == "split":
-                ov.split.append((_names(entry, where, 2), reason))
-            elif table == "rename":
-                ov.rename.append((_str(entry, "name", where), _str(entry, "to", where), reason))
-            elif table == "set_group":
-                vf, vt = _date(entry.get("from"), where), _date(entry.get("to"), where)
-                if vf and vt and vt <= vf:
-                    raise ConfigError(f"{where}: to {vt} is not after from {vf}")
-                ov.set_group.append(GroupOverride(_str(entry, "name", where), _str(entry, "group", where), vf, vt, reason))
-            elif table == "set_country":
-                c = _str(entry, "country", where).upper()
-                if not re.fullmatch(r"[A-Z]{2}", c):
-                    raise ConfigError(f"{where}: country must be a two-letter ISO code, not {c!r}")
-                ov.set_country.append((_str(entry, "name", where), c, reason))
-            elif table == "set_kind":
-                k = _str(entry, "kind", where)
-                if k not in _KINDS:
-                    raise ConfigError(f"{where}: kind must be one of {', '.join(_KINDS)}, not {k!r}")
-                ov.set_kind.append((_str(entry, "name", where), k, reason))
-    merged = {n for names, _ in ov.merge for n in names}
-    for names, _ in ov.split:
-        both = [n for n in names if n in merged]
-        if len(both) >= 2 and any(set(both) <= set(m) for m, _ in ov.merge):
-            raise ConfigError(f"{path}: {both} are both merged and split; keep one of the two entries")
-    return ov
+    f = toml_text(text, OverridesFile, path)
+    return Overrides(
+        path=path, sha256=hashlib.sha256(text.encode()).hexdigest(),
+        merge=[(tuple(e.names), e.reason) for e in f.merge],
+        split=[(tuple(e.names), e.reason) for e in f.split],
+        rename=[(e.name, e.to, e.reason) for e in f.rename],
+        set_group=[GroupOverride(e.name, e.group, e.valid_from, e.valid_to, e.reason) for e in f.set_group],
+        set_country=[(e.name, e.country, e.reason) for e in f.set_country],
+        set_kind=[(e.name, e.kind, e.reason) for e in f.set_kind],
+    )
 
 
 def load_overrides(path: Path | None) -> Overrides:
