@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from pathlib import Path
 
 import polars as pl
@@ -442,14 +443,35 @@ def test_rules_file_has_a_source_for_every_rule_and_fails_loudly(tmp_path: Path)
     with pytest.raises(ConfigError, match="leap_day"):
         load_rules(bad)
     bad.write_text(text.replace('change_date = "1995-06-08"', ""), encoding="utf-8")
-    with pytest.raises(ConfigError, match="change_date"):
+    with pytest.raises(ConfigError, match=r"bad\.toml:\d+: rule\[1\]\.change_date: method us_utility needs"):
         load_rules(bad)
     bad.write_text(text.replace('id = "cn_design"', 'id = "cn_design"\nfoo = 1').replace(
         'source = "CN Patent Law Art. 42 (2020 amendment', 'sauce = "x'), encoding="utf-8")
-    with pytest.raises(ConfigError, match="needs a source"):
+    with pytest.raises(ConfigError, match=r"bad\.toml:\d+: rule\[6\]\.source: required key is missing") as e:
         load_rules(bad)
+    assert "rule[6].sauce: unknown key; did you mean 'source'?" in str(e.value)  # every problem at once
+    assert "rule[6].foo: unknown key" in str(e.value)
     with pytest.raises(ConfigError, match="cannot read"):
         load_rules(tmp_path / "absent.toml")
+
+
+def test_rules_file_reports_every_problem_with_its_line(tmp_path: Path):
+    text = builtin_rules_path().read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('reference_day = "12-31"', 'reference_day = "02-29"')
+                   .replace("restored_months = 14", "restored_months = 10")
+                   .replace('in_force_on_expiry_date = false', 'in_force_on_expiry_date = "no"'), encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_rules(bad)
+    msg = str(e.value)
+    assert re.search(r"bad\.toml:\d+: stock\.reference_day: .*not a day every year has", msg)
+    assert re.search(r"bad\.toml:\d+: us_continuity\.restored_months: .*at least paris_months \(12\)", msg)
+    assert re.search(r"bad\.toml:\d+: conventions\.in_force_on_expiry_date: must be", msg)
+    twice = text + '\n[[rule]]\nid = "us_again"\noffice = "US"\ndocument = "design"\nmethod = "years_from_grant"\n' \
+        'years = 14\nsource = "test"\n'
+    bad.write_text(twice, encoding="utf-8")
+    with pytest.raises(ConfigError, match="a second rule for US design"):
+        load_rules(bad)
 
 
 def test_stock_follows_holder_groups_that_change_over_time():

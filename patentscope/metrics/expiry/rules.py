@@ -1,8 +1,9 @@
 """The patent-term rules file (``patentscope/data/term_rules.toml``): load, check, expose.
 
-Every parameter the expiry engine uses comes from here; the engine hard-codes none. A file
-that is missing a key or has a wrong value raises :class:`ConfigError` naming the file and the
-key, so an edited copy fails loudly instead of computing with a silent default.
+Every parameter the expiry engine uses comes from here; the engine hard-codes none. The file is
+read by the typed reader (:mod:`patentscope.inputs`, pydantic models below): a missing key, an
+unknown key or a wrong value raises :class:`ConfigError` naming the file, the line and the key
+(every problem at once), so an edited copy fails loudly instead of computing with a silent default.
 """
 
 from __future__ import annotations
@@ -10,15 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import polars as pl
+from pydantic import AfterValidator, Field, StrictBool, model_validator
 
 from ...errors import ConfigError
+from ...inputs import InputModel, NonEmptyStr, OfficeCode, RangeError, parse_toml, read_text, validate
 
 DOCUMENT_TYPES = (
     "application", "invention", "utility_model", "design", "plant", "reissue", "international_application",
@@ -155,31 +157,174 @@ def builtin_rules_path() -> Path:
     return Path(str(resources.files("patentscope").joinpath("data", "term_rules.toml")))
 
 
-def _date(v: Any, where: str) -> dt.date:
-    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
-        return v
-    if isinstance(v, str):
-        try:
-            return dt.date.fromisoformat(v)
-        except ValueError:
-            pass
-    raise ConfigError(f"{where}: expected a date YYYY-MM-DD, got {v!r}")
+# --- the file, as the typed reader (patentscope.inputs) checks it: file:line: key: what is wrong,
+# every problem at once. Dates are TOML dates or "YYYY-MM-DD"; counts are whole numbers >= 0.
+
+DocType = Literal[DOCUMENT_TYPES]  # type: ignore[valid-type]
+Effect = Literal[EFFECTS]  # type: ignore[valid-type]
+Count = Annotated[int, Field(strict=True, ge=0)]
 
 
-def _opt_date(d: dict[str, Any], key: str, where: str) -> dt.date | None:
-    return _date(d[key], f"{where}.{key}") if d.get(key) is not None else None
-
-
-def _int(v: Any, where: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        raise ConfigError(f"{where}: expected a whole number of years/days >= 0, got {v!r}")
+def _pattern(v: str) -> str:
+    try:
+        re.compile(v)
+    except re.error as err:
+        raise ValueError(f"not a regular expression ({err})") from None
     return v
 
 
-def _need(d: dict[str, Any], key: str, where: str) -> Any:
-    if key not in d:
-        raise ConfigError(f"{where}: missing key {key!r}; see the built-in patentscope/data/term_rules.toml")
-    return d[key]
+class _Conventions(InputModel):
+    leap_day: Literal["feb28", "mar1"]
+    leap_day_source: str = ""
+    in_force_on_expiry_date: StrictBool
+    expiry_date_source: str = ""
+    earliest_plausible_date: dt.date
+
+
+class _Series(InputModel):
+    type: DocType
+    pattern: Annotated[str, AfterValidator(_pattern)]
+
+
+class _Rule(InputModel):
+    id: NonEmptyStr
+    office: OfficeCode
+    document: DocType
+    method: Literal[METHODS]  # type: ignore[valid-type]
+    source: NonEmptyStr
+    years: Count | None = None
+    years_alt: Count | None = None
+    alt_from: dt.date | None = None
+    years_from_grant: Count | None = None
+    change_date: dt.date | None = None
+    no_revival_granted_on_or_before: dt.date | None = None
+    adjust_days: StrictBool = False
+    adjust_from: dt.date | None = None
+    adjust_note: str | None = None
+    adjust_on_grant: StrictBool = False
+    fee_lapse_years: list[Count] = []
+    fee_filed_from: dt.date | None = None
+    national_members: StrictBool = False
+    longer_if_unexpired_on: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _method_needs(self) -> _Rule:
+        if self.method not in _NO_YEARS and self.years is None:
+            raise RangeError("years", f"method {self.method} needs years")
+        if (self.years_alt is None) != (self.alt_from is None):
+            raise RangeError("alt_from" if self.alt_from is None else "years_alt", "years_alt and alt_from go together")
+        needs = {"us_utility": ("years_from_grant", "change_date", "no_revival_granted_on_or_before"),
+                 "grant_then_filing": ("years_from_grant", "change_date")}.get(self.method, ())
+        missing = [k for k in needs if getattr(self, k) is None]
+        if missing:
+            raise RangeError(missing[0], f"method {self.method} needs {', '.join(needs)}; missing {', '.join(missing)}")
+        return self
+
+
+class _JpPre1995(InputModel):
+    new_law_from: dt.date
+    years_from_examined_publication: Count
+    cap_years_from_filing: Count
+    source: NonEmptyStr
+
+
+class _LegalEvents(InputModel):
+    ends_lapsed: list[Effect]
+    ends_by_term: list[Effect]
+    undoes_lapse: list[Effect]
+    read: list[Effect] = []   # effects shown in the log as evidence
+    source: str = ""
+
+
+def _month_day(v: str) -> str:
+    m = re.fullmatch(r"(\d\d)-(\d\d)", v)
+    if not m:
+        raise ValueError(f"expected MM-DD, not {v!r}")
+    try:
+        dt.date(2001, int(m.group(1)), int(m.group(2)))  # not 29 February: every year has the day
+    except ValueError:
+        raise ValueError(f"{v!r} is not a day every year has") from None
+    return v
+
+
+class _Stock(InputModel):
+    reference_day: Annotated[str, AfterValidator(_month_day)] = "12-31"
+
+
+class _UsContinuity(InputModel):
+    paris_months: Count
+    restored_months: Count
+    restoration_from: dt.date
+    source: NonEmptyStr
+
+    @model_validator(mode="after")
+    def _restored_not_shorter(self) -> _UsContinuity:
+        if self.restored_months < self.paris_months:
+            raise RangeError("restored_months", f"must be at least paris_months ({self.paris_months})")
+        return self
+
+
+class _ExamRequest(InputModel):
+    office: OfficeCode
+    months: Count
+    base: Literal[EXAM_BASES] = Field(alias="from")  # type: ignore[valid-type]
+    source: NonEmptyStr
+    months_before: Count | None = None
+    change_from: dt.date | None = None
+    pct_min_months: Count | None = None
+    request_event_codes: list[NonEmptyStr] = []
+
+    @model_validator(mode="after")
+    def _pair(self) -> _ExamRequest:
+        if (self.months_before is None) != (self.change_from is None):
+            raise RangeError("change_from" if self.change_from is None else "months_before",
+                             "months_before and change_from go together")
+        return self
+
+
+class _Source(InputModel):
+    source: str = ""
+
+
+class RulesFile(InputModel):
+    """``term_rules.toml``."""
+
+    version: str = ""
+    conventions: _Conventions
+    kinds: dict[OfficeCode, dict[DocType, list[NonEmptyStr]]]
+    # office -> the number series of its documents, plus ``source``
+    number_series: dict[str, list[_Series] | str] = {}
+    granted_type_when_kind_missing: dict[OfficeCode, DocType] = {}
+    rule: Annotated[list[_Rule], Field(min_length=1)]
+    jp_pre_1995: _JpPre1995
+    us_continuity: _UsContinuity
+    pct: _Source = _Source()
+    legal_events: _LegalEvents
+    stock: _Stock = _Stock()
+    exam_request: list[_ExamRequest] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RulesFile:
+        for office, table in self.kinds.items():
+            seen: dict[str, str] = {}
+            for typ, codes in table.items():
+                for k in codes:
+                    if seen.get(k, typ) != typ:
+                        raise RangeError("kinds", f"[kinds.{office}]: kind {k} listed as both {seen[k]} and {typ}")
+                    seen[k] = typ
+        for office, v in self.number_series.items():
+            if (office == "source") != isinstance(v, str):
+                raise RangeError("number_series", f"{office}: expected "
+                                 + ("a string" if office == "source" else "an array of {type, pattern} tables"))
+        keys = [(r.office, r.document) for r in self.rule]
+        twice = sorted({f"{o} {d}" for o, d in keys if keys.count((o, d)) > 1})
+        if twice:
+            raise RangeError("rule", f"a second rule for {', '.join(twice)}")
+        offices = [e.office for e in self.exam_request]
+        twice = sorted({o for o in offices if offices.count(o) > 1})
+        if twice:
+            raise RangeError("exam_request", f"a second examination-request rule for {', '.join(twice)}")
+        return self
 
 
 # (resolved path, SHA-256 of its bytes) -> the rules read from it: a process parses a file's text once
@@ -203,172 +348,40 @@ def load_rules(path: str | Path | None = None) -> TermRules:
 
 def _read_rules(p: Path) -> TermRules:
     try:
-        from ...inputs import read_text  # not-UTF-8 bytes and special files named, not an internal error
-
-        text = read_text(p, what="term rules file")
+        text = read_text(p, what="term rules file")  # not-UTF-8 bytes and special files named
     except OSError as e:
         raise ConfigError(f"cannot read term rules {p}: {e.strerror}; fix the path or use the built-in file") from None
-    try:
-        from ...inputs import parse_toml  # syntax line, nesting depth, secrets
-
-        raw = parse_toml(text, str(p))[0]
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"term rules {p} is not valid TOML ({e})") from None
     w = str(p)
-
-    conv = _need(raw, "conventions", w)
-    leap = _need(conv, "leap_day", f"{w} [conventions]")
-    if leap not in ("feb28", "mar1"):
-        raise ConfigError(f"{w} [conventions] leap_day: expected 'feb28' or 'mar1', got {leap!r}")
-    in_force_on_expiry = _need(conv, "in_force_on_expiry_date", f"{w} [conventions]")
-    if not isinstance(in_force_on_expiry, bool):
-        raise ConfigError(f"{w} [conventions] in_force_on_expiry_date: expected true/false")
-    floor = _date(_need(conv, "earliest_plausible_date", f"{w} [conventions]"), f"{w} [conventions] earliest_plausible_date")
-
-    kinds: dict[str, dict[str, str]] = {}
-    for office, table in _need(raw, "kinds", w).items():
-        for typ, codes in table.items():
-            if typ not in DOCUMENT_TYPES:
-                raise ConfigError(f"{w} [kinds.{office}]: unknown document type {typ!r}; use one of {', '.join(DOCUMENT_TYPES)}")
-            for k in codes:
-                prev = kinds.setdefault(office, {}).get(k)
-                if prev is not None and prev != typ:
-                    raise ConfigError(f"{w} [kinds.{office}]: kind {k} listed as both {prev} and {typ}")
-                kinds[office][k] = typ
-
-    ns_raw = dict(raw.get("number_series", {}))
-    ns_source = str(ns_raw.pop("source", ""))
-    series: dict[str, list[tuple[str, str]]] = {}
-    for office, entries in ns_raw.items():
-        for i, entry in enumerate(entries):
-            where = f"{w} [number_series] {office}[{i}]"
-            typ, pat = _need(entry, "type", where), _need(entry, "pattern", where)
-            if typ not in DOCUMENT_TYPES:
-                raise ConfigError(f"{where}: unknown document type {typ!r}")
-            try:
-                re.compile(pat)
-            except re.error as err:
-                raise ConfigError(f"{where}: bad pattern {pat!r} ({err})") from None
-            series.setdefault(office, []).append((typ, pat))
-
-    granted_default = {str(k): str(v) for k, v in raw.get("granted_type_when_kind_missing", {}).items()}
-    for o, t in granted_default.items():
-        if t not in DOCUMENT_TYPES:
-            raise ConfigError(f"{w} [granted_type_when_kind_missing] {o}: unknown document type {t!r}")
-
-    rules: list[TermRule] = []
-    seen: set[tuple[str, str]] = set()
-    for i, r in enumerate(_need(raw, "rule", w)):
-        where = f"{w} [[rule]] #{i + 1}" + (f" ({r['id']})" if "id" in r else "")
-        method = _need(r, "method", where)
-        if method not in METHODS:
-            raise ConfigError(f"{where}: unknown method {method!r}; use one of {', '.join(METHODS)}")
-        doc = _need(r, "document", where)
-        if doc not in DOCUMENT_TYPES:
-            raise ConfigError(f"{where}: unknown document type {doc!r}")
-        key = (str(_need(r, "office", where)), doc)
-        if key in seen:
-            raise ConfigError(f"{where}: a second rule for {key[0]} {doc}")
-        seen.add(key)
-        if not str(r.get("source", "")).strip():
-            raise ConfigError(f"{where}: every rule needs a source")
-        years = _int(r["years"], f"{where}.years") if "years" in r else None
-        if method not in _NO_YEARS and years is None:
-            raise ConfigError(f"{where}: method {method} needs years")
-        rule = TermRule(
-            id=str(_need(r, "id", where)), office=key[0], document=doc, method=method, source=str(r["source"]),
-            years=years,
-            years_alt=_int(r["years_alt"], f"{where}.years_alt") if "years_alt" in r else None,
-            alt_from=_opt_date(r, "alt_from", where),
-            years_from_grant=_int(r["years_from_grant"], f"{where}.years_from_grant") if "years_from_grant" in r else None,
-            change_date=_opt_date(r, "change_date", where),
-            no_revival_granted_on_or_before=_opt_date(r, "no_revival_granted_on_or_before", where),
-            adjust_days=bool(r.get("adjust_days", False)),
-            adjust_from=_opt_date(r, "adjust_from", where),
-            adjust_note=r.get("adjust_note"),
-            adjust_on_grant=bool(r.get("adjust_on_grant", False)),
-            fee_lapse_years=tuple(_int(x, f"{where}.fee_lapse_years") for x in r.get("fee_lapse_years", [])),
-            fee_filed_from=_opt_date(r, "fee_filed_from", where),
-            national_members=bool(r.get("national_members", False)),
-            longer_if_unexpired_on=_opt_date(r, "longer_if_unexpired_on", where),
-        )
-        if (rule.years_alt is None) != (rule.alt_from is None):
-            raise ConfigError(f"{where}: years_alt and alt_from go together")
-        if method == "us_utility" and None in (rule.years_from_grant, rule.change_date, rule.no_revival_granted_on_or_before):
-            raise ConfigError(f"{where}: method us_utility needs years_from_grant, change_date and no_revival_granted_on_or_before")
-        if method == "grant_then_filing" and None in (rule.years_from_grant, rule.change_date):
-            raise ConfigError(f"{where}: method grant_then_filing needs years_from_grant and change_date")
-        rules.append(rule)
-
-    jp = dict(_need(raw, "jp_pre_1995", w))
-    jw = f"{w} [jp_pre_1995]"
-    jp_out = {
-        "new_law_from": _date(_need(jp, "new_law_from", jw), f"{jw} new_law_from"),
-        "years_from_examined_publication": _int(_need(jp, "years_from_examined_publication", jw), jw),
-        "cap_years_from_filing": _int(_need(jp, "cap_years_from_filing", jw), jw),
-        "source": str(jp.get("source", "")),
-    }
-
-    le = _need(raw, "legal_events", w)
-    lw = f"{w} [legal_events]"
-    lists = {k: tuple(_need(le, k, lw)) for k in ("ends_lapsed", "ends_by_term", "undoes_lapse")}
-    for k, vals in lists.items():
-        for v in vals:
-            if v not in EFFECTS:
-                raise ConfigError(f"{lw} {k}: {v!r} is not an effect of docs/schema.md ({', '.join(EFFECTS)})")
-
-    day = str(raw.get("stock", {}).get("reference_day", "12-31"))
-    m = re.fullmatch(r"(\d\d)-(\d\d)", day)
-    if not m:
-        raise ConfigError(f"{w} [stock] reference_day: expected MM-DD, got {day!r}")
-    md = (int(m.group(1)), int(m.group(2)))
-    try:
-        dt.date(2001, *md)  # not 29 February: every year has the day
-    except ValueError:
-        raise ConfigError(f"{w} [stock] reference_day: {day!r} is not a day every year has") from None
-
-    uc = _need(raw, "us_continuity", w)
-    uw = f"{w} [us_continuity]"
-    uc_out: dict[str, Any] = {
-        "paris_months": _int(_need(uc, "paris_months", uw), f"{uw} paris_months"),
-        "restored_months": _int(_need(uc, "restored_months", uw), f"{uw} restored_months"),
-        "restoration_from": _date(_need(uc, "restoration_from", uw), f"{uw} restoration_from"),
-        "source": str(uc.get("source", "")),
-    }
-    if uc_out["restored_months"] < uc_out["paris_months"]:
-        raise ConfigError(f"{uw} restored_months: must be at least paris_months ({uc_out['paris_months']})")
-
-    exams: list[ExamRule] = []
-    for i, er in enumerate(raw.get("exam_request", [])):
-        where = f"{w} [[exam_request]] #{i + 1}" + (f" ({er['office']})" if "office" in er else "")
-        base = _need(er, "from", where)
-        if base not in EXAM_BASES:
-            raise ConfigError(f"{where}: from = {base!r}; use one of {', '.join(EXAM_BASES)}")
-        if not str(er.get("source", "")).strip():
-            raise ConfigError(f"{where}: every rule needs a source")
-        ex = ExamRule(
-            office=str(_need(er, "office", where)), months=_int(_need(er, "months", where), f"{where}.months"), base=base,
-            source=str(er["source"]),
-            months_before=_int(er["months_before"], f"{where}.months_before") if "months_before" in er else None,
-            change_from=_opt_date(er, "change_from", where),
-            pct_min_months=_int(er["pct_min_months"], f"{where}.pct_min_months") if "pct_min_months" in er else None,
-            request_event_codes=tuple(str(c).strip().upper() for c in er.get("request_event_codes", [])),
-        )
-        if (ex.months_before is None) != (ex.change_from is None):
-            raise ConfigError(f"{where}: months_before and change_from go together")
-        if ex.office in {x.office for x in exams}:
-            raise ConfigError(f"{where}: a second examination-request rule for {ex.office}")
-        exams.append(ex)
-
+    raw, lines = parse_toml(text, w)  # syntax line, nesting depth, secrets
+    f = validate(raw, RulesFile, w, lines)
+    kinds = {office: {k: typ for typ, codes in table.items() for k in codes} for office, table in f.kinds.items()}
+    series = {office: [(e.type, e.pattern) for e in v] for office, v in f.number_series.items() if not isinstance(v, str)}
+    rules = tuple(
+        TermRule(id=r.id, office=r.office, document=r.document, method=r.method, source=r.source, years=r.years,
+                 years_alt=r.years_alt, alt_from=r.alt_from, years_from_grant=r.years_from_grant,
+                 change_date=r.change_date, no_revival_granted_on_or_before=r.no_revival_granted_on_or_before,
+                 adjust_days=r.adjust_days, adjust_from=r.adjust_from, adjust_note=r.adjust_note,
+                 adjust_on_grant=r.adjust_on_grant, fee_lapse_years=tuple(r.fee_lapse_years),
+                 fee_filed_from=r.fee_filed_from, national_members=r.national_members,
+                 longer_if_unexpired_on=r.longer_if_unexpired_on)
+        for r in f.rule)
+    exams = tuple(
+        ExamRule(office=e.office, months=e.months, base=e.base, source=e.source, months_before=e.months_before,
+                 change_from=e.change_from, pct_min_months=e.pct_min_months,
+                 request_event_codes=tuple(c.upper() for c in e.request_event_codes))
+        for e in f.exam_request)
+    month, day = (int(x) for x in f.stock.reference_day.split("-"))
     return TermRules(
-        path=w, sha256=hashlib.sha256(text.encode()).hexdigest(), version=str(raw.get("version", "")),
-        leap_day=leap, in_force_on_expiry_date=in_force_on_expiry, earliest_plausible_date=floor,
-        kinds=kinds, number_series=series, number_series_source=ns_source,
-        granted_type_when_kind_missing=granted_default, rules=tuple(rules), jp_pre_1995=jp_out,
-        pct_source=str(raw.get("pct", {}).get("source", "")),
-        ends_lapsed=lists["ends_lapsed"], ends_by_term=lists["ends_by_term"], undoes_lapse=lists["undoes_lapse"],
-        stock_reference_day=md, us_continuity=uc_out, us_continuity_source=uc_out["source"],
-        raw=raw, exam_requests=tuple(exams),
+        path=w, sha256=hashlib.sha256(text.encode()).hexdigest(), version=f.version,
+        leap_day=f.conventions.leap_day, in_force_on_expiry_date=f.conventions.in_force_on_expiry_date,
+        earliest_plausible_date=f.conventions.earliest_plausible_date,
+        kinds=kinds, number_series=series, number_series_source=str(f.number_series.get("source", "")),
+        granted_type_when_kind_missing=dict(f.granted_type_when_kind_missing), rules=rules,
+        jp_pre_1995=f.jp_pre_1995.model_dump(), pct_source=f.pct.source,
+        ends_lapsed=tuple(f.legal_events.ends_lapsed), ends_by_term=tuple(f.legal_events.ends_by_term),
+        undoes_lapse=tuple(f.legal_events.undoes_lapse), stock_reference_day=(month, day),
+        us_continuity=f.us_continuity.model_dump(), us_continuity_source=f.us_continuity.source,
+        raw=raw, exam_requests=exams,
     )
 
 
