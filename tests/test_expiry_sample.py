@@ -419,3 +419,19 @@ def test_us_patents_shown_with_a_grant_date_but_no_kind_are_grants(sample_con):
     """US 5,076,861: no page shows its kind code, but a grant date (1991-12-31) and a patent number."""
     got = sample_con.execute("SELECT kind, is_grant FROM publications WHERE pub_key = 'US-5076861'").fetchall()
     assert got == [(None, True)]
+
+
+def test_stock_grid_equals_the_status_taken_year_by_year(sample_expiry):
+    """live_families (one row per in-force publication x jurisdiction x year, built from each row's
+    in-force span) against status_at evaluated on every reference day for every row."""
+    from patentscope.metrics.expiry import status_at
+    from patentscope.metrics.expiry.stock import live_families
+
+    years = range(1975, 2052)
+    got = live_families(sample_expiry, None, years, rules=RULES).select("pub_key", "jurisdiction", "year")
+    month, day = RULES.stock_reference_day
+    want = pl.concat([
+        status_at(sample_expiry, dt.date(y, month, day), RULES).filter(pl.col("status") == "in force")
+        .select("pub_key", "jurisdiction", pl.lit(y, dtype=pl.Int32).alias("year")) for y in years])
+    assert want.height > 500  # the sample's granted patents over the years
+    assert sorted(got.iter_rows()) == sorted(want.iter_rows())

@@ -57,9 +57,24 @@ def live_families(expiry: pl.DataFrame, holders: pl.DataFrame | None, years: Ite
     dates = pl.DataFrame({"year": ys, "reference_date": [dt.date(y, month, day) for y in ys]},
                          schema={"year": pl.Int32, "reference_date": pl.Date})
     status, _, _ = _status_exprs(pl.col("reference_date"), rules.in_force_on_expiry_date, pl.col("st_in_lapse"))
-    grid = expiry.select("pub_key", "jurisdiction", "family_id", *[c for c in expiry.columns if c.startswith("st_")],
-                         "document_type", "in_force_from", "lapse_periods", "flags", "missing", "end_reason",
-                         "status_conflict").join(dates, how="cross")
+    # A row can be 'in force' only on days from in_force_from to st_end_date (before it the status is
+    # pending/unknown/not yet filed, from it on ended; without either it is unknown): the grid holds
+    # each row's years in that span only, not every row x every year, and only the columns the
+    # status (not its wording) reads.
+    if not ys:
+        return _assign_holders(pl.DataFrame(schema={"pub_key": pl.String, "jurisdiction": pl.String,
+                                                    "family_id": pl.String, "year": pl.Int32,
+                                                    "reference_date": pl.Date}), holders, pl.col("reference_date"))
+    grid = (
+        expiry.filter(pl.col("in_force_from").is_not_null() & pl.col("st_end_date").is_not_null())
+        .select("pub_key", "jurisdiction", "family_id", *[c for c in expiry.columns if c.startswith("st_")],
+                "document_type", "in_force_from", "lapse_periods", "end_reason")
+        .with_columns(year=pl.int_ranges(pl.max_horizontal(pl.col("in_force_from").dt.year(), pl.lit(ys[0])),
+                                         pl.min_horizontal(pl.col("st_end_date").dt.year(), pl.lit(ys[-1])) + 1,
+                                         dtype=pl.Int32))
+        .explode("year")
+        .join(dates, on="year", how="inner")
+    )
     live = _with_in_lapse(grid, "reference_date").filter(status == "in force").select(
         "pub_key", "jurisdiction", "family_id", "year", "reference_date")
     return _assign_holders(live, holders, pl.col("reference_date"))
