@@ -65,10 +65,6 @@ from .scenario import (  # noqa: F401
     Scenario,
     ScenarioError,
     Variant,
-    _date,
-    _dist,
-    _rate,
-    _req,
     load_scenario,
 )
 from .store import analysis_missing_message, portfolio_from_warehouse, resolve_groups, run_scenario  # noqa: F401

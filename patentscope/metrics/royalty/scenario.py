@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, model_validator
 
 from ...errors import ConfigError
+from ...inputs import InputModel, NonEmptyStr, RangeError, read_text, toml_text
 from .dists import Dist
 
 
@@ -130,220 +132,310 @@ class ScenarioError(ConfigError):
         super().__init__(f"{path}: {key}: expected {expected}{got_s}")
 
 
-def _dist(v: Any, path: str, key: str, lo: float = 0.0, hi: float = math.inf) -> Dist:
+# --- the file, as the typed reader (patentscope.inputs) checks it: file:line: key: what is wrong,
+# every problem at once. A quantity is a number or {fixed = x}, {uniform = [low, high]},
+# {triangular = [low, mode, high]}; a rate is exactly one of {percent = q}, {per_kg = q},
+# {lump_sum = q} with q such a quantity (percent as a fraction 0..1).
+
+_DIST_FORMS = "a number, {fixed = x}, {uniform = [low, high]} or {triangular = [low, mode, high]}"
+
+
+def _dist_params(v: Any, lo: float = 0.0, hi: float = math.inf) -> tuple[str, tuple[float, ...]]:
+    """(kind, params) of a quantity, or ValueError saying what was expected."""
+    def nums(x: Any) -> tuple[float, ...]:
+        if not isinstance(x, list) or not all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in x):
+            raise ValueError(f"expected {_DIST_FORMS}")
+        return tuple(float(n) for n in x)
+
+    vals: tuple[float, ...]
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        vals: tuple[float, ...] = (float(v),)
-        kind = "fixed"
-    elif isinstance(v, dict) and "uniform" in v:
-        vals, kind = tuple(float(x) for x in v["uniform"]), "uniform"
+        kind, vals = "fixed", (float(v),)
+    elif isinstance(v, dict) and len(v) == 1 and "uniform" in v:
+        kind, vals = "uniform", nums(v["uniform"])
         if len(vals) != 2 or vals[0] > vals[1]:
-            raise ScenarioError(path, key, "uniform = [low, high] with low <= high", v)
-    elif isinstance(v, dict) and "triangular" in v:
-        vals, kind = tuple(float(x) for x in v["triangular"]), "triangular"
+            raise ValueError("expected uniform = [low, high] with low <= high")
+    elif isinstance(v, dict) and len(v) == 1 and "triangular" in v:
+        kind, vals = "triangular", nums(v["triangular"])
         if len(vals) != 3 or not (vals[0] <= vals[1] <= vals[2]):
-            raise ScenarioError(path, key, "triangular = [low, mode, high] with low <= mode <= high", v)
-    elif isinstance(v, dict) and "fixed" in v:
-        vals, kind = (float(v["fixed"]),), "fixed"
+            raise ValueError("expected triangular = [low, mode, high] with low <= mode <= high")
+    elif isinstance(v, dict) and len(v) == 1 and isinstance(v.get("fixed"), (int, float)) \
+            and not isinstance(v.get("fixed"), bool):
+        kind, vals = "fixed", (float(v["fixed"]),)
     else:
-        raise ScenarioError(path, key, "a number, {fixed = x}, {uniform = [low, high]} or {triangular = [low, mode, high]}", v)
+        raise ValueError(f"expected {_DIST_FORMS}")
     if not all(math.isfinite(x) for x in vals):
-        raise ScenarioError(path, key, "finite numbers (no nan or inf)", v)
+        raise ValueError("expected finite numbers (no nan or inf)")
     if any(x < lo or x > hi for x in vals):
-        raise ScenarioError(path, key, f"values between {lo} and {hi}", v)
+        raise ValueError(f"expected values between {lo} and {hi}")
+    return kind, vals
+
+
+def _quantity(lo: float = 0.0, hi: float = math.inf) -> Any:
+    return Annotated[Any, AfterValidator(lambda v: (_dist_params(v, lo, hi), v)[1])]
+
+
+def _rate_check(v: Any) -> Any:
+    if not isinstance(v, dict):
+        raise ValueError("expected a table like {percent = 0.05} or {per_kg = 1.5} or {lump_sum = 1e6}")
+    bases = [b for b in ("percent", "per_kg", "lump_sum") if b in v]
+    if len(bases) != 1 or len(v) != 1:
+        raise ValueError("expected exactly one of percent, per_kg, lump_sum")
+    try:
+        _dist_params(v[bases[0]], 0.0, 1.0 if bases[0] == "percent" else math.inf)
+    except ValueError as e:
+        raise RangeError(bases[0], str(e)) from None
+    return v
+
+
+RateIn = Annotated[Any, AfterValidator(_rate_check)]
+Fraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+def _years(v: list[int]) -> list[int]:
+    if len(v) != 2 or v[0] > v[1]:
+        raise ValueError("expected [first_year, last_year] as integers")
+    if not all(1900 <= y <= 2100 for y in v):
+        raise ValueError("expected years between 1900 and 2100")
+    return v
+
+
+YearSpan = Annotated[list[Annotated[int, Field(strict=True)]], AfterValidator(_years)]
+
+
+class _ScenarioTable(InputModel):
+    name: str | None = None
+    years: YearSpan
+    price_per_kg: _quantity() | None = None  # type: ignore[valid-type]
+
+
+class _Rates(InputModel):
+    unlicensed: RateIn
+    licensed: RateIn
+    unlicensed_by_group: dict[str, RateIn] = {}
+
+
+class _Apportionment(InputModel):
+    method: Literal["stack", "cap"] = "stack"
+    weights: Literal["families", "centrality"] = "families"
+    rate_scaling: Literal["flat", "portfolio_share"] = "flat"
+    cap: _quantity(0.0, 1.0) | None = None  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _cap_given(self) -> _Apportionment:
+        if self.method == "cap" and self.cap is None:
+            raise RangeError("cap", "expected an aggregate cap (fraction of sales) with method = 'cap' (missing)")
+        return self
+
+
+class _Licence(InputModel):
+    id: NonEmptyStr
+    licensor_group: str
+    licensee: str
+    territory: list[str] = ["*"]
+    segments: list[str] = ["*"]
+    start: dt.date | None = None
+    end: dt.date | None = None
+    rate: RateIn | None = None
+    source: str
+    note: str = ""   # free text for the reader of the file
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Licence:
+        if self.start and self.end and self.end < self.start:
+            raise RangeError("end", f"expected a date on or after start {self.start}")
+        return self
+
+
+class _Sale(InputModel):
+    market: str
+    year: Annotated[int, Field(strict=True)]
+    value: NonNeg | None = None
+    tonnes: NonNeg | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> _Sale:
+        if self.value is None and self.tonnes is None:
+            raise ValueError("expected value and/or tonnes")
+        return self
+
+
+class _SalesEachYear(InputModel):
+    years: Annotated[list[Annotated[int, Field(strict=True)]], AfterValidator(_years)]
+    tonnes: dict[str, NonNeg] = {}
+    value: dict[str, NonNeg] = {}
+
+    @model_validator(mode="after")
+    def _some(self) -> _SalesEachYear:
+        if not self.tonnes and not self.value:
+            raise ValueError("expected tonnes = {MARKET = t, ...} and/or value = {MARKET = amount, ...}")
+        return self
+
+
+class _Exporter(InputModel):
+    id: str
+    name: str | None = None
+    home: str = ""
+    holder_group: str | None = None
+    segments: list[str]
+    sales: list[_Sale] | None = None
+    sales_each_year: _SalesEachYear | None = None
+    currency: str = "USD"
+    licences: list[str] = []
+    source: str
+
+    @model_validator(mode="after")
+    def _sales_given(self) -> _Exporter:
+        if self.sales is None and self.sales_each_year is None:
+            raise RangeError("sales", "expected a list of {market, year, value and/or tonnes} (or sales_each_year) (missing)")
+        return self
+
+
+class _Refusal(InputModel):
+    holder_group: str
+    markets: list[str]
+    exclusion_probability: dict[str, _quantity(0.0, 1.0)]  # type: ignore[valid-type]
+    source: str
+
+
+class _Compulsory(InputModel):
+    holder_group: str = "*"
+    market: str
+    rate: RateIn
+    start: dt.date
+    end: dt.date | None = None
+    source: str
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Compulsory:
+        if self.end is not None and self.end < self.start:
+            raise RangeError("end", f"expected a date on or after start {self.start}")
+        return self
+
+
+class _Variant(InputModel):
+    name: str
+    unlicensed: RateIn | None = None
+    licensed: RateIn | None = None
+    note: str
+
+
+class _Portfolio(InputModel):
+    ep_validated_in: list[str] = []
+
+
+class _MonteCarlo(InputModel):
+    samples: Annotated[int, Field(strict=True, ge=1, le=MAX_SAMPLES)] = 2000
+    seed: Annotated[int, Field(strict=True, ge=0)] = 1
+
+
+class _Threshold(InputModel):
+    burden: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.05
+
+
+class _Inverse(InputModel):
+    target_burden: Fraction = 0.30
+    benchmark_rate: Fraction = 0.055
+
+
+class ScenarioFile(InputModel):
+    """A royalty scenario (``patentscope/data/royalty/example_scenario.toml``)."""
+
+    licences_file: str | None = None
+    scenario: _ScenarioTable
+    rates: _Rates
+    portfolio: _Portfolio = _Portfolio()
+    apportionment: _Apportionment = _Apportionment()
+    licence: list[_Licence] = []
+    exporter: Annotated[list[_Exporter], Field(min_length=1)]
+    refusal: list[_Refusal] = []
+    compulsory: list[_Compulsory] = []
+    variant: list[_Variant] = []
+    threshold: _Threshold = _Threshold()
+    inverse: _Inverse = _Inverse()
+    monte_carlo: _MonteCarlo = _MonteCarlo()
+    sources: dict[str, str] = {}
+
+
+class LicencesFile(InputModel):
+    """The file ``licences_file`` names: [[licence]] tables only."""
+
+    licence: list[_Licence] = []
+
+
+def _dist(v: Any, key: str) -> Dist:
+    kind, vals = _dist_params(v)  # already checked with its bounds by the model
     return Dist(kind, vals, key)
 
 
-def _rate(v: Any, path: str, key: str) -> Rate:
-    if not isinstance(v, dict):
-        raise ScenarioError(path, key, "a table like {percent = 0.05} or {per_kg = 1.5} or {lump_sum = 1e6}", v)
-    bases = [b for b in ("percent", "per_kg", "lump_sum") if b in v]
-    if len(bases) != 1:
-        raise ScenarioError(path, key, "exactly one of percent, per_kg, lump_sum", v)
-    b = bases[0]
-    return Rate(b, _dist(v[b], path, f"{key}.{b}", 0.0, 1.0 if b == "percent" else math.inf))
-
-
-def _date(v: Any, path: str, key: str) -> dt.date | None:
-    if v is None or v == "":
-        return None
-    if isinstance(v, dt.date):
-        return v
-    try:
-        return dt.date.fromisoformat(str(v))
-    except ValueError:
-        raise ScenarioError(path, key, "a date YYYY-MM-DD", v) from None
-
-
-def _req(d: dict[str, Any], k: str, path: str, prefix: str, expected: str) -> Any:
-    if k not in d:
-        raise ScenarioError(path, f"{prefix}{k}", f"{expected} (missing)")
-    return d[k]
+def _rate(v: dict[str, Any], key: str) -> Rate:
+    (basis, q), = v.items()
+    return Rate(basis, _dist(q, f"{key}.{basis}"))
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario TOML; every error names file, key and what was expected."""
+    """Read and validate a scenario TOML (and the licences file it names); every error names the
+    file, line and key, and what was expected."""
     p = Path(path)
     try:
-        from ...inputs import read_toml_dict  # UTF-8, syntax line, nesting depth, secrets
-
-        doc = read_toml_dict(p, what="scenario file")
+        text = read_text(p, what="scenario file")
     except OSError as e:
         raise ConfigError(f"cannot read scenario {p}: {e.strerror}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{p}: not valid TOML ({e})") from None
     f = str(p)
-    # licences may live in a separate file referenced by `licences_file` (relative to the scenario)
-    lic_docs = list(doc.get("licence", []))
-    if "licences_file" in doc:
-        lp = (p.parent / doc["licences_file"]).resolve()
+    doc = toml_text(text, ScenarioFile, f)
+    lic_docs = list(doc.licence)
+    if doc.licences_file is not None:
+        lp = (p.parent / doc.licences_file).resolve()
         try:
-            lic_docs += read_toml_dict(lp, what="licences file").get("licence", [])
-        except (OSError, tomllib.TOMLDecodeError) as e:
-            raise ScenarioError(f, "licences_file", "a readable TOML file of [[licence]] tables", f"{lp}: {e}") from None
-    sc = _req(doc, "scenario", f, "", "a [scenario] table")
-    years = _req(sc, "years", f, "scenario.", "[first_year, last_year]")
-    if not (isinstance(years, list) and len(years) == 2 and all(isinstance(y, int) for y in years) and years[0] <= years[1]):
-        raise ScenarioError(f, "scenario.years", "[first_year, last_year] as integers", years)
-    if not all(1900 <= y <= 2100 for y in years):
-        raise ScenarioError(f, "scenario.years", "years between 1900 and 2100", years)
-    rates = _req(doc, "rates", f, "", "a [rates] table")
-    unlicensed_rate = _rate(_req(rates, "unlicensed", f, "rates.", "a rate"), f, "rates.unlicensed")
-    licensed_rate = _rate(_req(rates, "licensed", f, "rates.", "a rate for licences whose rate is not public"), f, "rates.licensed")
-    unlicensed_by_group = {g: _rate(v, f, f"rates.unlicensed_by_group.{g}") for g, v in rates.get("unlicensed_by_group", {}).items()}
-    app = doc.get("apportionment", {"method": "stack"})
-    method = app.get("method", "stack")
-    if method not in ("stack", "cap"):
-        raise ScenarioError(f, "apportionment.method", "'stack' or 'cap'", method)
-    weights = app.get("weights", "families")
-    if weights not in ("families", "centrality"):
-        raise ScenarioError(f, "apportionment.weights", "'families' or 'centrality'", weights)
-    rate_scaling = app.get("rate_scaling", "flat")
-    if rate_scaling not in ("flat", "portfolio_share"):
-        raise ScenarioError(f, "apportionment.rate_scaling", "'flat' or 'portfolio_share'", rate_scaling)
-    cap = _dist(_req(app, "cap", f, "apportionment.", "an aggregate cap (fraction of sales)"), f, "apportionment.cap", 0.0, 1.0) \
-        if method == "cap" else None
+            lic_text = read_text(lp, what="licences file")
+        except OSError as e:
+            raise ScenarioError(f, "licences_file", "a readable TOML file of [[licence]] tables", f"{lp}: {e.strerror}") from None
+        lic_docs += toml_text(lic_text, LicencesFile, str(lp)).licence
     licences: dict[str, Licence] = {}
     for i, ld in enumerate(lic_docs):
         k = f"licence[{i}]"
-        lid = str(_req(ld, "id", f, k + ".", "a licence id"))
-        if lid in licences:
-            raise ScenarioError(f, f"{k}.id", "a unique licence id", lid)
-        licences[lid] = Licence(
-            id=lid,
-            licensor_group=str(_req(ld, "licensor_group", f, k + ".", "the licensor's holder group")),
-            licensee=str(_req(ld, "licensee", f, k + ".", "the licensee's name")),
-            territory=tuple(ld.get("territory", ["*"])),
-            segments=tuple(ld.get("segments", ["*"])),
-            start=_date(ld.get("start"), f, f"{k}.start"),
-            end=_date(ld.get("end"), f, f"{k}.end"),
-            rate=_rate(ld["rate"], f, f"{k}.rate") if "rate" in ld else None,
-            source=str(_req(ld, "source", f, k + ".", "a source (URL or citation) for the licence")),
-        )
-        lic = licences[lid]
-        if lic.start and lic.end and lic.end < lic.start:
-            raise ScenarioError(f, f"{k}.end", f"a date on or after start {lic.start}", str(lic.end))
+        if ld.id in licences:  # (1-based in messages, as the reader counts)
+            raise ScenarioError(f, f"licence[{i + 1}].id", "a unique licence id", ld.id)
+        licences[ld.id] = Licence(id=ld.id, licensor_group=ld.licensor_group, licensee=ld.licensee,
+                                  territory=tuple(ld.territory), segments=tuple(ld.segments), start=ld.start, end=ld.end,
+                                  rate=_rate(ld.rate, f"{k}.rate") if ld.rate is not None else None, source=ld.source)
     exporters = []
-    for i, ed in enumerate(doc.get("exporter", [])):
+    for i, ed in enumerate(doc.exporter):
         k = f"exporter[{i}]"
         sales: dict[tuple[str, int], tuple[float | None, float | None]] = {}
-        each = ed.get("sales_each_year")
+        each = ed.sales_each_year
         if each is not None:
-            ek = f"{k}.sales_each_year"
-            yrs = _req(each, "years", f, ek + ".", "[first_year, last_year]")
-            if not (isinstance(yrs, list) and len(yrs) == 2 and all(isinstance(y, int) for y in yrs) and yrs[0] <= yrs[1]):
-                raise ScenarioError(f, f"{ek}.years", "[first_year, last_year] as integers", yrs)
-            if not any(b in each for b in ("tonnes", "value")):
-                raise ScenarioError(f, ek, "tonnes = {MARKET = t, ...} and/or value = {MARKET = amount, ...}")
-            for kk in ("value", "tonnes"):
-                for m, vv in (each.get(kk) or {}).items():
-                    if isinstance(vv, bool) or not isinstance(vv, (int, float)) or not math.isfinite(vv) or vv < 0:
-                        raise ScenarioError(f, f"{ek}.{kk}.{m}", "a non-negative finite number", vv)
-            markets = set(each.get("tonnes", {})) | set(each.get("value", {}))
-            for m in markets:
-                for y in range(yrs[0], yrs[1] + 1):
-                    val, ton = each.get("value", {}).get(m), each.get("tonnes", {}).get(m)
-                    sales[(str(m), y)] = (float(val) if val is not None else None, float(ton) if ton is not None else None)
-        for j, sd in enumerate(ed.get("sales", []) if each is not None else
-                               _req(ed, "sales", f, k + ".", "a list of {market, year, value and/or tonnes} (or sales_each_year)")):
-            sk = f"{k}.sales[{j}]"
-            m = str(_req(sd, "market", f, sk + ".", "a market code like 'US'"))
-            y = _req(sd, "year", f, sk + ".", "a year")
-            if not isinstance(y, int):
-                raise ScenarioError(f, f"{sk}.year", "an integer year", y)
-            val, ton = sd.get("value"), sd.get("tonnes")
-            if val is None and ton is None:
-                raise ScenarioError(f, sk, "value and/or tonnes")
-            for kk, vv in (("value", val), ("tonnes", ton)):
-                if vv is not None and (isinstance(vv, bool) or not isinstance(vv, (int, float)) or not math.isfinite(vv) or vv < 0):
-                    raise ScenarioError(f, f"{sk}.{kk}", "a non-negative number", vv)
-            sales[(m, y)] = (float(val) if val is not None else None, float(ton) if ton is not None else None)
-        held = tuple(ed.get("licences", []))
-        for lid in held:
+            for m in set(each.tonnes) | set(each.value):
+                for y in range(each.years[0], each.years[1] + 1):
+                    sales[(m, y)] = (each.value.get(m), each.tonnes.get(m))
+        for sd in ed.sales or []:
+            sales[(sd.market, sd.year)] = (sd.value, sd.tonnes)
+        for lid in ed.licences:
             if lid not in licences:
-                raise ScenarioError(f, f"{k}.licences", f"ids of [[licence]] tables ({', '.join(sorted(licences)) or 'none defined'})", lid)
+                raise ScenarioError(f, f"exporter[{i + 1}].licences", f"ids of [[licence]] tables ({', '.join(sorted(licences)) or 'none defined'})", lid)
         exporters.append(Exporter(
-            id=str(_req(ed, "id", f, k + ".", "an exporter id")), name=str(ed.get("name", ed["id"])),
-            home=str(ed.get("home", "")), holder_group=ed.get("holder_group"),
-            segments=tuple(_req(ed, "segments", f, k + ".", "a list of segment ids, e.g. ['sintered']")),
-            sales=sales, currency=str(ed.get("currency", "USD")), licences=held,
-            source=str(_req(ed, "source", f, k + ".", "a source or 'assumption: ...'"))))
-    if not exporters:
-        raise ScenarioError(f, "exporter", "at least one [[exporter]] table")
-    refusals = []
-    for i, rd in enumerate(doc.get("refusal", [])):
-        k = f"refusal[{i}]"
-        probs = {m: _dist(v, f, f"{k}.exclusion_probability.{m}", 0.0, 1.0)
-                 for m, v in _req(rd, "exclusion_probability", f, k + ".", "a table market -> probability").items()}
-        refusals.append(Refusal(str(_req(rd, "holder_group", f, k + ".", "a holder group")),
-                                tuple(_req(rd, "markets", f, k + ".", "a list of markets")), probs,
-                                str(_req(rd, "source", f, k + ".", "a source"))))
-    compulsory = []
-    for i, cd in enumerate(doc.get("compulsory", [])):
-        k = f"compulsory[{i}]"
-        start = _date(_req(cd, "start", f, k + ".", "a start date"), f, f"{k}.start")
-        assert start is not None
-        end = _date(cd.get("end"), f, f"{k}.end")
-        if end is not None and end < start:
-            raise ScenarioError(f, f"{k}.end", f"a date on or after start {start}", str(end))
-        compulsory.append(Compulsory(str(cd.get("holder_group", "*")), str(_req(cd, "market", f, k + ".", "a market")),
-                                     _rate(_req(cd, "rate", f, k + ".", "a rate"), f, f"{k}.rate"), start,
-                                     end, str(_req(cd, "source", f, k + ".", "a source"))))
-    variants = []
-    for i, vd in enumerate(doc.get("variant", [])):
-        k = f"variant[{i}]"
-        variants.append(Variant(str(_req(vd, "name", f, k + ".", "a variant name")),
-                                _rate(vd["unlicensed"], f, f"{k}.unlicensed") if "unlicensed" in vd else None,
-                                _rate(vd["licensed"], f, f"{k}.licensed") if "licensed" in vd else None,
-                                str(_req(vd, "note", f, k + ".", "a note saying what the rates stand for and their source"))))
-    port = doc.get("portfolio", {})
-    ep_in = port.get("ep_validated_in", [])
-    if not (isinstance(ep_in, list) and all(isinstance(m, str) for m in ep_in)):
-        raise ScenarioError(f, "portfolio.ep_validated_in", "a list of market codes like ['DE', 'FR']", ep_in)
-    mc = doc.get("monte_carlo", {})
-    samples = mc.get("samples", 2000)
-    if not (isinstance(samples, int) and not isinstance(samples, bool) and 1 <= samples <= MAX_SAMPLES):
-        raise ScenarioError(f, "monte_carlo.samples", f"an integer from 1 to {MAX_SAMPLES:,}", samples)
-    seed = mc.get("seed", 1)
-    if not (isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0):
-        raise ScenarioError(f, "monte_carlo.seed", "a non-negative integer", seed)
-    inv_doc = doc.get("inverse", {})
-    for kk in ("target_burden", "benchmark_rate"):
-        vv = inv_doc.get(kk)
-        if vv is not None and not (isinstance(vv, (int, float)) and not isinstance(vv, bool) and math.isfinite(vv) and 0 < vv <= 1):
-            raise ScenarioError(f, f"inverse.{kk}", "a fraction of sales above 0 and at most 1", vv)
-    inv = doc.get("inverse", {})
+            id=ed.id, name=ed.name if ed.name is not None else ed.id, home=ed.home, holder_group=ed.holder_group,
+            segments=tuple(ed.segments), sales=sales, currency=ed.currency, licences=tuple(ed.licences), source=ed.source))
+    refusals = tuple(
+        Refusal(rd.holder_group, tuple(rd.markets),
+                {m: _dist(v, f"refusal[{i}].exclusion_probability.{m}") for m, v in rd.exclusion_probability.items()},
+                rd.source)
+        for i, rd in enumerate(doc.refusal))
+    compulsory = tuple(Compulsory(cd.holder_group, cd.market, _rate(cd.rate, f"compulsory[{i}].rate"), cd.start, cd.end,
+                                  cd.source) for i, cd in enumerate(doc.compulsory))
+    variants = tuple(Variant(vd.name, _rate(vd.unlicensed, f"variant[{i}].unlicensed") if vd.unlicensed is not None else None,
+                             _rate(vd.licensed, f"variant[{i}].licensed") if vd.licensed is not None else None, vd.note)
+                     for i, vd in enumerate(doc.variant))
+    sc, app = doc.scenario, doc.apportionment
     return Scenario(
-        name=str(sc.get("name", p.stem)), path=f, years=(years[0], years[1]),
-        price_per_kg=_dist(sc["price_per_kg"], f, "scenario.price_per_kg") if "price_per_kg" in sc else None,
-        unlicensed_rate=unlicensed_rate, unlicensed_by_group=unlicensed_by_group, licensed_rate=licensed_rate,
-        apportionment=method, cap=cap,
-        weights=weights, exporters=tuple(exporters), licences=licences, refusals=tuple(refusals),
-        compulsory=tuple(compulsory), threshold=float(doc.get("threshold", {}).get("burden", 0.05)),
-        target_burden=float(inv.get("target_burden", 0.30)), benchmark_rate=float(inv.get("benchmark_rate", 0.055)),
-        samples=samples, seed=seed,
-        sources={k: str(v) for k, v in doc.get("sources", {}).items()},
-        variants=tuple(variants),
-        ep_validated_in=tuple(ep_in), rate_scaling=rate_scaling,
+        name=sc.name if sc.name is not None else p.stem, path=f, years=(sc.years[0], sc.years[1]),
+        price_per_kg=_dist(sc.price_per_kg, "scenario.price_per_kg") if sc.price_per_kg is not None else None,
+        unlicensed_rate=_rate(doc.rates.unlicensed, "rates.unlicensed"),
+        unlicensed_by_group={g: _rate(v, f"rates.unlicensed_by_group.{g}") for g, v in doc.rates.unlicensed_by_group.items()},
+        licensed_rate=_rate(doc.rates.licensed, "rates.licensed"),
+        apportionment=app.method, cap=_dist(app.cap, "apportionment.cap") if app.method == "cap" else None,
+        weights=app.weights, exporters=tuple(exporters), licences=licences, refusals=refusals, compulsory=compulsory,
+        threshold=doc.threshold.burden, target_burden=doc.inverse.target_burden, benchmark_rate=doc.inverse.benchmark_rate,
+        samples=doc.monte_carlo.samples, seed=doc.monte_carlo.seed, sources=dict(doc.sources), variants=variants,
+        ep_validated_in=tuple(doc.portfolio.ep_validated_in), rate_scaling=app.rate_scaling,
     )
-
-
