@@ -1,7 +1,7 @@
 """The report in a real browser (headless Chromium through Playwright): no console errors,
 every section present, hostile text inert, sortable tables work. Screenshots are saved under
 pytest's tmp folder (the path is printed). Skipped, with the reason, where Chromium or
-Playwright is not installed; `.ci/run` installs both."""
+Playwright is not installed; `.ci/run` installs both and runs them with the integration tests."""
 
 import datetime as dt
 import re
@@ -16,7 +16,9 @@ from patentscope.report import write_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install '.[browser]')")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine (apt-get install chromium)")
+# a real browser per test: integration tests (`pytest -m integration`; .ci/run runs them after the default suite)
+pytestmark = [pytest.mark.browser, pytest.mark.integration,
+              pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine (apt-get install chromium)")]
 
 SECTIONS = ["summary", "holders", "segments", "basic-patents", "expiry", "royalty", "records", "methodology"]
 HOSTILE = "<img src=x onerror=\"window.__pwned=1\">"

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -114,8 +115,11 @@ def _jp_key(number: str, date: dt.date | None) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def application_key(country: str | None, number: str | None, date: dt.date | None = None) -> str | None:
-    """A comparable key for an application number as written, or None when it cannot be read."""
+    """A comparable key for an application number as written, or None when it cannot be read.
+    Pure, and cached: a family's members repeat the same priority numbers, so each distinct
+    (country, number, date) is read once."""
     if not number or not str(number).strip():
         return None
     s = str(number).strip().upper()
