@@ -136,6 +136,37 @@ def test_replace_tables_on_a_keyed_table_gives_the_same_rows_as_delete_and_inser
     assert rows(fast, "t") == [("a", 1, 10.0, "n1"), ("b", 2, 20.0, "n2"), ("c", 1, 30.0, "n3")]
 
 
+
+def test_replace_tables_swaps_a_keyed_table_with_nested_columns_and_keeps_its_ddl(tmp_path: Path):
+    """A keyed table with a list column is filled anew and renamed into place: the same rows as
+    DELETE + INSERT, its key, defaults and dependent view intact, and a failure later in the same
+    call rolls the swap back. A table with an index of its own keeps the plain path (and index)."""
+    c = duckdb.connect(str(tmp_path / "w.duckdb"))
+    c.execute("CREATE TABLE t (k VARCHAR PRIMARY KEY, l VARCHAR[], s VARCHAR DEFAULT 'd')").fetchall()
+    c.execute("INSERT INTO t VALUES ('a', ['x'], 'old'), ('b', ['y'], 'old')").fetchall()
+    c.execute("CREATE VIEW tv AS SELECT k, len(l) AS n, s FROM t").fetchall()
+    c.execute("CREATE TABLE u (k INTEGER NOT NULL)").fetchall()
+    frame = pl.DataFrame({"k": ["b", "c"], "l": [["p", "q"], []]})
+    assert replace_tables(c, {"t": frame}) == {"t": 2}
+    assert rows(c, "t") == [("b", ["p", "q"], "d"), ("c", [], "d")]
+    assert c.execute("SELECT * FROM tv ORDER BY k").fetchall() == [("b", 2, "d"), ("c", 0, "d")]
+    assert c.execute("SELECT sql FROM duckdb_tables() WHERE table_name = 't'").fetchall()[0][0].startswith(
+        "CREATE TABLE t(k VARCHAR PRIMARY KEY")
+    assert not {t for t in tables(c) if t.startswith("_swap")}
+    with pytest.raises(duckdb.ConstraintException):
+        c.execute("INSERT INTO t VALUES ('b', [], 'dup')").fetchall()
+    bad = pl.DataFrame({"k": [None]}, schema={"k": pl.Int32})
+    with pytest.raises(WarehouseError, match="rolled back"):
+        replace_tables(c, {"t": pl.DataFrame({"k": ["z"], "l": [["z"]]}), "u": bad})
+    assert rows(c, "t") == [("b", ["p", "q"], "d"), ("c", [], "d")]
+    with pytest.raises(WarehouseError, match="rolled back"):  # two rows with one key: refused, as DELETE + INSERT
+        replace_tables(c, {"t": pl.DataFrame({"k": ["a", "a"], "l": [["1"], ["2"]]})})
+    c.execute("CREATE INDEX t_s ON t (s)").fetchall()
+    replace_tables(c, {"t": pl.DataFrame({"k": ["e"], "l": [["e"]]})})
+    assert rows(c, "t") == [("e", ["e"], "d")]
+    assert c.execute("SELECT index_name FROM duckdb_indexes() WHERE table_name = 't'").fetchall() == [("t_s",)]
+    c.close()
+
 def test_replace_tables_where_and_inside_a_transaction(con):
     with transaction(con):
         replace_tables(con, {"a": pl.DataFrame({"k": [1], "v": ["new"]})}, where="k = $k", params={"k": 1})
