@@ -320,6 +320,7 @@ def refresh(con: duckdb.DuckDBPyConnection, mode: str | None = None) -> FamilySt
     """Rebuild families and write them into ``publications.family_id`` (inside the caller's
     transaction when there is one). ``mode`` None reuses the last build's mode."""
     from ..warehouse.connection import tables, transaction
+    from ..warehouse.toolkit import replace_tables
 
     if "publication_families" not in tables(con):
         from ..errors import WarehouseError
@@ -345,20 +346,10 @@ def refresh(con: duckdb.DuckDBPyConnection, mode: str | None = None) -> FamilySt
                            "n_joined": st.n_joined_by_priority, "n_conflicts": st.n_conflicts,
                            "n_unread_claims": st.n_unread_claims}])
     with transaction(con):
-        con.register("_fam_rows", df)
-        con.register("_fam_conf", cf)
-        con.register("_fam_build", build)
-        try:
-            con.execute("DELETE FROM publication_families")
-            con.execute("INSERT INTO publication_families BY NAME SELECT * FROM _fam_rows")
-            con.execute("DELETE FROM family_reconciliation")
-            con.execute("INSERT INTO family_reconciliation BY NAME SELECT * FROM _fam_conf")
-            con.execute("DELETE FROM family_build")
-            con.execute("INSERT INTO family_build BY NAME SELECT * FROM _fam_build")
-            con.execute("UPDATE publications SET family_id = f.family_id, family_id_source = f.family_id_source "
-                        "FROM _fam_rows f WHERE f.pub_key = publications.pub_key "
-                        "AND (publications.family_id <> f.family_id OR publications.family_id_source <> f.family_id_source)")
-        finally:
-            for v in ("_fam_rows", "_fam_conf", "_fam_build"):
-                con.unregister(v)
+        replace_tables(con, {"publication_families": df, "family_reconciliation": cf, "family_build": build},
+                       what="storing the family build")
+        con.execute("UPDATE publications SET family_id = f.family_id, family_id_source = f.family_id_source "
+                    "FROM publication_families f WHERE f.pub_key = publications.pub_key "
+                    "AND (publications.family_id <> f.family_id OR publications.family_id_source <> f.family_id_source)"
+                    ).fetchall()
     return st
