@@ -35,7 +35,8 @@ import duckdb
 import polars as pl
 
 from ..errors import ConfigError
-from ..warehouse.connection import tables, transaction
+from ..warehouse.connection import tables
+from ..warehouse.toolkit import replace_tables
 
 TOO_FEW = "too few to judge"
 ABOVE = "above 1,800 (merger-guideline analogy)"
@@ -457,10 +458,8 @@ def refresh(con: duckdb.DuckDBPyConnection, expiry_frame: pl.DataFrame, *, today
             ", ('in_force_stock', 'centrality')" if weights.height else "")
         con.execute(f"CREATE OR REPLACE TEMP VIEW _cw AS SELECT * FROM (VALUES {pairs}) v(period_type, weighting)")
         compute_cells(con, th)
-        with transaction(con):
-            con.execute("DELETE FROM concentration_stats").fetchall()
-            con.execute(f"INSERT INTO concentration_stats ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM _c_out").fetchall()
-            n = con.execute("SELECT count(*) FROM concentration_stats").fetchall()[0][0]
+        n = replace_tables(con, {"concentration_stats": con.sql(f"SELECT {', '.join(COLUMNS)} FROM _c_out")},
+                           what="storing the concentration statistics")["concentration_stats"]
     finally:
         con.execute("DROP TABLE IF EXISTS _c_out").fetchall()
         for v in reversed(views):

@@ -27,6 +27,7 @@ from pydantic import Field
 
 from ..inputs import InputModel, NonEmptyStr, PositiveInt, Probability, read_toml, toml_text
 from ..warehouse.connection import transaction
+from ..warehouse.toolkit import replace_tables
 
 
 @dataclass(frozen=True)
@@ -493,19 +494,14 @@ def refresh(con: duckdb.DuckDBPyConnection, landscape_only: bool = True) -> dict
                                   + (", training set has changed since (`patentscope segments train` refits)" if stale else ""))))
         .alias("note"),
         pl.lit(trained_at).alias("computed_at"))
-    con.register("_seg", out)
-    con.register("_ev", ev)
-    try:
-        with transaction(con):
-            if fitted and _has_table(con, "segment_models"):
-                store_model(con, model, scope, version, trained_at)
-            con.execute("DELETE FROM publication_segments").fetchall()
-            con.execute("DELETE FROM segment_classifier_eval").fetchall()
-            con.execute("INSERT INTO publication_segments SELECT pub_key, segment, decided_by, evidence, probability FROM _seg").fetchall()
-            con.execute("INSERT INTO segment_classifier_eval SELECT segment, positives, precision, recall, f1, used, note, computed_at FROM _ev").fetchall()
-    finally:
-        con.unregister("_seg")
-        con.unregister("_ev")
+    with transaction(con):
+        if fitted and _has_table(con, "segment_models"):
+            store_model(con, model, scope, version, trained_at)
+        replace_tables(con, {
+            "publication_segments": out.select("pub_key", "segment", "decided_by", "evidence", "probability"),
+            "segment_classifier_eval": ev.select("segment", "positives", "precision", "recall", "f1", "used", "note",
+                                                 "computed_at"),
+        }, what="storing the segments")
     return {"publications": pubs.height, "segment_rows": out.height,
             "by_classifier": out.filter(pl.col("decided_by") == "classifier").height,
             "model": "fitted" if fitted else ("cached, stale" if stale else "cached")}
