@@ -43,6 +43,20 @@ def _assign_holders(live: pl.DataFrame, holders: pl.DataFrame | None, day: pl.Ex
     return pl.concat([matched, rest.select(matched.columns)]).drop("_live")
 
 
+# what the status on a given day reads (see _status_exprs): the columns live_families needs from
+# compute_expiry's frame, without the wording and the calculation log
+GRID_COLUMNS = ("pub_key", "jurisdiction", "family_id", "document_type", "in_force_from", "lapse_periods", "end_reason",
+                "st_hard", "st_exists_from", "st_end_date", "st_end_status", "st_granted", "st_in_force_from_exact",
+                "st_sure_until", "st_validation_known", "st_potential_end", "st_conflict_from", "st_exam_after",
+                "st_exam_requested")
+
+
+def status_grid(expiry: pl.DataFrame) -> pl.DataFrame:
+    """The columns of a compute_expiry frame that :func:`live_families` (and so the stock, the
+    cliffs and concentration's grid) reads: much smaller than the frame with its logs."""
+    return expiry.select(GRID_COLUMNS)
+
+
 def live_families(expiry: pl.DataFrame, holders: pl.DataFrame | None, years: Iterable[int], *,
                   rules: TermRules | None = None) -> pl.DataFrame:
     """Every (publication, jurisdiction) in force on the reference day of each year, once per
@@ -65,12 +79,19 @@ def live_families(expiry: pl.DataFrame, holders: pl.DataFrame | None, years: Ite
         return _assign_holders(pl.DataFrame(schema={"pub_key": pl.String, "jurisdiction": pl.String,
                                                     "family_id": pl.String, "year": pl.Int32,
                                                     "reference_date": pl.Date}), holders, pl.col("reference_date"))
+    # rows a date-independent case of the status keeps from ever being 'in force' (bad input, an
+    # application, no grant, no end, no sure end, an EP part without evidence) are left out first
+    can_be_in_force = (
+        ~pl.col("st_hard").fill_null(False) & ~pl.col("document_type").is_in(["application", "international_application"])
+        .fill_null(False) & pl.col("st_granted").fill_null(False) & pl.col("in_force_from").is_not_null()
+        & pl.col("st_end_date").is_not_null() & pl.col("st_sure_until").is_not_null()
+        & pl.col("st_validation_known").fill_null(False)
+    )
+    last = pl.min_horizontal("st_end_date", "st_sure_until")
     grid = (
-        expiry.filter(pl.col("in_force_from").is_not_null() & pl.col("st_end_date").is_not_null())
-        .select("pub_key", "jurisdiction", "family_id", *[c for c in expiry.columns if c.startswith("st_")],
-                "document_type", "in_force_from", "lapse_periods", "end_reason")
+        expiry.select(GRID_COLUMNS).filter(can_be_in_force)
         .with_columns(year=pl.int_ranges(pl.max_horizontal(pl.col("in_force_from").dt.year(), pl.lit(ys[0])),
-                                         pl.min_horizontal(pl.col("st_end_date").dt.year(), pl.lit(ys[-1])) + 1,
+                                         pl.min_horizontal(last.dt.year(), pl.lit(ys[-1])) + 1,
                                          dtype=pl.Int32))
         .explode("year")
         .join(dates, on="year", how="inner")

@@ -16,7 +16,7 @@ from .engine import compute_expiry, public_columns
 from .evidence import evidence_frame
 from .inputs import derive_term_inputs
 from .rules import TermRules, load_rules
-from .stock import holder_cliffs, in_force_stock
+from .stock import holder_cliffs, in_force_stock, status_grid
 
 # the original patent of each US reissue (35 USC 251(a)); no ingest writes this relation yet
 _REISSUE_LINKS = ("SELECT pub_key, related_pub_key AS original_pub_key FROM related_publications "
@@ -96,7 +96,8 @@ class ExpiryStats:
     rules_version: str
     rules_sha256: str
     unknown_reasons: dict[str, int] = field(default_factory=dict)
-    frame: pl.DataFrame | None = field(default=None, repr=False, compare=False)  # full compute_expiry result
+    # the compute_expiry columns the in-force grid reads (stock.status_grid), for the steps after
+    frame: pl.DataFrame | None = field(default=None, repr=False, compare=False)
 
 
 _TABLES = ("expiry_results", "in_force_stock", "holder_cliffs")
@@ -154,7 +155,8 @@ def refresh(
 
     replace_tables(con, {"expiry_results": table, "in_force_stock": stock, "holder_cliffs": cliffs},
                    what="storing the expiry results")
-    office_rows = ex.filter(pl.col("jurisdiction") == pl.col("office"))
+    del table  # the logs: the largest part of the frame, written now
+    office_rows = ex.filter(pl.col("jurisdiction") == pl.col("office")).select("status", "status_basis")
     counts = office_rows.group_by("status").len()
     unknown = office_rows.filter(pl.col("status") == "unknown").group_by("status_basis").len().sort("status_basis")
     return ExpiryStats(
@@ -163,5 +165,5 @@ def refresh(
         stock_rows=stock.height, cliff_rows=cliffs.height, holder_basis=basis, rules_version=rules.version,
         rules_sha256=rules.sha256,
         unknown_reasons=dict(zip(unknown["status_basis"].to_list(), unknown["len"].to_list(), strict=True)),
-        frame=ex,
+        frame=status_grid(ex),
     )
