@@ -45,15 +45,17 @@ def _assign_holders(live: pl.DataFrame, holders: pl.DataFrame | None, day: pl.Ex
 
 # what the status on a given day reads (see _status_exprs): the columns live_families needs from
 # compute_expiry's frame, without the wording and the calculation log
-GRID_COLUMNS = ("pub_key", "jurisdiction", "family_id", "document_type", "in_force_from", "lapse_periods", "end_reason",
+GRID_COLUMNS = ("pub_key", "jurisdiction", "family_id", "document_type", "in_force_from", "expiry_date", "lapse_periods",
+                "end_reason",
                 "st_hard", "st_exists_from", "st_end_date", "st_end_status", "st_granted", "st_in_force_from_exact",
                 "st_sure_until", "st_validation_known", "st_potential_end", "st_conflict_from", "st_exam_after",
                 "st_exam_requested")
 
 
 def status_grid(expiry: pl.DataFrame) -> pl.DataFrame:
-    """The columns of a compute_expiry frame that :func:`live_families` (and so the stock, the
-    cliffs and concentration's grid) reads: much smaller than the frame with its logs."""
+    """The columns of a compute_expiry frame that :func:`live_families` and :func:`holder_cliffs`
+    (and so the stock, the cliffs and concentration's grid) read: much smaller than the frame with
+    its logs."""
     return expiry.select(GRID_COLUMNS)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import duckdb
@@ -113,6 +113,7 @@ def refresh(
     holder_basis: str | None = None,
     years: Iterable[int] | None = None,
     stock_pub_keys: Iterable[str] | None = None,
+    batch_size: int = 0,
 ) -> ExpiryStats:
     """Recompute expiry, in-force stock and cliffs and store them in one transaction.
 
@@ -121,8 +122,10 @@ def refresh(
     re-run gives the same rows and a failure leaves the previous ones. ``holders``: a
     (pub_key, holder_group) frame (default: publication_overview.holder_as_written, recorded
     as holder_basis 'as_written'). ``years``: the stock years (default: from the earliest grant
-    year to 25 years after ``at``).
+    year to 25 years after ``at``). ``batch_size``: publications per engine call (default
+    :data:`BATCH_SIZE`); the rows are the same for every size.
     """
+    batch_size = batch_size or BATCH_SIZE
     rules = rules or load_rules()
     today = today or dt.date.today()
     at = at or today
@@ -136,34 +139,85 @@ def refresh(
         holders, basis = inp["holders"], holder_basis or "as_written"
     else:
         basis = holder_basis or "holder_group"
-    ex = compute_expiry(inp["publications"], inp["term_inputs"], inp["legal_events"], inp["priority_claims"], at=at,
-                        today=today, rules=rules, status_evidence=inp.get("status_evidence"), reissue_of=inp.get("reissue_of"),
-                        designations=inp.get("designations"))
-    if years is None:
-        first = ex["in_force_from"].drop_nulls().min()
-        y0 = first.year if isinstance(first, dt.date) else at.year
-        years = range(min(y0, at.year), at.year + 26)
-    # the stock and cliffs count only ``stock_pub_keys`` when given (e.g. the landscape, leaving
-    # out citation neighbours); expiry_results covers every publication
-    ex_stock = ex if stock_pub_keys is None else ex.filter(pl.col("pub_key").is_in(list(stock_pub_keys)))
-    stock = in_force_stock(ex_stock, holders, years, today=today, rules=rules).with_columns(holder_basis=pl.lit(basis))
-    cliffs = holder_cliffs(ex_stock, holders, at=at, rules=rules).with_columns(holder_basis=pl.lit(basis))
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    table = public_columns(ex).with_columns(rules_version=pl.lit(rules.version), rules_sha256=pl.lit(rules.sha256),
-                                            computed_at=pl.lit(now))
-    from ...warehouse.toolkit import replace_tables
+    grids: list[pl.DataFrame] = []
+    office_parts: list[pl.DataFrame] = []
+    rows = 0
+    try:
+        con.execute("DROP TABLE IF EXISTS temp._expiry_rows").fetchall()
+        for part in _batches(inp, batch_size):
+            ex = compute_expiry(part["publications"], part["term_inputs"], part["legal_events"], part["priority_claims"],
+                                at=at, today=today, rules=rules, status_evidence=part.get("status_evidence"),
+                                reissue_of=part.get("reissue_of"), designations=part.get("designations"))
+            ex = ex.join(part["own"], on="pub_key", how="semi")  # a reissue's original read for it is another batch's row
+            rows += ex.height
+            grids.append(status_grid(ex))
+            office_parts.append(ex.filter(pl.col("jurisdiction") == pl.col("office")).select("status", "status_basis"))
+            con.register("_expiry_part", public_columns(ex).with_columns(
+                rules_version=pl.lit(rules.version), rules_sha256=pl.lit(rules.sha256), computed_at=pl.lit(now)))
+            try:
+                verb = "INSERT INTO temp._expiry_rows" if len(grids) > 1 else "CREATE TEMP TABLE _expiry_rows AS"
+                con.execute(f"{verb} SELECT * FROM _expiry_part").fetchall()
+            finally:
+                con.unregister("_expiry_part")
+            del ex  # the logs are in DuckDB now; the next batch reuses the memory
+        grid = pl.concat(grids) if grids else status_grid(compute_expiry(
+            inp["publications"].clear(), at=at, today=today, rules=rules))
+        del grids
+        if years is None:
+            first = grid["in_force_from"].drop_nulls().min()
+            y0 = first.year if isinstance(first, dt.date) else at.year
+            years = range(min(y0, at.year), at.year + 26)
+        # the stock and cliffs count only ``stock_pub_keys`` when given (e.g. the landscape, leaving
+        # out citation neighbours); expiry_results covers every publication
+        g_stock = grid if stock_pub_keys is None else grid.filter(pl.col("pub_key").is_in(list(stock_pub_keys)))
+        stock = in_force_stock(g_stock, holders, years, today=today, rules=rules).with_columns(holder_basis=pl.lit(basis))
+        cliffs = holder_cliffs(g_stock, holders, at=at, rules=rules).with_columns(holder_basis=pl.lit(basis))
+        from ...warehouse.toolkit import replace_tables
 
-    replace_tables(con, {"expiry_results": table, "in_force_stock": stock, "holder_cliffs": cliffs},
-                   what="storing the expiry results")
-    del table  # the logs: the largest part of the frame, written now
-    office_rows = ex.filter(pl.col("jurisdiction") == pl.col("office")).select("status", "status_basis")
+        table: pl.DataFrame | duckdb.DuckDBPyRelation = (
+            con.sql("SELECT * FROM temp._expiry_rows") if office_parts else
+            public_columns(compute_expiry(inp["publications"].clear(), at=at, today=today, rules=rules)).with_columns(
+                rules_version=pl.lit(rules.version), rules_sha256=pl.lit(rules.sha256), computed_at=pl.lit(now)))
+        replace_tables(con, {"expiry_results": table, "in_force_stock": stock, "holder_cliffs": cliffs},
+                       what="storing the expiry results")
+    finally:
+        con.execute("DROP TABLE IF EXISTS temp._expiry_rows").fetchall()
+    office_rows = pl.concat(office_parts) if office_parts else pl.DataFrame(schema={"status": pl.String,
+                                                                                     "status_basis": pl.String})
     counts = office_rows.group_by("status").len()
     unknown = office_rows.filter(pl.col("status") == "unknown").group_by("status_basis").len().sort("status_basis")
     return ExpiryStats(
-        status_date=at, rows=ex.height, publications=office_rows.height,
+        status_date=at, rows=rows, publications=office_rows.height,
         by_status=dict(zip(counts["status"].to_list(), counts["len"].to_list(), strict=True)),
         stock_rows=stock.height, cliff_rows=cliffs.height, holder_basis=basis, rules_version=rules.version,
         rules_sha256=rules.sha256,
         unknown_reasons=dict(zip(unknown["status_basis"].to_list(), unknown["len"].to_list(), strict=True)),
-        frame=status_grid(ex),
+        frame=grid,
     )
+
+
+# publications per compute_expiry call in refresh: the engine's frame (logs and intermediate
+# columns, ~11 KB a publication at 1M SYNTHETIC) is the expiry step's peak memory
+BATCH_SIZE = 250_000
+
+
+def _batches(inp: dict[str, pl.DataFrame], size: int) -> Iterator[dict[str, pl.DataFrame]]:
+    """The engine's inputs for ``size`` publications at a time (in pub_key order), each with the
+    originals of its reissues (the reissue ends with its original's term) and ``own``: the
+    pub_keys the batch answers for. Rows of different publications never depend on each other
+    otherwise (tests/test_expiry_fast_paths.py)."""
+    pubs = inp["publications"].sort("pub_key")
+    links = inp.get("reissue_of")
+    for start in range(0, pubs.height, max(size, 1)):
+        own = pubs.slice(start, size).select("pub_key")
+        keys = own
+        if links is not None and links.height:
+            originals = links.join(own, on="pub_key", how="semi").select(pl.col("original_pub_key").alias("pub_key"))
+            keys = pl.concat([own, originals]).unique()
+        part = {name: (frame.join(keys, on="pub_key", how="semi") if "pub_key" in frame.columns else frame)
+                for name, frame in inp.items() if name not in ("holders",)}
+        if links is not None:
+            part["reissue_of"] = links.join(own, on="pub_key", how="semi")
+        part["own"] = own
+        yield part
