@@ -339,7 +339,7 @@ def test_refresh_in_small_batches_stores_the_same_rows(writable_copy):
 
     whole = refresh(con, TODAY, today=TODAY)
     tables_whole = stored()
-    parts = refresh(con, TODAY, today=TODAY, batch_size=10)  # 15 batches of the 147 publications
+    parts = refresh(con, TODAY, today=TODAY, batch_size=40)  # 4 batches of the 147 publications
     assert stored() == tables_whole and tables_whole[0] and tables_whole[1]
     assert (parts.by_status, parts.rows, parts.unknown_reasons) == (whole.by_status, whole.rows, whole.unknown_reasons)
     assert parts.frame is not None and whole.frame is not None
@@ -446,11 +446,11 @@ def test_stock_grid_equals_the_status_taken_year_by_year(sample_expiry):
     from patentscope.metrics.expiry import status_at
     from patentscope.metrics.expiry.stock import live_families
 
-    years = range(1975, 2052)
+    years = range(1975, 2052, 3)  # every third year: the spans start and end in different years
     got = live_families(sample_expiry, None, years, rules=RULES).select("pub_key", "jurisdiction", "year")
     month, day = RULES.stock_reference_day
     want = pl.concat([
         status_at(sample_expiry, dt.date(y, month, day), RULES).filter(pl.col("status") == "in force")
         .select("pub_key", "jurisdiction", pl.lit(y, dtype=pl.Int32).alias("year")) for y in years])
-    assert want.height > 500  # the sample's granted patents over the years
+    assert want.height > 150  # the sample's granted patents over the years
     assert sorted(got.iter_rows()) == sorted(want.iter_rows())
