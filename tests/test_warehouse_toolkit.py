@@ -137,17 +137,25 @@ def test_replace_tables_on_a_keyed_table_gives_the_same_rows_as_delete_and_inser
 
 
 
-def test_replace_tables_swaps_a_keyed_table_with_nested_columns_and_keeps_its_ddl(tmp_path: Path):
+def test_replace_tables_swaps_a_keyed_table_with_nested_columns_and_keeps_its_ddl(tmp_path: Path, monkeypatch):
     """A keyed table with a list column is filled anew and renamed into place: the same rows as
     DELETE + INSERT, its key, defaults and dependent view intact, and a failure later in the same
     call rolls the swap back. A table with an index of its own keeps the plain path (and index)."""
+    from patentscope.warehouse import toolkit
+
+    monkeypatch.setattr(toolkit, "SWAP_MIN_ROWS", 0)  # the swap for these few rows too
     c = duckdb.connect(str(tmp_path / "w.duckdb"))
     c.execute("CREATE TABLE t (k VARCHAR PRIMARY KEY, l VARCHAR[], s VARCHAR DEFAULT 'd')").fetchall()
     c.execute("INSERT INTO t VALUES ('a', ['x'], 'old'), ('b', ['y'], 'old')").fetchall()
     c.execute("CREATE VIEW tv AS SELECT k, len(l) AS n, s FROM t").fetchall()
     c.execute("CREATE TABLE u (k INTEGER NOT NULL)").fetchall()
+    def oid() -> int:
+        return c.execute("SELECT table_oid FROM duckdb_tables() WHERE table_name = 't'").fetchall()[0][0]
+
+    before = oid()
     frame = pl.DataFrame({"k": ["b", "c"], "l": [["p", "q"], []]})
     assert replace_tables(c, {"t": frame}) == {"t": 2}
+    assert oid() != before  # a new table took the name
     assert rows(c, "t") == [("b", ["p", "q"], "d"), ("c", [], "d")]
     assert c.execute("SELECT * FROM tv ORDER BY k").fetchall() == [("b", 2, "d"), ("c", 0, "d")]
     assert c.execute("SELECT sql FROM duckdb_tables() WHERE table_name = 't'").fetchall()[0][0].startswith(
@@ -162,7 +170,9 @@ def test_replace_tables_swaps_a_keyed_table_with_nested_columns_and_keeps_its_dd
     with pytest.raises(WarehouseError, match="rolled back"):  # two rows with one key: refused, as DELETE + INSERT
         replace_tables(c, {"t": pl.DataFrame({"k": ["a", "a"], "l": [["1"], ["2"]]})})
     c.execute("CREATE INDEX t_s ON t (s)").fetchall()
+    before = oid()
     replace_tables(c, {"t": pl.DataFrame({"k": ["e"], "l": [["e"]]})})
+    assert oid() == before  # the plain path
     assert rows(c, "t") == [("e", ["e"], "d")]
     assert c.execute("SELECT index_name FROM duckdb_indexes() WHERE table_name = 't'").fetchall() == [("t_s",)]
     c.close()

@@ -100,14 +100,19 @@ def replace_tables(
     return counts
 
 
+# below this many rows DELETE + INSERT is as fast as the swap and takes fewer statements
+SWAP_MIN_ROWS = 20_000
+
+
 def _swap(con: duckdb.DuckDBPyConnection, table: str, view: str) -> bool:
     """Replace all rows of a keyed ``table`` by filling a new table made from its own DDL and
     renaming it into place (inside the caller's transaction: a failure rolls the swap back too).
     For tables the upsert path cannot take (nested columns): DELETE + INSERT of the same keys in
     one transaction takes DuckDB's slow path (expiry_results, 148k SYNTHETIC rows: 5 s at COMMIT).
-    Views read the table by name, so they see the new one. Not taken (False) for a table without
-    a key (DELETE + INSERT is fast there) or with an index of its own (it would be lost)."""
-    if not keys(con, table):
+    Views read the table by name, so they see the new one. Not taken (False) for fewer than
+    :data:`SWAP_MIN_ROWS` rows, for a table without a key (DELETE + INSERT is fast there) or with
+    an index of its own (it would be lost)."""
+    if con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0] < SWAP_MIN_ROWS or not keys(con, table):
         return False
     if con.execute("SELECT count(*) FROM duckdb_indexes() WHERE schema_name = 'main' AND table_name = $t",
                    {"t": table}).fetchall()[0][0]:
