@@ -454,3 +454,14 @@ def test_stock_grid_equals_the_status_taken_year_by_year(sample_expiry):
         .select("pub_key", "jurisdiction", pl.lit(y, dtype=pl.Int32).alias("year")) for y in years])
     assert want.height > 150  # the sample's granted patents over the years
     assert sorted(got.iter_rows()) == sorted(want.iter_rows())
+    # a null status flag is no case for status_at (a null condition does not fire): nor for the grid
+    i = pl.int_range(pl.len())
+    holed = sample_expiry.with_columns(
+        st_granted=pl.when(i % 3 == 0).then(None).otherwise(pl.col("st_granted")),
+        st_validation_known=pl.when(i % 4 == 1).then(None).otherwise(pl.col("st_validation_known")),
+        st_hard=pl.when(i % 5 == 2).then(None).otherwise(pl.col("st_hard")))
+    got = live_families(holed, None, years, rules=RULES).select("pub_key", "jurisdiction", "year")
+    want = pl.concat([
+        status_at(holed, dt.date(y, month, day), RULES).filter(pl.col("status") == "in force")
+        .select("pub_key", "jurisdiction", pl.lit(y, dtype=pl.Int32).alias("year")) for y in years])
+    assert sorted(got.iter_rows()) == sorted(want.iter_rows())

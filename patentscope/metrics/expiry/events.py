@@ -33,14 +33,13 @@ def _targets(p: pl.DataFrame, ev: pl.DataFrame, markets: Sequence[str]) -> pl.Da
     events name a state, and for each asked market the bundle designates (every market when the
     designations are not shown)."""
     office_rows = p.select("pub_key", pl.col("country").alias("jurisdiction"), pl.lit(False).alias("national"))
-    bundles = p.filter(pl.col("national_members").fill_null(False) & (pl.col("document_type") == "invention")).select("pub_key")
+    bundles = p.filter(pl.col("national_members").fill_null(False) & (pl.col("document_type") == "invention")).select(
+        "pub_key", "designated")
     if bundles.height == 0:  # no EP bundle: the office rows only (one per pub_key)
         return office_rows
     from_events = (ev.join(bundles, on="pub_key", how="semi").filter(pl.col("jurisdiction") != "EP")
                    .select("pub_key", "jurisdiction").unique())
     asked = _asked(markets)
-    bundles = p.filter(pl.col("national_members").fill_null(False) & (pl.col("document_type") == "invention")).select(
-        "pub_key", "designated")
     from_markets = bundles.join(pl.DataFrame({"jurisdiction": asked}, schema={"jurisdiction": pl.String}), how="cross") \
         .filter(pl.col("designated").is_null() | pl.col("designated").list.contains(pl.col("jurisdiction")).fill_null(False))
     national = pl.concat([from_events, from_markets.select("pub_key", "jurisdiction")]).unique().with_columns(

@@ -82,12 +82,13 @@ def live_families(expiry: pl.DataFrame, holders: pl.DataFrame | None, years: Ite
                                                     "family_id": pl.String, "year": pl.Int32,
                                                     "reference_date": pl.Date}), holders, pl.col("reference_date"))
     # rows a date-independent case of the status keeps from ever being 'in force' (bad input, an
-    # application, no grant, no end, no sure end, an EP part without evidence) are left out first
+    # application, no grant, no end, no sure end, an EP part without evidence) are left out first;
+    # a null flag is no case there (a when/then condition that is null does not fire), nor here
     can_be_in_force = (
         ~pl.col("st_hard").fill_null(False) & ~pl.col("document_type").is_in(["application", "international_application"])
-        .fill_null(False) & pl.col("st_granted").fill_null(False) & pl.col("in_force_from").is_not_null()
+        .fill_null(False) & pl.col("st_granted").fill_null(True) & pl.col("in_force_from").is_not_null()
         & pl.col("st_end_date").is_not_null() & pl.col("st_sure_until").is_not_null()
-        & pl.col("st_validation_known").fill_null(False)
+        & pl.col("st_validation_known").fill_null(True)
     )
     last = pl.min_horizontal("st_end_date", "st_sure_until")
     grid = (
