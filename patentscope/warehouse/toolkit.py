@@ -112,7 +112,8 @@ def _swap(con: duckdb.DuckDBPyConnection, table: str, view: str) -> bool:
     Views read the table by name, so they see the new one. Not taken (False) for fewer than
     :data:`SWAP_MIN_ROWS` rows, for a table without a key (DELETE + INSERT is fast there) or with
     an index of its own (it would be lost)."""
-    if con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0] < SWAP_MIN_ROWS or not keys(con, table):
+    table_keys = keys(con, table)
+    if not table_keys or con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0] < SWAP_MIN_ROWS:
         return False
     if con.execute("SELECT count(*) FROM duckdb_indexes() WHERE schema_name = 'main' AND table_name = $t",
                    {"t": table}).fetchall()[0][0]:
@@ -125,7 +126,7 @@ def _swap(con: duckdb.DuckDBPyConnection, table: str, view: str) -> bool:
     new = f"_swap_{table}"
     con.execute(f"DROP TABLE IF EXISTS main.{new}").fetchall()
     con.execute(f"CREATE TABLE main.{new}(" + row[0][0][m.end():]).fetchall()
-    key = next((c for kind, c in keys(con, table) if kind == "PRIMARY KEY"), [])
+    key = next((c for kind, c in table_keys if kind == "PRIMARY KEY"), [])
     view_cols = {r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()}
     order = " ORDER BY " + ", ".join(f'"{c}"' for c in key) if key and set(key) <= view_cols else ""
     con.execute(f"INSERT INTO main.{new} BY NAME SELECT * FROM {view}{order}").fetchall()

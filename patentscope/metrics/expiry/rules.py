@@ -356,20 +356,10 @@ def _read_rules(p: Path) -> TermRules:
     f = validate(raw, RulesFile, w, lines)
     kinds = {office: {k: typ for typ, codes in table.items() for k in codes} for office, table in f.kinds.items()}
     series = {office: [(e.type, e.pattern) for e in v] for office, v in f.number_series.items() if not isinstance(v, str)}
-    rules = tuple(
-        TermRule(id=r.id, office=r.office, document=r.document, method=r.method, source=r.source, years=r.years,
-                 years_alt=r.years_alt, alt_from=r.alt_from, years_from_grant=r.years_from_grant,
-                 change_date=r.change_date, no_revival_granted_on_or_before=r.no_revival_granted_on_or_before,
-                 adjust_days=r.adjust_days, adjust_from=r.adjust_from, adjust_note=r.adjust_note,
-                 adjust_on_grant=r.adjust_on_grant, fee_lapse_years=tuple(r.fee_lapse_years),
-                 fee_filed_from=r.fee_filed_from, national_members=r.national_members,
-                 longer_if_unexpired_on=r.longer_if_unexpired_on)
-        for r in f.rule)
-    exams = tuple(
-        ExamRule(office=e.office, months=e.months, base=e.base, source=e.source, months_before=e.months_before,
-                 change_from=e.change_from, pct_min_months=e.pct_min_months,
-                 request_event_codes=tuple(c.upper() for c in e.request_event_codes))
-        for e in f.exam_request)
+    # the models carry the dataclasses' field names: only the lists become tuples
+    rules = tuple(TermRule(**{**r.model_dump(), "fee_lapse_years": tuple(r.fee_lapse_years)}) for r in f.rule)
+    exams = tuple(ExamRule(**{**e.model_dump(), "request_event_codes": tuple(c.upper() for c in e.request_event_codes)})
+                  for e in f.exam_request)
     month, day = (int(x) for x in f.stock.reference_day.split("-"))
     return TermRules(
         path=w, sha256=hashlib.sha256(text.encode()).hexdigest(), version=f.version,

@@ -9,6 +9,7 @@ migrations stay applied, and MigrationError names the migration and the statemen
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from dataclasses import dataclass
 from importlib import resources
@@ -44,9 +45,15 @@ class MigrationStatus:
 
 
 def builtin_migrations() -> list[Migration]:
+    return list(_builtin())
+
+
+@functools.cache
+def _builtin() -> tuple[Migration, ...]:
+    """The packaged migration files, read once per process (every writer open asks for them)."""
     folder = resources.files(__package__)
     files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql") and f.name[:4].isdigit()), key=lambda f: f.name)
-    return [Migration(f.name[:-4], f.read_text(encoding="utf-8")) for f in files]
+    return tuple(Migration(f.name[:-4], f.read_text(encoding="utf-8")) for f in files)
 
 
 def fingerprint(migrations: list[Migration] | None = None) -> str:
