@@ -15,7 +15,24 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 # worker on two cores only add contention (about 6 s of a 90 s run)
 os.environ.setdefault("PATENTSCOPE_THREADS", "1")
 
+import tempfile
 from pathlib import Path
+
+# The suite creates some hundreds of DuckDB files (about 0.9 GB written per run), and DuckDB
+# syncs every commit to disk: on a memory-backed /dev/shm the same run takes about 6% less wall
+# time. Used only where nobody chose a temporary folder (TMPDIR unset) and /dev/shm is a
+# writable folder with room to spare (a container's default 64 MB is not); the xdist workers and
+# CLI subprocesses inherit the choice. pyproject's tmp_path_retention_policy keeps only failed
+# tests' folders, so passing runs leave little in memory.
+_SHM, _SHM_ROOM = Path("/dev/shm"), 4 << 30
+if not os.environ.get("TMPDIR") and _SHM.is_dir() and os.access(_SHM, os.W_OK):
+    try:
+        _st = os.statvfs(_SHM)
+        if _st.f_bavail * _st.f_frsize >= _SHM_ROOM:
+            os.environ["TMPDIR"] = str(_SHM)
+            tempfile.tempdir = None  # gettempdir() reads TMPDIR again
+    except OSError:
+        pass
 
 import duckdb
 import pytest

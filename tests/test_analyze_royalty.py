@@ -1,11 +1,13 @@
 """End to end on the real sample: analyze fills every derived table; the royalty model runs on it."""
 
 import datetime as dt
+import json
 import shutil
 
 import duckdb
 import polars as pl
 import pytest
+from analyzed_sample import analyzed_sample
 
 from patentscope.analyze import STEPS, analyze
 from patentscope.metrics.royalty import load_scenario, run_scenario
@@ -14,10 +16,16 @@ from patentscope.warehouse.connection import writer
 
 @pytest.fixture(scope="module")
 def analyzed(sample_warehouse, tmp_path_factory):
-    wh = tmp_path_factory.mktemp("analyzed") / "w.duckdb"
-    shutil.copy(sample_warehouse, wh)
-    res = analyze(wh, at=dt.date(2026, 11, 28), today=dt.date(2026, 11, 28))
-    return wh, res
+    """The session's analyzed sample (analyzed_sample.py: analyze at 2026-11-28; tests only read it)
+    and the per-step seconds its analyze run recorded."""
+    wh = analyzed_sample(tmp_path_factory, sample_warehouse)
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        message = con.execute("SELECT message FROM ingest_runs WHERE source = 'analyze' AND status = 'ok'").fetchall()
+    finally:
+        con.close()
+    assert len(message) == 1, message
+    return wh, json.loads(message[0][0])
 
 
 def counts(wh, tables):

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from patentscope.holders.families import application_key, build_families
 
@@ -135,3 +137,69 @@ def test_us_continuity_links_join_extended_families() -> None:
     assert df["family_id"].n_unique() == 1
     df2, _, _ = build_families(pubs, [], mode="simple", links=[("13754416", "12609849")])
     assert df2["family_id"].n_unique() == 2
+
+
+# ----------------------------------------------------------------------------------------------
+# the vectorised build against the row-by-row reference (tests/families_reference.py)
+
+
+def _same_build(pubs, claims, mode, links=()):  # type: ignore[no-untyped-def]
+    from families_reference import reference_build_families
+
+    ours = build_families(pubs, claims, mode, links)
+    ref = reference_build_families(pubs, claims, mode, links)
+    assert ours[0].to_dicts() == ref[0].to_dicts()  # same rows in the same order
+    assert ours[1].to_dicts() == ref[1].to_dicts()
+    assert ours[2] == ref[2]
+    return ours
+
+
+@pytest.mark.parametrize("mode", ["extended", "simple"])
+def test_vectorised_build_equals_the_row_by_row_reference_on_the_sample(sample_con, mode) -> None:  # type: ignore[no-untyped-def]
+    pubs = sample_con.execute("SELECT pub_key, country, application_number, filing_date, "
+                              "family_id, family_id_source FROM publications ORDER BY pub_key DESC").fetchall()
+    claims = sample_con.execute("SELECT pub_key, priority_country, priority_number, priority_date, claim_as_written "
+                                "FROM priority_claims ORDER BY pub_key, source, seq").fetchall()
+    df, _, st = _same_build(pubs, claims, mode, [("13754416", "12609849")])
+    assert st.n_publications == 147 and df.height == 147
+
+
+# SYNTHETIC random cases: a few application numbers shared at random, DOCDB ids on some
+_NUMS = ["US12/609849", "US13/754416", "JP2008284566A", "63-68954", "EP96918894A", "554109", "", None,
+         "CN202210609436.5", "KR1020150012345"]
+_row = st.tuples(st.sampled_from(["US", "JP", "EP", "CN", "KR", None]), st.sampled_from(_NUMS),
+                 st.sampled_from([None, D(1988, 3, 23), D(2008, 11, 5)]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pubs=st.lists(st.tuples(_row, st.sampled_from([None, "F1", "F2", "F3"]),
+                               st.sampled_from(["docdb", "inpadoc", "publication", "priority_extended"])),
+                     max_size=12),
+       claims=st.lists(st.tuples(st.integers(0, 11), _row, st.sampled_from(["", "JP 63-68954", "US 13/754,416"])),
+                       max_size=20),
+       links=st.lists(st.tuples(st.sampled_from(["13754416", "12609849", "09123456", "x"]),
+                                st.sampled_from(["13754416", "12609849", "09123456"])), max_size=3),
+       mode=st.sampled_from(["extended", "simple"]))
+def test_vectorised_build_equals_the_row_by_row_reference_on_random_cases(pubs, claims, links, mode) -> None:  # type: ignore[no-untyped-def]
+    rows = [(f"T-{i:02d}", cc, num, d, fid or f"PUB:T-{i:02d}", src if fid else "publication")
+            for i, ((cc, num, d), fid, src) in enumerate(pubs)]
+    rows.reverse()  # not in pub_key order: the families' order follows the input
+    cl = [(f"T-{i:02d}", cc, num, d, aw) for i, (cc, num, d), aw in claims]
+    _same_build(rows, cl, mode, links)
+
+
+def test_a_member_without_an_id_takes_the_smallest_id_among_members_with_its_priorities() -> None:
+    # SYNTHETIC: T-2, T-5 (DOCDB F3, F1) and T-3 (no id) claim the same one priority; T-1 (F2)
+    # claims it and US 13/754,416, T-4's own application, which joins T-4 to them
+    same = [("JP", "2008284566", None, "")]
+    claims = [(pk, *c) for pk in ("T-1", "T-2", "T-3", "T-5") for c in same] + [
+        ("T-4", "JP", "63-68954", D(1988, 3, 23), ""), ("T-1", "US", "US13/754416", None, "")]
+    pubs = [("T-1", "US", None, None, "F2", "docdb"), ("T-2", "EP", None, None, "F3", "docdb"),
+            ("T-3", "US", None, None, "PUB:T-3", "publication"), ("T-4", "US", "US13/754416", None, "PUB:T-4", "publication"),
+            ("T-5", "KR", None, None, "F1", "inpadoc")]
+    df, cf, st = _same_build(pubs, claims, "extended")
+    fam = dict(zip(df["pub_key"], df["family_id"], strict=True))
+    # T-3's set {JP:2008:284566} is T-2's and T-5's (the smaller id F1), not T-1's; T-4 shares
+    # no set and its family has three ids, so it keeps the constructed one
+    assert fam == {"T-1": "F2", "T-2": "F3", "T-3": "F1", "T-4": "EXT:T-1", "T-5": "F1"}
+    assert cf["docdb_family_ids"].to_list() == [["F1", "F2", "F3"]] and st.n_joined_by_priority == 2

@@ -37,10 +37,10 @@ import dataclasses
 import datetime as dt
 import functools
 import re
-from collections import defaultdict
 from collections.abc import Iterable
 
 import duckdb
+import numpy as np
 import polars as pl
 
 MODES = ("extended", "simple")
@@ -175,35 +175,27 @@ class FamilyStats:
                 f"{self.n_unread_claims} priority claims unreadable; {self.n_conflicts} DOCDB conflicts")
 
 
-class _DSU:
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
-
-    def find(self, x: str) -> str:
-        self.parent.setdefault(x, x)
-        root = x
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[x] != root:
-            self.parent[x], x = root, self.parent[x]
-        return root
-
-    def union(self, a: str, b: str) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            lo, hi = sorted((ra, rb))
-            self.parent[hi] = lo
-
-
 _FAMILY_COLUMNS = ("pub_key", "given_family_id", "given_source", "constructed_family_id", "family_id",
                    "family_id_source", "n_members", "priority_keys", "application_key", "evidence")
+_FAMILY_SCHEMA = pl.Schema({"pub_key": pl.String(), "given_family_id": pl.String(), "given_source": pl.String(),
+                  "constructed_family_id": pl.String(), "family_id": pl.String(), "family_id_source": pl.String(),
+                  "n_members": pl.Int32(), "priority_keys": pl.List(pl.String()), "application_key": pl.String(),
+                  "evidence": pl.String()})
+_CONFLICT_SCHEMA = pl.Schema({"constructed_family_id": pl.String(), "docdb_family_ids": pl.List(pl.String()),
+                    "members": pl.List(pl.String()), "note": pl.String()})
+PUB_SCHEMA = pl.Schema({"pub_key": pl.Utf8, "country": pl.Utf8, "application_number": pl.Utf8, "filing_date": pl.Date,
+              "family_id": pl.Utf8, "family_id_source": pl.Utf8})
+CLAIM_SCHEMA = pl.Schema({"pub_key": pl.Utf8, "priority_country": pl.Utf8, "priority_number": pl.Utf8,
+                "priority_date": pl.Date, "claim_as_written": pl.Utf8})
+_CONFLICT_NOTE = ("one extended family spans several DOCDB simple families (expected when priorities are partly "
+                  "shared); publications without an id keep the constructed one")
 
 
 def build_families(pubs: Iterable[tuple[str, str | None, str | None, dt.date | None, str, str]],
                    claims: Iterable[tuple[str, str | None, str | None, dt.date | None, str]],
                    mode: str = "extended", links: Iterable[tuple[str, str]] = ()
                    ) -> tuple[pl.DataFrame, pl.DataFrame, FamilyStats]:
-    """Pure: families from rows.
+    """Pure: families from rows (the tuple form of :func:`build_family_frames`).
 
     ``pubs``: (pub_key, country, application_number, filing_date, family_id, family_id_source) —
     the id and source as given (a constructed id from an earlier run counts as none).
@@ -213,107 +205,142 @@ def build_families(pubs: Iterable[tuple[str, str | None, str | None, dt.date | N
     continuity data; they join extended families only.
     Returns (one row per publication, reconciliation conflicts, stats).
     """
+    return build_family_frames(pl.DataFrame(list(pubs), schema=PUB_SCHEMA, orient="row"),
+                               pl.DataFrame(list(claims), schema=CLAIM_SCHEMA, orient="row"), mode,
+                               pl.DataFrame(list(links), schema={"a": pl.Utf8, "b": pl.Utf8}, orient="row"))
+
+
+def _keyed(frame: pl.DataFrame, cc: str, number: str, date: str | None, out: str) -> pl.DataFrame:
+    """``frame`` with ``out`` = :func:`application_key` of its (cc, number, date) columns, read
+    once per distinct triple (the one reader of application numbers stays in Python)."""
+    cols = [cc, number] + ([date] if date else [])
+    distinct = frame.select(cols).unique()
+    keys = [application_key(*row) for row in distinct.iter_rows()]
+    return frame.join(distinct.with_columns(pl.Series(out, keys, dtype=pl.Utf8)), on=cols, how="left",
+                      nulls_equal=True, maintain_order="left")
+
+
+def build_family_frames(pubs: pl.DataFrame, claims: pl.DataFrame, mode: str = "extended",
+                        links: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame, FamilyStats]:
+    """Families from frames (columns of ``PUB_SCHEMA``, ``CLAIM_SCHEMA``; ``links``: a, b), as
+    :func:`build_families` describes. Vectorised: application numbers are read once per distinct
+    value, families are the connected components of the publication/application graph
+    (``scipy.sparse.csgraph.connected_components``), and every per-member rule is a polars
+    expression over the component's members. Rows come grouped by family, families in the
+    order of their first member in ``pubs``, members by pub_key."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     if mode not in MODES:
         raise ValueError(f"family mode {mode!r}: choose {' or '.join(MODES)}")
     st = FamilyStats(mode=mode)
-    prows = list(pubs)
-    given: dict[str, str] = {}
-    given_src: dict[str, str] = {}
-    own: dict[str, str] = {}
-    for pk, cc, appno, fdate, fid, src in prows:
-        if src in SOURCES_GIVEN:
-            given[pk] = fid
-            given_src[pk] = src
-        k = application_key(cc, appno, fdate)
-        if k:
-            own[pk] = k
-    prio: dict[str, set[str]] = defaultdict(set)
-    known = {r[0] for r in prows}
-    for pk, cc, num, pdate, as_written in claims:
-        if pk not in known:
-            continue
-        k = application_key(cc, num, pdate) or application_key(cc, as_written, pdate)
-        if k:
-            prio[pk].add(k)
-        else:
-            st.n_unread_claims += 1
-    st.n_publications = len(prows)
-    st.n_given_ids = len(given)
-    st.n_families_before = len({given.get(r[0], "PUB:" + r[0]) for r in prows})
+    given_ids = list(SOURCES_GIVEN)
+    p = pubs.select(list(PUB_SCHEMA)).cast(PUB_SCHEMA).with_row_index("node").with_columns(
+        given_family_id=pl.when(pl.col("family_id_source").is_in(given_ids)).then(pl.col("family_id")),
+        given_source=pl.when(pl.col("family_id_source").is_in(given_ids)).then(pl.col("family_id_source")),
+    )
+    p = _keyed(p, "country", "application_number", "filing_date", "application_key")
+    c = claims.select(list(CLAIM_SCHEMA)).cast(CLAIM_SCHEMA).join(p.select("pub_key"), on="pub_key", how="semi")
+    c = _keyed(c, "priority_country", "priority_number", "priority_date", "_k1")
+    c = _keyed(c, "priority_country", "claim_as_written", "priority_date", "_k2")
+    c = c.with_columns(key=pl.coalesce("_k1", "_k2"))
+    st.n_unread_claims = int(c["key"].null_count())
+    prio = (c.filter(pl.col("key").is_not_null()).group_by("pub_key")
+            .agg(priority_keys=pl.col("key").unique().sort()))
+    p = p.join(prio, on="pub_key", how="left", maintain_order="left")
+    n = p.height
+    st.n_publications = n
+    st.n_given_ids = int(p["given_family_id"].is_not_null().sum())
+    st.n_families_before = int(p.select(pl.coalesce("given_family_id", "PUB:" + pl.col("pub_key")).n_unique()).item()) if n else 0
 
-    dsu = _DSU()
+    # the graph: publications are nodes 0..n-1, every other endpoint (an application key, a
+    # DOCDB id, a simple family's priority set) a node after them
+    node = pl.col("node").cast(pl.Int64)
     if mode == "extended":
-        for pk, *_ in prows:
-            dsu.find("P|" + pk)
-            for k in prio.get(pk, set()) | ({own[pk]} if pk in own else set()):
-                dsu.union("P|" + pk, "A|" + k)
-            if pk in given:
-                dsu.union("P|" + pk, "D|" + given[pk])
-        for a, b in links:
-            ka, kb = application_key("US", a), application_key("US", b)
-            if ka and kb:
-                dsu.union("A|" + ka, "A|" + kb)
+        ends = [p.select(node, other=pl.col("priority_keys")).explode("other")
+                .select("node", other="A|" + pl.col("other")).drop_nulls(),
+                p.select(node, other="A|" + pl.col("application_key")).drop_nulls(),
+                p.select(node, other="D|" + pl.col("given_family_id")).drop_nulls()]
+        pub_edges = pl.concat(ends)
+        lk = links if links is not None else pl.DataFrame(schema={"a": pl.Utf8, "b": pl.Utf8})
+        lk = lk.select(pl.col(lk.columns[0]).cast(pl.Utf8).alias("a"), pl.col(lk.columns[1]).cast(pl.Utf8).alias("b"))
+        lk = _keyed(_keyed(lk.with_columns(cc=pl.lit("US")), "cc", "a", None, "ka"), "cc", "b", None, "kb")
+        link_edges = lk.select(u="A|" + pl.col("ka"), v="A|" + pl.col("kb")).drop_nulls()
     else:
-        for pk, *_ in prows:
-            ps = prio.get(pk) or ({own[pk]} if pk in own else set())
-            dsu.find("P|" + pk)
-            if ps:
-                dsu.union("P|" + pk, "S|" + "+".join(sorted(ps)))
-    comp_members: dict[str, list[str]] = defaultdict(list)
-    for pk, *_ in prows:
-        comp_members[dsu.find("P|" + pk)].append(pk)
+        sig = pl.when(pl.col("priority_keys").list.len() > 0).then(pl.col("priority_keys").list.join("+")) \
+            .otherwise(pl.col("application_key"))
+        pub_edges = p.select(node, other="S|" + sig).drop_nulls()
+        link_edges = pl.DataFrame(schema={"u": pl.Utf8, "v": pl.Utf8})
+    names = pl.concat([pub_edges["other"], link_edges["u"].alias("other"), link_edges["v"].alias("other")]).unique(
+        maintain_order=True)
+    ids = pl.DataFrame({"name": names, "id": pl.int_range(n, n + names.len(), dtype=pl.Int64, eager=True)})
+    src = pub_edges.join(ids, left_on="other", right_on="name", maintain_order="left")
+    lnk = link_edges.join(ids, left_on="u", right_on="name").join(ids, left_on="v", right_on="name", suffix="_v")
+    rows = np.concatenate([src["node"].to_numpy(), lnk["id"].to_numpy()]).astype(np.int64)
+    cols = np.concatenate([src["id"].to_numpy(), lnk["id_v"].to_numpy()]).astype(np.int64)
+    size = n + names.len()
+    graph = coo_matrix((np.ones(rows.shape[0], dtype=np.int8), (rows, cols)), shape=(size, size)).tocsr()
+    _, label = connected_components(graph, directed=False)
+    p = p.with_columns(comp=pl.Series(label[:n], dtype=pl.Int64))
 
-    cols: tuple[list[object], ...] = tuple([] for _ in _FAMILY_COLUMNS)  # built column-wise (no dict per row)
-    conflicts = []
-    src_const = SOURCE_BY_MODE[mode]
-    for members in comp_members.values():
-        members.sort()
-        constructed = (("EXT:" if mode == "extended" else "SIM:") + members[0]) if len(members) > 1 else "PUB:" + members[0]
-        docdb_ids = sorted({given[m] for m in members if m in given})
-        if len(docdb_ids) > 1 and mode == "extended":
-            conflicts.append({"constructed_family_id": constructed, "docdb_family_ids": docdb_ids,
-                              "members": members,
-                              "note": "one extended family spans several DOCDB simple families (expected when "
-                                      "priorities are partly shared); publications without an id keep the constructed one"})
-        via = sorted(set().union(*[prio.get(m, set()) for m in members]) | {own[m] for m in members if m in own})
-        for m in members:
-            if m in given:
-                fid, fsrc, ev = given[m], given_src[m], "DOCDB id as given"
-            elif len(members) == 1:
-                fid, fsrc, ev = constructed, "publication", "no DOCDB id and no shared priority or application link"
-            else:
-                same = sorted(given[o] for o in members if o in given and prio.get(o) == prio.get(m) and prio.get(m))
-                if same:
-                    fid, ev = same[0], "DOCDB id of a member with the same priorities"
-                elif len(docdb_ids) == 1:
-                    fid, ev = docdb_ids[0], "the one DOCDB id in its constructed family"
-                else:
-                    fid, ev = constructed, f"{mode} family of {len(members)} publications"
-                fsrc = src_const
-                st.n_joined_by_priority += 1
-                ev += "; linked through " + ", ".join(via[:8]) + (" ..." if len(via) > 8 else "")
-            for col, v in zip(cols, (m, given.get(m), given_src.get(m), constructed, fid, fsrc, len(members),
-                                     sorted(prio.get(m, set())), own.get(m), ev), strict=True):
-                col.append(v)
-    df = pl.DataFrame(dict(zip(_FAMILY_COLUMNS, cols, strict=True)), schema={"pub_key": pl.Utf8, "given_family_id": pl.Utf8, "given_source": pl.Utf8,
-                                    "constructed_family_id": pl.Utf8, "family_id": pl.Utf8,
-                                    "family_id_source": pl.Utf8, "n_members": pl.Int32,
-                                    "priority_keys": pl.List(pl.Utf8), "application_key": pl.Utf8,
-                                    "evidence": pl.Utf8})
-    cf = pl.DataFrame(conflicts, schema={"constructed_family_id": pl.Utf8, "docdb_family_ids": pl.List(pl.Utf8),
-                                         "members": pl.List(pl.Utf8), "note": pl.Utf8})
+    # per family: members, their DOCDB ids and the keys that link them
+    fam = p.group_by("comp").agg(
+        first=pl.col("node").min(),
+        members=pl.col("pub_key").sort(),
+        n_members=pl.len().cast(pl.Int32),
+        docdb_ids=pl.col("given_family_id").drop_nulls().unique().sort(),
+        via=pl.col("priority_keys").explode().append(pl.col("application_key")).drop_nulls().unique().sort(),
+    ).with_columns(
+        constructed_family_id=pl.when(pl.col("n_members") > 1)
+        .then(pl.lit("EXT:" if mode == "extended" else "SIM:") + pl.col("members").list.first())
+        .otherwise("PUB:" + pl.col("members").list.first()),
+    )
+    # a member without an id takes the smallest DOCDB id of a member with the same priority set
+    p = p.with_columns(_sig=pl.when(pl.col("priority_keys").list.len() > 0).then(pl.col("priority_keys").list.join("\x1f")))
+    same = (p.filter(pl.col("given_family_id").is_not_null() & pl.col("_sig").is_not_null())
+            .group_by("comp", "_sig").agg(_same=pl.col("given_family_id").min()))
+    p = p.join(same, on=["comp", "_sig"], how="left", nulls_equal=False, maintain_order="left")
+    p = p.join(fam.select("comp", "first", "n_members", "docdb_ids", "via", "constructed_family_id"), on="comp",
+               maintain_order="left")
+    given = pl.col("given_family_id").is_not_null()
+    single = pl.col("n_members") == 1
+    one_id = pl.col("docdb_ids").list.len() == 1
+    via = pl.col("via")
+    linked = ("; linked through " + via.list.slice(0, 8).list.join(", ")
+              + pl.when(via.list.len() > 8).then(pl.lit(" ...")).otherwise(pl.lit("")))
+    out = p.with_columns(
+        family_id=pl.when(given).then("given_family_id").when(single).then("constructed_family_id")
+        .when(pl.col("_same").is_not_null()).then("_same").when(one_id).then(pl.col("docdb_ids").list.first())
+        .otherwise("constructed_family_id"),
+        family_id_source=pl.when(given).then("given_source").when(single).then(pl.lit("publication"))
+        .otherwise(pl.lit(SOURCE_BY_MODE[mode])),
+        evidence=pl.when(given).then(pl.lit("DOCDB id as given"))
+        .when(single).then(pl.lit("no DOCDB id and no shared priority or application link"))
+        .otherwise(pl.when(pl.col("_same").is_not_null()).then(pl.lit("DOCDB id of a member with the same priorities"))
+                   .when(one_id).then(pl.lit("the one DOCDB id in its constructed family"))
+                   .otherwise(pl.format("{} family of {} publications", pl.lit(mode), pl.col("n_members")))
+                   + linked),
+        priority_keys=pl.col("priority_keys").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))),
+    ).sort("first", "pub_key").select(list(_FAMILY_SCHEMA)).cast(_FAMILY_SCHEMA)
+    st.n_joined_by_priority = int(p.filter(~given & ~single).height)
+    if mode == "extended":
+        cf = (fam.filter(pl.col("docdb_ids").list.len() > 1).sort("first")
+              .select("constructed_family_id", docdb_family_ids="docdb_ids", members="members",
+                      note=pl.lit(_CONFLICT_NOTE)).cast(_CONFLICT_SCHEMA))
+    else:
+        cf = pl.DataFrame(schema=_CONFLICT_SCHEMA)
     st.n_conflicts = cf.height
-    st.n_families_after = df["family_id"].n_unique() if df.height else 0
-    return df, cf, st
+    st.n_families_after = out["family_id"].n_unique() if out.height else 0
+    return out, cf, st
 
 
 def last_mode(con: duckdb.DuckDBPyConnection) -> str:
     """The mode of the last family build (``extended`` when none)."""
     try:
-        r = con.execute("SELECT mode FROM family_build ORDER BY built_at DESC LIMIT 1").fetchone()
+        rows = con.execute("SELECT mode FROM family_build ORDER BY built_at DESC LIMIT 1").fetchall()
     except duckdb.CatalogException:
         return "extended"
-    return str(r[0]) if r else "extended"
+    return str(rows[0][0]) if rows else "extended"
 
 
 def refresh(con: duckdb.DuckDBPyConnection, mode: str | None = None) -> FamilyStats:
@@ -328,18 +355,17 @@ def refresh(con: duckdb.DuckDBPyConnection, mode: str | None = None) -> FamilySt
         raise WarehouseError("the warehouse lacks table publication_families (migration 0015_families); "
                              "run `patentscope migrate`")
     mode = mode or last_mode(con)
-    # a publication whose id a source gave (docdb, inpadoc) keeps it; one this module wrote is rebuilt
-    pubs = [(pk, cc, a, fd, fid if src in SOURCES_GIVEN else "PUB:" + pk, src if src in SOURCES_GIVEN else "publication")
-            for pk, cc, a, fd, fid, src in con.execute(
-                "SELECT pub_key, country, application_number, filing_date, family_id, family_id_source "
-                "FROM publications ORDER BY pub_key").fetchall()]
-    claims = con.execute("SELECT pub_key, priority_country, priority_number, priority_date, claim_as_written "
-                         "FROM priority_claims ORDER BY pub_key, source, seq").fetchall()
-    links: list[tuple[str, str]] = []
+    # a publication whose id a source gave (docdb, inpadoc) keeps it; one this module wrote is
+    # rebuilt (build_family_frames reads an id only with a given source)
+    pubs = con.sql("SELECT pub_key, country, application_number, filing_date, family_id, family_id_source "
+                   "FROM publications ORDER BY pub_key").pl()
+    claims = con.sql("SELECT pub_key, priority_country, priority_number, priority_date, claim_as_written "
+                     "FROM priority_claims ORDER BY pub_key, source, seq").pl()
+    links = None
     if "us_continuity" in tables(con):
-        links = [(str(a), str(b)) for a, b in con.execute(
-            "SELECT DISTINCT child_application_number, parent_application_number FROM us_continuity").fetchall()]
-    df, cf, st = build_families(pubs, claims, mode, links)
+        links = con.sql("SELECT DISTINCT child_application_number::VARCHAR AS a, parent_application_number::VARCHAR AS b "
+                        "FROM us_continuity").pl()
+    df, cf, st = build_family_frames(pubs, claims, mode, links)
     build = pl.DataFrame([{"built_at": dt.datetime.now(dt.UTC).replace(tzinfo=None), "mode": mode,
                            "n_publications": st.n_publications, "n_given_ids": st.n_given_ids,
                            "n_families_before": st.n_families_before, "n_families_after": st.n_families_after,
