@@ -457,3 +457,15 @@ def test_hits_on_edges_sorted_as_refresh_passes_them(kind):
     assert gs._sorted_by_dst_src(ss, ds)
     a, b = gs.hits(n, s, d, w), gs.hits(n, ss, ds, ws)
     assert np.abs(a.authority - b.authority).sum() <= 1e-12 and np.abs(a.hub - b.hub).sum() <= 1e-12
+
+
+@pytest.mark.parametrize("n_keys", [1, 7, 1000])
+def test_group_order_is_the_stable_argsort_and_its_boundaries(n_keys: int) -> None:
+    from patentscope.metrics.graph_sparse import group_order
+
+    rng = np.random.default_rng(n_keys)
+    for size in (0, 1, 50, 5000):
+        keys = rng.integers(0, n_keys, size)
+        order, ptr = group_order(keys, n_keys)
+        assert np.array_equal(order, np.argsort(keys, kind="stable"))
+        assert np.array_equal(ptr, np.searchsorted(keys[order], np.arange(n_keys + 1)))

@@ -84,3 +84,44 @@ def test_holders_chain_command_shows_links_and_sources(built: Path) -> None:
     assert all("lineage.csv:" in lk["evidence"] for lk in out["links"])
     bad = CliRunner().invoke(main, ["--warehouse", str(built), "holders", "chain", "not a number"])
     assert bad.exit_code != 0 and "Traceback" not in bad.output and "no holder chain" in bad.output
+
+
+def test_the_first_holders_fast_path_equals_the_loop_on_the_sample(sample_warehouse: Path, tmp_path_factory,
+                                                                    monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The holder chain of the whole sample (147 real records, some with current assignees and
+    recorded transfers) built with the polars fast path and with every publication through the loop."""
+    import functools
+
+    from patentscope.holders import ownership
+    from patentscope.holders.build import refresh
+
+    def chain(fast: bool) -> list[dict]:
+        path = built_copy(sample_warehouse, tmp_path_factory, f"chain-{fast}")
+        monkeypatch.setattr(ownership, "build_chain", functools.partial(build_chain, fast=fast))
+        con = duckdb.connect(str(path))
+        try:
+            refresh(con)
+            return con.sql("SELECT * FROM holder_chain ORDER BY pub_key, seq").pl().to_dicts()
+        finally:
+            con.close()
+
+    fast, loop = chain(True), chain(False)
+    assert fast == loop and len(fast) > 100
+    assert {r["role"] for r in fast} >= {"original_assignee", "applicant", "current_assignee"}
+
+
+def test_the_first_holders_fast_path_equals_the_loop_on_mixed_rows() -> None:
+    # SYNTHETIC rows: both first roles (the original assignee wins), a repeated name, a current
+    # assignee (the loop), a moving event without party rows
+    rows = [("T-1", "applicant", "B"), ("T-1", "original_assignee", "A"), ("T-1", "original_assignee", "C"),
+            ("T-1", "original_assignee", "A"), ("T-2", "applicant", "D"), ("T-2", "applicant", "D"),
+            ("T-3", "original_assignee", "E"), ("T-3", "current_assignee", "F"), ("T-4", "current_assignee", "G"),
+            ("T-0", "applicant", "H")]
+    ev = {"T-5": [{"moves_ownership": True, "reel_frame": "1/1", "conveyance": "ASSIGNMENT", "conveyance_class": "assignment",
+                   "assignors": ["X"], "assignees": ["Y"], "assignee_countries": None, "effective_date": dt.date(2020, 1, 1),
+                   "recorded_date": dt.date(2020, 2, 1), "date_basis": "executed", "source": "odp", "source_record": "r"}]}
+    args = (rows, {}, {}, {"E": {"H:E"}, "F": {"H:F"}}, {}, LINEAGE)
+    fast = build_chain(*args, events=ev).to_dicts()
+    assert fast == build_chain(*args, events=ev, fast=False).to_dicts()
+    assert [(r["pub_key"], r["seq"], r["name_as_written"]) for r in fast if r["pub_key"] in ("T-0", "T-1", "T-2")] == [
+        ("T-0", 1, "H"), ("T-1", 1, "A"), ("T-1", 2, "C"), ("T-2", 1, "D")]

@@ -185,7 +185,7 @@ def build_chain(party_rows: Iterable[tuple[str, ...]], reassignments: Mapping[st
                 first_dates: Mapping[str, dt.date | None], name_entities: Mapping[str, set[str]],
                 entity_lineage: Mapping[str, str | None], lineage: Lineage,
                 group_now: Mapping[str, str] | None = None,
-                events: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> pl.DataFrame:
+                events: Mapping[str, Sequence[Mapping[str, Any]]] | None = None, *, fast: bool = True) -> pl.DataFrame:
     """Pure: (pub_key, role, name_as_written) holder-role rows -> the holder chain.
 
     ``group_now``: entity -> its group today; a current assignee in the same group as a first
@@ -193,9 +193,20 @@ def build_chain(party_rows: Iterable[tuple[str, ...]], reassignments: Mapping[st
     ``events``: pub_key -> its ``ownership_events`` rows (dicts with reel_frame, conveyance,
     conveyance_class, moves_ownership, assignors, assignees, effective_date, recorded_date,
     date_basis, source, source_record); a publication with one that moves ownership follows them.
+
+    ``fast``: the publications with no current assignee and no event that moves ownership (most
+    of a bulk release: its holders are the first ones, as shown) are answered by one polars
+    expression (:func:`_first_holders_only`) instead of the loop; ``fast=False`` sends every
+    publication through the loop (the tests compare the two).
     """
     group_now = group_now or {}
     events = events or {}
+    moving = {k for k, evs in events.items() if any(e["moves_ownership"] for e in evs)}
+    done = pl.DataFrame(schema=CHAIN_SCHEMA)
+    if fast:
+        party_rows = list(party_rows)
+        done, rest = _first_holders_only(party_rows, moving)
+        party_rows = [r for r in party_rows if r[0] in rest]
     same = _same_holder(name_entities, group_now)
     starts = _lineage_starts(lineage)
 
@@ -265,4 +276,33 @@ def build_chain(party_rows: Iterable[tuple[str, ...]], reassignments: Mapping[st
             add(gone, first_role or "", None, t, basis,
                 f"first holder until the transfer to {', '.join(new)}; {why}")
         add(new, "current_assignee", t, None, basis, f"current assignee as shown; {why}")
-    return pl.DataFrame(rows, schema=CHAIN_SCHEMA)
+    looped = pl.DataFrame(rows, schema=CHAIN_SCHEMA)
+    if done.is_empty():
+        return looped
+    return pl.concat([done, looped]).sort("pub_key", "seq", maintain_order=True)
+
+
+def _first_holders_only(party_rows: list[tuple[str, ...]], moving: set[str]) -> tuple[pl.DataFrame, set[str]]:
+    """The chain rows of every publication without a current assignee and without an event that
+    moves ownership, as the loop of :func:`build_chain` writes them (its first-role holders, as
+    shown, each name once, in row order), and the pub_keys left for the loop."""
+    parties = pl.DataFrame([r[:3] for r in party_rows], schema={"pub_key": pl.Utf8, "role": pl.Utf8, "name": pl.Utf8},
+                           orient="row").with_row_index("order")
+    loop = parties.filter((pl.col("role") == "current_assignee") | pl.col("pub_key").is_in(list(moving)))["pub_key"]
+    rest = set(loop.unique().to_list())
+    rank = pl.col("role").replace_strict({r: i for i, r in enumerate(FIRST_ROLES)}, default=None, return_dtype=pl.Int32)
+    first = (parties.filter(~pl.col("pub_key").is_in(loop.implode()))
+             .with_columns(rank=rank).filter(pl.col("rank").is_not_null())
+             .filter(pl.col("rank") == pl.col("rank").min().over("pub_key"))
+             .unique(["pub_key", "name"], keep="first", maintain_order=True)
+             .sort("pub_key", "order"))
+    out = first.select(
+        "pub_key",
+        seq=pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over("pub_key"),
+        name_as_written="name", role="role",
+        valid_from=pl.lit(None, dtype=pl.Date), valid_to=pl.lit(None, dtype=pl.Date),
+        date_basis=pl.lit("as shown"),
+        evidence=pl.format("{} as shown; no transfer shown", pl.col("role")),
+        source=pl.lit("record"), flag=pl.lit(None, dtype=pl.Utf8), counted=pl.lit(True),
+    )
+    return out.cast(CHAIN_SCHEMA), rest  # type: ignore[arg-type]

@@ -139,6 +139,22 @@ def sorted_unique(a: npt.NDArray[Any], *, return_counts: bool = False) -> Any:
     return u, np.diff(np.append(starts, b.size))
 
 
+def group_order(keys: npt.NDArray[Any], n_keys: int) -> tuple[IntArray, IntArray]:
+    """``(order, ptr)``: ``order`` = ``np.argsort(keys, kind="stable")`` for integer keys in
+    0..n_keys-1, and ``ptr`` the group boundaries (``keys[order[ptr[k]:ptr[k+1]]] == k``), by
+    SciPy's COO -> CSR conversion: a counting sort, O(len + n_keys) (at 10M arcs and 1.4M keys
+    0.48 s against 1.27 s for NumPy's stable argsort). The CSR's column index of each entry is
+    its position, so within a key the order is the input's."""
+    k = np.asarray(keys)
+    e = k.shape[0]
+    if e == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(n_keys + 1, dtype=np.int64)
+    it = _index_type(max(e, n_keys))
+    a = sp.coo_array((np.ones(e, dtype=np.int8), (k.astype(it, copy=False), np.arange(e, dtype=it))),
+                     shape=(n_keys, e)).tocsr()
+    return a.indices.astype(np.int64, copy=False), a.indptr.astype(np.int64, copy=False)
+
+
 def _index_type(n: int) -> type[np.signedinteger]:
     """int32 ids while they fit (half the memory traffic; SuperLU wants int32 anyway)."""
     return np.int32 if n < 2**31 - 1 else np.int64
@@ -204,9 +220,8 @@ def longest_path_levels(n: int, tail: npt.ArrayLike, head: npt.ArrayLike) -> Int
     level = np.full(n, -1, dtype=np.int64)
     if n == 0:
         return level
-    order = np.argsort(t, kind="stable")
+    order, indptr = group_order(t, n)
     heads = h[order]
-    indptr = np.searchsorted(t[order], np.arange(n + 1))
     remaining = np.bincount(h, minlength=n).astype(np.int64)
     frontier = np.flatnonzero(remaining == 0)
     lvl = 0
@@ -762,7 +777,10 @@ def search_path_counts(m: int, tail: npt.ArrayLike, head: npt.ArrayLike) -> tupl
     log_minus = np.zeros(m)   # sources: one path (the empty one)
     log_plus = np.zeros(m)    # sinks: one path
     # forward: heads in increasing level
-    ordf = np.argsort(level[h] * max(m, 1) + h, kind="stable")    # by (level of head, head)
+    # arcs by (level of head, head): nodes ranked by (level, id), then a counting sort by rank
+    rank = np.empty(m, dtype=np.int64)
+    rank[np.lexsort((np.arange(m), level))] = np.arange(m)
+    ordf, _ = group_order(rank[h], m)
     th, hh, lh = t[ordf], h[ordf], level[h][ordf]
     bounds = np.searchsorted(lh, np.arange(level.max() + 2))
     for lvl in range(1, level.max() + 1):
@@ -773,7 +791,7 @@ def search_path_counts(m: int, tail: npt.ArrayLike, head: npt.ArrayLike) -> tupl
         starts = np.flatnonzero(np.concatenate(([True], hs[1:] != hs[:-1])))
         log_minus[hs[starts]] = _logsumexp_grouped(log_minus[th[a:b]], starts)
     # backward: tails in decreasing level
-    ordb = np.argsort(level[t] * max(m, 1) + t, kind="stable")    # by (level of tail, tail)
+    ordb, _ = group_order(rank[t], m)                              # by (level of tail, tail)
     tt, ht, lt = t[ordb], h[ordb], level[t][ordb]
     bounds = np.searchsorted(lt, np.arange(level.max() + 2))
     for lvl in range(level.max(), -1, -1):
@@ -808,10 +826,8 @@ def key_route_main_path(m: int, tail: npt.ArrayLike, head: npt.ArrayLike, log_sp
     on = np.zeros(t.shape[0], dtype=bool)
     if t.size == 0 or key_routes < 1:
         return on
-    out_order = np.argsort(t, kind="stable")
-    out_ptr = np.searchsorted(t[out_order], np.arange(m + 1))
-    in_order = np.argsort(h, kind="stable")
-    in_ptr = np.searchsorted(h[in_order], np.arange(m + 1))
+    out_order, out_ptr = group_order(t, m)
+    in_order, in_ptr = group_order(h, m)
     tie = float(np.log1p(rel_tie))
     # the key_routes highest SPCs, ties by arc position (a partition, then a sort of the few)
     cand = np.arange(t.shape[0])
@@ -888,11 +904,11 @@ def main_path(n: int, citing: npt.ArrayLike, cited: npt.ArrayLike, *, key_routes
     comp_on[tail[on_arc]] = True
     comp_on[head[on_arc]] = True
     comp_spc = np.full(ncomp, np.nan)
-    if tail.size:                      # max over the arcs touching each component, by one sort
-        ends = np.concatenate((tail, head))
-        vals = np.concatenate((spc_norm, spc_norm))
-        by_end = np.lexsort((vals, ends))
-        last = np.flatnonzero(np.diff(ends[by_end], append=ncomp) != 0)
-        comp_spc[ends[by_end[last]]] = vals[by_end[last]]
+    if tail.size:                      # max over the arcs touching each component (unbuffered, no sort)
+        best = np.full(ncomp, -np.inf)
+        np.maximum.at(best, tail, spc_norm)
+        np.maximum.at(best, head, spc_norm)
+        touched = best > -np.inf
+        comp_spc[touched] = best[touched]
     return MainPathResult(comp, size.astype(np.int64), tail, head, log_spc, spc_norm, on_arc,
                           comp_on[comp], comp_spc[comp], log_total)
