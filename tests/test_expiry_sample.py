@@ -345,6 +345,23 @@ def test_refresh_in_small_batches_stores_the_same_rows(writable_copy):
     assert parts.frame is not None and whole.frame is not None
     assert parts.frame.sort("pub_key", "jurisdiction").equals(whole.frame.sort("pub_key", "jurisdiction"))
 
+def test_the_in_force_grid_in_small_chunks_gives_the_same_stock_and_live_rows(sample_expiry, monkeypatch):
+    """live_families evaluates GRID_CHUNK (publication, jurisdiction) rows at a time (memory); any
+    chunk size gives the same live rows and stock."""
+    from patentscope.metrics.expiry import in_force_stock, live_families
+    from patentscope.metrics.expiry import stock as stock_module
+
+    holders = pl.DataFrame({"pub_key": sample_expiry["pub_key"].unique().sort()}).with_columns(
+        holder_group=pl.col("pub_key").str.slice(0, 2))  # SYNTHETIC grouping: by office
+    years = range(1985, 2040)
+    live = live_families(sample_expiry, holders, years).sort(pl.all())
+    stock = in_force_stock(sample_expiry, holders, years, today=TODAY)
+    monkeypatch.setattr(stock_module, "GRID_CHUNK", 13)  # 160 rows of the sample: 13 chunks
+    assert live_families(sample_expiry, holders, years).sort(pl.all()).equals(live) and live.height > 100
+    assert in_force_stock(sample_expiry, holders, years, today=TODAY).equals(stock)
+    assert set(stock["jurisdiction"]) >= {"ALL", "US", "JP"}
+
+
 def test_refresh_with_holder_groups_and_on_an_unmigrated_warehouse(writable_copy, tmp_path):
     con, _ = writable_copy
     groups = pl.DataFrame({"pub_key": ["US-9947445", "US-9490053"], "holder_group": ["TDK", "TDK"]})

@@ -11,6 +11,7 @@ import pytest
 from patentscope.errors import MigrationError, WarehouseError
 from patentscope.warehouse import connection, migrations
 from patentscope.warehouse.toolkit import (
+    filling,
     in_transaction,
     recorded_run,
     replace_tables,
@@ -183,6 +184,44 @@ def test_replace_tables_where_and_inside_a_transaction(con):
         con.execute("INSERT INTO b VALUES (8)").fetchall()
     assert rows(con, "a") == [(1, "new"), (2, "old")]
     assert rows(con, "b") == [(7,), (8,)]
+
+
+@pytest.mark.parametrize("indexed", [False, True])
+def test_filling_replaces_a_table_batch_by_batch_all_or_nothing(indexed: bool):
+    """The block's batches become the table's rows (its DDL kept: key, default, views); a failure
+    in the block, or a key violation among the batches, leaves the old rows. With an index of its
+    own the table is filled through a staged copy (DELETE + INSERT) instead of the swap."""
+    con = duckdb.connect(":memory:")
+    con.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v VARCHAR DEFAULT 'd', tags VARCHAR[])").fetchall()
+    if indexed:
+        con.execute("CREATE INDEX t_v ON t (v)").fetchall()
+    con.execute("CREATE VIEW tv AS SELECT k, v FROM t").fetchall()
+    con.execute("INSERT INTO t VALUES (1, 'old', ['x']), (2, 'old', NULL)").fetchall()
+    with filling(con, "t") as target:
+        assert target == ("temp._filling_t" if indexed else "main._swap_t")
+        for batch in ([(3, "a")], [(4, "b"), (5, "c")]):
+            con.register("_b", pl.DataFrame(batch, schema={"k": pl.Int32, "v": pl.String}, orient="row"))
+            con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _b").fetchall()
+            con.unregister("_b")
+        assert rows(con, "tv") == [(1, "old"), (2, "old")]  # the old rows until the block ends
+    assert rows(con, "tv") == [(3, "a"), (4, "b"), (5, "c")]
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '%swap%' OR table_name LIKE '%filling%'"
+                       ).fetchall() == [(0,)]
+    with pytest.raises(RuntimeError), filling(con, "t") as target:
+        con.execute(f"INSERT INTO {target} (k) VALUES (9)").fetchall()
+        raise RuntimeError("a batch failed")
+    assert rows(con, "tv") == [(3, "a"), (4, "b"), (5, "c")]
+    with pytest.raises(WarehouseError, match="storing t failed and was rolled back"), \
+            filling(con, "t", what="storing t") as target:
+        con.execute(f"INSERT INTO {target} (k) VALUES (8), (8)").fetchall()
+    assert rows(con, "tv") == [(3, "a"), (4, "b"), (5, "c")]
+    with transaction(con):  # joins an outer transaction; the default applies to a column not inserted
+        with filling(con, "t") as target:
+            con.execute(f"INSERT INTO {target} (k) VALUES (6)").fetchall()
+        assert in_transaction(con)
+    assert con.execute("SELECT k, v FROM t").fetchall() == [(6, "d")]
+    assert ("PRIMARY KEY", ["k"]) in connection.keys(con, "t")
+    con.close()
 
 
 def test_recorded_run_on_a_connection(mem_con):

@@ -7,6 +7,8 @@
   one (DuckDB has no SAVEPOINT; see :func:`patentscope.warehouse.connection.transaction`).
 - :func:`replace_tables` — replace the rows of several tables from polars frames or DuckDB
   relations in one transaction (all of them or none).
+- :func:`filling` — replace every row of one table with rows a block inserts piece by piece
+  (results computed in batches), without staging them all in memory first.
 - :func:`recorded_run` — the ``ingest_runs`` record of one run: started on entry, finished on
   exit with its counts, 'failed' with the error's message when the block raises.
 - :func:`writer` — the single-writer lock, an open read-write connection and, by default, the
@@ -32,8 +34,8 @@ from . import connection
 from .connection import in_transaction, keys, tables, transaction
 from .save import finish_run, start_run
 
-__all__ = ["Run", "in_transaction", "recorded_run", "replace_tables", "require_tables", "tables", "transaction",
-           "writer"]
+__all__ = ["Run", "filling", "in_transaction", "recorded_run", "replace_tables", "require_tables", "tables",
+           "transaction", "writer"]
 
 
 def require_tables(con: duckdb.DuckDBPyConnection, names: Iterable[str], *, migration: str | None = None) -> None:
@@ -110,29 +112,83 @@ def _swap(con: duckdb.DuckDBPyConnection, table: str, view: str) -> bool:
     For tables the upsert path cannot take (nested columns): DELETE + INSERT of the same keys in
     one transaction takes DuckDB's slow path (expiry_results, 148k SYNTHETIC rows: 5 s at COMMIT).
     Views read the table by name, so they see the new one. Not taken (False) for fewer than
-    :data:`SWAP_MIN_ROWS` rows, for a table without a key (DELETE + INSERT is fast there) or with
-    an index of its own (it would be lost)."""
+    :data:`SWAP_MIN_ROWS` rows, for a table without a key (DELETE + INSERT is fast there) or one
+    :func:`_twin` cannot copy."""
     table_keys = keys(con, table)
     if not table_keys or con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0] < SWAP_MIN_ROWS:
         return False
-    if con.execute("SELECT count(*) FROM duckdb_indexes() WHERE schema_name = 'main' AND table_name = $t",
-                   {"t": table}).fetchall()[0][0]:
+    new = _twin(con, table)
+    if new is None:
         return False
+    key = next((c for kind, c in table_keys if kind == "PRIMARY KEY"), [])
+    view_cols = {r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()}
+    order = " ORDER BY " + ", ".join(f'"{c}"' for c in key) if key and set(key) <= view_cols else ""
+    con.execute(f"INSERT INTO {new} BY NAME SELECT * FROM {view}{order}").fetchall()
+    _take_name(con, table, new)
+    return True
+
+
+def _twin(con: duckdb.DuckDBPyConnection, table: str, new: str | None = None) -> str | None:
+    """A new empty table ``new`` (default ``main._swap_<table>``) made from ``table``'s own DDL
+    (columns, defaults, constraints), its qualified name; None for a DDL this cannot read, and,
+    for the default name (a table that takes the old one's place), for a table with an index
+    of its own (it would be lost)."""
+    if new is None and con.execute("SELECT count(*) FROM duckdb_indexes() WHERE schema_name = 'main' "
+                                   "AND table_name = $t", {"t": table}).fetchall()[0][0]:
+        return None
     row = con.execute("SELECT sql FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = $t AND NOT temporary",
                       {"t": table}).fetchall()
     m = re.match(rf'CREATE TABLE ("?){re.escape(table)}\1\s*\(', row[0][0]) if row else None
     if m is None:
-        return False
-    new = f"_swap_{table}"
-    con.execute(f"DROP TABLE IF EXISTS main.{new}").fetchall()
-    con.execute(f"CREATE TABLE main.{new}(" + row[0][0][m.end():]).fetchall()
-    key = next((c for kind, c in table_keys if kind == "PRIMARY KEY"), [])
-    view_cols = {r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()}
-    order = " ORDER BY " + ", ".join(f'"{c}"' for c in key) if key and set(key) <= view_cols else ""
-    con.execute(f"INSERT INTO main.{new} BY NAME SELECT * FROM {view}{order}").fetchall()
+        return None
+    new = new or f"main._swap_{table}"
+    con.execute(f"DROP TABLE IF EXISTS {new}").fetchall()
+    con.execute(("CREATE TEMP TABLE " if new.startswith("temp.") else "CREATE TABLE ") + new.split(".", 1)[-1] + "("
+                + row[0][0][m.end():]).fetchall()
+    return new
+
+
+def _take_name(con: duckdb.DuckDBPyConnection, table: str, new: str) -> None:
     con.execute(f"DROP TABLE main.{table}").fetchall()
-    con.execute(f"ALTER TABLE main.{new} RENAME TO {table}").fetchall()
-    return True
+    con.execute(f"ALTER TABLE {new} RENAME TO {table}").fetchall()
+
+
+@contextmanager
+def filling(con: duckdb.DuckDBPyConnection, table: str, *, what: str | None = None) -> Iterator[str]:
+    """Replace every row of ``table`` with the rows the block inserts into the table whose name
+    it yields (``INSERT INTO {name} BY NAME ...``, as many statements as it likes), in one
+    transaction (joining an outer one): the old rows stay until the block ends without error.
+
+    For results computed in batches: each batch goes straight into a new table made from
+    ``table``'s DDL, which takes the name at the end (as :func:`replace_tables`' swap), instead
+    of every batch first staged in memory and then copied (expiry_results at 1M SYNTHETIC
+    publications: about 2 GB of calculation logs held twice). A table the swap cannot take (an
+    index of its own) is filled through a staged copy and DELETE + INSERT. A failed statement
+    raises WarehouseError naming ``what``."""
+    require_tables(con, [table])
+    label = what or f"replacing {table}"
+    try:
+        with transaction(con):
+            new = _twin(con, table)
+            if new is not None:
+                yield new
+                _take_name(con, table, new)
+                return
+            staged = _twin(con, table, f"temp._filling_{table}")
+            if staged is None:  # a DDL _twin cannot read: a plain copy of the columns
+                staged = f"temp._filling_{table}"
+                con.execute(f"CREATE OR REPLACE TEMP TABLE _filling_{table} AS SELECT * FROM main.{table} LIMIT 0").fetchall()
+            try:
+                yield staged
+                con.execute(f"DELETE FROM main.{table}").fetchall()
+                con.execute(f"INSERT INTO main.{table} BY NAME SELECT * FROM {staged}").fetchall()
+            finally:
+                try:
+                    con.execute(f"DROP TABLE IF EXISTS {staged}").fetchall()
+                except duckdb.Error:
+                    pass  # an aborted transaction: the rollback removes it
+    except duckdb.Error as e:
+        raise WarehouseError(f"{label} failed and was rolled back ({str(e).splitlines()[0]})") from None
 
 
 def _replace_key(con: duckdb.DuckDBPyConnection, table: str, view: str) -> list[str] | None:

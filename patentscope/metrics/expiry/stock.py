@@ -91,17 +91,24 @@ def live_families(expiry: pl.DataFrame, holders: pl.DataFrame | None, years: Ite
         & pl.col("st_validation_known").fill_null(True)
     )
     last = pl.min_horizontal("st_end_date", "st_sure_until")
-    grid = (
-        expiry.select(GRID_COLUMNS).filter(can_be_in_force)
-        .with_columns(year=pl.int_ranges(pl.max_horizontal(pl.col("in_force_from").dt.year(), pl.lit(ys[0])),
-                                         pl.min_horizontal(last.dt.year(), pl.lit(ys[-1])) + 1,
-                                         dtype=pl.Int32))
-        .explode("year")
-        .join(dates, on="year", how="inner")
-    )
-    live = _with_in_lapse(grid, "reference_date").filter(status == "in force").select(
-        "pub_key", "jurisdiction", "family_id", "year", "reference_date")
-    return _assign_holders(live, holders, pl.col("reference_date"))
+    years_in_span = pl.int_ranges(pl.max_horizontal(pl.col("in_force_from").dt.year(), pl.lit(ys[0])),
+                                  pl.min_horizontal(last.dt.year(), pl.lit(ys[-1])) + 1, dtype=pl.Int32)
+    base = expiry.select(GRID_COLUMNS).filter(can_be_in_force)
+    # the grid (every status input once per year) GRID_CHUNK rows at a time, keeping only the
+    # in-force rows' five columns: the peak is one chunk's grid, not the whole one (at 1M
+    # SYNTHETIC publications ~20M grid rows of 20 columns, 5.7 GB)
+    parts = []
+    for start in range(0, max(base.height, 1), GRID_CHUNK):
+        grid = (base.slice(start, GRID_CHUNK).with_columns(year=years_in_span).explode("year")
+                .join(dates, on="year", how="inner"))
+        parts.append(_with_in_lapse(grid, "reference_date").filter(status == "in force").select(
+            "pub_key", "jurisdiction", "family_id", "year", "reference_date"))
+        del grid
+    return _assign_holders(pl.concat(parts), holders, pl.col("reference_date"))
+
+
+# base rows (publication x jurisdiction) per chunk of the in-force grid in live_families
+GRID_CHUNK = 100_000
 
 
 def in_force_stock(
@@ -135,14 +142,15 @@ def in_force_stock(
     if not ys or expiry.height == 0:
         return pl.DataFrame(schema=schema)
     live = live_families(expiry, holders, ys, rules=rules)
-    frames = [live.select("holder_group", "jurisdiction", "year", "reference_date", "family_id", "pub_key")]
-    if all_jurisdictions:
-        frames.append(live.select("holder_group", pl.lit(ALL_JURISDICTIONS).alias("jurisdiction"), "year", "reference_date",
-                                  "family_id", "pub_key"))
+    counts = [pl.col("family_id").n_unique().cast(pl.UInt32).alias("families_in_force"),
+              pl.col("pub_key").n_unique().cast(pl.UInt32).alias("publications_in_force")]
+    cells = [live.group_by("holder_group", "jurisdiction", "year", "reference_date").agg(counts)]
+    if all_jurisdictions:  # the same counts over every jurisdiction at once (no second copy of the rows)
+        cells.append(live.group_by("holder_group", "year", "reference_date").agg(counts)
+                     .with_columns(jurisdiction=pl.lit(ALL_JURISDICTIONS)))
     out = (
-        pl.concat(frames).group_by("holder_group", "jurisdiction", "year", "reference_date")
-        .agg(pl.col("family_id").n_unique().cast(pl.UInt32).alias("families_in_force"),
-             pl.col("pub_key").n_unique().cast(pl.UInt32).alias("publications_in_force"))
+        pl.concat([c.select("holder_group", "jurisdiction", "year", "reference_date", "families_in_force",
+                            "publications_in_force") for c in cells])
         .with_columns(projected=pl.col("reference_date") > _date_lit(today))
         .sort("holder_group", "jurisdiction", "year")
     )
