@@ -321,3 +321,16 @@ def test_patentscope_threads_sets_duckdbs_threads_and_refuses_nonsense(tmp_path,
         with writer(wh):
             pass
 
+
+
+def test_patentscope_memory_limit_caps_duckdb_and_refuses_nonsense(tmp_path, monkeypatch):
+    wh = tmp_path / "w.duckdb"
+    monkeypatch.setenv("PATENTSCOPE_MEMORY_LIMIT", "1.5GB")
+    with writer(wh, migrate=True) as c:
+        # DuckDB shows the cap in binary units: 1.5 GB = 1.5e9 bytes ~ 1.3 GiB
+        assert c.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] == "1.3 GiB"
+    with connection.reader(wh, sandbox=False) as c:
+        assert c.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] == "1.3 GiB"
+    monkeypatch.setenv("PATENTSCOPE_MEMORY_LIMIT", "lots")
+    with pytest.raises(WarehouseError, match="PATENTSCOPE_MEMORY_LIMIT='lots'"), writer(wh):
+        pass

@@ -117,26 +117,38 @@ def _is_lock_error(e: Exception) -> bool:
     return "Could not set lock" in str(e) or "Conflicting lock" in str(e)
 
 
-def _threads() -> dict[str, Any]:
-    """DuckDB's worker threads from PATENTSCOPE_THREADS (default: DuckDB's own, one per core),
+def _engine_config() -> dict[str, Any]:
+    """DuckDB settings of every connection patentscope opens for its own work, from the
+    environment: worker threads from PATENTSCOPE_THREADS (default: DuckDB's own, one per core),
     for jobs that share a machine with other work (cron next to interactive use; the test
-    suite's one worker per core)."""
+    suite's one worker per core), and DuckDB's memory cap from PATENTSCOPE_MEMORY_LIMIT
+    (default: DuckDB's own, 80% of the machine's memory; DuckDB spills what does not fit to
+    disk, slower: benchmarks/README.md has measured figures)."""
+    out: dict[str, Any] = {}
     v = os.environ.get("PATENTSCOPE_THREADS", "").strip()
-    if not v:
-        return {}
-    try:
-        n = int(v)
-    except ValueError:
-        raise WarehouseError(f"PATENTSCOPE_THREADS={v!r}: give a whole number of threads (1 or more)") from None
-    if n < 1:
-        raise WarehouseError(f"PATENTSCOPE_THREADS={v!r}: give a whole number of threads (1 or more)")
-    return {"threads": n}
+    if v:
+        try:
+            n = int(v)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise WarehouseError(f"PATENTSCOPE_THREADS={v!r}: give a whole number of threads (1 or more)")
+        out["threads"] = n
+    mem = os.environ.get("PATENTSCOPE_MEMORY_LIMIT", "").strip()
+    if mem:
+        from .query import parse_memory
+
+        size = parse_memory(mem)
+        if size is None:
+            raise WarehouseError(f"PATENTSCOPE_MEMORY_LIMIT={mem!r}: give a memory size like 4GB or 512MB")
+        out["memory_limit"] = size
+    return out
 
 
 def _connect_retrying(p: Path, wait: float, **kwargs: Any) -> duckdb.DuckDBPyConnection:
-    threads = _threads()
-    if threads:
-        kwargs["config"] = {**threads, **(kwargs.get("config") or {})}
+    engine = _engine_config()
+    if engine:
+        kwargs["config"] = {**engine, **(kwargs.get("config") or {})}
     deadline = time.monotonic() + wait
     delay = 0.05
     while True:
@@ -200,7 +212,7 @@ def create(p: Path, setup: Setup | None = None, *, template: str | None = None) 
     try:
         if kept is not None:
             shutil.copyfile(kept, tmp)
-        con = duckdb.connect(str(tmp), config=_threads())
+        con = duckdb.connect(str(tmp), config=_engine_config())
         try:
             if setup is not None:
                 setup(con)

@@ -96,13 +96,21 @@ def resolve_timeout(timeout: float | str | None = None) -> float:
 _MEM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)?\s*$", re.I)
 
 
+def parse_memory(raw: str) -> str | None:
+    """A memory size as DuckDB's memory_limit takes it ("2GB", "512MIB"), or None if ``raw`` is none."""
+    m = _MEM.match(str(raw))
+    if not m or float(m.group(1)) <= 0:
+        return None
+    return f"{m.group(1)}{(m.group(2) or 'B').upper()}"
+
+
 def resolve_max_memory(max_memory: str | None = None) -> str:
     """The DuckDB memory cap ("2GB", "512MiB"): the flag, else PATENTSCOPE_SQL_MAX_MEMORY, else the default."""
     raw = max_memory if max_memory is not None else _env("PATENTSCOPE_SQL_MAX_MEMORY", DEFAULT_MAX_MEMORY)
-    m = _MEM.match(str(raw))
-    if not m or float(m.group(1)) <= 0:
+    size = parse_memory(str(raw))
+    if size is None:
         raise ConfigError(f"--max-memory / PATENTSCOPE_SQL_MAX_MEMORY: {raw!r} is not a memory size like 2GB or 512MB")
-    return f"{m.group(1)}{(m.group(2) or 'B').upper()}"
+    return size
 
 
 def resolve_max_rows(max_rows: int | str | None = None) -> int:
