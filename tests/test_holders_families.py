@@ -171,7 +171,7 @@ _row = st.tuples(st.sampled_from(["US", "JP", "EP", "CN", "KR", None]), st.sampl
                  st.sampled_from([None, D(1988, 3, 23), D(2008, 11, 5)]))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pubs=st.lists(st.tuples(_row, st.sampled_from([None, "F1", "F2", "F3"]),
                                st.sampled_from(["docdb", "inpadoc", "publication", "priority_extended"])),
                      max_size=12),
