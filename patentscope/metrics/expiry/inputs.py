@@ -70,6 +70,10 @@ def parse_pct_filing(text: str | None) -> tuple[str, dt.date] | None:
     return None
 
 
+# the field_values fields derive_term_inputs reads
+DERIVED_FROM = ("pta_as_shown", "pct_data")
+
+
 def derive_term_inputs(field_values: pl.DataFrame, term_inputs: pl.DataFrame) -> pl.DataFrame:
     """term_inputs rows derived from field_values (pub_key, field, value, chosen) for the
     publications without a term_inputs row. Columns: pub_key, source, pta_days,
@@ -77,7 +81,7 @@ def derive_term_inputs(field_values: pl.DataFrame, term_inputs: pl.DataFrame) ->
     schema = {"pub_key": pl.String, "source": pl.String, "pta_days": pl.Int64, "international_filing_date": pl.Date,
               "terminal_disclaimer": pl.Boolean, "note": pl.String}
     have = set(term_inputs["pub_key"].to_list()) if term_inputs.height else set()
-    fv = field_values.filter(pl.col("field").is_in(["pta_as_shown", "pct_data"]) & ~pl.col("pub_key").is_in(sorted(have)))
+    fv = field_values.filter(pl.col("field").is_in(list(DERIVED_FROM)) & ~pl.col("pub_key").is_in(sorted(have)))
     if "chosen" in fv.columns:  # one value per field: the one the publications row carries, else the first
         fv = fv.sort("pub_key", "field", pl.col("chosen").not_())
     pta: dict[str, int] = {}
