@@ -175,18 +175,17 @@ class FamilyStats:
                 f"{self.n_unread_claims} priority claims unreadable; {self.n_conflicts} DOCDB conflicts")
 
 
-_FAMILY_COLUMNS = ("pub_key", "given_family_id", "given_source", "constructed_family_id", "family_id",
-                   "family_id_source", "n_members", "priority_keys", "application_key", "evidence")
-_FAMILY_SCHEMA = pl.Schema({"pub_key": pl.String(), "given_family_id": pl.String(), "given_source": pl.String(),
-                  "constructed_family_id": pl.String(), "family_id": pl.String(), "family_id_source": pl.String(),
-                  "n_members": pl.Int32(), "priority_keys": pl.List(pl.String()), "application_key": pl.String(),
-                  "evidence": pl.String()})
+_FAMILY_SCHEMA = pl.Schema({
+    "pub_key": pl.String(), "given_family_id": pl.String(), "given_source": pl.String(),
+    "constructed_family_id": pl.String(), "family_id": pl.String(), "family_id_source": pl.String(),
+    "n_members": pl.Int32(), "priority_keys": pl.List(pl.String()), "application_key": pl.String(),
+    "evidence": pl.String()})
 _CONFLICT_SCHEMA = pl.Schema({"constructed_family_id": pl.String(), "docdb_family_ids": pl.List(pl.String()),
-                    "members": pl.List(pl.String()), "note": pl.String()})
-PUB_SCHEMA = pl.Schema({"pub_key": pl.Utf8, "country": pl.Utf8, "application_number": pl.Utf8, "filing_date": pl.Date,
-              "family_id": pl.Utf8, "family_id_source": pl.Utf8})
+                              "members": pl.List(pl.String()), "note": pl.String()})
+PUB_SCHEMA = pl.Schema({"pub_key": pl.Utf8, "country": pl.Utf8, "application_number": pl.Utf8,
+                        "filing_date": pl.Date, "family_id": pl.Utf8, "family_id_source": pl.Utf8})
 CLAIM_SCHEMA = pl.Schema({"pub_key": pl.Utf8, "priority_country": pl.Utf8, "priority_number": pl.Utf8,
-                "priority_date": pl.Date, "claim_as_written": pl.Utf8})
+                          "priority_date": pl.Date, "claim_as_written": pl.Utf8})
 _CONFLICT_NOTE = ("one extended family spans several DOCDB simple families (expected when priorities are partly "
                   "shared); publications without an id keep the constructed one")
 
