@@ -359,6 +359,18 @@ def test_the_in_force_grid_in_small_chunks_gives_the_same_stock_and_live_rows(sa
     monkeypatch.setattr(stock_module, "GRID_CHUNK", 13)  # 160 rows of the sample: 13 chunks
     assert live_families(sample_expiry, holders, years).sort(pl.all()).equals(live) and live.height > 100
     assert in_force_stock(sample_expiry, holders, years, today=TODAY).equals(stock)
+    # in_force_stock counts parts that never split a family and adds them up: any number of parts
+    # gives the same cells. SYNTHETIC families of several publications (office + first two digits)
+    # and some rows without a family id
+    fams = sample_expiry.with_columns(family_id=pl.when(pl.col("pub_key").str.ends_with("1")).then(None)
+                                      .otherwise(pl.col("pub_key").str.slice(0, 5)))
+    assert fams["family_id"].n_unique() < 70 and fams["family_id"].null_count() > 5
+    monkeypatch.setattr(stock_module, "STOCK_PART_ROWS", 1_000_000)
+    whole = in_force_stock(fams, holders, years, today=TODAY)
+    assert not whole.equals(stock)  # the families matter to the counts
+    for rows in (1, 25):
+        monkeypatch.setattr(stock_module, "STOCK_PART_ROWS", rows)
+        assert in_force_stock(fams, holders, years, today=TODAY).equals(whole)
     assert set(stock["jurisdiction"]) >= {"ALL", "US", "JP"}
 
 
