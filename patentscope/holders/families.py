@@ -37,7 +37,7 @@ import dataclasses
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import duckdb
 import numpy as np
@@ -209,14 +209,23 @@ def build_families(pubs: Iterable[tuple[str, str | None, str | None, dt.date | N
                                pl.DataFrame(list(links), schema={"a": pl.Utf8, "b": pl.Utf8}, orient="row"))
 
 
-def _keyed(frame: pl.DataFrame, cc: str, number: str, date: str | None, out: str) -> pl.DataFrame:
-    """``frame`` with ``out`` = :func:`application_key` of its (cc, number, date) columns, read
-    once per distinct triple (the one reader of application numbers stays in Python)."""
-    cols = [cc, number] + ([date] if date else [])
+def _keyed(frame: pl.DataFrame, cols: list[str], out: str,
+           read: Callable[..., str | None] = application_key) -> pl.DataFrame:
+    """``frame`` with ``out`` = ``read(*cols)`` (default :func:`application_key`), called once per
+    distinct value of ``cols`` (the one reader of application numbers stays in Python)."""
     distinct = frame.select(cols).unique()
-    keys = [application_key(*row) for row in distinct.iter_rows()]
+    keys = [read(*row) for row in distinct.iter_rows()]
     return frame.join(distinct.with_columns(pl.Series(out, keys, dtype=pl.Utf8)), on=cols, how="left",
                       nulls_equal=True, maintain_order="left")
+
+
+def _claim_key(cc: str | None, number: str | None, date: dt.date | None, as_written: str | None) -> str | None:
+    """A priority claim's key: from its number, else from the claim as written."""
+    return application_key(cc, number, date) or application_key(cc, as_written, date)
+
+
+def _us_key(number: str | None) -> str | None:
+    return application_key("US", number)
 
 
 def build_family_frames(pubs: pl.DataFrame, claims: pl.DataFrame, mode: str = "extended",
@@ -238,11 +247,9 @@ def build_family_frames(pubs: pl.DataFrame, claims: pl.DataFrame, mode: str = "e
         given_family_id=pl.when(pl.col("family_id_source").is_in(given_ids)).then(pl.col("family_id")),
         given_source=pl.when(pl.col("family_id_source").is_in(given_ids)).then(pl.col("family_id_source")),
     )
-    p = _keyed(p, "country", "application_number", "filing_date", "application_key")
+    p = _keyed(p, ["country", "application_number", "filing_date"], "application_key")
     c = claims.select(list(CLAIM_SCHEMA)).cast(CLAIM_SCHEMA).join(p.select("pub_key"), on="pub_key", how="semi")
-    c = _keyed(c, "priority_country", "priority_number", "priority_date", "_k1")
-    c = _keyed(c, "priority_country", "claim_as_written", "priority_date", "_k2")
-    c = c.with_columns(key=pl.coalesce("_k1", "_k2"))
+    c = _keyed(c, ["priority_country", "priority_number", "priority_date", "claim_as_written"], "key", _claim_key)
     st.n_unread_claims = int(c["key"].null_count())
     prio = (c.filter(pl.col("key").is_not_null()).group_by("pub_key")
             .agg(priority_keys=pl.col("key").unique().sort()))
@@ -263,7 +270,7 @@ def build_family_frames(pubs: pl.DataFrame, claims: pl.DataFrame, mode: str = "e
         pub_edges = pl.concat(ends)
         lk = links if links is not None else pl.DataFrame(schema={"a": pl.Utf8, "b": pl.Utf8})
         lk = lk.select(pl.col(lk.columns[0]).cast(pl.Utf8).alias("a"), pl.col(lk.columns[1]).cast(pl.Utf8).alias("b"))
-        lk = _keyed(_keyed(lk.with_columns(cc=pl.lit("US")), "cc", "a", None, "ka"), "cc", "b", None, "kb")
+        lk = _keyed(_keyed(lk, ["a"], "ka", _us_key), ["b"], "kb", _us_key)
         link_edges = lk.select(u="A|" + pl.col("ka"), v="A|" + pl.col("kb")).drop_nulls()
     else:
         sig = pl.when(pl.col("priority_keys").list.len() > 0).then(pl.col("priority_keys").list.join("+")) \

@@ -232,7 +232,7 @@ def build_chain(party_rows: Iterable[tuple[str, ...]], reassignments: Mapping[st
         if name not in by_pub[pk][role]:
             by_pub[pk][role].append(name)
     rows: list[dict[str, object]] = []
-    for pk in sorted(set(by_pub) | {k for k, evs in events.items() if any(e["moves_ownership"] for e in evs)}):
+    for pk in sorted(set(by_pub) | moving):
         roles = by_pub[pk]
         first_role = next((r for r in FIRST_ROLES if roles.get(r)), None)
         first = roles.get(first_role, []) if first_role else []

@@ -151,8 +151,10 @@ def in_force_stock(
     n_parts = max(1, -(-expiry.height // STOCK_PART_ROWS))
     parts = [expiry] if n_parts == 1 else expiry.with_columns(_part=pl.col("family_id").hash(seed=0) % n_parts) \
         .partition_by("_part", include_key=False, maintain_order=True)
+    h = _holders(holders)  # normalised once; each part joins only its own publications' rows
     for part in parts:
-        live = live_families(part, holders, ys, rules=rules)
+        live = live_families(part, h if n_parts == 1 else h.join(part.select("pub_key"), on="pub_key", how="semi"),
+                             ys, rules=rules)
         cells.append(live.group_by(cell).agg(counts).select(*cell, "families_in_force", "publications_in_force"))
         if all_jurisdictions:  # the same counts over every jurisdiction at once (no second copy of the rows)
             cells.append(live.group_by("holder_group", "year", "reference_date").agg(counts)

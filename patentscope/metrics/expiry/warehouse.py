@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 
 from ...errors import WarehouseError
-from ...warehouse.connection import tables, transaction
+from ...warehouse.connection import tables
 from .common import EVENT_SCHEMA, PRIORITY_SCHEMA, PUB_SCHEMA, TERM_INPUT_SCHEMA, _conform
 from .engine import compute_expiry, public_columns
 from .evidence import evidence_frame
@@ -43,8 +43,8 @@ def load_inputs(con: duckdb.DuckDBPyConnection, pub_keys: Sequence[str] | None =
     where = "" if pub_keys is None else " WHERE pub_key IN (SELECT unnest($keys))"
     params = None if pub_keys is None else {"keys": list(pub_keys)}
 
-    def q(sql: str) -> pl.DataFrame:
-        return con.sql(sql + where, params=params).pl()
+    def q(sql: str, **bound: object) -> pl.DataFrame:
+        return con.sql(sql + where, params={**(params or {}), **bound} or None).pl()
 
     try:
         out = {
@@ -55,14 +55,15 @@ def load_inputs(con: duckdb.DuckDBPyConnection, pub_keys: Sequence[str] | None =
             "holders": q("SELECT pub_key, holder_as_written AS holder_group FROM publication_overview"),
         }
         out["reissue_of"] = q(f"SELECT * FROM ({_REISSUE_LINKS})")
-        # only the fields read here (the whole table is ~7 rows a publication: 2 GB at 1M SYNTHETIC)
-        shown = q("SELECT pub_key, field, value, source FROM (SELECT * FROM field_values "
-                  "WHERE field IN ('status_as_shown', 'expiry_as_shown', 'designated_states'))")
-        out["status_evidence"] = evidence_frame(shown.filter(pl.col("field").is_in(["status_as_shown", "expiry_as_shown"])))
-        out["designations"] = designations_frame(shown)
+        # one read of only the fields used here (the whole table is ~7 rows a publication: 2 GB at
+        # 1M SYNTHETIC); each reader below takes its own fields from it
+        fields = ["status_as_shown", "expiry_as_shown", "designated_states",
+                  *(DERIVED_FROM if derive_from_field_values else ())]
+        fv = q("SELECT pub_key, field, value, source, chosen FROM (SELECT * FROM field_values "
+               "WHERE field IN (SELECT unnest($fields)))", fields=fields)
+        out["status_evidence"] = evidence_frame(fv)
+        out["designations"] = designations_frame(fv)
         if derive_from_field_values:
-            fv = q(f"SELECT pub_key, field, value, chosen FROM (SELECT * FROM field_values WHERE field IN "
-                   f"({', '.join(repr(f) for f in DERIVED_FROM)}))")
             derived = derive_term_inputs(fv, out["term_inputs"])
             if derived.height:
                 out["term_inputs"] = pl.concat([out["term_inputs"], _conform(derived, TERM_INPUT_SCHEMA, "derived")],
@@ -148,9 +149,9 @@ def refresh(
     rows = 0
     from ...warehouse.toolkit import filling, replace_tables
 
-    # one transaction: each batch's rows go straight into the new expiry_results (filling), the
-    # stock and cliffs after them; a failure anywhere leaves the previous tables
-    with transaction(con), filling(con, "expiry_results", what="storing the expiry results") as target:
+    # one transaction (filling's): each batch's rows go straight into the new expiry_results, the
+    # stock and cliffs join it; a failure anywhere leaves the previous tables
+    with filling(con, "expiry_results", what="storing the expiry results") as target:
         for part in _batches(inp, batch_size):
             ex = compute_expiry(part["publications"], part["term_inputs"], part["legal_events"], part["priority_claims"],
                                 at=at, today=today, rules=rules, status_evidence=part.get("status_evidence"),
