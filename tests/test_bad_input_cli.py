@@ -438,9 +438,12 @@ def test_real_file_size_limit_mid_transaction(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, 400_000)); "
-            "from patentscope.cli import main; sys.argv = ['patentscope', '--warehouse', sys.argv[1], 'ingest', 'sample']; main()")
     wh = tmp_path / "w.duckdb"
+    subprocess.run([sys.executable, "-m", "patentscope", "--warehouse", str(wh), "migrate"], check=True,
+                   capture_output=True, timeout=120)
+    limit = 100_000  # below the migrated file and below what the write-ahead log of the sample needs
+    code = (f"import resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit})); "
+            "from patentscope.cli import main; sys.argv = ['patentscope', '--warehouse', sys.argv[1], 'ingest', 'sample']; main()")
     res = subprocess.run([sys.executable, "-c", code, str(wh)], capture_output=True, text=True, timeout=120)
     assert res.returncode == 3, res.stderr
     assert "File too large" in res.stderr and "internal error" not in res.stderr

@@ -275,8 +275,8 @@ def test_a_kill_mid_save_then_a_rerun_equals_a_clean_run(tmp_path, exports, monk
     crashy = tmp_path / "crashy.duckdb"
     real = save._insert
 
-    def dying(con, table, rows, conflict=""):
-        real(con, table, rows, conflict)
+    def dying(con, table, rows, conflict="", **kw):
+        real(con, table, rows, conflict, **kw)
         if table == "citations":                     # the citations are in, the process dies
             raise KeyboardInterrupt("simulated kill")
 

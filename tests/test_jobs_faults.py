@@ -61,11 +61,11 @@ def test_faults_then_kill_then_disk_full_then_clean_rerun_equals_a_clean_run(tmp
     rng = random.Random(103)
     real_insert = save._insert
 
-    def full_disk(con, table, rows, conflict=""):
+    def full_disk(con, table, rows, conflict="", **kw):
         if rows and rng.random() < 0.3:
             injected["enospc"] = injected.get("enospc", 0) + 1
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real_insert(con, table, rows, conflict)
+        return real_insert(con, table, rows, conflict, **kw)
 
     monkeypatch.setattr(save, "_insert", full_disk)
     log = io.StringIO()

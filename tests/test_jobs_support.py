@@ -285,12 +285,12 @@ def _patch_enospc(rng: random.Random, p: float, report: Path | None) -> None:
 
     real = save._insert
 
-    def insert(con: duckdb.DuckDBPyConnection, table: str, rows: Any, conflict: str = "") -> None:
+    def insert(con: duckdb.DuckDBPyConnection, table: str, rows: Any, conflict: str = "", **kw: Any) -> None:
         if rows and rng.random() < p:
             if report is not None:
                 _append(report, {"kind": "enospc", "where": table})
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), f"(injected while writing {table})")
-        real(con, table, rows, conflict)
+        real(con, table, rows, conflict, **kw)
 
     save._insert = insert  # type: ignore[assignment]
 

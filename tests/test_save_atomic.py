@@ -23,11 +23,11 @@ def test_crash_mid_save_then_rerun_equals_clean_run(tmp_path, landscape, monkeyp
     crashy = tmp_path / "crashy.duckdb"
     real_insert = save._insert
 
-    def failing_insert(con, table, rows, conflict=""):
+    def failing_insert(con, table, rows, conflict="", **kw):
         if table == "citations":
-            real_insert(con, table, rows[: len(rows) // 2], conflict)  # half the rows in...
-            raise KeyboardInterrupt("simulated kill")                    # ...then the process dies
-        return real_insert(con, table, rows, conflict)
+            real_insert(con, table, rows[: len(rows) // 2], conflict, **kw)  # half the rows in...
+            raise KeyboardInterrupt("simulated kill")                          # ...then the process dies
+        return real_insert(con, table, rows, conflict, **kw)
 
     monkeypatch.setattr(save, "_insert", failing_insert)
     with pytest.raises(KeyboardInterrupt):

@@ -159,6 +159,8 @@ def ingest_maintfee(
             con.register("_codes", code_frame)
             try:
                 with transaction(con):
+                    # w_fee is unique on the key of legal_events by construction (DISTINCT ON its
+                    # varying part): no require_keys pass over millions of rows
                     con.execute("DELETE FROM legal_events WHERE source = $s", {"s": SOURCE}).fetchall()
                     con.execute(f"""INSERT INTO legal_events (pub_key, jurisdiction, event_date, event_code, description, effect, source)
                         SELECT w.pub_key, 'US', w.event_date, w.event_code, c.description, c.effect, '{SOURCE}'

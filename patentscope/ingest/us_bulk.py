@@ -67,7 +67,16 @@ from ..landscape.sql import (
 )
 from ..warehouse import migrations
 from ..warehouse.connection import transaction, writer
-from ..warehouse.save import finish_run, now, publication_sets, read_cursor, start_run, table_columns, write_cursor
+from ..warehouse.save import (
+    finish_run,
+    now,
+    publication_sets,
+    read_cursor,
+    require_keys,
+    start_run,
+    table_columns,
+    write_cursor,
+)
 from . import IngestResult, Log
 
 SOURCE = "bulk"
@@ -732,6 +741,9 @@ def _write(con: duckdb.DuckDBPyConnection, run_id: int, cursor: dict[str, Any], 
         q("DROP TABLE w_pub_known").fetchall()
         lap("write_publications")
         _checkpoint("in_write")
+        for t in ("classifications", "citations", "parties", "term_inputs", "field_values"):
+            require_keys(con, t, f"w_{t}", compare=False)  # every bulk row of these tables was deleted above
+        lap("write_keys")
         for t in ("classifications", "citations", "parties", "term_inputs"):
             cols = ", ".join(c for c, _ in table_columns(con, t))
             q(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM w_{t}").fetchall()

@@ -77,10 +77,14 @@ def to_frame(con: duckdb.DuckDBPyConnection, table: str, rows: list[Row]) -> pl.
     return pl.DataFrame(data, schema=schema)
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[Row] | str, conflict: str = "") -> None:
-    """Insert dict rows, or the rows of a staged table or view (by column name), into ``table``."""
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[Row] | str, conflict: str = "", *,
+            replaced: str | set[str] | None = None) -> None:
+    """Insert dict rows, or the rows of a staged table or view (by column name), into ``table``;
+    a child table's key is checked first (:func:`require_keys` with ``replaced``)."""
     if not rows:
         return
+    if table in CHILD_KEYS:
+        require_keys(con, table, rows, replaced=replaced)
     if isinstance(rows, str):
         have = _staged_columns(con, rows)
         cols = ", ".join(c for c, _ in table_columns(con, table) if c in have)
@@ -194,6 +198,78 @@ LICENSING_CONFLICT = (
 DECLARED_CONFLICT = (
     "ON CONFLICT (holder, number_as_written) DO UPDATE SET office = excluded.office, pub_key = excluded.pub_key, "
     "source_url = excluded.source_url, source_statement = excluded.source_statement")
+# The key of each child table: no two rows share one. The tables carry no index for it (an
+# index costs DuckDB more than the insert; migration 0020_child_keys): every write checks it
+# with require_keys, inside its transaction.
+CHILD_KEYS: dict[str, tuple[str, ...]] = {
+    "field_values": ("pub_key", "field", "source", "source_record"),
+    "parties": ("pub_key", "role", "source", "seq"),
+    "classifications": ("pub_key", "scheme", "symbol", "source"),
+    "citations": ("citing_pub_key", "cited_as_written", "source"),
+    "priority_claims": ("pub_key", "source", "seq"),
+    "legal_events": ("pub_key", "jurisdiction", "event_date", "event_code", "source"),
+    "related_publications": ("pub_key", "related_as_written", "relation", "source"),
+    "term_inputs": ("pub_key", "source"),
+}
+
+
+def require_keys(con: duckdb.DuckDBPyConnection, table: str, rows: str | list[Row], *,
+                 replaced: str | set[str] | None = None, compare: bool = True) -> None:
+    """Refuse rows about to be inserted into the child ``table`` (dict rows, or the name of a table
+    or view on ``con``) when two of them share its key (:data:`CHILD_KEYS`) or one shares it with
+    a row the table keeps.
+
+    Call it inside the write's transaction, after the rows the write replaces were deleted.
+    ``replaced``: the publications whose rows of this source were deleted (a relation with their
+    ``pub_key``, or for dict rows the set of keys): their new rows cannot collide with old ones,
+    the other rows are compared with the table. ``compare=False``: the caller deleted every row
+    of the source (nothing to compare). Raises WarehouseError naming the table, the key and one
+    offending key value."""
+    key = CHILD_KEYS[table]
+    cols = ", ".join(key)
+    pub = CHILD_TABLES[table]
+    if isinstance(rows, str):
+        dup = con.execute(f"SELECT {cols}, count(*) FROM {rows} GROUP BY ALL HAVING count(*) > 1 LIMIT 1").fetchall()
+        dups = (tuple(dup[0][:-1]), dup[0][-1]) if dup else None
+    else:  # a batch of dict rows is small: counted here, without a query per table
+        seen: dict[tuple[Any, ...], int] = {}
+        for r in rows:
+            k = tuple(r.get(c) for c in key)
+            seen[k] = seen.get(k, 0) + 1
+        dups = next(((k, n) for k, n in seen.items() if n > 1), None)
+    if dups:
+        raise WarehouseError(f"{table}: {dups[1]} rows of one write share the key ({cols}) = {dups[0]!r}; "
+                             "a key must be unique")
+    if not compare:
+        return
+    if isinstance(rows, str):
+        outside = f"SELECT {cols} FROM {rows}" + (f" WHERE {pub} NOT IN (SELECT pub_key FROM {replaced})"
+                                                  if replaced else "")
+        if replaced and not con.execute(f"SELECT count(*) FROM ({outside})").fetchall()[0][0]:
+            return  # the usual case: every row belongs to a publication of the write
+        _require_no_clash(con, table, outside)
+        return
+    others = [r for r in rows if not isinstance(replaced, set) or r.get(pub) not in replaced]
+    if others:
+        con.register("_others", to_frame(con, table, others).select(key))
+        try:
+            _require_no_clash(con, table, "SELECT * FROM _others")
+        finally:
+            con.unregister("_others")
+
+
+def _require_no_clash(con: duckdb.DuckDBPyConnection, table: str, rows: str) -> None:
+    """The part of :func:`require_keys` that compares rows (a query) with the rows ``table`` keeps."""
+    cols = ", ".join(CHILD_KEYS[table])
+    pub = CHILD_TABLES[table]
+    clash = con.execute(
+        f"SELECT {cols} FROM ({rows}) SEMI JOIN (SELECT {cols} FROM {table} "
+        f"WHERE {pub} IN (SELECT {pub} FROM ({rows}))) USING ({cols}) LIMIT 1").fetchall()
+    if clash:
+        raise WarehouseError(f"{table}: a row of this write has the key ({cols}) = {tuple(clash[0])!r} of a row the "
+                             "warehouse keeps (its publication is not among the write's publications)")
+
+
 # every table a batch can carry, in the order of Batch.counts()
 BATCH_TABLES = ("publications", *CHILD_TABLES, "families", "licensing_facts", "holder_declared_patents")
 
@@ -292,8 +368,14 @@ def _write(
             lap("write_delete")
             _upsert_publications(con, pubs, source)
             lap("write_publications")
+        # the publications whose rows were replaced: the staged relation, or for dict rows its keys
+        # read once (require_keys checks a batch of dict rows in Python)
+        keyset = ({r[0] for r in con.execute(f"SELECT pub_key FROM {pubs}").fetchall()}
+                  if isinstance(pubs, str) and any(isinstance(data.get(n), list) and data.get(n) for n in CHILD_TABLES)
+                  else None)
         for name in CHILD_TABLES:
-            _insert(con, name, data.get(name) or [])
+            rows = data.get(name) or []
+            _insert(con, name, rows, replaced=(keyset if isinstance(rows, list) else pubs) if isinstance(pubs, str) else None)
             if data.get(name):
                 lap(f"write_{name}")
         _insert(con, "families", data.get("families") or [], FAMILIES_CONFLICT)
