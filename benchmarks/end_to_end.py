@@ -143,6 +143,15 @@ def work_analyze(wh: Path, data: Path) -> dict[str, Any]:
     from patentscope.analyze import STEPS
 
     only = tuple(x for x in os.environ.get("PATENTSCOPE_E2E_ANALYZE_STEPS", "").split(",") if x) or STEPS
+    if os.environ.get("PATENTSCOPE_E2E_MODEL_FROM"):
+        # the model copied from another scale was fitted on another training set: predict with it
+        # (refit = "when_missing") instead of fitting at this scale, which the default would do
+        import dataclasses
+
+        from patentscope.metrics import segments
+
+        kept = dataclasses.replace(segments.load_classifier_settings(), refit="when_missing")
+        segments.load_classifier_settings = lambda path=None: kept  # type: ignore[assignment]
     sampler.take()
     res = analyze(wh, at=AT, today=AT, steps=only, log=log, progress=False)
     sampler.stop()
@@ -531,6 +540,7 @@ def main(argv: list[str] | None = None) -> int:
         if step == "train" and a.model_from:
             copy_model(a.model_from, wh)
             res["model_from"] = str(a.model_from)
+            os.environ["PATENTSCOPE_E2E_MODEL_FROM"] = str(a.model_from)
             continue
         if step in steps:
             res[step] = run_child(step, wh, data)

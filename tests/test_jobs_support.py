@@ -36,6 +36,7 @@ import io
 import json
 import os
 import random
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -393,7 +394,14 @@ def child_main(spec_path: str) -> int:
 # comparing warehouses
 
 
+# a timestamp written into text: segment_classifier_eval.note says when the model was trained
+# ("model trained 2026-12-03 16:59 UTC on 120 publications"), run bookkeeping like computed_at
+_TEXT_TIMESTAMP = re.compile(r"\b\d{4}-\d\d-\d\d \d\d:\d\d UTC\b")
+
+
 def _canon(v: Any) -> Any:
+    if isinstance(v, str):
+        return _TEXT_TIMESTAMP.sub("<time>", v)
     if isinstance(v, float):
         return float(f"{v:.9g}")
     if isinstance(v, (list, tuple)):
@@ -407,8 +415,8 @@ def _canon(v: Any) -> Any:
 
 def content_hashes(path: Path) -> dict[str, tuple[int, str]]:
     """(row count, sha256) of every user table, rows sorted, without the bookkeeping tables and
-    columns (run ids, timestamps, where raw bytes are stored, timings); doubles at 9 significant
-    digits. ``quarantine`` is a per-run log of rejected rows: compared as a set."""
+    columns (run ids, timestamps, also where text carries one, where raw bytes are stored,
+    timings); doubles at 9 significant digits. ``quarantine`` is a per-run log of rejected rows: compared as a set."""
     con = duckdb.connect(str(path), read_only=True)
     try:
         tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "

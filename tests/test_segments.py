@@ -125,6 +125,56 @@ def test_model_is_cached_and_analyze_only_predicts(tmp_path, sample_con):
     con.close()
 
 
+def test_a_model_fitted_on_a_half_loaded_warehouse_is_not_kept(tmp_path, tmp_path_factory, sample_warehouse, sample_con,
+                                                                 monkeypatch):
+    """refit = "when_changed" (the default): analyze after a partial load, then after the rest,
+    gives what one analyze of the whole load gives (a re-run equals a clean run); with
+    "when_missing" the first model stays and says it is stale."""
+    import dataclasses
+    import shutil
+
+    import duckdb
+    from analyzed_sample import analyzed_sample
+
+    from patentscope.metrics import segments as sg
+    from patentscope.warehouse import migrations
+
+    assert load_classifier_settings().refit == "when_changed"
+
+    def load(con, where):
+        for t in ("publications", "classifications"):
+            con.register("_src", sample_con.sql(f"SELECT * FROM {t} WHERE {where}").pl())
+            con.execute(f"INSERT INTO {t} SELECT * FROM _src")
+            con.unregister("_src")
+
+    def outputs(con):
+        return (con.sql("SELECT * FROM publication_segments ORDER BY ALL").fetchall(),
+                con.sql("SELECT segment, positives, precision, recall, used FROM segment_classifier_eval ORDER BY ALL").fetchall())
+
+    clean = duckdb.connect(str(analyzed_sample(tmp_path_factory, sample_warehouse)), read_only=True)  # one analyze of all
+    half = "pub_key < 'JP'"
+    steps = duckdb.connect(str(tmp_path / "steps.duckdb"))
+    migrations.apply(steps)
+    load(steps, half)
+    sg.refresh(steps)
+    steps.close()
+    shutil.copy(tmp_path / "steps.duckdb", tmp_path / "kept.duckdb")
+    steps = duckdb.connect(str(tmp_path / "steps.duckdb"))
+    load(steps, f"NOT ({half})")
+    assert sg.refresh(steps)["model"] == "fitted"  # the training set changed: fitted again
+    assert outputs(steps) == outputs(clean)
+    # the opt-out keeps the first model and says so
+    settings = dataclasses.replace(load_classifier_settings(), refit="when_missing")
+    monkeypatch.setattr(sg, "load_classifier_settings", lambda path=None: settings)
+    kept = duckdb.connect(str(tmp_path / "kept.duckdb"))
+    load(kept, f"NOT ({half})")
+    assert sg.refresh(kept)["model"] == "cached, stale"
+    assert "training set has changed since" in kept.execute("SELECT min(note) FROM segment_classifier_eval").fetchall()[0][0]
+    assert outputs(kept) != outputs(clean)  # what the default avoids
+    for con in (clean, steps, kept):
+        con.close()
+
+
 def test_segments_file_errors_name_file_line_and_key(tmp_path):
     import pytest
 

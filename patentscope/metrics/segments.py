@@ -36,7 +36,7 @@ class ClassifierSettings:
     probability_threshold: float = 0.5
     min_precision: float = 0.8      # cross-validated precision a segment needs before it is predicted
     folds: int = 5
-    refit: str = "when_missing"     # or "when_changed": analyze refits when the training set changed
+    refit: str = "when_changed"     # or "when_missing": analyze fits only when no model matches the rules
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class _ClassifierTable(InputModel):
     probability_threshold: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)] = 0.5
     min_precision: Probability = 0.8
     folds: Annotated[int, Field(strict=True, ge=2, le=50)] = 5
-    refit: Literal["when_missing", "when_changed"] = "when_missing"
+    refit: Literal["when_missing", "when_changed"] = "when_changed"
 
 
 class _SegmentsFile(InputModel):
@@ -385,14 +385,16 @@ def assign(pubs: pl.DataFrame, symbols: pl.DataFrame, segments: list[Segment] | 
 
 
 def rules_version(segments: list[Segment], cs: ClassifierSettings) -> str:
-    """sha256 of what defines the labels and the model: segment rules, classifier settings,
-    the model specification and scikit-learn's version."""
+    """sha256 of what defines the labels and the model: segment rules, classifier settings
+    (``refit`` left out: it says when to fit, not what), the model specification and
+    scikit-learn's version."""
     import hashlib
     import json
 
     import sklearn
 
-    spec = {"segments": [[s.id, list(s.cpc), list(s.keywords)] for s in segments], "settings": vars(cs),
+    settings = {k: v for k, v in vars(cs).items() if k != "refit"}
+    spec = {"segments": [[s.id, list(s.cpc), list(s.keywords)] for s in segments], "settings": settings,
             "model": repr(_model()), "sklearn": sklearn.__version__}
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 

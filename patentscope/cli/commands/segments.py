@@ -62,8 +62,10 @@ def register(main: click.Group) -> None:
     def train_cmd(obj: Ctx, all_publications: bool) -> None:
         """Refit the text classifier (cross-validation, then one fit) and cache it in the warehouse.
 
-        `analyze` predicts with the cached model and fits one only when none matches the segment
-        rules and settings; run this after loading new data to refit on the new training set.
+        `analyze` predicts with the cached model while its training set is the current one and
+        fits again when it is not (classifier.refit = "when_changed" in data/segments.toml, the
+        default; with "when_missing" it keeps the cached model after new data, and this command
+        refits it on the new training set).
 
         \b
         Example:
