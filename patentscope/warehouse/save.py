@@ -368,14 +368,19 @@ def _write(
             lap("write_delete")
             _upsert_publications(con, pubs, source)
             lap("write_publications")
-        # the publications whose rows were replaced: the staged relation, or for dict rows its keys
-        # read once (require_keys checks a batch of dict rows in Python)
-        keyset = ({r[0] for r in con.execute(f"SELECT pub_key FROM {pubs}").fetchall()}
-                  if isinstance(pubs, str) and any(isinstance(data.get(n), list) and data.get(n) for n in CHILD_TABLES)
-                  else None)
+        # the publications whose child rows were replaced (none without staged publications): the
+        # staged relation, or for dict rows (checked in Python) its keys, read once
+        keyset: set[str] | None = None
         for name in CHILD_TABLES:
             rows = data.get(name) or []
-            _insert(con, name, rows, replaced=(keyset if isinstance(rows, list) else pubs) if isinstance(pubs, str) else None)
+            replaced: str | set[str] | None = None
+            if isinstance(pubs, str) and isinstance(rows, list) and rows:
+                if keyset is None:
+                    keyset = {r[0] for r in con.execute(f"SELECT pub_key FROM {pubs}").fetchall()}
+                replaced = keyset
+            elif isinstance(pubs, str):
+                replaced = pubs
+            _insert(con, name, rows, replaced=replaced)
             if data.get(name):
                 lap(f"write_{name}")
         _insert(con, "families", data.get("families") or [], FAMILIES_CONFLICT)
