@@ -71,8 +71,10 @@ TODAY = dt.date(2026, 1, 5)
 # centrality_runs is analyze's own run log (one row per centrality computation, keyed by run_id).
 BOOKKEEPING_TABLES = {"ingest_runs", "ingest_state", "raw_landing", "schema_migrations", "job_runs", "job_steps", "job_state",
                       "centrality_runs"}
-# Columns that are run bookkeeping in every table: ids of runs, where raw bytes were put, timings.
-BOOKKEEPING_COLUMNS = {"run_id", "updated_run_id", "job_id", "stored_path", "seconds"}
+# Columns that are run bookkeeping in every table: ids of runs (and of cached segment models: a
+# model refitted after a half-loaded run has id 2 where a clean run's has 1), where raw bytes were
+# put, timings.
+BOOKKEEPING_COLUMNS = {"run_id", "updated_run_id", "job_id", "model_id", "stored_path", "seconds"}
 
 
 # ------------------------------------------------------------------------------------------------
