@@ -213,7 +213,8 @@ def test_sql_cells_match_an_independent_python_computation():
             jur = rnd.choice(["US", "EP", "JP"])
             groups = rnd.sample(list(countries), k=rnd.choice([0, 1, 1, 1, 2]))
             for y in range(2018 + rnd.randint(0, 2), 2023):
-                for g in groups or ["(no holder shown)"]:
+                held = [g for g in groups if g != "B" or y >= 2020]  # B holds from 2020 on: k changes within a span
+                for g in held or ["(no holder shown)"]:
                     rows.append({"pub_key": pub, "family_id": f"F{f}", "holder_group": g,
                                  "group_country": countries.get(g), "jurisdiction": jur, "year": y,
                                  "fees_not_verified": rnd.random() < 0.2, "by_individual": g == "E"})
@@ -222,6 +223,9 @@ def test_sql_cells_match_an_independent_python_computation():
         if f % 7 == 0:
             unknown.append({"pub_key": f"U{f}", "family_id": f"F{f}" if f % 14 else f"FU{f}", "holder_group": "C",
                             "group_country": "US", "jurisdiction": "US", "year": 2020})
+    for y in (2018, 2021):  # a cell with no family, and a holder with none, in 2019 and 2020: no rows there
+        rows.append({"pub_key": "P99-0", "family_id": "F99", "holder_group": "Z", "group_country": "JP",
+                     "jurisdiction": "KR", "year": y, "fees_not_verified": False, "by_individual": False})
     schema = {"pub_key": pl.Utf8, "family_id": pl.Utf8, "holder_group": pl.Utf8, "group_country": pl.Utf8,
               "jurisdiction": pl.Utf8, "year": pl.Int32}
     th = Thresholds(1800, 100, "test", min_families=8)

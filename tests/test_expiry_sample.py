@@ -494,3 +494,70 @@ def test_stock_grid_equals_the_status_taken_year_by_year(sample_expiry):
         status_at(holed, dt.date(y, month, day), RULES).filter(pl.col("status") == "in force")
         .select("pub_key", "jurisdiction", pl.lit(y, dtype=pl.Int32).alias("year")) for y in years])
     assert sorted(got.iter_rows()) == sorted(want.iter_rows())
+
+
+def _live_by_day(expiry: pl.DataFrame, holders: list[tuple[str, str, D | None, D | None]], years: list[int]) -> set[tuple]:
+    """The independent reference for live_spans: status_at on each reference day, then each
+    holder interval checked in plain Python (valid_from <= day < valid_to, open ends)."""
+    from patentscope.metrics.expiry import status_at
+
+    month, day = RULES.stock_reference_day
+    out = set()
+    for y in years:
+        at = D(y, month, day)
+        live = status_at(expiry, at).filter(pl.col("status") == "in force").select("pub_key", "jurisdiction", "family_id")
+        for pub, jur, fam in live.iter_rows():
+            groups = [g for p, g, lo, hi in holders if p == pub and (lo is None or lo <= at) and (hi is None or at < hi)]
+            for g in groups or ["(no holder shown)"]:
+                out.add((pub, jur, fam, g, y))
+    return out
+
+
+def test_live_spans_equal_the_status_on_each_reference_day(sample_expiry):
+    """live_spans (and live_families, its year-by-year form) against status_at on each reference
+    day with the holder intervals checked one by one: SYNTHETIC holder intervals (several groups
+    per publication, gaps between and around them, open ends) and year lists with gaps, over the
+    real sample's expiry frame."""
+    import random
+
+    from patentscope.metrics.expiry import live_families, live_spans
+
+    rng = random.Random(18)
+    pubs = sorted(sample_expiry["pub_key"].unique())
+    holders: list[tuple[str, str, D | None, D | None]] = []
+    for pub in pubs:
+        for _ in range(rng.choice([0, 1, 1, 2, 3])):
+            lo = None if rng.random() < 0.4 else D(rng.randint(1985, 2030), rng.randint(1, 12), rng.randint(1, 28))
+            hi = None if rng.random() < 0.4 else (D(rng.randint(1985, 2040), 12, 31) if rng.random() < 0.2  # on a reference day
+                                                  else D(rng.randint(1985, 2040), rng.randint(1, 12), 1))
+            holders.append((pub, rng.choice(["G1", "G2", "G3"]), lo, hi))
+        if rng.random() < 0.3:  # a one-year gap: G1 ends before the 2005 reference day, G2 starts after it
+            holders += [(pub, "G1", None, D(2005, 12, 31)), (pub, "G2", D(2006, 1, 1), None)]
+    frame = pl.DataFrame(holders, schema={"pub_key": pl.String, "holder_group": pl.String, "valid_from": pl.Date,
+                                          "valid_to": pl.Date}, orient="row").with_columns(
+        group_country=pl.col("holder_group").str.slice(1))
+    uniq = sorted(set(holders), key=str)
+    for years in (list(range(1985, 2041)), [1990, 1995, 1996, 2003, 2010, 2011, 2012, 2025, 2038]):
+        want = _live_by_day(sample_expiry, uniq, years)
+        spans = live_spans(sample_expiry, frame, years)
+        assert spans.columns == ["pub_key", "jurisdiction", "family_id", "holder_group", "group_country", "year_from",
+                                 "year_to"]
+        got = set()
+        for pub, jur, fam, g, country, a, z in spans.iter_rows():
+            covered = [y for y in years if a <= y <= z]
+            assert covered[0] == a and covered[-1] == z  # a span starts and ends on a year of the list
+            assert (country is None) == (g == "(no holder shown)")
+            for y in covered:
+                assert (pub, jur, fam, g, y) not in got  # spans do not overlap
+                got.add((pub, jur, fam, g, y))
+        assert got == want and len(want) > 5 * len(years)
+        # maximal: two spans of one row and group never touch
+        ordered = spans.sort("pub_key", "jurisdiction", "holder_group", "year_from")
+        rows = list(ordered.iter_rows())
+        for r0, r1 in zip(rows, rows[1:], strict=False):
+            if r0[:4] == r1[:4]:
+                assert years.index(r1[5]) > years.index(r0[6]) + 1
+        per_year = live_families(sample_expiry, frame, years)
+        assert {(p, j, f, g, y) for p, j, f, y, _, g, _ in per_year.iter_rows()} == want
+        assert per_year.height == len(want)
+    assert spans.filter(pl.col("holder_group") == "(no holder shown)").height > 5

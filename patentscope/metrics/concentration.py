@@ -204,21 +204,32 @@ COLUMNS = ["scope_type", "scope_value", "period_type", "year", "weighting", "hol
            "n_unattributed", "n_holders", "hhi", "cr1", "cr4", "cr8", "gini", "n_equivalent", "label",
            "n_status_unknown", "n_fees_not_verified", "n_individual", "min_families"]
 
-# The concentration cells in DuckDB SQL (issue 18: no per-scope polars passes). Inputs, as views:
-#   _cb (period_type, pub_key, family_id, year, holder_group, group_country, jurisdiction,
-#        fees BOOLEAN, indiv BOOLEAN, w DOUBLE): one row per counted (publication, jurisdiction,
-#        year, holder group); holder_group = NO_HOLDER when none is shown; fees / indiv NULL when
-#        not available (then the cell's count is NULL, not 0); w the family weight (NULL = 0);
-#   _cu (period_type, pub_key, family_id, year, holder_group, group_country, jurisdiction): rows
-#        of unknown status (their families are n_status_unknown where not counted otherwise);
-#   _cs (pub_key, segment): the segments of publications;
-#   _cf (family_id), _ch (holder_group): every family and holder group of _cb and _cu (they may hold more);
-#   _cw (period_type, weighting): which weightings to report per period ('families' counts each
-#        family 1, 'centrality' weights it by w).
+# The concentration cells in DuckDB SQL (issue 18: no per-scope polars passes, no per-year rows).
+# Inputs, as views:
+#   _cb (period_type, pub_key, family_id, year_from, year_to, holder_group, group_country,
+#        jurisdiction, fees BOOLEAN, indiv BOOLEAN, w DOUBLE): one row per counted (publication,
+#        jurisdiction, holder group) and SPAN of years: it counts in every year of the period's
+#        list (_cy) from year_from to year_to, both included (metrics.expiry.live_spans);
+#        holder_group = NO_HOLDER when none is shown; fees / indiv NULL when not available (then
+#        the cell's count is NULL, not 0); w the family weight (NULL = 0);
+#   _cu (period_type, pub_key, family_id, year_from, year_to, holder_group, group_country,
+#        jurisdiction): spans of unknown status (their families are n_status_unknown in the years
+#        where not counted otherwise);
+#   _cy (period_type, year): the years of each period; _cs (pub_key, segment): the segments of
+#        publications; _cf (family_id), _ch (holder_group): every family and holder group of _cb
+#        and _cu (they may hold more); _cw (period_type, weighting): which weightings to report per
+#        period ('families' counts each family 1, 'centrality' weights it by w).
 # Every scope type sees the same rows: 'all', 'jurisdiction', 'holder_country' (the group's
 # country, 'unknown' when not known) and 'segment' (publications with a segment). Families,
-# holder groups and cells are numbered first, so the large group-bys run over integers; each
-# step is a TEMP table read by the next (DuckDB would otherwise re-evaluate a shared CTE).
+# holder groups and cells are numbered first, so the large steps run over integers; each step is
+# a TEMP table read by the next (DuckDB would otherwise re-evaluate a shared CTE).
+# Years stay intervals until the end: a span is [a, e) in whole years (e = year_to + 1); per
+# (period, cell, family) the spans' ends cut the years into segments over which the family's
+# holder groups, and so its 1/k split and flags, do not change; the per-year counts come from
+# running sums of +/- changes at the segments' ends (the fractions as DECIMAL, so what a segment
+# adds its end takes away exactly), expanded to the period's years only at the last step
+# (rows: cells x years, and holders x cells x years). At 1M SYNTHETIC publications this is
+# ~1.1M in-force spans instead of ~17M publication-years, times four scope types.
 CELL_STEPS = [
     """CREATE OR REPLACE TEMP TABLE _c_fam_key AS
        SELECT family_id, (row_number() OVER ())::INTEGER AS f FROM (SELECT DISTINCT family_id FROM _cf)""",
@@ -226,15 +237,18 @@ CELL_STEPS = [
        SELECT holder_group, (row_number() OVER ())::INTEGER AS h FROM (SELECT DISTINCT holder_group FROM _ch WHERE holder_group <> $no_holder)""",
     """CREATE OR REPLACE TEMP TABLE _c_period_key AS
        SELECT period_type, (row_number() OVER (ORDER BY period_type))::TINYINT AS p FROM (SELECT DISTINCT period_type FROM _cw)""",
+    """CREATE OR REPLACE TEMP TABLE _c_yr AS
+       SELECT DISTINCT pk.p, y.year::INTEGER AS year FROM _cy y JOIN _c_period_key pk USING (period_type)""",
     """CREATE OR REPLACE TEMP TABLE _c_rows0 AS
-       SELECT pk.p, b.pub_key, b.year::INTEGER AS year, k.f, coalesce(hk.h, 0) AS h, b.jurisdiction,
-              coalesce(b.group_country::VARCHAR, 'unknown') AS country, b.fees, b.indiv, b.w
+       SELECT pk.p, b.pub_key, b.year_from::INTEGER AS a, (b.year_to + 1)::INTEGER AS e, k.f, coalesce(hk.h, 0) AS h,
+              b.jurisdiction, coalesce(b.group_country::VARCHAR, 'unknown') AS country, b.fees, b.indiv, b.w
        FROM _cb b JOIN _c_period_key pk USING (period_type) JOIN _c_fam_key k USING (family_id)
-       LEFT JOIN _c_hold_key hk USING (holder_group)""",
+       LEFT JOIN _c_hold_key hk USING (holder_group) WHERE b.year_from <= b.year_to""",
     """CREATE OR REPLACE TEMP TABLE _c_unk AS
-       SELECT pk.p, u.pub_key, u.year::INTEGER AS year, k.f, u.jurisdiction,
+       SELECT pk.p, u.pub_key, u.year_from::INTEGER AS a, (u.year_to + 1)::INTEGER AS e, k.f, u.jurisdiction,
               coalesce(u.group_country::VARCHAR, 'unknown') AS country
-       FROM _cu u JOIN _c_period_key pk USING (period_type) JOIN _c_fam_key k USING (family_id)""",
+       FROM _cu u JOIN _c_period_key pk USING (period_type) JOIN _c_fam_key k USING (family_id)
+       WHERE u.year_from <= u.year_to""",
     """CREATE OR REPLACE TEMP TABLE _c_scope_key AS
        SELECT scope_type, scope_value, (row_number() OVER (ORDER BY scope_type, scope_value))::INTEGER AS c FROM (
            SELECT 'all' AS scope_type, 'all' AS scope_value
@@ -244,41 +258,88 @@ CELL_STEPS = [
     """CREATE OR REPLACE TEMP TABLE _c_seg AS
        SELECT s.pub_key, k.c FROM _cs s JOIN _c_scope_key k ON k.scope_type = 'segment' AND k.scope_value = s.segment""",
     """CREATE OR REPLACE TEMP TABLE _c_rows AS
-       SELECT r.p, r.pub_key, r.year, r.f, r.h, j.c AS cj, n.c AS cn, r.fees, r.indiv, r.w
+       SELECT r.p, r.pub_key, r.a, r.e, r.f, r.h, j.c AS cj, n.c AS cn, r.fees, r.indiv, r.w
        FROM _c_rows0 r JOIN _c_scope_key j ON j.scope_type = 'jurisdiction' AND j.scope_value = r.jurisdiction
        JOIN _c_scope_key n ON n.scope_type = 'holder_country' AND n.scope_value = r.country""",
-    # one row per (period, cell, year, family, holder), with the flags of the rows behind it
+    # one row per (period, cell, family, holder, span) of the rows behind it
     """CREATE OR REPLACE TEMP TABLE _c_scoped AS
-       WITH everything AS (
-           SELECT p, (SELECT c FROM _c_scope_key WHERE scope_type = 'all') AS c, year, f, h, fees, indiv FROM _c_rows
-           UNION ALL SELECT p, cj, year, f, h, fees, indiv FROM _c_rows
-           UNION ALL SELECT p, cn, year, f, h, fees, indiv FROM _c_rows
-           UNION ALL SELECT r.p, s.c, r.year, r.f, r.h, r.fees, r.indiv FROM _c_rows r JOIN _c_seg s USING (pub_key))
-       SELECT p, c, year, f, h, bool_or(fees) AS fees, bool_or(indiv) AS indiv FROM everything GROUP BY ALL""",
+       SELECT p, (SELECT c FROM _c_scope_key WHERE scope_type = 'all') AS c, f, h, a, e, fees, indiv FROM _c_rows
+       UNION ALL SELECT p, cj, f, h, a, e, fees, indiv FROM _c_rows
+       UNION ALL SELECT p, cn, f, h, a, e, fees, indiv FROM _c_rows
+       UNION ALL SELECT r.p, s.c, r.f, r.h, r.a, r.e, r.fees, r.indiv FROM _c_rows r JOIN _c_seg s USING (pub_key)""",
     """CREATE OR REPLACE TEMP TABLE _c_weight AS SELECT p, f, max(coalesce(w, 0.0)) AS w FROM _c_rows GROUP BY ALL""",
-    # per (period, cell, year, family): its holder groups there (k = 0: no holder shown) and flags
-    """CREATE OR REPLACE TEMP TABLE _c_famcell AS
-       SELECT p, c, year, f, count(*) FILTER (WHERE h <> 0) AS k, bool_or(fees) AS fees, bool_or(indiv) AS indiv
-       FROM _c_scoped GROUP BY ALL""",
+    # the segments of each (period, cell, family): between consecutive span ends
+    """CREATE OR REPLACE TEMP TABLE _c_segs AS
+       SELECT p, c, f, s, e FROM (
+           SELECT p, c, f, y AS s, lead(y) OVER (PARTITION BY p, c, f ORDER BY y) AS e
+           FROM (SELECT p, c, f, a AS y FROM _c_scoped UNION SELECT p, c, f, e FROM _c_scoped))
+       WHERE e IS NOT NULL""",
+    # per (period, cell, family, segment, holder): the flags of the rows behind it
+    """CREATE OR REPLACE TEMP TABLE _c_fsh AS
+       SELECT g.p, g.c, g.f, g.s, g.e, r.h, bool_or(r.fees) AS fees, bool_or(r.indiv) AS indiv
+       FROM _c_segs g JOIN _c_scoped r ON r.p = g.p AND r.c = g.c AND r.f = g.f AND r.a <= g.s AND g.e <= r.e
+       GROUP BY ALL""",
+    # per (period, cell, family, segment): its holder groups there (k = 0: no holder shown) and flags
+    """CREATE OR REPLACE TEMP TABLE _c_famseg AS
+       SELECT p, c, f, s, e, count(*) FILTER (WHERE h <> 0) AS k, bool_or(fees) AS fees, bool_or(indiv) AS indiv
+       FROM _c_fsh GROUP BY ALL""",
+    # the cells' counts per year: running sums of the segments' changes, on the period's years
     """CREATE OR REPLACE TEMP TABLE _c_cells AS
-       SELECT p, c, year, count(*) FILTER (WHERE k > 0) AS n_families, count(*) FILTER (WHERE k = 0) AS n_unattributed,
-              CASE WHEN count(fees) > 0 THEN count(*) FILTER (WHERE fees) END AS n_fees_not_verified,
-              CASE WHEN count(indiv) > 0 THEN count(*) FILTER (WHERE indiv) END AS n_individual
-       FROM _c_famcell GROUP BY ALL""",
+       WITH d AS (
+           SELECT p, c, y, sum(fam) AS fam, sum(orphan) AS orphan, sum(fees) AS fees, sum(fees_known) AS fees_known,
+                  sum(indiv) AS indiv, sum(indiv_known) AS indiv_known
+           FROM (SELECT p, c, s AS y, (k > 0)::INTEGER AS fam, (k = 0)::INTEGER AS orphan, coalesce(fees, false)::INTEGER AS fees,
+                        (fees IS NOT NULL)::INTEGER AS fees_known, coalesce(indiv, false)::INTEGER AS indiv,
+                        (indiv IS NOT NULL)::INTEGER AS indiv_known FROM _c_famseg
+                 UNION ALL
+                 SELECT p, c, e, -(k > 0)::INTEGER, -(k = 0)::INTEGER, -coalesce(fees, false)::INTEGER,
+                        -(fees IS NOT NULL)::INTEGER, -coalesce(indiv, false)::INTEGER, -(indiv IS NOT NULL)::INTEGER
+                 FROM _c_famseg)
+           GROUP BY ALL
+       ), run AS (
+           SELECT p, c, y, lead(y) OVER w AS y_next, sum(fam) OVER w AS fam, sum(orphan) OVER w AS orphan,
+                  sum(fees) OVER w AS fees, sum(fees_known) OVER w AS fees_known, sum(indiv) OVER w AS indiv,
+                  sum(indiv_known) OVER w AS indiv_known
+           FROM d WINDOW w AS (PARTITION BY p, c ORDER BY y ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+       )
+       SELECT r.p, r.c, yr.year, r.fam::BIGINT AS n_families, r.orphan::BIGINT AS n_unattributed,
+              CASE WHEN r.fees_known > 0 THEN r.fees::BIGINT END AS n_fees_not_verified,
+              CASE WHEN r.indiv_known > 0 THEN r.indiv::BIGINT END AS n_individual
+       FROM run r JOIN _c_yr yr ON yr.p = r.p AND yr.year >= r.y AND yr.year < r.y_next
+       WHERE r.fam + r.orphan > 0""",
     """CREATE OR REPLACE TEMP TABLE _c_unknown AS
        WITH u AS (
-           SELECT p, (SELECT c FROM _c_scope_key WHERE scope_type = 'all') AS c, year, f FROM _c_unk
-           UNION SELECT u.p, k.c, u.year, u.f FROM _c_unk u
+           SELECT p, (SELECT c FROM _c_scope_key WHERE scope_type = 'all') AS c, a, e, f FROM _c_unk
+           UNION ALL SELECT u.p, k.c, u.a, u.e, u.f FROM _c_unk u
                  JOIN _c_scope_key k ON k.scope_type = 'jurisdiction' AND k.scope_value = u.jurisdiction
-           UNION SELECT u.p, k.c, u.year, u.f FROM _c_unk u
+           UNION ALL SELECT u.p, k.c, u.a, u.e, u.f FROM _c_unk u
                  JOIN _c_scope_key k ON k.scope_type = 'holder_country' AND k.scope_value = u.country
-           UNION SELECT u.p, s.c, u.year, u.f FROM _c_unk u JOIN _c_seg s USING (pub_key))
-       SELECT p, c, year, count(*) AS n_status_unknown
-       FROM u ANTI JOIN _c_famcell USING (p, c, year, f) GROUP BY ALL""",
-    # each family counts 1/k to each of its k holder groups in the cell
+           UNION ALL SELECT u.p, s.c, u.a, u.e, u.f FROM _c_unk u JOIN _c_seg s USING (pub_key)
+       ), per_year AS (
+           SELECT DISTINCT u.p, u.c, yr.year, u.f FROM u JOIN _c_yr yr ON yr.p = u.p AND yr.year >= u.a AND yr.year < u.e
+       )
+       SELECT p, c, year, count(*) AS n_status_unknown FROM per_year x
+       WHERE NOT EXISTS (SELECT 1 FROM _c_famseg m WHERE m.p = x.p AND m.c = x.c AND m.f = x.f AND m.s <= x.year AND x.year < m.e)
+       GROUP BY ALL""",
+    # each family counts 1/k to each of its k holder groups in the cell: per holder, running sums
+    # of the segments' changes (exact in DECIMAL), on the period's years
     """CREATE OR REPLACE TEMP TABLE _c_holder AS
-       SELECT s.p, s.c, s.year, s.h, sum(1.0 / m.k) AS families, sum(coalesce(w.w, 0.0) / m.k) AS w_units
-       FROM _c_scoped s JOIN _c_famcell m USING (p, c, year, f) LEFT JOIN _c_weight w USING (p, f) WHERE s.h <> 0 GROUP BY ALL""",
+       WITH parts AS (
+           SELECT x.p, x.c, x.h, x.s, x.e, (1.0 / m.k)::DECIMAL(38, 28) AS fam,
+                  (coalesce(w.w, 0.0) / m.k)::DECIMAL(38, 28) AS wu
+           FROM _c_fsh x JOIN _c_famseg m USING (p, c, f, s, e) LEFT JOIN _c_weight w USING (p, f) WHERE x.h <> 0
+       ), d AS (
+           SELECT p, c, h, y, sum(n) AS n, sum(fam) AS fam, sum(wu) AS wu FROM (
+               SELECT p, c, h, s AS y, 1 AS n, fam, wu FROM parts
+               UNION ALL SELECT p, c, h, e, -1, -fam, -wu FROM parts)
+           GROUP BY ALL
+       ), run AS (
+           SELECT p, c, h, y, lead(y) OVER w AS y_next, sum(n) OVER w AS n, sum(fam) OVER w AS fam, sum(wu) OVER w AS wu
+           FROM d WINDOW w AS (PARTITION BY p, c, h ORDER BY y ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+       )
+       SELECT r.p, r.c, yr.year, r.h, r.fam::DOUBLE AS families, r.wu::DOUBLE AS w_units
+       FROM run r JOIN _c_yr yr ON yr.p = r.p AND yr.year >= r.y AND yr.year < r.y_next
+       WHERE r.n > 0""",
     """CREATE OR REPLACE TEMP TABLE _c_stats AS
        WITH weighted AS (
            SELECT h.*, x.weighting, CASE WHEN x.weighting = 'centrality' THEN h.w_units ELSE h.families END AS units
@@ -306,9 +367,9 @@ CELL_STEPS = [
        LEFT JOIN _c_unknown u USING (p, c, year)
        LEFT JOIN _c_stats s ON s.p = c.p AND s.weighting = x.weighting AND s.c = c.c AND s.year = c.year""",
 ]
-_CELL_TEMPS = ("_c_fam_key", "_c_hold_key", "_c_period_key", "_c_rows0", "_c_rows", "_c_weight", "_c_unk", "_c_scope_key",
-               "_c_seg", "_c_scoped", "_c_famcell",
-               "_c_cells", "_c_unknown", "_c_holder", "_c_stats")
+_CELL_TEMPS = ("_c_fam_key", "_c_hold_key", "_c_period_key", "_c_yr", "_c_rows0", "_c_rows", "_c_weight", "_c_unk",
+               "_c_scope_key", "_c_seg", "_c_scoped", "_c_segs", "_c_fsh", "_c_famseg", "_c_cells", "_c_unknown", "_c_holder",
+               "_c_stats")
 
 
 def compute_cells(con: duckdb.DuckDBPyConnection, th: Thresholds) -> None:
@@ -331,6 +392,18 @@ def _cell_params(th: Thresholds) -> dict[str, object]:
     """The parameters of :data:`CELLS_SQL`."""
     return {"no_holder": NO_HOLDER, "min_families": th.min_families, "too_few": TOO_FEW,
             "high": th.highly_concentrated, "above": ABOVE, "below": BELOW}
+
+
+# rows of one year each (period_type, pub_key, family_id, year, {cols}) as spans of consecutive
+# years of _cy (gaps and islands: a year's rank minus the row's rank is constant along a span)
+_SPANS_OF_YEARS = """
+    WITH r AS (SELECT DISTINCT period_type, pub_key, family_id, year::INTEGER AS year, {cols} FROM {rows}),
+    ranked AS (
+        SELECT r.*, y.i - row_number() OVER (PARTITION BY period_type, pub_key, family_id, {cols} ORDER BY r.year) AS island
+        FROM r JOIN (SELECT period_type, year, row_number() OVER (PARTITION BY period_type ORDER BY year) AS i FROM _cy) y
+             USING (period_type, year))
+    SELECT period_type, pub_key, family_id, min(year) AS year_from, max(year) AS year_to, {cols}
+    FROM ranked GROUP BY period_type, pub_key, family_id, {cols}, island"""
 
 
 def stats_table(holdings: pl.DataFrame, segs: pl.DataFrame, period_type: str, weighting: str,
@@ -357,14 +430,16 @@ def stats_table(holdings: pl.DataFrame, segs: pl.DataFrame, period_type: str, we
             (pl.col(weight).cast(pl.Float64) if weight else pl.lit(None, dtype=pl.Float64)).alias("w"),
             pl.lit(period_type).alias("period_type"), pl.col("group_country").cast(pl.Utf8))
         con.register("_h", h)
-        con.execute("CREATE VIEW _cb AS SELECT period_type, pub_key, family_id, year, holder_group, group_country, jurisdiction, "
-                    "fees, indiv, w FROM _h").fetchall()
         if unknown is not None and unknown.height:
             con.register("_u", unknown.with_columns(pl.col("group_country").cast(pl.Utf8), pl.lit(period_type).alias("period_type")))
-            con.execute("CREATE VIEW _cu AS SELECT period_type, pub_key, family_id, year, holder_group, group_country, "
-                        "jurisdiction FROM _u").fetchall()
         else:
-            con.execute("CREATE VIEW _cu AS SELECT * FROM _cb WHERE false").fetchall()
+            con.execute("CREATE VIEW _u AS SELECT period_type, pub_key, family_id, year, holder_group, group_country, jurisdiction "
+                        "FROM _h WHERE false").fetchall()
+        # the years given, and the rows as spans of consecutive ones (the SQL's input shape)
+        con.execute("CREATE TABLE _cy AS SELECT DISTINCT period_type, year::INTEGER AS year FROM "
+                    "(SELECT period_type, year FROM _h UNION ALL SELECT period_type, year FROM _u)").fetchall()
+        con.execute(f"CREATE VIEW _cb AS {_SPANS_OF_YEARS.format(rows='_h', cols='holder_group, group_country, jurisdiction, fees, indiv, w')}").fetchall()
+        con.execute(f"CREATE VIEW _cu AS {_SPANS_OF_YEARS.format(rows='_u', cols='holder_group, group_country, jurisdiction')}").fetchall()
         con.register("_cs", segs.select("pub_key", "segment"))
         con.execute("CREATE VIEW _cf AS SELECT family_id FROM _cb UNION SELECT family_id FROM _cu").fetchall()
         con.execute("CREATE VIEW _ch AS SELECT holder_group FROM _cb").fetchall()
@@ -385,7 +460,7 @@ def refresh(con: duckdb.DuckDBPyConnection, expiry_frame: pl.DataFrame, *, today
     unweighted, and weighted by PageRank where the centrality table has values. The cells are
     computed in DuckDB SQL (:data:`CELLS_SQL`); only the in-force grid comes from the expiry
     engine (:func:`metrics.expiry.live_families`)."""
-    from .expiry import live_families
+    from .expiry import live_spans
 
     where = "WHERE in_landscape" if landscape_only else ""
     phg_cols = _columns(con, "publication_holder_groups")
@@ -399,7 +474,7 @@ def refresh(con: duckdb.DuckDBPyConnection, expiry_frame: pl.DataFrame, *, today
         y0 = first.year if isinstance(first, dt.date) else today.year
         years = range(y0, today.year + 21)
     ys = sorted(set(years))
-    live = live_families(ex, holders, ys).with_columns(pl.col("group_country").cast(pl.Utf8))
+    live = live_spans(ex, holders, ys).with_columns(pl.col("group_country").cast(pl.Utf8))
     if "by_individual" not in live.columns:
         live = live.with_columns(pl.lit(None, dtype=pl.Boolean).alias("by_individual"))
     ex_cols = _columns(con, "expiry_results")
@@ -407,11 +482,11 @@ def refresh(con: duckdb.DuckDBPyConnection, expiry_frame: pl.DataFrame, *, today
     indiv = "coalesce(l.by_individual, false)" if kind else "NULL::BOOLEAN"
     weights = _centrality_weights(con)
     th = Thresholds.load()
-    con.register("_c_live", live.select("pub_key", "jurisdiction", "family_id", "year", "holder_group", "group_country",
-                                        "by_individual"))
+    con.register("_c_live", live.select("pub_key", "jurisdiction", "family_id", "year_from", "year_to", "holder_group",
+                                        "group_country", "by_individual"))
     con.register("_c_w", weights)
     con.register("_c_years", pl.DataFrame({"year": ys}, schema={"year": pl.Int32}))
-    views = ["_c_pubs", "_c_holders", "_cb", "_cu", "_cs", "_cw", "_cf", "_ch"]
+    views = ["_c_pubs", "_c_holders", "_cb", "_cu", "_cy", "_cs", "_cw", "_cf", "_ch"]
     try:
         con.execute("CREATE OR REPLACE TEMP VIEW _c_pubs AS SELECT pub_key, family_id, "
                     f"least(priority_date, filing_date, publication_date, grant_date) AS earliest FROM publications {where}")
@@ -420,8 +495,8 @@ def refresh(con: duckdb.DuckDBPyConnection, expiry_frame: pl.DataFrame, *, today
         # new filings: a family counts in the year of its earliest date, held by its groups then;
         # a family with no group valid then counts, once per member, as unattributed
         con.execute(f"""CREATE OR REPLACE TEMP VIEW _cb AS
-            SELECT 'in_force_stock' AS period_type, l.pub_key, l.family_id, l.year, l.holder_group, l.group_country,
-                   l.jurisdiction, {fee} AS fees, {indiv} AS indiv, w.weight AS w
+            SELECT 'in_force_stock' AS period_type, l.pub_key, l.family_id, l.year_from, l.year_to, l.holder_group,
+                   l.group_country, l.jurisdiction, {fee} AS fees, {indiv} AS indiv, w.weight AS w
             FROM _c_live l LEFT JOIN expiry_results e ON e.pub_key = l.pub_key AND e.jurisdiction = l.jurisdiction
             LEFT JOIN _c_w w ON w.family_id = l.family_id
             UNION ALL (
@@ -430,26 +505,31 @@ def refresh(con: duckdb.DuckDBPyConnection, expiry_frame: pl.DataFrame, *, today
             held AS (SELECT m.pub_key, m.family_id, m.ref, h.holder_group, h.group_country FROM members m
                      JOIN _c_holders h ON h.pub_key = m.pub_key AND (h.valid_from IS NULL OR h.valid_from <= m.ref)
                                       AND (h.valid_to IS NULL OR m.ref < h.valid_to))
-            SELECT 'new_filings', pub_key, family_id, year(ref)::INTEGER, holder_group, group_country::VARCHAR, 'ALL',
-                   NULL::BOOLEAN, NULL::BOOLEAN, NULL::DOUBLE FROM held
+            SELECT 'new_filings', pub_key, family_id, year(ref)::INTEGER, year(ref)::INTEGER, holder_group,
+                   group_country::VARCHAR, 'ALL', NULL::BOOLEAN, NULL::BOOLEAN, NULL::DOUBLE FROM held
             UNION ALL
-            SELECT 'new_filings', pub_key, family_id, year(ref)::INTEGER, {NH}, NULL::VARCHAR, 'ALL', NULL, NULL, NULL
+            SELECT 'new_filings', pub_key, family_id, year(ref)::INTEGER, year(ref)::INTEGER, {NH}, NULL::VARCHAR, 'ALL',
+                   NULL, NULL, NULL
             FROM members m WHERE NOT EXISTS (SELECT 1 FROM held h WHERE h.family_id = m.family_id))""")
-        # unknown status: from the year of the family's earliest date (every year when unknown),
-        # with every holder group the publication ever had
+        # unknown status: from the year of the family's earliest date (every year when unknown) to
+        # the last, with every holder group the publication ever had
         unknown_sql = (f"""
             WITH un AS (SELECT DISTINCT e.pub_key, e.jurisdiction, p.family_id, p.earliest
                         FROM expiry_results e JOIN _c_pubs p USING (pub_key) WHERE e.status = 'unknown'),
             y0 AS (SELECT family_id, year(min(earliest)) AS y0 FROM un GROUP BY ALL),
             h AS (SELECT DISTINCT pub_key, holder_group, group_country::VARCHAR AS group_country FROM _c_holders)
-            SELECT 'in_force_stock' AS period_type, un.pub_key, un.family_id, y.year, coalesce(h.holder_group, {NH}) AS holder_group,
-                   h.group_country, un.jurisdiction
-            FROM un JOIN y0 USING (family_id) JOIN _c_years y ON y0.y0 IS NULL OR y.year >= y0.y0
-            LEFT JOIN h USING (pub_key)""" if "status" in ex_cols else
+            SELECT 'in_force_stock' AS period_type, un.pub_key, un.family_id,
+                   greatest(coalesce(y0.y0, {ys[0]}), {ys[0]})::INTEGER AS year_from, {ys[-1]}::INTEGER AS year_to,
+                   coalesce(h.holder_group, {NH}) AS holder_group, h.group_country, un.jurisdiction
+            FROM un JOIN y0 USING (family_id) LEFT JOIN h USING (pub_key)""" if "status" in ex_cols and ys else
                        "SELECT * FROM (SELECT NULL::VARCHAR AS period_type, NULL::VARCHAR AS pub_key, NULL::VARCHAR AS family_id, "
-                       "NULL::INTEGER AS year, NULL::VARCHAR AS holder_group, NULL::VARCHAR AS group_country, "
-                       "NULL::VARCHAR AS jurisdiction) WHERE false")
+                       "NULL::INTEGER AS year_from, NULL::INTEGER AS year_to, NULL::VARCHAR AS holder_group, "
+                       "NULL::VARCHAR AS group_country, NULL::VARCHAR AS jurisdiction) WHERE false")
         con.execute(f"CREATE OR REPLACE TEMP VIEW _cu AS {unknown_sql}")
+        # the years of each period: the stock's list; every year new filings start in
+        con.execute("""CREATE OR REPLACE TEMP VIEW _cy AS SELECT 'in_force_stock' AS period_type, year FROM _c_years
+            UNION ALL SELECT 'new_filings', unnest(generate_series(year(min(earliest)), year(max(earliest))))::INTEGER
+                      FROM _c_pubs""")
         con.execute("CREATE OR REPLACE TEMP VIEW _cf AS SELECT DISTINCT family_id FROM _c_pubs WHERE family_id IS NOT NULL")
         con.execute("CREATE OR REPLACE TEMP VIEW _ch AS SELECT DISTINCT holder_group FROM _c_holders")
         con.execute("CREATE OR REPLACE TEMP VIEW _cs AS SELECT pub_key, segment FROM publication_segments "

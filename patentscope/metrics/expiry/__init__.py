@@ -56,11 +56,11 @@ from .common import (
 )
 from .engine import compute_expiry, public_columns
 from .status import status_at
-from .stock import holder_cliffs, in_force_stock, live_families
+from .stock import holder_cliffs, in_force_stock, live_families, live_spans
 from .warehouse import ExpiryStats, load_inputs, refresh
 
 __all__ = [
     "ALL_JURISDICTIONS", "EVENT_SCHEMA", "EXPIRY_COLUMNS", "GRANTED_TYPES", "HEADLINE_RULES", "HOLDER_SCHEMA",
     "NO_HOLDER", "PRIORITY_SCHEMA", "PUB_SCHEMA", "STATUSES", "TERM_INPUT_SCHEMA", "ExpiryStats", "compute_expiry",
-    "holder_cliffs", "in_force_stock", "live_families", "load_inputs", "public_columns", "refresh", "status_at",
+    "holder_cliffs", "in_force_stock", "live_families", "live_spans", "load_inputs", "public_columns", "refresh", "status_at",
 ]

@@ -59,31 +59,40 @@ def status_grid(expiry: pl.DataFrame) -> pl.DataFrame:
     return expiry.select(GRID_COLUMNS)
 
 
-def live_families(expiry: pl.DataFrame, holders: pl.DataFrame | None, years: Iterable[int], *,
-                  rules: TermRules | None = None) -> pl.DataFrame:
+def live_spans(expiry: pl.DataFrame, holders: pl.DataFrame | None, years: Iterable[int], *,
+               rules: TermRules | None = None) -> pl.DataFrame:
     """Every (publication, jurisdiction) in force on the reference day of each year, once per
-    holder group valid that day.
+    holder group valid that day, as spans of consecutive years: what :func:`live_families`
+    lists year by year, in about a sixteenth of the rows (issue 18: at 1M SYNTHETIC
+    publications ~17M year rows, ~1.1M spans).
 
-    Input as :func:`in_force_stock` (``holders`` may carry extra columns, e.g. a country; they
-    are kept). Output: the holder columns, jurisdiction, year, reference_date, family_id,
-    pub_key."""
+    Input as :func:`live_families`. Output: pub_key, jurisdiction, family_id, the holder columns
+    (holder_group, then any extra ones), ``year_from`` and ``year_to`` (Int32): the row is in
+    force and held so on the reference day of every year of ``years`` from year_from to
+    year_to, both included, and on no year of ``years`` next to the span. A span runs over
+    consecutive elements of ``years`` (a list with gaps, e.g. [2000, 2005, 2010], makes one
+    span of 2000 to 2010 when all three are in force). Rows with no group valid on a day hold
+    '(no holder shown)' there."""
     rules = rules or load_rules()
     month, day = rules.stock_reference_day
     ys = sorted(set(years))
-    dates = pl.DataFrame({"year": ys, "reference_date": [dt.date(y, month, day) for y in ys]},
-                         schema={"year": pl.Int32, "reference_date": pl.Date})
+    h = _holders(holders)
+    extra = [c for c in h.columns if c not in ("pub_key", "holder_group", "valid_from", "valid_to")]
+    out_schema: dict[str, pl.DataType] = {"pub_key": pl.String(), "jurisdiction": pl.String(), "family_id": pl.String(),
+                                          "holder_group": pl.String(), **{c: h.schema[c] for c in extra},
+                                          "year_from": pl.Int32(), "year_to": pl.Int32()}
+    if not ys or expiry.height == 0:
+        return pl.DataFrame(schema=out_schema)
+    dates = pl.Series("reference_date", [dt.date(y, month, day) for y in ys], dtype=pl.Date)
+    year_of = pl.Series("year", ys, dtype=pl.Int32)
     status, _, _ = _status_exprs(pl.col("reference_date"), rules.in_force_on_expiry_date, pl.col("st_in_lapse"))
     # A row can be 'in force' only on days from in_force_from to st_end_date (before it the status is
     # pending/unknown/not yet filed, from it on ended; without either it is unknown): the grid holds
-    # each row's years in that span only, not every row x every year, and only the columns the
-    # status (not its wording) reads.
-    if not ys:
-        return _assign_holders(pl.DataFrame(schema={"pub_key": pl.String, "jurisdiction": pl.String,
-                                                    "family_id": pl.String, "year": pl.Int32,
-                                                    "reference_date": pl.Date}), holders, pl.col("reference_date"))
-    # rows a date-independent case of the status keeps from ever being 'in force' (bad input, an
+    # each row's years in that span only (as indices into ``ys``), not every row x every year, and
+    # only the columns the status (not its wording) reads.
+    # Rows a date-independent case of the status keeps from ever being 'in force' (bad input, an
     # application, no grant, no end, no sure end, an EP part without evidence) are left out first;
-    # a null flag is no case there (a when/then condition that is null does not fire), nor here
+    # a null flag is no case there (a when/then condition that is null does not fire), nor here.
     can_be_in_force = (
         ~pl.col("st_hard").fill_null(False) & ~pl.col("document_type").is_in(["application", "international_application"])
         .fill_null(False) & pl.col("st_granted").fill_null(True) & pl.col("in_force_from").is_not_null()
@@ -91,20 +100,97 @@ def live_families(expiry: pl.DataFrame, holders: pl.DataFrame | None, years: Ite
         & pl.col("st_validation_known").fill_null(True)
     )
     last = pl.min_horizontal("st_end_date", "st_sure_until")
-    years_in_span = pl.int_ranges(pl.max_horizontal(pl.col("in_force_from").dt.year(), pl.lit(ys[0])),
-                                  pl.min_horizontal(last.dt.year(), pl.lit(ys[-1])) + 1, dtype=pl.Int32)
-    base = expiry.select(GRID_COLUMNS).filter(can_be_in_force)
+    years_lit = pl.lit(pl.Series(ys, dtype=pl.Int32))
+    first_i = years_lit.search_sorted(pl.col("in_force_from").dt.year().cast(pl.Int32), side="left")
+    end_i = years_lit.search_sorted(last.dt.year().cast(pl.Int32), side="right")
+    base = expiry.select(GRID_COLUMNS).filter(can_be_in_force).with_row_index("_b")
     # the grid (every status input once per year) GRID_CHUNK rows at a time, keeping only the
-    # in-force rows' five columns: the peak is one chunk's grid, not the whole one (at 1M
-    # SYNTHETIC publications ~20M grid rows of 20 columns, 5.7 GB)
+    # in-force rows' span bounds: the peak is one chunk's grid, not the whole one (at 1M
+    # SYNTHETIC publications ~20M grid rows of 20 columns, 5.7 GB). Sorted by (row, year index),
+    # a span starts where the row changes or a year index is skipped: no hashing.
     parts = []
     for start in range(0, max(base.height, 1), GRID_CHUNK):
-        grid = (base.slice(start, GRID_CHUNK).with_columns(year=years_in_span).explode("year")
-                .join(dates, on="year", how="inner"))
-        parts.append(_with_in_lapse(grid, "reference_date").filter(status == "in force").select(
-            "pub_key", "jurisdiction", "family_id", "year", "reference_date"))
+        grid = (base.slice(start, GRID_CHUNK).with_columns(_i=pl.int_ranges(first_i, end_i, dtype=pl.Int32))
+                .explode("_i").drop_nulls("_i")
+                .with_columns(reference_date=pl.lit(dates).gather(pl.col("_i"))))
+        live = _with_in_lapse(grid, "reference_date").filter(status == "in force").select("_b", "_i").sort("_b", "_i")
         del grid
-    return _assign_holders(pl.concat(parts), holders, pl.col("reference_date"))
+        starts = (pl.col("_b") != pl.col("_b").shift(1)) | (pl.col("_i") != pl.col("_i").shift(1) + 1)
+        live = live.with_columns(_start=starts.fill_null(True))
+        live = live.with_columns(_end=pl.col("_start").shift(-1).fill_null(True))
+        parts.append(pl.concat([live.filter("_start").select("_b", _a="_i"), live.filter("_end").select(_z="_i")],
+                               how="horizontal"))
+        del live
+    spans = pl.concat(parts).join(base.select("_b", "pub_key", "jurisdiction", "family_id"), on="_b", how="inner") \
+        .drop("_b").with_row_index("_s")
+    # holder groups: each one's validity as indices into ``ys`` (lo: first reference day on or after
+    # valid_from; hi: last one before valid_to), cut to the span
+    dates_lit = pl.lit(dates)
+    hv = h.with_columns(
+        _lo=pl.when(pl.col("valid_from").is_null()).then(pl.lit(0, dtype=pl.Int64))
+        .otherwise(dates_lit.search_sorted(pl.col("valid_from"), side="left").cast(pl.Int64)),
+        _hi=pl.when(pl.col("valid_to").is_null()).then(pl.lit(len(ys) - 1, dtype=pl.Int64))
+        .otherwise(dates_lit.search_sorted(pl.col("valid_to"), side="left").cast(pl.Int64) - 1),
+    ).drop("valid_from", "valid_to")
+    matched = spans.join(hv, on="pub_key", how="inner").with_columns(
+        _a=pl.max_horizontal(pl.col("_a").cast(pl.Int64), "_lo"), _z=pl.min_horizontal(pl.col("_z").cast(pl.Int64), "_hi"),
+        _a0="_a", _z0="_z").filter(pl.col("_a") <= pl.col("_z"))
+    # the days of a span no group is valid on: between the matched pieces (sorted by span, then
+    # start; a running end per span), before the first and after the last, and whole spans no
+    # group touches
+    n = len(ys) + 2
+    m = matched.select("_s", "_a", "_z", "_a0", "_z0").sort("_s", "_a").with_columns(
+        _run=(pl.col("_s").cast(pl.Int64) * n + pl.col("_z") + 1).cum_max() - pl.col("_s").cast(pl.Int64) * n - 1)
+    first = pl.col("_s") != pl.col("_s").shift(1)
+    m = m.with_columns(_prev=pl.when(first.fill_null(True)).then(pl.col("_a0").cast(pl.Int64) - 1)
+                       .otherwise(pl.col("_run").shift(1)),
+                       _last=(pl.col("_s") != pl.col("_s").shift(-1)).fill_null(True))
+    gaps = pl.concat([
+        m.filter(pl.col("_a") > pl.col("_prev") + 1).select("_s", _a=pl.col("_prev") + 1, _z=pl.col("_a") - 1),
+        m.filter(pl.col("_last") & (pl.col("_run") < pl.col("_z0").cast(pl.Int64)))
+        .select("_s", _a=pl.col("_run") + 1, _z=pl.col("_z0").cast(pl.Int64)),
+    ])
+    untouched = spans.join(matched.select("_s").unique(), on="_s", how="anti").select(
+        "_s", pl.col("_a").cast(pl.Int64), pl.col("_z").cast(pl.Int64))
+    rest = pl.concat([gaps, untouched]).join(spans.select("_s", "pub_key", "jurisdiction", "family_id"), on="_s", how="inner") \
+        .with_columns(pl.lit(NO_HOLDER).alias("holder_group"), *[pl.lit(None, dtype=h.schema[c]).alias(c) for c in extra])
+    cols = ["pub_key", "jurisdiction", "family_id", "holder_group", *extra]
+    # one group valid through several rows of the mapping (e.g. two names of one group): its
+    # overlapping or adjacent pieces of a span merge into one (sorted by span, group, start; a new
+    # piece where the start is past the running end + 1)
+    key = ["_s", "holder_group", *extra]
+    pieces = matched.select(*key, "_a", "_z").sort(*key, "_a", nulls_last=True)
+    new_key = pl.any_horizontal([pl.col(c).ne_missing(pl.col(c).shift(1)) for c in key]).fill_null(True)
+    pieces = pieces.with_columns(_g=new_key.cum_sum().cast(pl.Int64))
+    pieces = pieces.with_columns(_run=(pl.col("_g") * n + pl.col("_z") + 1).cum_max() - pl.col("_g") * n - 1)
+    new_piece = (pl.col("_g") != pl.col("_g").shift(1)).fill_null(True) | (pl.col("_a") > pl.col("_run").shift(1) + 1)
+    pieces = pieces.with_columns(_p=new_piece.cum_sum()).group_by("_p").agg(
+        *[pl.col(c).first() for c in key], pl.col("_a").min(), pl.col("_z").max()).drop("_p")
+    held = pieces.join(spans.select("_s", "pub_key", "jurisdiction", "family_id"), on="_s", how="inner")
+    both = pl.concat([held.select(*cols, "_a", "_z"), rest.select(*cols, "_a", "_z")])
+    return both.select(*cols, year_from=pl.lit(year_of).gather(pl.col("_a")), year_to=pl.lit(year_of).gather(pl.col("_z")))
+
+
+def live_families(expiry: pl.DataFrame, holders: pl.DataFrame | None, years: Iterable[int], *,
+                  rules: TermRules | None = None) -> pl.DataFrame:
+    """Every (publication, jurisdiction) in force on the reference day of each year, once per
+    holder group valid that day: :func:`live_spans` a row per year.
+
+    Input as :func:`in_force_stock` (``holders`` may carry extra columns, e.g. a country; they
+    are kept). Output: pub_key, jurisdiction, family_id, year, reference_date, the holder
+    columns."""
+    rules = rules or load_rules()
+    month, day = rules.stock_reference_day
+    ys = sorted(set(years))
+    spans = live_spans(expiry, holders, ys, rules=rules)
+    years_lit = pl.lit(pl.Series(ys, dtype=pl.Int32))
+    dates = pl.lit(pl.Series([dt.date(y, month, day) for y in ys], dtype=pl.Date))
+    hold = [c for c in spans.columns if c not in ("pub_key", "jurisdiction", "family_id", "year_from", "year_to")]
+    return (spans.with_columns(_i=pl.int_ranges(years_lit.search_sorted(pl.col("year_from")),
+                                                years_lit.search_sorted(pl.col("year_to"), side="right"), dtype=pl.Int32))
+            .explode("_i")
+            .select("pub_key", "jurisdiction", "family_id", years_lit.gather(pl.col("_i")).alias("year"),
+                    dates.gather(pl.col("_i")).alias("reference_date"), *hold))
 
 
 # base rows (publication x jurisdiction) per chunk of the in-force grid in live_families
