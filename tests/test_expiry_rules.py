@@ -568,3 +568,32 @@ def test_ep_bundle_without_validation_evidence_is_unknown_epc_art_65_141():
     assert r["status"] == "unknown" and r["status_basis"] == "ep_bundle_unknown" and r["expiry_date"] == D(2030, 1, 4)
     res = run(p, ev=[ev("EP-T50", D(2016, 2, 1), "fee_paid", j="DE")])
     assert res[("EP-T50", "EP")]["status"] == "in force" and res[("EP-T50", "DE")]["status"] == "in force"
+
+
+def test_texts_built_branch_by_branch_equal_the_when_then_chain():
+    """_with_texts (each branch's text built on its own rows) gives what the when/then chain and
+    _lines give: null conditions fall through, literal branches, an empty line list, one row."""
+    import random
+
+    from patentscope.metrics.expiry.common import _NULL_S, Cases, _cases, _chain, _line, _lines, _with_texts
+
+    rng = random.Random(7)
+    n = 500
+    df = pl.DataFrame({
+        "a": [rng.choice([None, 1, 2, 3]) for _ in range(n)],
+        "d": [rng.choice([None, D(2001, 2, 3), D(1999, 12, 31)]) for _ in range(n)],
+        "t": [rng.choice([None, "x", "yz"]) for _ in range(n)],
+    })
+    branches = [(pl.col("a") == 1, pl.format("one {} {}", pl.col("d"), pl.col("t"))),
+                (pl.col("a") == 2, pl.lit("two")),
+                (pl.col("d") > D(2000, 1, 1), pl.format("late {}", pl.col("d"))),
+                (pl.col("a") == 3, _NULL_S)]
+    other = pl.format("else {}", pl.col("t"))
+    lines = [(pl.col("t") == "x", "x line {}", (pl.col("a"),)), (pl.col("a").is_null(), "no a", ()),
+             (pl.col("d").is_not_null(), "d {} {}", (pl.col("d"), pl.col("t")))]
+    for frame in (df, df.head(1), df.filter(pl.col("a") == 2)):
+        want = frame.select(_chain(branches, other).alias("c"),
+                            _lines(*[_line(c, t, *a) for c, t, a in lines]).alias("l"))
+        got = _with_texts(frame, c=_cases(branches, other), l=[Cases.line(c, t, *a) for c, t, a in lines])
+        assert got.select("c", "l").equals(want)
+    assert want.height > 50 and want["l"].list.len().min() == 0

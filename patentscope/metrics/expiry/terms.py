@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from .common import _NULL_S, GRANTED_TYPES, _chain, _date_lit, _line, _lines, _s
+from .common import _NULL_S, GRANTED_TYPES, Cases, _cases, _chain, _date_lit, _line, _lines, _s, _with_texts
 from .rules import TermRules, add_years
 
 
@@ -207,35 +207,35 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
 
     # --- missing inputs (status unknown while they are missing; never a guess)
     missing = [
-        _line(granted & (pl.col("variant").is_null()) & (m == "us_utility") & base.is_null(),
+        Cases.line(granted & (pl.col("variant").is_null()) & (m == "us_utility") & base.is_null(),
               "filing date (publications.filing_date): every US utility term counts from it"),
-        _line(granted & (m == "us_utility") & (after == False) & pl.col("grant_known").is_null(),  # noqa: E712
+        Cases.line(granted & (m == "us_utility") & (after == False) & pl.col("grant_known").is_null(),  # noqa: E712
               "grant date: filed before {} (so the term may be 17 years from grant)", pl.col("change_date")),
-        _line(granted & (m == "us_utility") & after.is_null() & base.is_not_null(),
+        Cases.line(granted & (m == "us_utility") & after.is_null() & base.is_not_null(),
               "filing date (publications.filing_date): needed to tell a filing before {} from one after",
               pl.col("change_date")),
-        _line(granted & (m == "years_from_grant") & pl.col("grant_known").is_null(), "grant date: the term counts from it"),
-        _line(granted & (m == "years_from_grant") & pl.col("grant_known").is_not_null() & pl.col("years_used").is_null(),
+        Cases.line(granted & (m == "years_from_grant") & pl.col("grant_known").is_null(), "grant date: the term counts from it"),
+        Cases.line(granted & (m == "years_from_grant") & pl.col("grant_known").is_not_null() & pl.col("years_used").is_null(),
               "filing date: {} or {} years depends on filing before or on/after {}", pl.col("years"), pl.col("years_alt"),
               pl.col("alt_from")),
-        _line(granted & (m == "years_from_filing") & base.is_null(), "filing date (publications.filing_date): the term counts from it"),
-        _line(granted & (m == "grant_then_filing") & base.is_null(),
+        Cases.line(granted & (m == "years_from_filing") & base.is_null(), "filing date (publications.filing_date): the term counts from it"),
+        Cases.line(granted & (m == "grant_then_filing") & base.is_null(),
               "filing date (publications.filing_date): filed before {} the term is {} years from issue, on/after it {} "
               "years from filing", pl.col("change_date"), pl.col("years_from_grant"), pl.col("years")),
-        _line(granted & (m == "grant_then_filing") & (base < pl.col("change_date")).fill_null(False)
+        Cases.line(granted & (m == "grant_then_filing") & (base < pl.col("change_date")).fill_null(False)
               & pl.col("grant_known").is_null(),
               "grant (issue) date: filed before {}, the term counts {} years from issue", pl.col("change_date"),
               pl.col("years_from_grant")),
-        _line(is_app & m.is_in(["us_utility", "years_from_filing", "grant_then_filing"]) & base.is_null(),
+        Cases.line(is_app & m.is_in(["us_utility", "years_from_filing", "grant_then_filing"]) & base.is_null(),
               "filing date (publications.filing_date): needed to place the application in time"),
-        _line(granted & pl.col("in_force_from").is_null(),
+        Cases.line(granted & pl.col("in_force_from").is_null(),
               "grant date: needed to tell when it came into force (no grant date, no 'grant' legal event, no dated grant document)"),
-        _line(td & td_date.is_null(),
+        Cases.line(td & td_date.is_null(),
               "term_inputs.disclaimer_expiry_date: a terminal disclaimer was filed, so the patent may end before the computed date"),
     ]
 
     # --- the log lines that do not depend on the jurisdiction or the date
-    rule_line = _chain([
+    rule_line = _cases([
         (v == "20y_from_earliest_filing",
          pl.format("rule {} (filed {} on/after {}): {} years from {} = {}", pl.col("rule_id"), _s(pl.col("filing_date")),
                    pl.col("change_date"), pl.col("years"), pl.col("e_high"), pl.col("t20"))),
@@ -298,7 +298,7 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
          pl.format("rule {}: no term of its own; a national/regional phase would run to {} at the latest (20 years from "
                    "the international filing date {})", pl.col("rule_id"), _s(add_years(base, 20, leap)), _s(base))),
     ], _NULL_S)
-    app_line = _chain([
+    app_line = _cases([
         (is_app & pl.col("potential_end").is_not_null(),
          pl.format("application: not a patent; a patent granted on it would end {} ({} years from {}, before any "
                    "adjustment) under rule {}", pl.col("potential_end"), pl.col("years_used").fill_null(pl.col("years")),
@@ -307,7 +307,7 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
          pl.format("application: not a patent; filed before {}, a patent on it would run at least 17 years from its "
                    "unknown grant date", pl.col("change_date"))),
     ], _NULL_S)
-    adj_line = _chain([
+    adj_line = _cases([
         (~granted | pl.col("term_base").is_null() | ~pl.col("adjust_days").fill_null(False), _NULL_S),
         (~pl.col("adjust_ok") & ~us & ~pta_in & ~pte_in,
          pl.format("adjustment: none (rule {} adds days only for filings on/after {})", pl.col("rule_id"),
@@ -321,15 +321,15 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
         (pl.col("pta_days").is_null() & pl.col("pte_days").is_null(),
          pl.lit("adjustment: term_inputs gives no PTA/PTE days: none added")),
     ], pl.lit("adjustment: 0 days"))
-    not_applied = _line(granted & pta_in & pl.col("pta_applied").is_null(),
+    not_applied = Cases.line(granted & pta_in & pl.col("pta_applied").is_null(),
                         "adjustment: term_inputs.pta_days {} not applied: the rule adds them only for filings on/after {}",
                         pl.col("pta_days"), _s(pl.col("adjust_from")))
-    pte_not_applied = _line(granted & pte_in & pl.col("pte_applied").is_null(),
+    pte_not_applied = Cases.line(granted & pte_in & pl.col("pte_applied").is_null(),
                             "adjustment: term_inputs.pte_days {} not applied (rule {} adds none for this filing)",
                             pl.col("pte_days"), _s(pl.col("rule_id")))
-    adj_note = _line(granted & pl.col("adjust_note").is_not_null() & pl.col("pta_applied").is_not_null(), "note: {}",
+    adj_note = Cases.line(granted & pl.col("adjust_note").is_not_null() & pl.col("pta_applied").is_not_null(), "note: {}",
                      pl.col("adjust_note"))
-    td_line = _chain([
+    td_line = _cases([
         (~granted | ~us, _NULL_S),
         (td & td_date.is_not_null() & (td_date < pl.col("term_adj")).fill_null(False),
          pl.format("override: terminal disclaimer -> expires with the reference patent on {} (computed {})", td_date,
@@ -340,16 +340,16 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
         (td, pl.lit("terminal disclaimer filed, disclaimed date not given: the computed date is an upper bound")),
         (pl.col("terminal_disclaimer") == False, pl.lit("terminal disclaimer: none (term_inputs)")),  # noqa: E712
     ], pl.lit("terminal disclaimer: not known (none recorded)"))
-    non_us_td = _line(~us & (pl.col("terminal_disclaimer").fill_null(False) | pl.col("disclaimer_expiry_date").is_not_null()),
+    non_us_td = Cases.line(~us & (pl.col("terminal_disclaimer").fill_null(False) | pl.col("disclaimer_expiry_date").is_not_null()),
                       "terminal disclaimer given for a {} publication: not read (a US concept)", pl.col("country"))
-    grant_line = _chain([
+    grant_line = _cases([
         (granted & pl.col("grant_date").is_null() & pl.col("grant_event_date").is_not_null(),
          pl.format("grant: no grant date shown; the 'grant' legal event gives {}", pl.col("grant_event_date"))),
         (granted & pl.col("grant_known").is_null() & pl.col("in_force_from").is_not_null(),
          pl.format("grant: no grant date shown; granted on or before {} (publication date of a record whose kinds are all "
                    "grant kinds)", pl.col("in_force_from"))),
     ], _NULL_S)
-    cont_line = _chain([
+    cont_line = _cases([
         (pl.col("cont_claims").is_null() | (m != "us_utility").fill_null(True), _NULL_S),
         (pl.col("earliest_us_filing_date").is_not_null(),
          pl.format("continuity: {} -- covered by term_inputs.earliest_us_filing_date", pl.col("cont_claims"))),
@@ -362,7 +362,7 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
                    "the term counts from {} [{}]", pl.col("cont_claims"), pl.col("cont_min_date"),
                    pl.lit(rules.us_continuity_source))),
     ], pl.format("continuity: {} -- none earlier than the base date", pl.col("cont_claims")))
-    e_line = _chain([
+    e_line = _cases([
         ((m != "us_utility").fill_null(True) | pl.col("earliest_us_filing_date").is_not_null() | base.is_null(), _NULL_S),
         (pl.col("e_prio").is_not_null() & (pl.col("e_low") == pl.col("e_high")).fill_null(False),
          pl.format("first US filing E = {} (the printed priority date equals the filing date)", pl.col("e_high"))),
@@ -375,7 +375,7 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
         (pl.col("e_low") != pl.col("e_high"),
          pl.format("first US filing E: not given; {} <= E <= {}", pl.col("e_low"), pl.col("e_high"))),
     ], pl.format("first US filing E: not given and nothing printed shows an earlier one: E = the filing date {}", base))
-    interval_line = _chain([
+    interval_line = _cases([
         (~granted | (m != "us_utility").fill_null(True) | pl.col("term_computed").is_null(), _NULL_S),
         (pl.col("term_lower").is_null(),
          pl.format("interval: at the latest {}; headline {} (E taken as late as the bounds admit)", pl.col("term_computed"),
@@ -388,7 +388,7 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
          pl.format("interval: exactly {}: every admissible E gives the same end (grant + {} years is at least 20 years "
                    "from the latest possible E)", pl.col("term_computed"), pl.col("years_from_grant"))),
     ], _NULL_S)
-    pct_line = _line(pl.col("international_filing_date").is_not_null() & (m == "years_from_filing"),
+    pct_line = Cases.line(pl.col("international_filing_date").is_not_null() & (m == "years_from_filing"),
                      "pct: term from the international filing date [" + rules.pct_source + "]")
     ti_parts = _lines(
         _line(pl.col("application_type").is_not_null(), "application type {}", pl.col("application_type")),
@@ -399,27 +399,28 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
         _line(pl.col("terminal_disclaimer").is_not_null(), "terminal disclaimer {}", pl.col("terminal_disclaimer")),
         _line(pl.col("disclaimer_expiry_date").is_not_null(), "disclaimer expiry {}", pl.col("disclaimer_expiry_date")),
     )
-    ti_line = pl.when(pl.col("ti_sources").is_null()).then(pl.lit("term_inputs: none for this publication")).otherwise(
+    ti_line = _cases([(pl.col("ti_sources").is_null(), pl.lit("term_inputs: none for this publication"))],
         pl.format("term_inputs ({}): {}{}", pl.col("ti_sources"),
                   pl.when(ti_parts.list.len() > 0).then(ti_parts.list.join(", ")).otherwise(pl.lit("no values")),
                   pl.when(pl.col("ti_notes").is_not_null()).then(pl.format(" (how: {})", pl.col("ti_notes")))
                   .otherwise(pl.lit(""))))
-    p = p.with_columns(
-        missing=_lines(*missing),
-        pub_log=_lines(
+    # each log line built only on the rows it applies to (Cases; _with_texts)
+    p = _with_texts(
+        p,
+        missing=missing,
+        pub_log=[
             pl.format("document: {}: {}", pl.col("pub_number"), pl.coalesce(pl.col("doc_how"), pl.lit("type unknown"))),
             pl.format("dates: filed {}, granted {}, published {}, priority {}", _s(pl.col("filing_date")),
                       _s(pl.col("grant_date")), _s(pl.col("publication_date")), _s(pl.col("priority_date"))),
             ti_line,
             grant_line,
-            pl.when(base.is_not_null() & pl.col("base_basis").is_not_null())
-            .then(pl.format("base: {} = {}", base, pl.col("base_basis"))),
+            Cases.line(base.is_not_null() & pl.col("base_basis").is_not_null(), "base: {} = {}", base, pl.col("base_basis")),
             pct_line,
             e_line,
             rule_line,
             cont_line,
             interval_line,
-            pl.when(pl.col("rule_source").is_not_null()).then(pl.format("source: {}", pl.col("rule_source"))),
+            Cases.line(pl.col("rule_source").is_not_null(), "source: {}", pl.col("rule_source")),
             app_line,
             adj_line,
             not_applied,
@@ -427,6 +428,6 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
             adj_note,
             td_line,
             non_us_td,
-        ),
+        ],
     )
     return p
