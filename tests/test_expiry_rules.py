@@ -597,3 +597,29 @@ def test_texts_built_branch_by_branch_equal_the_when_then_chain():
         got = _with_texts(frame, c=_cases(branches, other), l=[Cases.line(c, t, *a) for c, t, a in lines])
         assert got.select("c", "l").equals(want)
     assert want.height > 50 and want["l"].list.len().min() == 0
+
+
+def test_a_reinstated_lapse_over_a_reference_day_breaks_the_in_force_span():
+    """A US patent lapsed on 2012-01-15 (4-year fee) and reinstated on 2014-06-01: not in force on
+    the 2012 and 2013 reference days, in force again from 2014 (the spans, the year rows and the
+    stock agree), and a lapse between two reference days leaves the span whole."""
+    from patentscope.metrics.expiry import live_families, live_spans
+
+    grant = D(2008, 1, 15)
+    p = [pub("US-T61", "B2", D(2005, 1, 10), grant), pub("US-T62", "B2", D(2005, 1, 10), grant)]
+    events = [ev("US-T61", D(2012, 3, 20), "lapse"), ev("US-T61", D(2014, 6, 1), "reinstatement"),
+              ev("US-T62", D(2012, 3, 20), "lapse"), ev("US-T62", D(2012, 6, 1), "reinstatement")]
+    frame = pl.DataFrame(p, schema_overrides={"kinds_seen": pl.List(pl.String)})
+    ex = compute_expiry(frame, legal_events=pl.DataFrame(events), at=TODAY, today=TODAY)
+    assert ex.filter(pl.col("pub_key") == "US-T61")["lapse_periods"].to_list() == [[{"start": D(2012, 1, 15),
+                                                                                       "end": D(2014, 6, 1)}]]
+    holders = pl.DataFrame({"pub_key": ["US-T61", "US-T62"], "holder_group": ["H", "H"]})
+    years = list(range(2008, 2027))
+    spans = live_spans(ex, holders, years).sort("pub_key", "year_from")
+    assert spans.select("pub_key", "year_from", "year_to").rows() == [
+        ("US-T61", 2008, 2011), ("US-T61", 2014, 2024), ("US-T62", 2008, 2024)]
+    per_year = live_families(ex, holders, years)
+    assert sorted(per_year.filter(pl.col("pub_key") == "US-T61")["year"]) == [*range(2008, 2012), *range(2014, 2025)]
+    stock = {r["year"]: r["publications_in_force"] for r in
+             in_force_stock(ex, holders, years, today=TODAY).filter(pl.col("jurisdiction") == "ALL").iter_rows(named=True)}
+    assert stock[2011] == 2 and stock[2012] == 1 and stock[2013] == 1 and stock[2014] == 2 and 2025 not in stock

@@ -520,7 +520,7 @@ def test_live_spans_equal_the_status_on_each_reference_day(sample_expiry):
     real sample's expiry frame."""
     import random
 
-    from patentscope.metrics.expiry import live_families, live_spans
+    from patentscope.metrics.expiry import in_force_stock, live_families, live_spans
 
     rng = random.Random(18)
     pubs = sorted(sample_expiry["pub_key"].unique())
@@ -561,3 +561,15 @@ def test_live_spans_equal_the_status_on_each_reference_day(sample_expiry):
         assert {(p, j, f, g, y) for p, j, f, y, _, g, _ in per_year.iter_rows()} == want
         assert per_year.height == len(want)
     assert spans.filter(pl.col("holder_group") == "(no holder shown)").height > 5
+    # the stock from the spans equals distinct counts over the year rows, with SYNTHETIC families
+    # of several publications (office + first two digits) and some rows without a family id
+    fams = sample_expiry.with_columns(family_id=pl.when(pl.col("pub_key").str.ends_with("1")).then(None)
+                                      .otherwise(pl.col("pub_key").str.slice(0, 5)))
+    rows = live_families(fams, frame.drop("group_country"), years)
+    counts = [pl.col("family_id").n_unique().cast(pl.UInt32).alias("families_in_force"),
+              pl.col("pub_key").n_unique().cast(pl.UInt32).alias("publications_in_force")]
+    want_stock = pl.concat([rows.group_by("holder_group", "jurisdiction", "year").agg(counts),
+                            rows.group_by("holder_group", "year").agg(counts).with_columns(jurisdiction=pl.lit("ALL"))
+                            .select("holder_group", "jurisdiction", "year", "families_in_force", "publications_in_force")])
+    got_stock = in_force_stock(fams, frame.drop("group_country"), years, today=TODAY).select(want_stock.columns)
+    assert got_stock.sort(pl.all()).equals(want_stock.sort(pl.all())) and got_stock.height > 50

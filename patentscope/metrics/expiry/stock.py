@@ -10,7 +10,7 @@ import polars as pl
 from ...errors import InputError
 from .common import ALL_JURISDICTIONS, HOLDER_SCHEMA, NO_HOLDER, _conform, _date_lit
 from .rules import TermRules, load_rules
-from .status import _in_lapse_at, _status_exprs, _with_in_lapse
+from .status import _in_lapse_at, _status_exprs
 
 
 def _holders(holders: pl.DataFrame | None) -> pl.DataFrame:
@@ -104,16 +104,30 @@ def live_spans(expiry: pl.DataFrame, holders: pl.DataFrame | None, years: Iterab
     first_i = years_lit.search_sorted(pl.col("in_force_from").dt.year().cast(pl.Int32), side="left")
     end_i = years_lit.search_sorted(last.dt.year().cast(pl.Int32), side="right")
     base = expiry.select(GRID_COLUMNS).filter(can_be_in_force).with_row_index("_b")
+    # the grid carries only what the status reads, its texts as categoricals (a year row copies a
+    # few bytes, not the strings), and reinstated lapses apart: (row, start, end), joined to the
+    # grid rows of the publications that have any
+    reads = [c for c in dict.fromkeys(status.meta.root_names()) if c not in ("reference_date", "st_in_lapse")]
+    narrow = base.select("_b", *[pl.col(c).cast(pl.Categorical) if base.schema[c] == pl.String else pl.col(c) for c in reads],
+                         _first=first_i, _end=end_i)
+    lapses = base.select("_b", "lapse_periods").explode("lapse_periods").drop_nulls("lapse_periods").select(
+        "_b", _ls=pl.col("lapse_periods").struct.field("start"), _le=pl.col("lapse_periods").struct.field("end"))
     # the grid (every status input once per year) GRID_CHUNK rows at a time, keeping only the
-    # in-force rows' span bounds: the peak is one chunk's grid, not the whole one (at 1M
-    # SYNTHETIC publications ~20M grid rows of 20 columns, 5.7 GB). Sorted by (row, year index),
-    # a span starts where the row changes or a year index is skipped: no hashing.
+    # in-force rows' span bounds: the peak is one chunk's grid, not the whole one. Sorted by
+    # (row, year index), a span starts where the row changes or a year index is skipped: no hashing.
     parts = []
     for start in range(0, max(base.height, 1), GRID_CHUNK):
-        grid = (base.slice(start, GRID_CHUNK).with_columns(_i=pl.int_ranges(first_i, end_i, dtype=pl.Int32))
-                .explode("_i").drop_nulls("_i")
+        grid = (narrow.slice(start, GRID_CHUNK).with_columns(_i=pl.int_ranges("_first", "_end", dtype=pl.Int32))
+                .drop("_first", "_end").explode("_i").drop_nulls("_i")
                 .with_columns(reference_date=pl.lit(dates).gather(pl.col("_i"))))
-        live = _with_in_lapse(grid, "reference_date").filter(status == "in force").select("_b", "_i").sort("_b", "_i")
+        if lapses.height:
+            hits = (grid.select("_b", "_i", "reference_date").join(lapses, on="_b", how="inner")
+                    .filter((pl.col("_ls") <= pl.col("reference_date")) & (pl.col("_le") > pl.col("reference_date")))
+                    .select("_b", "_i").unique().with_columns(st_in_lapse=pl.lit(True)))
+            grid = grid.join(hits, on=["_b", "_i"], how="left").with_columns(pl.col("st_in_lapse").fill_null(False))
+        else:
+            grid = grid.with_columns(st_in_lapse=pl.lit(False))
+        live = grid.filter(status == "in force").select("_b", "_i").sort("_b", "_i")
         del grid
         starts = (pl.col("_b") != pl.col("_b").shift(1)) | (pl.col("_i") != pl.col("_i").shift(1) + 1)
         live = live.with_columns(_start=starts.fill_null(True))
@@ -158,14 +172,7 @@ def live_spans(expiry: pl.DataFrame, holders: pl.DataFrame | None, years: Iterab
     # one group valid through several rows of the mapping (e.g. two names of one group): its
     # overlapping or adjacent pieces of a span merge into one (sorted by span, group, start; a new
     # piece where the start is past the running end + 1)
-    key = ["_s", "holder_group", *extra]
-    pieces = matched.select(*key, "_a", "_z").sort(*key, "_a", nulls_last=True)
-    new_key = pl.any_horizontal([pl.col(c).ne_missing(pl.col(c).shift(1)) for c in key]).fill_null(True)
-    pieces = pieces.with_columns(_g=new_key.cum_sum().cast(pl.Int64))
-    pieces = pieces.with_columns(_run=(pl.col("_g") * n + pl.col("_z") + 1).cum_max() - pl.col("_g") * n - 1)
-    new_piece = (pl.col("_g") != pl.col("_g").shift(1)).fill_null(True) | (pl.col("_a") > pl.col("_run").shift(1) + 1)
-    pieces = pieces.with_columns(_p=new_piece.cum_sum()).group_by("_p").agg(
-        *[pl.col(c).first() for c in key], pl.col("_a").min(), pl.col("_z").max()).drop("_p")
+    pieces = _merge_spans(matched, ["_s", "holder_group", *extra], len(ys))
     held = pieces.join(spans.select("_s", "pub_key", "jurisdiction", "family_id"), on="_s", how="inner")
     both = pl.concat([held.select(*cols, "_a", "_z"), rest.select(*cols, "_a", "_z")])
     return both.select(*cols, year_from=pl.lit(year_of).gather(pl.col("_a")), year_to=pl.lit(year_of).gather(pl.col("_z")))
@@ -227,27 +234,37 @@ def in_force_stock(
               "families_in_force": pl.UInt32, "publications_in_force": pl.UInt32, "projected": pl.Boolean}
     if not ys or expiry.height == 0:
         return pl.DataFrame(schema=schema)
-    counts = [pl.col("family_id").n_unique().cast(pl.UInt32).alias("families_in_force"),
-              pl.col("pub_key").n_unique().cast(pl.UInt32).alias("publications_in_force")]
     cell = ["holder_group", "jurisdiction", "year", "reference_date"]
     cells = []
     # the rows in parts that never split a family (by a hash of family_id; rows without one all
     # in one part), so each part's distinct families and publications per cell add up to the
-    # whole's: the in-force rows of one part at a time, not of all (at 1M SYNTHETIC ~17M rows)
+    # whole's: the in-force spans of one part at a time
     n_parts = max(1, -(-expiry.height // STOCK_PART_ROWS))
     parts = [expiry] if n_parts == 1 else expiry.with_columns(_part=pl.col("family_id").hash(seed=0) % n_parts) \
         .partition_by("_part", include_key=False, maintain_order=True)
     h = _holders(holders)  # normalised once; each part joins only its own publications' rows
+    years_lit = pl.lit(pl.Series(ys, dtype=pl.Int32))
+    month, day = rules.stock_reference_day
     for part in parts:
-        live = live_families(part, h if n_parts == 1 else h.join(part.select("pub_key"), on="pub_key", how="semi"),
-                             ys, rules=rules)
-        cells.append(live.group_by(cell).agg(counts).select(*cell, "families_in_force", "publications_in_force"))
-        if all_jurisdictions:  # the same counts over every jurisdiction at once (no second copy of the rows)
-            cells.append(live.group_by("holder_group", "year", "reference_date").agg(counts)
-                         .select("holder_group", jurisdiction=pl.lit(ALL_JURISDICTIONS), year="year",
-                                 reference_date="reference_date", families_in_force="families_in_force",
-                                 publications_in_force="publications_in_force"))
-        del live
+        spans = live_spans(part, h if n_parts == 1 else h.join(part.select("pub_key"), on="pub_key", how="semi"),
+                           ys, rules=rules).select(
+            "holder_group", "jurisdiction", "family_id", "pub_key",
+            _a=years_lit.search_sorted(pl.col("year_from")).cast(pl.Int64),
+            _z=years_lit.search_sorted(pl.col("year_to")).cast(pl.Int64))
+        views = [spans]
+        if all_jurisdictions:  # the same counts over every jurisdiction at once
+            views.append(spans.with_columns(jurisdiction=pl.lit(ALL_JURISDICTIONS)))
+        for v in views:
+            fams = _distinct_per_year(v, ["holder_group", "jurisdiction"], "family_id", len(ys))
+            pubs = _distinct_per_year(v, ["holder_group", "jurisdiction"], "pub_key", len(ys))
+            cells.append(fams.join(pubs, on=["holder_group", "jurisdiction", "_i"], how="full", coalesce=True)
+                         .select("holder_group", "jurisdiction", year=years_lit.gather(pl.col("_i")),
+                                 reference_date=pl.date(years_lit.gather(pl.col("_i")), month, day),
+                                 families_in_force=pl.col("family_id").fill_null(0),
+                                 publications_in_force=pl.col("pub_key").fill_null(0)))
+        del spans, views
+    if not cells:
+        return pl.DataFrame(schema=schema)
     out = (
         pl.concat(cells).group_by(cell)
         .agg(pl.col("families_in_force").sum().cast(pl.UInt32), pl.col("publications_in_force").sum().cast(pl.UInt32))
@@ -259,6 +276,38 @@ def in_force_stock(
 
 # publication x jurisdiction rows per part of in_force_stock (parts never split a family)
 STOCK_PART_ROWS = 200_000
+
+
+def _merge_spans(spans: pl.DataFrame, keys: list[str], n_years: int) -> pl.DataFrame:
+    """``spans`` (``keys``, _a, _z: first and last year index, 0 to n_years - 1) with the spans of
+    one key merged where they overlap or touch. Sorted by key and start, a running end per key
+    (a global running maximum of key number * width + end), and a new span where the start is
+    past the previous running end + 1: no hashing of intervals. Output: ``keys``, _a, _z."""
+    wide = n_years + 2
+    s = spans.select(*keys, "_a", "_z").sort(*keys, "_a", nulls_last=True)
+    new_key = pl.any_horizontal([pl.col(c).ne_missing(pl.col(c).shift(1)) for c in keys]).fill_null(True)
+    s = s.with_columns(_g=new_key.cum_sum().cast(pl.Int64))
+    s = s.with_columns(_run=(pl.col("_g") * wide + pl.col("_z") + 1).cum_max() - pl.col("_g") * wide - 1)
+    new_piece = (pl.col("_g") != pl.col("_g").shift(1)).fill_null(True) | (pl.col("_a") > pl.col("_run").shift(1) + 1)
+    return s.with_columns(_p=new_piece.cum_sum()).group_by("_p").agg(
+        *[pl.col(c).first() for c in keys], pl.col("_a").min(), pl.col("_z").max()).drop("_p")
+
+
+def _distinct_per_year(spans: pl.DataFrame, cell: list[str], key: str, n_years: int) -> pl.DataFrame:
+    """Per cell and year index, how many distinct ``key`` values (a null one counts as one value)
+    have a span there: ``spans`` (cell columns, ``key``, _a, _z: first and last year index). The
+    spans of one (cell, key) merge where they overlap or touch (:func:`_merge_spans`), then +1 at
+    each start and -1 after each end, summed in year order per cell: the count holds until the
+    next change. Output: the cell columns, _i, ``key`` (the count, UInt32); only
+    non-zero counts."""
+    merged = _merge_spans(spans, [*cell, key], n_years)
+    changes = pl.concat([merged.select(*cell, _i="_a", _d=pl.lit(1, dtype=pl.Int64)),
+                         merged.select(*cell, _i=pl.col("_z") + 1, _d=pl.lit(-1, dtype=pl.Int64))]) \
+        .group_by(*cell, "_i").agg(pl.col("_d").sum()).sort(*cell, "_i", nulls_last=True)
+    runs = changes.with_columns(_n=pl.col("_d").cum_sum().over(cell), _next=pl.col("_i").shift(-1).over(cell)) \
+        .filter(pl.col("_n") > 0)
+    return runs.with_columns(_i=pl.int_ranges("_i", "_next")).explode("_i").select(
+        *cell, pl.col("_i").cast(pl.Int64), pl.col("_n").cast(pl.UInt32).alias(key))
 
 
 def holder_cliffs(
