@@ -597,6 +597,15 @@ def test_texts_built_branch_by_branch_equal_the_when_then_chain():
         got = _with_texts(frame, c=_cases(branches, other), l=[Cases.line(c, t, *a) for c, t, a in lines])
         assert got.select("c", "l").equals(want)
     assert want.height > 50 and want["l"].list.len().min() == 0
+    # list parts keep every element (a null one too) and their order, as concat_list does
+    from patentscope.metrics.expiry.common import _line_lists
+
+    lists = pl.Series([rng.choice([[], ["p", None], ["q"], None]) for _ in range(n)], dtype=pl.List(pl.String))
+    texts = df.select(pl.when(pl.col("a") == 1).then(pl.lit("t"))).to_series()
+    empty = pl.lit([], dtype=pl.List(pl.String))
+    want = pl.DataFrame({"x": lists, "t": texts}).select(
+        pl.concat_list(pl.col("x").fill_null(empty), _lines(pl.col("t")), pl.col("x").fill_null(empty)).alias("l"))["l"]
+    assert _line_lists([lists, texts, lists], n).equals(want) and want.list.len().max() == 5
 
 
 def test_a_reinstated_lapse_over_a_reference_day_breaks_the_in_force_span():

@@ -176,15 +176,22 @@ def _with_texts(df: pl.DataFrame, **items: Cases | pl.Expr | Sequence[Cases | pl
     return df.with_columns(**out)
 
 
-def _line_lists(parts: list[pl.Series], height: int) -> pl.Series:
-    """Per row, the non-null values of ``parts`` in order, as a list: :func:`_lines` through a
-    long frame (row, position, text) grouped by row, several times faster than concat_list on
-    many text columns."""
+def _line_lists(parts: Sequence[pl.Series], height: int) -> pl.Series:
+    """Per row, the values of ``parts`` in order, as a list: of a text part its value unless null
+    (as :func:`_lines`), of a list part every element (nulls too, as concat_list keeps them).
+    Through a long frame (row, part, text) grouped by row: several times faster than concat_list
+    over many columns."""
     row = pl.int_range(height, dtype=pl.UInt32, eager=True).alias("_r")
-    long = pl.concat([pl.DataFrame([row, pl.Series("_i", [i] * height, dtype=pl.UInt16), s.alias("_t")]).drop_nulls("_t")
-                      for i, s in enumerate(parts)]) if parts else pl.DataFrame(schema={"_r": pl.UInt32, "_i": pl.UInt16,
-                                                                                         "_t": pl.String})
-    lists = long.sort("_r", "_i").group_by("_r", maintain_order=True).agg("_t")
+    pieces = []
+    for i, s in enumerate(parts):
+        f = pl.DataFrame([row, pl.Series("_i", [i] * height, dtype=pl.UInt16), s.alias("_t")])
+        if s.dtype == pl.List(pl.String):
+            f = f.filter(pl.col("_t").list.len() > 0).explode("_t")
+        else:
+            f = f.drop_nulls("_t")
+        pieces.append(f)
+    long = pl.concat(pieces) if pieces else pl.DataFrame(schema={"_r": pl.UInt32, "_i": pl.UInt16, "_t": pl.String})
+    lists = long.sort("_r", "_i", maintain_order=True).group_by("_r", maintain_order=True).agg("_t")
     return row.to_frame().join(lists, on="_r", how="left", maintain_order="left")["_t"] \
         .fill_null(pl.lit([], dtype=pl.List(pl.String)))
 

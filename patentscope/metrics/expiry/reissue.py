@@ -31,7 +31,10 @@ def _reissues(p: pl.DataFrame, links: pl.DataFrame | None) -> pl.DataFrame:
         pl.when(~flagged).then(pl.col("term_lower")).alias("_o_lower"),
         pl.col("fee_first_lapse").alias("_o_fee"), pl.col("bound_reason").alias("_o_bound"),
     )
-    j = p.join(lk, on="pub_key", how="left").join(orig, on="original_pub_key", how="left")
+    # only the reissue rows change (the originals are read from every row): the rest pass as they are
+    rows = is_r.fill_null(False)
+    others = p.filter(~rows)
+    j = p.filter(rows).join(lk, on="pub_key", how="left").join(orig, on="original_pub_key", how="left")
     several = is_r & (pl.col("_originals").list.len() > 1).fill_null(False)
     linked = pl.col("original_pub_key").is_not_null()
     present = pl.col("_o_number").is_not_null()
@@ -67,4 +70,4 @@ def _reissues(p: pl.DataFrame, links: pl.DataFrame | None) -> pl.DataFrame:
         missing=pl.concat_list([pl.col("missing"), missing]),
         pub_log=pl.concat_list([pl.col("pub_log"), log]),
     )
-    return out.drop("_originals", "original_pub_key", "_o_number", "_o_term", "_o_lower", "_o_fee", "_o_bound")
+    return pl.concat([others, out.select(others.columns)])

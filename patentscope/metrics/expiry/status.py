@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 
 from ...errors import InputError
-from .common import _NULL_S, _STATUS_INPUTS, GRANTED_TYPES, _chain, _date_lit, _line, _lines, _s
+from .common import _NULL_S, _STATUS_INPUTS, GRANTED_TYPES, Cases, _cases, _chain, _date_lit, _line_lists, _s, _text_column
 from .rules import TermRules, load_rules
 
 
@@ -72,21 +72,21 @@ def _finish(p: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.col("rule_id")),
         office=pl.col("country"),
     )
-    ov_expiry = _line(pl.col("expiry_event").is_not_null() & (pl.col("expiry_event") != pl.col("term_computed")).fill_null(True)
-                      & granted,
-                      "override: the 'expiry' legal event of {} replaces the computed date {}", pl.col("expiry_event"),
-                      _s(pl.col("term_computed")))
-    ov_lapse = _line(early_wins & granted, "override: {} effective {} ends it before its term ({})", pl.col("lapse_effect"),
-                     early, _s(pl.col("term_eff")))
-    late_lapse = _line(early.is_not_null() & ~early_wins & granted,
-                       "FLAG: {} effective {} is on/after the term end {}: not used for the status; the term inputs "
-                       "(PTA, continuity) may be wrong", pl.col("lapse_effect"), early, pl.col("term_eff"))
-    us_fees = _line(granted & (pl.col("fee_lapse_years").list.len() > 0).fill_null(False) & (pl.col("n_own_events") == 0)
-                    & pl.col("term_eff").is_not_null(),
-                    "maintenance fees: no legal events for {} in the warehouse; assumed paid (a fee lapse would end it at "
-                    "grant + {} years)", pl.col("jurisdiction"),
-                    pl.col("fee_lapse_years").cast(pl.List(pl.String)).list.join("/"))
-    nat_line = _chain([
+    ov_expiry = Cases.line(pl.col("expiry_event").is_not_null() & (pl.col("expiry_event") != pl.col("term_computed")).fill_null(True)
+                           & granted,
+                           "override: the 'expiry' legal event of {} replaces the computed date {}", pl.col("expiry_event"),
+                           _s(pl.col("term_computed")))
+    ov_lapse = Cases.line(early_wins & granted, "override: {} effective {} ends it before its term ({})", pl.col("lapse_effect"),
+                          early, _s(pl.col("term_eff")))
+    late_lapse = Cases.line(early.is_not_null() & ~early_wins & granted,
+                            "FLAG: {} effective {} is on/after the term end {}: not used for the status; the term inputs "
+                            "(PTA, continuity) may be wrong", pl.col("lapse_effect"), early, pl.col("term_eff"))
+    us_fees = Cases.line(granted & (pl.col("fee_lapse_years").list.len() > 0).fill_null(False) & (pl.col("n_own_events") == 0)
+                         & pl.col("term_eff").is_not_null(),
+                         "maintenance fees: no legal events for {} in the warehouse; assumed paid (a fee lapse would end it at "
+                         "grant + {} years)", pl.col("jurisdiction"),
+                         pl.col("fee_lapse_years").cast(pl.List(pl.String)).list.join("/"))
+    nat_line = _cases([
         (nat & (pl.col("n_own_events") > 0),
          pl.format("jurisdiction {}: national part of the EP bundle; EP-wide events and {} event(s) for {} apply",
                    pl.col("jurisdiction"), pl.col("n_own_events"), pl.col("jurisdiction"))),
@@ -99,27 +99,20 @@ def _finish(p: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
          pl.lit("jurisdiction EP: the bundle as a whole (EP-wide events); national lapses are in the national rows")),
     ], _NULL_S)
     office_row = ~nat & (pl.col("country") == "EP")
-    designated_line = _line(office_row & pl.col("designated").is_not_null(),
-                            "designated states (EP grant, INID 84, as the record prints them): {}",
-                            pl.col("designated").list.join(" "))
-    undesignated_line = _line(office_row & (pl.col("undesignated").list.len() > 0).fill_null(False),
-                              "markets not designated: {}: no national row, an EP patent has no effect there "
-                              "(EPC Art. 2(2), 64(1), 79(1))", pl.col("undesignated").list.join(" "))
-    empty = pl.lit([], dtype=pl.List(pl.String))
-    r = r.with_columns(
-        flags=pl.col("pub_flags"),
-        st_term_log=pl.concat_list([
-            pl.col("pub_log"),
-            _lines(nat_line, designated_line, undesignated_line),
-            pl.col("event_lines").fill_null(empty),
-            pl.col("unmatched_lines").fill_null(empty),
-            _lines(ov_expiry, ov_lapse, late_lapse, us_fees),
-            pl.col("pub_warnings").list.eval(pl.format("WARNING: {}", pl.element())),
-            pl.col("pub_flags").list.eval(pl.format("FLAG: {}", pl.element())),
-            pl.col("missing").list.eval(pl.format("MISSING: {}", pl.element())),
-        ]),
-    )
-    return r
+    designated_line = Cases.line(office_row & pl.col("designated").is_not_null(),
+                                 "designated states (EP grant, INID 84, as the record prints them): {}",
+                                 pl.col("designated").list.join(" "))
+    undesignated_line = Cases.line(office_row & (pl.col("undesignated").list.len() > 0).fill_null(False),
+                                   "markets not designated: {}: no national row, an EP patent has no effect there "
+                                   "(EPC Art. 2(2), 64(1), 79(1))", pl.col("undesignated").list.join(" "))
+    # the log: the publication's lines, then these, each built on its own rows (_line_lists)
+    r = r.with_columns(flags=pl.col("pub_flags"))
+    texts = [_text_column(r, x, "_t") for x in (nat_line, designated_line, undesignated_line)]
+    more = [_text_column(r, x, "_t") for x in (ov_expiry, ov_lapse, late_lapse, us_fees)]
+    prefixed = [r.select(pl.col(c).list.eval(pl.format(f"{label}: {{}}", pl.element()))).to_series()
+                for c, label in (("pub_warnings", "WARNING"), ("pub_flags", "FLAG"), ("missing", "MISSING"))]
+    return r.with_columns(_line_lists([r["pub_log"], *texts, r["event_lines"], r["unmatched_lines"], *more, *prefixed],
+                                      r.height).alias("st_term_log"))
 
 
 def _in_lapse_at(at: dt.date) -> pl.Expr:
