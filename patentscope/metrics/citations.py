@@ -87,8 +87,9 @@ _GRAPH_SQL = """
 CREATE TEMP TABLE {t}_pairs AS
 SELECT coalesce(fa.family_id, 'PUB:' || l.citing_pub_key) AS citing_family,
        coalesce(fb.family_id, 'PUB:' || l.cited_pub_key) AS cited_family,
-       count(*) AS links
-FROM (SELECT DISTINCT citing_pub_key, cited_pub_key FROM {cits} WHERE cited_pub_key IS NOT NULL) l
+       count(*) AS links, min(l.cited_year) AS cited_year
+FROM (SELECT citing_pub_key, cited_pub_key, min(cited_year) AS cited_year FROM {cits} WHERE cited_pub_key IS NOT NULL
+      GROUP BY ALL) l
 LEFT JOIN (SELECT pub_key, family_id FROM {pubs}) fa ON fa.pub_key = l.citing_pub_key
 LEFT JOIN (SELECT pub_key, family_id FROM {pubs}) fb ON fb.pub_key = l.cited_pub_key
 GROUP BY ALL;
@@ -99,10 +100,9 @@ WITH wh AS (
            min(least(priority_date, filing_date)) AS _filing,
            min(least(publication_date, grant_date)) AS _published, TRUE AS in_warehouse
     FROM {pubs} GROUP BY family_id),
-cy AS (
-    SELECT coalesce(f.family_id, 'PUB:' || c.cited_pub_key) AS family_id, min(c.cited_year) AS _cited_year
-    FROM {cits} c LEFT JOIN (SELECT pub_key, family_id FROM {pubs}) f ON f.pub_key = c.cited_pub_key
-    WHERE c.cited_pub_key IS NOT NULL AND c.cited_year IS NOT NULL GROUP BY 1),
+cy AS (  -- the earliest year printed for a citation of the family (read with the pairs: one pass over citations)
+    SELECT cited_family AS family_id, min(cited_year) AS _cited_year FROM {t}_pairs
+    WHERE cited_year IS NOT NULL GROUP BY 1),
 ends AS (
     SELECT citing_family AS family_id FROM {t}_pairs WHERE citing_family <> cited_family
     UNION SELECT cited_family FROM {t}_pairs WHERE citing_family <> cited_family),
