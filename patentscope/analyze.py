@@ -117,7 +117,7 @@ def analyze(warehouse: Path, *, at: dt.date | None = None, today: dt.date | None
                 elif step == "expiry":
                     holders = con.sql("SELECT pub_key, group_label AS holder_group, valid_from, valid_to "
                                       "FROM publication_holder_groups").pl()
-                    landscape = [r[0] for r in con.execute("SELECT pub_key FROM publications WHERE in_landscape").fetchall()]
+                    landscape = con.sql("SELECT pub_key FROM publications WHERE in_landscape").pl()["pub_key"]
                     stats = expiry.refresh(con, at=at, today=today, holders=holders, holder_basis="holder_group",
                                            stock_pub_keys=landscape)
                     ex_frame = stats.frame

@@ -179,7 +179,9 @@ def refresh(
             years = range(min(y0, at.year), at.year + 26)
         # the stock and cliffs count only ``stock_pub_keys`` when given (e.g. the landscape, leaving
         # out citation neighbours); expiry_results covers every publication
-        g_stock = grid if stock_pub_keys is None else grid.filter(pl.col("pub_key").is_in(list(stock_pub_keys)))
+        keep = stock_pub_keys if isinstance(stock_pub_keys, pl.Series) or stock_pub_keys is None \
+            else pl.Series(list(stock_pub_keys), dtype=pl.String)
+        g_stock = grid if keep is None else grid.filter(pl.col("pub_key").is_in(keep.implode()))
         stock = in_force_stock(g_stock, holders, years, today=today, rules=rules).with_columns(holder_basis=pl.lit(basis))
         cliffs = holder_cliffs(g_stock, holders, at=at, rules=rules).with_columns(holder_basis=pl.lit(basis))
         del g_stock
