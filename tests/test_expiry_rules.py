@@ -128,6 +128,11 @@ def test_pta_and_pte_add_days_pta_only_after_1995():
     r = one(old, ti=[{"pub_key": "US-T9", "source": "odp", "pta_days": 100, "pte_days": 7}])
     assert r["expiry_date"] == D(2010, 1, 2) + dt.timedelta(days=7)  # PTE yes, PTA not for a pre-1995 filing
     assert "pta_days 100 not applied" in log(r)
+    # the term_inputs line names what the row gives, and says when it gives nothing
+    assert "term_inputs (odp): PTA 100 days, PTE 7 days" in log(r)
+    r = one(old, ti=[{"pub_key": "US-T9", "source": "odp", "pta_days": None, "note": "read from the page"}])
+    assert "term_inputs (odp): no values (how: odp: read from the page)" in log(r)
+    assert "term_inputs: none for this publication" in log(one(old))
 
 
 def test_terminal_disclaimer_caps_or_leaves_upper_bound():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from .common import _NULL_S, GRANTED_TYPES, Cases, _cases, _chain, _date_lit, _line, _lines, _s, _with_texts
+from .common import _NULL_S, GRANTED_TYPES, Cases, _cases, _chain, _date_lit, _line, _s, _with_texts
 from .rules import TermRules, add_years
 
 
@@ -208,30 +208,30 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
     # --- missing inputs (status unknown while they are missing; never a guess)
     missing = [
         Cases.line(granted & (pl.col("variant").is_null()) & (m == "us_utility") & base.is_null(),
-              "filing date (publications.filing_date): every US utility term counts from it"),
+                   "filing date (publications.filing_date): every US utility term counts from it"),
         Cases.line(granted & (m == "us_utility") & (after == False) & pl.col("grant_known").is_null(),  # noqa: E712
-              "grant date: filed before {} (so the term may be 17 years from grant)", pl.col("change_date")),
+                   "grant date: filed before {} (so the term may be 17 years from grant)", pl.col("change_date")),
         Cases.line(granted & (m == "us_utility") & after.is_null() & base.is_not_null(),
-              "filing date (publications.filing_date): needed to tell a filing before {} from one after",
-              pl.col("change_date")),
+                   "filing date (publications.filing_date): needed to tell a filing before {} from one after",
+                   pl.col("change_date")),
         Cases.line(granted & (m == "years_from_grant") & pl.col("grant_known").is_null(), "grant date: the term counts from it"),
         Cases.line(granted & (m == "years_from_grant") & pl.col("grant_known").is_not_null() & pl.col("years_used").is_null(),
-              "filing date: {} or {} years depends on filing before or on/after {}", pl.col("years"), pl.col("years_alt"),
-              pl.col("alt_from")),
+                   "filing date: {} or {} years depends on filing before or on/after {}", pl.col("years"), pl.col("years_alt"),
+                   pl.col("alt_from")),
         Cases.line(granted & (m == "years_from_filing") & base.is_null(), "filing date (publications.filing_date): the term counts from it"),
         Cases.line(granted & (m == "grant_then_filing") & base.is_null(),
-              "filing date (publications.filing_date): filed before {} the term is {} years from issue, on/after it {} "
-              "years from filing", pl.col("change_date"), pl.col("years_from_grant"), pl.col("years")),
+                   "filing date (publications.filing_date): filed before {} the term is {} years from issue, on/after it {} "
+                   "years from filing", pl.col("change_date"), pl.col("years_from_grant"), pl.col("years")),
         Cases.line(granted & (m == "grant_then_filing") & (base < pl.col("change_date")).fill_null(False)
-              & pl.col("grant_known").is_null(),
-              "grant (issue) date: filed before {}, the term counts {} years from issue", pl.col("change_date"),
-              pl.col("years_from_grant")),
+                   & pl.col("grant_known").is_null(),
+                   "grant (issue) date: filed before {}, the term counts {} years from issue", pl.col("change_date"),
+                   pl.col("years_from_grant")),
         Cases.line(is_app & m.is_in(["us_utility", "years_from_filing", "grant_then_filing"]) & base.is_null(),
-              "filing date (publications.filing_date): needed to place the application in time"),
+                   "filing date (publications.filing_date): needed to place the application in time"),
         Cases.line(granted & pl.col("in_force_from").is_null(),
-              "grant date: needed to tell when it came into force (no grant date, no 'grant' legal event, no dated grant document)"),
+                   "grant date: needed to tell when it came into force (no grant date, no 'grant' legal event, no dated grant document)"),
         Cases.line(td & td_date.is_null(),
-              "term_inputs.disclaimer_expiry_date: a terminal disclaimer was filed, so the patent may end before the computed date"),
+                   "term_inputs.disclaimer_expiry_date: a terminal disclaimer was filed, so the patent may end before the computed date"),
     ]
 
     # --- the log lines that do not depend on the jurisdiction or the date
@@ -322,13 +322,13 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
          pl.lit("adjustment: term_inputs gives no PTA/PTE days: none added")),
     ], pl.lit("adjustment: 0 days"))
     not_applied = Cases.line(granted & pta_in & pl.col("pta_applied").is_null(),
-                        "adjustment: term_inputs.pta_days {} not applied: the rule adds them only for filings on/after {}",
-                        pl.col("pta_days"), _s(pl.col("adjust_from")))
+                             "adjustment: term_inputs.pta_days {} not applied: the rule adds them only for filings on/after {}",
+                             pl.col("pta_days"), _s(pl.col("adjust_from")))
     pte_not_applied = Cases.line(granted & pte_in & pl.col("pte_applied").is_null(),
-                            "adjustment: term_inputs.pte_days {} not applied (rule {} adds none for this filing)",
-                            pl.col("pte_days"), _s(pl.col("rule_id")))
+                                 "adjustment: term_inputs.pte_days {} not applied (rule {} adds none for this filing)",
+                                 pl.col("pte_days"), _s(pl.col("rule_id")))
     adj_note = Cases.line(granted & pl.col("adjust_note").is_not_null() & pl.col("pta_applied").is_not_null(), "note: {}",
-                     pl.col("adjust_note"))
+                          pl.col("adjust_note"))
     td_line = _cases([
         (~granted | ~us, _NULL_S),
         (td & td_date.is_not_null() & (td_date < pl.col("term_adj")).fill_null(False),
@@ -341,7 +341,7 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
         (pl.col("terminal_disclaimer") == False, pl.lit("terminal disclaimer: none (term_inputs)")),  # noqa: E712
     ], pl.lit("terminal disclaimer: not known (none recorded)"))
     non_us_td = Cases.line(~us & (pl.col("terminal_disclaimer").fill_null(False) | pl.col("disclaimer_expiry_date").is_not_null()),
-                      "terminal disclaimer given for a {} publication: not read (a US concept)", pl.col("country"))
+                           "terminal disclaimer given for a {} publication: not read (a US concept)", pl.col("country"))
     grant_line = _cases([
         (granted & pl.col("grant_date").is_null() & pl.col("grant_event_date").is_not_null(),
          pl.format("grant: no grant date shown; the 'grant' legal event gives {}", pl.col("grant_event_date"))),
@@ -389,8 +389,8 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
                    "from the latest possible E)", pl.col("term_computed"), pl.col("years_from_grant"))),
     ], _NULL_S)
     pct_line = Cases.line(pl.col("international_filing_date").is_not_null() & (m == "years_from_filing"),
-                     "pct: term from the international filing date [" + rules.pct_source + "]")
-    ti_parts = _lines(
+                          "pct: term from the international filing date [" + rules.pct_source + "]")
+    ti_parts = pl.concat_str([
         _line(pl.col("application_type").is_not_null(), "application type {}", pl.col("application_type")),
         _line(pl.col("earliest_us_filing_date").is_not_null(), "earliest US filing {}", pl.col("earliest_us_filing_date")),
         _line(pl.col("international_filing_date").is_not_null(), "international filing {}", pl.col("international_filing_date")),
@@ -398,10 +398,10 @@ def _terms(p: pl.DataFrame, rules: TermRules) -> pl.DataFrame:
         _line(pl.col("pte_days").is_not_null(), "PTE {} days", pl.col("pte_days")),
         _line(pl.col("terminal_disclaimer").is_not_null(), "terminal disclaimer {}", pl.col("terminal_disclaimer")),
         _line(pl.col("disclaimer_expiry_date").is_not_null(), "disclaimer expiry {}", pl.col("disclaimer_expiry_date")),
-    )
+    ], separator=", ", ignore_nulls=True)  # the given values, "" when none
     ti_line = _cases([(pl.col("ti_sources").is_null(), pl.lit("term_inputs: none for this publication"))],
         pl.format("term_inputs ({}): {}{}", pl.col("ti_sources"),
-                  pl.when(ti_parts.list.len() > 0).then(ti_parts.list.join(", ")).otherwise(pl.lit("no values")),
+                  pl.when(ti_parts != "").then(ti_parts).otherwise(pl.lit("no values")),
                   pl.when(pl.col("ti_notes").is_not_null()).then(pl.format(" (how: {})", pl.col("ti_notes")))
                   .otherwise(pl.lit(""))))
     # each log line built only on the rows it applies to (Cases; _with_texts)
