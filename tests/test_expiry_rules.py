@@ -637,3 +637,32 @@ def test_a_reinstated_lapse_over_a_reference_day_breaks_the_in_force_span():
     stock = {r["year"]: r["publications_in_force"] for r in
              in_force_stock(ex, holders, years, today=TODAY).filter(pl.col("jurisdiction") == "ALL").iter_rows(named=True)}
     assert stock[2011] == 2 and stock[2012] == 1 and stock[2013] == 1 and stock[2014] == 2 and 2025 not in stock
+
+
+def test_term_inputs_of_one_row_read_as_the_merge_of_several_reads_them():
+    """A publication with one term_inputs row takes its values as they are (the fast path); the
+    same rows given twice go through the merge of several rows and give the same values; a note
+    and a conflict read as the merge writes them."""
+    import random
+
+    from patentscope.metrics.expiry.common import TERM_INPUT_SCHEMA
+    from patentscope.metrics.expiry.prepare import _merge_term_inputs
+
+    rng = random.Random(3)
+    rows = [{"pub_key": f"US-{i}", "source": rng.choice(["odp", "patentsview", None]),
+             "application_type": rng.choice([None, "utility"]), "earliest_us_filing_date": rng.choice([None, D(2001, 1, 2)]),
+             "international_filing_date": None, "pta_days": rng.choice([None, 0, 12]), "pte_days": None,
+             "terminal_disclaimer": rng.choice([None, True, False]), "disclaimer_expiry_date": None, "note": None}
+            for i in range(60)]
+    ti = pl.DataFrame(rows, schema=TERM_INPUT_SCHEMA)
+    once = _merge_term_inputs(ti).sort("pub_key")
+    twice = _merge_term_inputs(pl.concat([ti, ti])).sort("pub_key")
+    assert once.equals(twice) and once.height == 60
+    noted = _merge_term_inputs(pl.DataFrame([{**rows[0], "source": "odp", "note": "read from the page"},
+                                             {**rows[1], "pub_key": "US-X", "source": "odp", "pta_days": 5},
+                                             {**rows[1], "pub_key": "US-X", "source": "patentsview", "pta_days": 7}],
+                                            schema=TERM_INPUT_SCHEMA)).sort("pub_key")
+    assert noted.row(0, named=True)["ti_notes"] == "odp: read from the page" and noted.row(0, named=True)["ti_conflicts"] == []
+    x = noted.row(1, named=True)
+    assert x["pta_days"] is None and x["ti_sources"] == "odp, patentsview" and x["ti_notes"] is None
+    assert x["ti_conflicts"] == ["term_inputs sources disagree on pta_days: 5 / 7"]
