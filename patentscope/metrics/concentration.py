@@ -268,11 +268,18 @@ CELL_STEPS = [
        UNION ALL SELECT p, cn, f, h, a, e, fees, indiv FROM _c_rows
        UNION ALL SELECT r.p, s.c, r.f, r.h, r.a, r.e, r.fees, r.indiv FROM _c_rows r JOIN _c_seg s USING (pub_key)""",
     """CREATE OR REPLACE TEMP TABLE _c_weight AS SELECT p, f, max(coalesce(w, 0.0)) AS w FROM _c_rows GROUP BY ALL""",
-    # the segments of each (period, cell, family): between consecutive span ends
+    # the segments of each (period, cell, family): between consecutive span ends; a family whose
+    # rows there all share one span (most) has that span as its one segment, without the window
+    """CREATE OR REPLACE TEMP TABLE _c_fgrp AS
+       SELECT p, c, f, min(a) AS a, min(e) AS e, min(a) = max(a) AND min(e) = max(e) AS one FROM _c_scoped GROUP BY ALL""",
     """CREATE OR REPLACE TEMP TABLE _c_segs AS
+       WITH several AS (SELECT r.p, r.c, r.f, r.a, r.e FROM _c_scoped r
+                        SEMI JOIN _c_fgrp g ON g.p = r.p AND g.c = r.c AND g.f = r.f AND NOT g.one)
+       SELECT p, c, f, a AS s, e FROM _c_fgrp WHERE one
+       UNION ALL
        SELECT p, c, f, s, e FROM (
            SELECT p, c, f, y AS s, lead(y) OVER (PARTITION BY p, c, f ORDER BY y) AS e
-           FROM (SELECT p, c, f, a AS y FROM _c_scoped UNION SELECT p, c, f, e FROM _c_scoped))
+           FROM (SELECT p, c, f, a AS y FROM several UNION SELECT p, c, f, e FROM several))
        WHERE e IS NOT NULL""",
     # per (period, cell, family, segment, holder): the flags of the rows behind it
     """CREATE OR REPLACE TEMP TABLE _c_fsh AS
@@ -368,7 +375,7 @@ CELL_STEPS = [
        LEFT JOIN _c_stats s ON s.p = c.p AND s.weighting = x.weighting AND s.c = c.c AND s.year = c.year""",
 ]
 _CELL_TEMPS = ("_c_fam_key", "_c_hold_key", "_c_period_key", "_c_yr", "_c_rows0", "_c_rows", "_c_weight", "_c_unk",
-               "_c_scope_key", "_c_seg", "_c_scoped", "_c_segs", "_c_fsh", "_c_famseg", "_c_cells", "_c_unknown", "_c_holder",
+               "_c_scope_key", "_c_seg", "_c_scoped", "_c_fgrp", "_c_segs", "_c_fsh", "_c_famseg", "_c_cells", "_c_unknown", "_c_holder",
                "_c_stats")
 
 
