@@ -73,18 +73,24 @@ def live_spans(expiry: pl.DataFrame, holders: pl.DataFrame | None, years: Iterab
     consecutive elements of ``years`` (a list with gaps, e.g. [2000, 2005, 2010], makes one
     span of 2000 to 2010 when all three are in force). Rows with no group valid on a day hold
     '(no holder shown)' there."""
-    rules = rules or load_rules()
-    month, day = rules.stock_reference_day
     ys = sorted(set(years))
+    spans = _span_indices(expiry, holders, ys, rules or load_rules())
+    year_of = pl.lit(pl.Series("year", ys, dtype=pl.Int32))
+    return spans.select(pl.exclude("_a", "_z"), year_from=year_of.gather(pl.col("_a")), year_to=year_of.gather(pl.col("_z")))
+
+
+def _span_indices(expiry: pl.DataFrame, holders: pl.DataFrame | None, ys: list[int], rules: TermRules) -> pl.DataFrame:
+    """:func:`live_spans` with each span as indices into the sorted distinct years ``ys`` (_a, _z:
+    first and last, Int64), the form the stock and the year rows count with."""
+    month, day = rules.stock_reference_day
     h = _holders(holders)
     extra = [c for c in h.columns if c not in ("pub_key", "holder_group", "valid_from", "valid_to")]
     out_schema: dict[str, pl.DataType] = {"pub_key": pl.String(), "jurisdiction": pl.String(), "family_id": pl.String(),
                                           "holder_group": pl.String(), **{c: h.schema[c] for c in extra},
-                                          "year_from": pl.Int32(), "year_to": pl.Int32()}
+                                          "_a": pl.Int64(), "_z": pl.Int64()}
     if not ys or expiry.height == 0:
         return pl.DataFrame(schema=out_schema)
     dates = pl.Series("reference_date", [dt.date(y, month, day) for y in ys], dtype=pl.Date)
-    year_of = pl.Series("year", ys, dtype=pl.Int32)
     status, _, _ = _status_exprs(pl.col("reference_date"), rules.in_force_on_expiry_date, pl.col("st_in_lapse"))
     # A row can be 'in force' only on days from in_force_from to st_end_date (before it the status is
     # pending/unknown/not yet filed, from it on ended; without either it is unknown): the grid holds
@@ -174,8 +180,7 @@ def live_spans(expiry: pl.DataFrame, holders: pl.DataFrame | None, years: Iterab
     # piece where the start is past the running end + 1)
     pieces = _merge_spans(matched, ["_s", "holder_group", *extra], len(ys))
     held = pieces.join(spans.select("_s", "pub_key", "jurisdiction", "family_id"), on="_s", how="inner")
-    both = pl.concat([held.select(*cols, "_a", "_z"), rest.select(*cols, "_a", "_z")])
-    return both.select(*cols, year_from=pl.lit(year_of).gather(pl.col("_a")), year_to=pl.lit(year_of).gather(pl.col("_z")))
+    return pl.concat([held.select(*cols, "_a", "_z"), rest.select(*cols, "_a", "_z")])
 
 
 def live_families(expiry: pl.DataFrame, holders: pl.DataFrame | None, years: Iterable[int], *,
@@ -189,13 +194,11 @@ def live_families(expiry: pl.DataFrame, holders: pl.DataFrame | None, years: Ite
     rules = rules or load_rules()
     month, day = rules.stock_reference_day
     ys = sorted(set(years))
-    spans = live_spans(expiry, holders, ys, rules=rules)
+    spans = _span_indices(expiry, holders, ys, rules)
     years_lit = pl.lit(pl.Series(ys, dtype=pl.Int32))
     dates = pl.lit(pl.Series([dt.date(y, month, day) for y in ys], dtype=pl.Date))
-    hold = [c for c in spans.columns if c not in ("pub_key", "jurisdiction", "family_id", "year_from", "year_to")]
-    return (spans.with_columns(_i=pl.int_ranges(years_lit.search_sorted(pl.col("year_from")),
-                                                years_lit.search_sorted(pl.col("year_to"), side="right"), dtype=pl.Int32))
-            .explode("_i")
+    hold = [c for c in spans.columns if c not in ("pub_key", "jurisdiction", "family_id", "_a", "_z")]
+    return (spans.with_columns(_i=pl.int_ranges("_a", pl.col("_z") + 1, dtype=pl.Int32)).explode("_i")
             .select("pub_key", "jurisdiction", "family_id", years_lit.gather(pl.col("_i")).alias("year"),
                     dates.gather(pl.col("_i")).alias("reference_date"), *hold))
 
@@ -246,11 +249,8 @@ def in_force_stock(
     years_lit = pl.lit(pl.Series(ys, dtype=pl.Int32))
     month, day = rules.stock_reference_day
     for part in parts:
-        spans = live_spans(part, h if n_parts == 1 else h.join(part.select("pub_key"), on="pub_key", how="semi"),
-                           ys, rules=rules).select(
-            "holder_group", "jurisdiction", "family_id", "pub_key",
-            _a=years_lit.search_sorted(pl.col("year_from")).cast(pl.Int64),
-            _z=years_lit.search_sorted(pl.col("year_to")).cast(pl.Int64))
+        spans = _span_indices(part, h if n_parts == 1 else h.join(part.select("pub_key"), on="pub_key", how="semi"),
+                              ys, rules).select("holder_group", "jurisdiction", "family_id", "pub_key", "_a", "_z")
         views = [spans]
         if all_jurisdictions:  # the same counts over every jurisdiction at once
             views.append(spans.with_columns(jurisdiction=pl.lit(ALL_JURISDICTIONS)))
