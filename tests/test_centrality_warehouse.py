@@ -308,13 +308,19 @@ def test_family_graph_sql_equals_a_plain_python_reading_on_random_synthetic_data
     fam = [f"SYN-F{int(x)}" for x in rng.integers(0, 150, n_pubs)]
     day = lambda: None if rng.random() < 0.3 else D(1980, 1, 1) + dt.timedelta(days=int(rng.integers(0, 15000)))  # noqa: E731
     rows = [(f"ZZ-{i}", fam[i], day(), day(), day(), day(), bool(rng.random() < 0.5)) for i in range(n_pubs)]
+    # a publication whose family id is the one a number outside the warehouse gets ('PUB:' || number):
+    # references to that number land in this family
+    rows.append(("ZZ-300", "PUB:ZZ-X1", day(), None, None, None, True))
     pubs = _pubs(rows)
-    keys = [f"ZZ-{i}" for i in range(n_pubs)] + [f"ZZ-X{i}" for i in range(40)]
+    keys = [f"ZZ-{i}" for i in range(n_pubs + 1)] + [f"ZZ-X{i}" for i in range(40)]
     cit_rows = []
     for _ in range(2000):
         cited = None if rng.random() < 0.05 else keys[int(rng.integers(0, len(keys)))]
         year = None if rng.random() < 0.5 else int(rng.integers(1700, 2150))
-        cit_rows.append((f"ZZ-{int(rng.integers(0, n_pubs))}", cited, year))
+        # a few citing numbers outside the warehouse too (references read from another source's page)
+        citing = f"ZZ-Y{int(rng.integers(0, 10))}" if rng.random() < 0.02 else f"ZZ-{int(rng.integers(0, n_pubs + 1))}"
+        cit_rows.append((citing, cited, year))
+    cit_rows.append(("ZZ-Z1", "ZZ-Z1", 2001))  # a number outside citing itself only: a self link, no node
     cits = _cits(cit_rows)
     g = C.build_family_graph(pubs, cits)
 
@@ -346,3 +352,10 @@ def test_family_graph_sql_equals_a_plain_python_reading_on_random_synthetic_data
             want, basis, len(members), bool(members)), r["family_id"]
         assert r["in_landscape"] == any(x[6] for x in members)
     assert g.as_of == max(v for x in rows for v in x[2:6] if v is not None)
+    # landscape only: the families with a member in the landscape, and the links among them
+    gl = C.build_family_graph(pubs, cits, landscape_only=True)
+    inside = {x[1] for x in rows if x[6]}
+    ids = gl.nodes["family_id"].to_list()
+    assert ids == sorted(inside)
+    assert {(ids[a], ids[b]): w for a, b, w in gl.edges.iter_rows()} == {
+        e: w for e, w in links.items() if e[0] in inside and e[1] in inside}

@@ -84,51 +84,81 @@ class FamilyGraph:
 
 
 _GRAPH_SQL = """
-CREATE TEMP TABLE {t}_pairs AS
-SELECT coalesce(fa.family_id, 'PUB:' || l.citing_pub_key) AS citing_family,
-       coalesce(fb.family_id, 'PUB:' || l.cited_pub_key) AS cited_family,
-       count(*) AS links, min(l.cited_year) AS cited_year
-FROM (SELECT citing_pub_key, cited_pub_key, min(cited_year) AS cited_year FROM {cits} WHERE cited_pub_key IS NOT NULL
-      GROUP BY ALL) l
-LEFT JOIN (SELECT pub_key, family_id FROM {pubs}) fa ON fa.pub_key = l.citing_pub_key
-LEFT JOIN (SELECT pub_key, family_id FROM {pubs}) fb ON fb.pub_key = l.cited_pub_key
-GROUP BY ALL;
+CREATE TEMP TABLE {t}_pk AS   -- every publication: an integer id, its family and the family's integer id (fid)
+WITH p AS (SELECT pub_key, coalesce(family_id, 'PUB:' || pub_key) AS family_id, in_landscape,
+                  least(priority_date, filing_date) AS _filing, least(publication_date, grant_date) AS _published
+           FROM {pubs}),
+f AS (SELECT family_id, (row_number() OVER () - 1)::INTEGER AS fid FROM (SELECT DISTINCT family_id FROM p))
+SELECT p.pub_key, (row_number() OVER () - 1)::INTEGER AS pid, f.fid, p.family_id, p.in_landscape, p._filing, p._published
+FROM p JOIN f USING (family_id);
+
+CREATE TEMP TABLE {t}_l AS    -- every resolved reference with the ids of its ends (the number where an end is no publication)
+SELECT pa.pid AS a, pa.fid AS fa, CASE WHEN pa.pid IS NULL THEN c.citing_pub_key END AS a_key,
+       pb.pid AS b, pb.fid AS fb, CASE WHEN pb.pid IS NULL THEN c.cited_pub_key END AS b_key, c.cited_year
+FROM {cits} c LEFT JOIN {t}_pk pa ON pa.pub_key = c.citing_pub_key LEFT JOIN {t}_pk pb ON pb.pub_key = c.cited_pub_key
+WHERE c.cited_pub_key IS NOT NULL;
+
+CREATE TEMP TABLE {t}_ext AS  -- numbers that are no publication: each in the family 'PUB:' || number (new ids after the others)
+WITH k AS (SELECT DISTINCT k FROM (SELECT a_key AS k FROM {t}_l WHERE a_key IS NOT NULL
+                                   UNION ALL SELECT b_key FROM {t}_l WHERE b_key IS NOT NULL)),
+n AS (SELECT count(*) AS np, coalesce(max(fid), -1) AS nf FROM {t}_pk),
+f AS (SELECT k, 'PUB:' || k AS family_id FROM k),
+w AS (SELECT family_id, any_value(fid) AS fid FROM {t}_pk WHERE family_id IN (SELECT family_id FROM f) GROUP BY 1)
+SELECT f.k AS pub_key, (n.np + row_number() OVER (ORDER BY f.k) - 1)::INTEGER AS pid,
+       coalesce(w.fid, (n.nf + dense_rank() OVER (PARTITION BY w.fid IS NULL ORDER BY f.family_id))::INTEGER) AS fid,
+       f.family_id, w.fid IS NULL AS new_family
+FROM f CROSS JOIN n LEFT JOIN w USING (family_id);
+
+CREATE TEMP TABLE {t}_pairs AS  -- family pairs, links = distinct publication pairs (one BIGINT key per pair)
+WITH l AS (
+    SELECT coalesce(l.a, ea.pid) AS a, coalesce(l.fa, ea.fid) AS fa, coalesce(l.b, eb.pid) AS b,
+           coalesce(l.fb, eb.fid) AS fb, l.cited_year
+    FROM {t}_l l LEFT JOIN {t}_ext ea ON ea.pub_key = l.a_key LEFT JOIN {t}_ext eb ON eb.pub_key = l.b_key),
+d AS (SELECT any_value(fa)::BIGINT << 32 | any_value(fb) AS ff, min(cited_year) AS cited_year FROM l
+      GROUP BY a::BIGINT << 32 | b),
+e AS (SELECT ff, count(*) AS links, min(cited_year) AS cited_year FROM d GROUP BY ff)
+SELECT (ff >> 32)::INTEGER AS citing_fid, (ff & 4294967295)::INTEGER AS cited_fid, links, cited_year FROM e;
 
 CREATE TEMP TABLE {t}_nodes AS
 WITH wh AS (
-    SELECT family_id, count(*)::INTEGER AS n_publications, bool_or(in_landscape) AS in_landscape,
-           min(least(priority_date, filing_date)) AS _filing,
-           min(least(publication_date, grant_date)) AS _published, TRUE AS in_warehouse
-    FROM {pubs} GROUP BY family_id),
-cy AS (  -- the earliest year printed for a citation of the family (read with the pairs: one pass over citations)
-    SELECT cited_family AS family_id, min(cited_year) AS _cited_year FROM {t}_pairs
-    WHERE cited_year IS NOT NULL GROUP BY 1),
-ends AS (
-    SELECT citing_family AS family_id FROM {t}_pairs WHERE citing_family <> cited_family
-    UNION SELECT cited_family FROM {t}_pairs WHERE citing_family <> cited_family),
+    SELECT fid, any_value(family_id) AS family_id, count(*)::INTEGER AS n_publications, bool_or(in_landscape) AS in_landscape,
+           min(_filing) AS _filing, min(_published) AS _published, TRUE AS in_warehouse
+    FROM {t}_pk GROUP BY fid),
+newf AS (SELECT fid, any_value(family_id) AS family_id FROM {t}_ext WHERE new_family GROUP BY fid),
+lo AS (SELECT coalesce(max(fid), -1) AS nf FROM {t}_pk),
+ends AS (  -- a family known only as a number is a node when a reference joins it to another family
+    SELECT citing_fid AS fid FROM {t}_pairs, lo WHERE citing_fid <> cited_fid AND citing_fid > lo.nf
+    UNION SELECT cited_fid FROM {t}_pairs, lo WHERE citing_fid <> cited_fid AND cited_fid > lo.nf),
 allf AS (
     SELECT * FROM wh
     UNION ALL
-    SELECT e.family_id, 0::INTEGER, FALSE, NULL::DATE, NULL::DATE, FALSE
-    FROM ends e ANTI JOIN wh USING (family_id)),
+    SELECT e.fid, n.family_id, 0::INTEGER, FALSE, NULL::DATE, NULL::DATE, FALSE FROM ends e JOIN newf n USING (fid)),
+undated AS (SELECT fid FROM allf WHERE _filing IS NULL AND _published IS NULL),
+cy AS (  -- the earliest year printed for a citation of the family (read with the pairs: one pass over citations)
+    SELECT cited_fid AS fid, min(cited_year) AS _cited_year FROM {t}_pairs
+    WHERE cited_year IS NOT NULL AND cited_fid IN (SELECT fid FROM undated) GROUP BY 1),
 dated AS (
     SELECT a.*, coalesce(_filing, _published,
                          CASE WHEN _cited_year BETWEEN 1790 AND 2100 THEN make_date(_cited_year, 7, 1) END) AS family_date,
            CASE WHEN _filing IS NOT NULL THEN 'filing' WHEN _published IS NOT NULL THEN 'publication'
                 WHEN _cited_year BETWEEN 1790 AND 2100 THEN 'cited_year' END AS date_basis
-    FROM allf a LEFT JOIN cy USING (family_id)
+    FROM allf a LEFT JOIN cy USING (fid)
     {where})
-SELECT (row_number() OVER (ORDER BY family_id) - 1)::INTEGER AS node, family_id, in_warehouse, in_landscape,
+SELECT (row_number() OVER (ORDER BY family_id) - 1)::INTEGER AS node, fid, family_id, in_warehouse, in_landscape,
        n_publications, family_date, date_basis, year(family_date)::INTEGER AS cohort_year
 FROM dated ORDER BY family_id;
 """
 
+# the integer ids (pid, fid) only make the joins and groupings cheap: the SQL on family_id strings
+# took 16.7 s at 1M SYNTHETIC publications / 10M citations, this 11.0 s, with the same nodes and edges
 _EDGES_SQL = """
 SELECT a.node AS citing_node, b.node AS cited_node, p.links::BIGINT AS links
-FROM {t}_pairs p JOIN {t}_nodes a ON a.family_id = p.citing_family JOIN {t}_nodes b ON b.family_id = p.cited_family
-WHERE p.citing_family <> p.cited_family
+FROM {t}_pairs p JOIN {t}_nodes a ON a.fid = p.citing_fid JOIN {t}_nodes b ON b.fid = p.cited_fid
+WHERE p.citing_fid <> p.cited_fid
 ORDER BY cited_node, citing_node
 """
+
+_GRAPH_TABLES = ("pk", "l", "ext", "pairs", "nodes")
 
 
 def build_family_graph(publications: pl.DataFrame | str, citations: pl.DataFrame | str, *, landscape_only: bool = False,
@@ -160,15 +190,15 @@ def build_family_graph(publications: pl.DataFrame | str, citations: pl.DataFrame
         for statement in script.split(";"):
             if statement.strip():
                 db.execute(statement).fetchall()
-        nodes = db.sql(f"SELECT * FROM {t}_nodes ORDER BY node").pl()
+        nodes = db.sql(f"SELECT * EXCLUDE (fid) FROM {t}_nodes ORDER BY node").pl()
         edges = db.sql(_EDGES_SQL.format(t=t)).pl()
         n_self, n_unresolved, as_of = db.execute(
-            f"SELECT (SELECT coalesce(sum(links), 0) FROM {t}_pairs WHERE citing_family = cited_family),"
+            f"SELECT (SELECT coalesce(sum(links), 0) FROM {t}_pairs WHERE citing_fid = cited_fid),"
             f" (SELECT count(*) FROM {rel['cits']} WHERE cited_pub_key IS NULL),"
             f" (SELECT max(greatest(priority_date, filing_date, publication_date, grant_date)) FROM {rel['pubs']})"
         ).fetchall()[0]
     finally:
-        for suffix in ("pairs", "nodes"):
+        for suffix in _GRAPH_TABLES:
             db.execute(f"DROP TABLE IF EXISTS {t}_{suffix}").fetchall()
         for view in names:
             db.unregister(view)
