@@ -469,3 +469,38 @@ def test_group_order_is_the_stable_argsort_and_its_boundaries(n_keys: int) -> No
         order, ptr = group_order(keys, n_keys)
         assert np.array_equal(order, np.argsort(keys, kind="stable"))
         assert np.array_equal(ptr, np.searchsorted(keys[order], np.arange(n_keys + 1)))
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3, 7])
+def test_row_blocks_product_is_bit_identical_and_shares_the_matrix(parts):
+    # SYNTHETIC sparse matrix with empty rows (at the start, inside and at the end) and rows far
+    # heavier than others: the threaded product in row blocks equals SciPy's bit for bit
+    rng = np.random.default_rng(3)
+    n = 500
+    rows = rng.integers(5, n - 5, 4000)
+    rows[:600] = 17                                     # one heavy row
+    m = gs.sp.csr_array((rng.random(rows.size), (rows, rng.integers(0, n, rows.size))), shape=(n, n))
+    x = rng.random(n)
+    blocks = gs._RowBlocks(m, parts)
+    assert np.array_equal(blocks @ x, m @ x)
+    if parts > 1:
+        assert len(blocks.blocks) >= 2
+        assert [b[0] for b in blocks.blocks][0] == 0 and blocks.blocks[-1][1] == n
+        assert all(b[1] == c[0] for b, c in itertools.pairwise(blocks.blocks))   # consecutive, no row twice
+        assert all(np.shares_memory(b[2].data, m.data) and np.shares_memory(b[2].indices, m.indices)
+                   for b in blocks.blocks)                                      # views, not copies
+    # below THREADED_NNZ the default is one block (no threads for small graphs)
+    assert len(gs._RowBlocks(m).blocks) == 0
+
+
+def test_threaded_products_leave_pagerank_and_hits_unchanged(monkeypatch):
+    # the kernels with every product split over 3 threads equal the single-threaded ones exactly
+    n, s, d, w = _synthetic("cycles", seed=8)
+    one_pr = gs.pagerank(n, s, d, w, alpha=0.85, tol=1e-12, method="power")
+    one_hits = gs.hits(n, s, d, w)
+    monkeypatch.setattr(gs, "THREADED_NNZ", 1)
+    monkeypatch.setattr(gs, "_threads", lambda: 3)
+    pr = gs.pagerank(n, s, d, w, alpha=0.85, tol=1e-12, method="power")
+    hits = gs.hits(n, s, d, w)
+    assert np.array_equal(pr.scores, one_pr.scores) and pr.iterations == one_pr.iterations
+    assert np.array_equal(hits.authority, one_hits.authority) and np.array_equal(hits.hub, one_hits.hub)

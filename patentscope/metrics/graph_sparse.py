@@ -56,7 +56,9 @@ Age rescaling (``rescale_by_age``)
 
 from __future__ import annotations
 
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -268,6 +270,58 @@ def _blocks(total: int, size: int = CHUNK) -> list[slice]:
     return [slice(a, min(a + size, total)) for a in range(0, total, size)]
 
 
+# matrix-vector products in row blocks on several threads: SciPy's CSR kernel releases the GIL,
+# so blocks run in parallel; each row is summed by the same kernel in the same order, so the
+# product is bit-identical to ``m @ x`` (measured at 10M nonzeros on 2 cores: 57 -> 38 ms)
+THREADED_NNZ = 1 << 20     # below this many nonzeros one thread is as fast
+_POOL: list[ThreadPoolExecutor] = []
+
+
+def _threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:        # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class _RowBlocks:
+    """``m @ x`` for a CSR matrix ``m``, computed in row blocks of about equal nonzeros, one per
+    thread. The blocks are views of ``m``'s arrays (no copy of the matrix; only their row
+    pointers are new, n + parts integers)."""
+
+    def __init__(self, m: sp.csr_array, parts: int | None = None) -> None:
+        self.m = m
+        parts = parts or (_threads() if m.nnz >= THREADED_NNZ else 1)
+        self.blocks: list[tuple[int, int, sp.csr_array]] = []
+        if parts > 1:
+            ptr = m.indptr
+            cuts = np.unique(np.searchsorted(ptr, np.linspace(0, m.nnz, parts + 1)[1:-1]).clip(0, m.shape[0]))
+            rows = [0, *[int(c) for c in cuts if 0 < c < m.shape[0]], m.shape[0]]
+            for r0, r1 in zip(rows[:-1], rows[1:], strict=True):
+                a, b = int(ptr[r0]), int(ptr[r1])
+                # set on an empty matrix: SciPy's constructor copies a view of a much larger array
+                block = sp.csr_array((r1 - r0, m.shape[1]), dtype=m.dtype)
+                block.data, block.indices = m.data[a:b], m.indices[a:b]
+                block.indptr = (ptr[r0:r1 + 1] - ptr[r0]).astype(m.indices.dtype, copy=False)
+                block.has_canonical_format = m.has_canonical_format
+                self.blocks.append((r0, r1, block))
+
+    def __matmul__(self, x: FloatArray) -> FloatArray:
+        if len(self.blocks) < 2:
+            return np.asarray(self.m @ x)
+        if not _POOL:
+            _POOL.append(ThreadPoolExecutor(max_workers=_threads(), thread_name_prefix="patentscope-matvec"))
+        out = np.empty(self.m.shape[0], dtype=np.result_type(self.m.dtype, x.dtype))
+
+        def part(block: tuple[int, int, sp.csr_array]) -> None:
+            r0, r1, b = block
+            out[r0:r1] = b @ x
+
+        for f in [_POOL[0].submit(part, b) for b in self.blocks]:
+            f.result()
+        return out
+
+
 def _sorted_by_dst_src(s: IntArray, d: IntArray) -> bool:
     """Edges strictly increasing in (dst, src): sorted by cited node, no duplicate edges."""
     for b in _blocks(max(s.shape[0] - 1, 0)):
@@ -377,9 +431,10 @@ def _power_steps(apt: sp.csr_array, dang: IntArray, alpha: float, tol: float, x:
     factor = alpha / (1.0 - alpha) if alpha > 0 else 0.0
     bound = np.inf
     diffs: list[float] = []
+    mv = _RowBlocks(apt)
     while it < until:
         it += 1
-        xn = apt @ x
+        xn = mv @ x
         xn += (alpha * x[dang].sum() + 1.0 - alpha) / n
         np.subtract(xn, x, out=x)
         diff = float(np.abs(x, out=x).sum())
@@ -605,11 +660,12 @@ def hits(
     if n == 0 or s.size == 0:
         return HitsResult(np.zeros(n), np.zeros(n), 0, 0.0, True)
     if _sorted_by_dst_src(s, d):      # as refresh passes them: A^T is the edge list itself
-        at = _rows_by_dst(n, s, d, w)
-        a = at.T.tocsr()
+        at_m = _rows_by_dst(n, s, d, w)
+        a_m = at_m.T.tocsr()
     else:
-        a = _adjacency(n, s, d, w)
-        at = a.T.tocsr()
+        a_m = _adjacency(n, s, d, w)
+        at_m = a_m.T.tocsr()
+    a, at = _RowBlocks(a_m), _RowBlocks(at_m)   # products in threads, same values
     auth = np.full(n, 1.0 / n)
     delta = np.inf
     it = 0
@@ -632,14 +688,14 @@ def hits(
     return HitsResult(auth, hub, it, delta, delta <= tol)
 
 
-def _dominant_simple_eigenvector(a: sp.csr_array, at: sp.csr_array, start: FloatArray,
+def _dominant_simple_eigenvector(a: _RowBlocks, at: _RowBlocks, start: FloatArray,
                                  gap: float = 1e-6) -> FloatArray | None:
     """Nonnegative L1-normalised dominant eigenvector of A^T A, or None when the top eigenvalue
     is not separated from the next by a relative ``gap`` (or the solver fails)."""
-    n = a.shape[0]
+    n = a.m.shape[0]
     try:
         if n <= 500:
-            ata = (at @ a).toarray()
+            ata = (at.m @ a.m).toarray()
             vals, vecs = np.linalg.eigh(ata)
             top, second, v = vals[-1], (vals[-2] if n > 1 else 0.0), vecs[:, -1]
         else:
