@@ -359,3 +359,30 @@ def test_family_graph_sql_equals_a_plain_python_reading_on_random_synthetic_data
     assert ids == sorted(inside)
     assert {(ids[a], ids[b]): w for a, b, w in gl.edges.iter_rows()} == {
         e: w for e, w in links.items() if e[0] in inside and e[1] in inside}
+
+
+def test_rescale_by_age_frame_order_and_ties_by_family_id():
+    # SYNTHETIC scores: many families share a date, so the family_id tie-break decides each
+    # window; the frame in family_id order (the stable-sort path) and the same frame shuffled
+    # (the full sort) give the same value per family, each row in its input's place, and a
+    # direct reading of the rule (sort by (date, family_id), a centred window) agrees
+    rng = np.random.default_rng(5)
+    n = 400
+    ids = [f"SYN-F{i:04d}" for i in range(n)]
+    dates = [None if rng.random() < 0.1 else D(2000, 1, 1) + dt.timedelta(days=int(rng.integers(0, 30))) for _ in range(n)]
+    frame = pl.DataFrame({"family_id": ids, "family_date": dates, "pagerank": rng.random(n)},
+                         schema={"family_id": pl.Utf8, "family_date": pl.Date, "pagerank": pl.Float64})
+    sorted_out, used = C.rescale_by_age(frame, window=21)
+    shuffled = frame.sample(fraction=1.0, shuffle=True, seed=3)
+    assert not shuffled["family_id"].is_sorted()
+    shuffled_out, used2 = C.rescale_by_age(shuffled, window=21)
+    assert used == used2 == 21
+    assert sorted_out["family_id"].to_list() == ids and shuffled_out["family_id"].to_list() == shuffled["family_id"].to_list()
+    assert_frame_equal(shuffled_out.sort("family_id"), sorted_out)
+    order = sorted((d, f, i) for i, (f, d) in enumerate(zip(ids, dates, strict=True)) if d is not None)
+    scores = np.array([frame["pagerank"][i] for _, _, i in order])
+    z, _, _, _ = C.gs.rescale_by_age(scores, np.arange(len(order)), 21)
+    want = {ids[i]: v for (_, _, i), v in zip(order, z, strict=True)}
+    got = dict(zip(sorted_out["family_id"], sorted_out["pagerank_rescaled"], strict=True))
+    assert all(got[f] is None for f, d in zip(ids, dates, strict=True) if d is None)
+    assert max(abs(got[f] - v) for f, v in want.items()) == 0.0

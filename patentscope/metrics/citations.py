@@ -223,7 +223,8 @@ def forward_citations(graph: FamilyGraph, *, as_of: dt.date | None = None, windo
     ``forward_citations_{k}y`` for k in ``windows`` (links from families dated at most k years
     after this family; NULL when this family has no date; a citing family without a date is
     not counted), ``window_{k}y_complete`` (family_date + k years <= ``as_of``, default the
-    graph's as_of) and backward_citations (links made). Units: counts of links.
+    graph's as_of) and backward_citations (links made), one row per node in node order (the
+    order of ``graph.nodes``). Units: counts of links.
     """
     as_of = graph.as_of if as_of is None else as_of
     n = graph.n
@@ -301,16 +302,22 @@ def rescale_by_age(scores: pl.DataFrame, *, score: str = "pagerank", window: int
     ``scores``: family_id, family_date (Date; NULL rows get NULL), ``score``. Families are
     ordered by (family_date, family_id); each is compared with the ``window`` families around
     it in that order (see ``graph_sparse.rescale_by_age``). Returns (frame of family_id,
-    ``{score}_rescaled`` (z-score), ``{score}_window_mean``, ``{score}_window_std``; window
-    actually used).
+    ``{score}_rescaled`` (z-score), ``{score}_window_mean``, ``{score}_window_std``, one row per
+    row of ``scores`` in its order; window actually used).
     """
-    dated = scores.filter(pl.col("family_date").is_not_null()).sort("family_date", "family_id")
+    rows = scores.select("family_id", "family_date", score).with_row_index("_row")
+    dated = rows.filter(pl.col("family_date").is_not_null())
+    # frames in family_id order (as centrality_table passes them): a stable sort by date alone
+    # is the (family_date, family_id) order, without comparing strings
+    dated = dated.sort("family_date", maintain_order=True) if dated["family_id"].is_sorted() \
+        else dated.sort("family_date", "family_id")
     days = dated["family_date"].cast(pl.Int32).to_numpy()
     z, mu, sd, used = gs.rescale_by_age(dated[score].to_numpy().astype(np.float64), days, window)
-    res = dated.select("family_id").with_columns(
-        pl.Series(f"{score}_rescaled", z), pl.Series(f"{score}_window_mean", mu), pl.Series(f"{score}_window_std", sd)
-    )
-    out = scores.select("family_id").join(res, on="family_id", how="left", maintain_order="left")
+    at = dated["_row"]
+    empty = pl.Series(values=[None] * scores.height, dtype=pl.Float64)
+    out = scores.select("family_id").with_columns(
+        empty.scatter(at, z).alias(f"{score}_rescaled"), empty.scatter(at, mu).alias(f"{score}_window_mean"),
+        empty.scatter(at, sd).alias(f"{score}_window_std"))
     return out, used
 
 
@@ -449,9 +456,9 @@ def centrality_table(
     days = g.nodes["family_date"].cast(pl.Int32).cast(pl.Float64).fill_null(np.nan).to_numpy()
     pr = gs.pagerank(g.n, src, dst, w, alpha=alpha, tol=tol, order_key=days)
     hi = gs.hits(g.n, src, dst, w)
-    counts = forward_citations(g, as_of=as_of)
+    counts = forward_citations(g, as_of=as_of)   # node order, as every per-node frame below
     base = (
-        g.nodes.join(counts, on="family_id", how="left", maintain_order="left")
+        g.nodes.hstack(counts.drop("family_id").get_columns())
         .with_columns(
             pl.Series("pagerank", pr.scores),
             pl.Series("hits_authority", hi.authority),
@@ -467,10 +474,15 @@ def centrality_table(
     mp_fams, mp_arcs, mp = main_path_frames(g, scope=main_path_scope, key_routes=key_routes)
     _, comp = gs.strong_components(g.n, src, dst)
     scc = np.bincount(comp, minlength=int(comp.max()) + 1 if comp.size else 0)
+    # the main path's frame has the scope's nodes in node order: scattered into place, no join
+    inside = np.flatnonzero(g.nodes["in_landscape"].fill_null(False).to_numpy()) if main_path_scope == "landscape" \
+        else np.arange(g.n)
+    assert inside.size == mp_fams.height
+    on_path = pl.Series("on_main_path", [None] * g.n, dtype=pl.Boolean).scatter(inside, mp_fams["on_main_path"])
+    path_spc = pl.Series("main_path_spc", [None] * g.n, dtype=pl.Float64).scatter(inside, mp_fams["main_path_spc"])
     families = (
-        base.join(resc.select("family_id", "pagerank_rescaled"), on="family_id", how="left", maintain_order="left")
+        base.with_columns(resc["pagerank_rescaled"], on_path, path_spc)
         .join(pct_all.select("family_id", "forward_citations_percentile", "cohort_size"), on="family_id", how="left", maintain_order="left")
-        .join(mp_fams.select("family_id", "on_main_path", "main_path_spc"), on="family_id", how="left", maintain_order="left")
         .with_columns(pl.Series("scc_size", scc[comp] if comp.size else np.zeros(0, dtype=np.int64)).cast(pl.Int32))
         .select(FAMILY_COLUMNS)
         .sort("family_id")
