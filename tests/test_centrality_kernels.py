@@ -504,3 +504,22 @@ def test_threaded_products_leave_pagerank_and_hits_unchanged(monkeypatch):
     hits = gs.hits(n, s, d, w)
     assert np.array_equal(pr.scores, one_pr.scores) and pr.iterations == one_pr.iterations
     assert np.array_equal(hits.authority, one_hits.authority) and np.array_equal(hits.hub, one_hits.hub)
+
+
+def test_main_path_on_edges_sorted_as_refresh_passes_them_equals_any_order():
+    # SYNTHETIC DAG: the same arcs distinct and sorted by (cited, citing) -- the shortcut that
+    # skips the sort -- and shuffled with duplicates -- the general path -- give the same result
+    rng = np.random.default_rng(9)
+    n, m = 300, 1500
+    a, b = rng.integers(0, n, m), rng.integers(0, n, m)
+    s, d = np.maximum(a, b), np.minimum(a, b)
+    keep = s != d
+    u = np.unique(d[keep].astype(np.int64) * n + s[keep])
+    ss, ds = (u % n).astype(np.int32), (u // n).astype(np.int32)
+    assert gs._sorted_by_dst_src(ss, ds)
+    perm = rng.permutation(s.size)
+    fast, slow = gs.main_path(n, ss, ds, key_routes=5), gs.main_path(n, s[perm], d[perm], key_routes=5)
+    assert not gs._sorted_by_dst_src(s[perm], d[perm])
+    for f in ("component", "arc_tail", "arc_head", "arc_log_spc", "arc_on_main_path", "node_on_main_path"):
+        assert np.array_equal(getattr(fast, f), getattr(slow, f)), f
+    assert np.array_equal(fast.node_spc_norm, slow.node_spc_norm, equal_nan=True)
