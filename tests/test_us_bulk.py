@@ -243,6 +243,35 @@ def test_bulk_load_selects_the_landscape_and_its_neighbourhood(clean_a, tsvs_a, 
             assert pta == (int(row["term_extension"]) if row.get("term_extension") else None)
             assert td == (True if row.get("term_disclaimer") else None)
         assert con.execute("SELECT count(*) FROM quarantine").fetchall() == [(0,)]
+        # field values of the landscape patents and the kind of every row, from a plain reading
+        # of the files: a patent's own wipo_kind, else the one the first citing row prints
+        pat = {r["patent_id"].strip(): r for r in read_tsv(tsvs_a / "g_patent.tsv")}
+        apps: dict[str, dict[str, str]] = {}
+        for r in read_tsv(tsvs_a / "g_application.tsv"):
+            pid, app = r["patent_id"].strip(), r["application_id"].strip()
+            if app and (pid not in apps or app < apps[pid]["application_id"].strip()):
+                apps[pid] = r
+        want_fv = set()
+        for pid in expected:
+            r, a = pat[pid], apps.get(pid, {})
+            for field, value in (("title", r["patent_title"]), ("grant_date", r["patent_date"]),
+                                 ("filing_date", a.get("filing_date")), ("application_number", (a.get("application_id") or "").strip()),
+                                 ("kind", r["wipo_kind"].strip()), ("num_claims", r["num_claims"]), ("patent_type", r["patent_type"].strip())):
+                if value:
+                    want_fv.add(("US-" + pid, field, value))
+        got_fv = set(con.execute("SELECT pub_key, field, value FROM field_values WHERE source = 'bulk'").fetchall())
+        assert got_fv == want_fv
+        printed: dict[str, tuple[tuple[str, int], str]] = {}
+        for r in read_tsv(tsvs_a / "g_us_patent_citation.tsv"):
+            cited, kind = r["citation_patent_id"].strip().lstrip("0"), r["wipo_kind"].strip()
+            citing, seq = r["patent_id"].strip(), int(r["citation_sequence"])
+            if kind and (citing in expected or cited in expected) and (cited not in printed or (citing, seq) < printed[cited][0]):
+                printed[cited] = ((citing, seq), kind)
+        got_kind = dict(con.execute("SELECT doc_number, kind FROM publications WHERE source = 'bulk'").fetchall())
+        for doc, kind in got_kind.items():
+            own = pat[doc]["wipo_kind"].strip() if doc in pat else ""
+            assert kind == (own or printed.get(doc, (None, None))[1]), doc
+        assert any(doc not in pat and kind for doc, kind in got_kind.items())   # some kinds come from citing rows
     finally:
         con.close()
 
