@@ -276,6 +276,34 @@ def test_bulk_load_selects_the_landscape_and_its_neighbourhood(clean_a, tsvs_a, 
         con.close()
 
 
+def test_citation_lines_printed_twice_load_once(tsvs_a, landscape, tmp_path):
+    # the citations go into the table without a staged key check: their key is unique because
+    # the staging groups by (citing, cited as written). A release whose citation file prints
+    # lines twice (once more with another sequence number) loads each reference once: the load
+    # equals the one without the repeats
+    folder = tmp_path / "dup"
+    shutil.copytree(tsvs_a, folder)
+    path = folder / "g_us_patent_citation.tsv"
+    rows = read_tsv(path)
+    repeats = [dict(r) for r in rows[:400:3]] + [{**r, "citation_sequence": str(int(r["citation_sequence"]) + 1000)}
+                                                  for r in rows[:400:3]]
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t", quotechar='"', lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows + repeats)
+    wh_dup, wh_plain = tmp_path / "dup.duckdb", tmp_path / "plain.duckdb"
+    ingest_bulk(wh_dup, folder, landscape, command="dup")
+    ingest_bulk(wh_plain, tsvs_a, landscape, command="plain")
+    assert content(wh_dup, ["citations", "publications"]) == content(wh_plain, ["citations", "publications"])
+    con = duckdb.connect(str(wh_dup), read_only=True)
+    try:
+        n, distinct = con.execute("SELECT count(*), count(DISTINCT (citing_pub_key, cited_as_written, source)) "
+                                  "FROM citations").fetchall()[0]
+        assert n == distinct > 0
+    finally:
+        con.close()
+
+
 # ----------------------------------------------------------------------------- releases and kills
 
 def test_same_release_twice_changes_nothing(clean_a, zips_a, landscape, tmp_path):

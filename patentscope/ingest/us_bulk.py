@@ -645,7 +645,10 @@ def _build_rows(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
         FROM s_cpc c JOIN s_sym s USING (raw)
         WHERE c.patent_id IN (SELECT patent_id FROM s_land) AND s.symbol IS NOT NULL
         GROUP BY c.patent_id, s.symbol""").fetchall()
-    q(f"""CREATE TEMP TABLE w_citations AS
+    # a view: its 10M rows at 1M SYNTHETIC patents go straight into the table in the write (read
+    # once; materialising them first took 3 s). Its key (citing_pub_key, cited_as_written, source)
+    # is unique by construction: s_cit is grouped by (citing, cited_raw), and the source is one
+    q(f"""CREATE TEMP VIEW w_citations AS
         SELECT 'US-' || citing AS citing_pub_key, cited_raw AS cited_as_written,
                CASE WHEN regexp_full_match(cited_id, '{_PUBLISHABLE_ID}') THEN 'US-' || cited_id END AS cited_pub_key,
                CAST(year(cited_date) AS INTEGER) AS cited_year, CAST(NULL AS VARCHAR) AS category,
@@ -743,12 +746,13 @@ def _write(con: duckdb.DuckDBPyConnection, run_id: int, cursor: dict[str, Any], 
         q("DROP TABLE w_pub_known").fetchall()
         lap("write_publications")
         _checkpoint("in_write")
-        for t in ("classifications", "citations", "parties", "term_inputs", "field_values"):
-            require_keys(con, t, f"w_{t}", compare=False)  # every bulk row of these tables was deleted above
+        # every bulk row of these tables was deleted above; citations are unique by construction (_build_rows)
+        for t in ("classifications", "parties", "term_inputs", "field_values"):
+            require_keys(con, t, f"w_{t}", compare=False)
         lap("write_keys")
         for t in ("classifications", "citations", "parties", "term_inputs"):
             cols = ", ".join(c for c, _ in table_columns(con, t))
-            q(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM w_{t}").fetchall()
+            counts[t] = int(q(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM w_{t}").fetchall()[0][0])
             lap(f"write_{t}")
         # field values: 'chosen' = the publications row carries this value
         q("""INSERT INTO field_values (pub_key, field, value, source, source_record, source_url, chosen)
@@ -770,8 +774,10 @@ def _write(con: duckdb.DuckDBPyConnection, run_id: int, cursor: dict[str, Any], 
               {"sha": row["payload_sha256"], "s": SOURCE, "req": row["request"], "t": row["fetched_at"],
                "ct": row["content_type"], "n": row["byte_size"], "p": row["stored_path"], "r": run_id}).fetchall()
         write_cursor(con, SOURCE, cursor, run_id)
-        for t in ("publications", "classifications", "citations", "parties", "term_inputs", "field_values"):
+        for t in ("publications", "field_values"):
             counts[t] = con.execute(f"SELECT count(*) FROM w_{t}").fetchall()[0][0]
+        order = ("publications", "classifications", "citations", "parties", "term_inputs", "field_values")
+        counts = {t: counts[t] for t in order}
     lap("write_commit")
     return counts
 
