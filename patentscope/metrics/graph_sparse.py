@@ -275,7 +275,7 @@ def _blocks(total: int, size: int = CHUNK) -> list[slice]:
 # so blocks run in parallel; each row is summed by the same kernel in the same order, so the
 # product is bit-identical to ``m @ x`` (measured at 10M nonzeros on 2 cores: 57 -> 38 ms)
 THREADED_NNZ = 1 << 20     # below this many nonzeros one thread is as fast
-_POOL: list[ThreadPoolExecutor] = []
+_POOL: dict[int, ThreadPoolExecutor] = {}   # by process id: a forked child makes its own
 
 
 def _threads() -> int:
@@ -310,15 +310,17 @@ class _RowBlocks:
     def __matmul__(self, x: FloatArray) -> FloatArray:
         if len(self.blocks) < 2:
             return np.asarray(self.m @ x)
-        if not _POOL:
-            _POOL.append(ThreadPoolExecutor(max_workers=_threads(), thread_name_prefix="patentscope-matvec"))
+        pool = _POOL.get(os.getpid())
+        if pool is None:   # a pool inherited through fork has no threads in the child
+            _POOL.clear()
+            pool = _POOL[os.getpid()] = ThreadPoolExecutor(max_workers=_threads(), thread_name_prefix="patentscope-matvec")
         out = np.empty(self.m.shape[0], dtype=np.result_type(self.m.dtype, x.dtype))
 
         def part(block: tuple[int, int, sp.csr_array]) -> None:
             r0, r1, b = block
             out[r0:r1] = b @ x
 
-        for f in [_POOL[0].submit(part, b) for b in self.blocks]:
+        for f in [pool.submit(part, b) for b in self.blocks]:
             f.result()
         return out
 
