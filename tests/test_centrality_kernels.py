@@ -523,4 +523,3 @@ def test_main_path_on_edges_sorted_as_refresh_passes_them_equals_any_order():
     for f in ("component", "arc_tail", "arc_head", "arc_log_spc", "arc_on_main_path", "node_on_main_path"):
         assert np.array_equal(getattr(fast, f), getattr(slow, f)), f
     assert np.array_equal(fast.node_spc_norm, slow.node_spc_norm, equal_nan=True)
-
