@@ -150,7 +150,7 @@ FROM dated ORDER BY family_id;
 """
 
 # the integer ids (pid, fid) only make the joins and groupings cheap: the SQL on family_id strings
-# took 16.7 s at 1M SYNTHETIC publications / 10M citations, this 11.0 s, with the same nodes and edges
+# took 16.4 s at 1M SYNTHETIC publications / 10M citations, this 12.0 s, with the same nodes and edges
 _EDGES_SQL = """
 SELECT a.node AS citing_node, b.node AS cited_node, p.links::BIGINT AS links
 FROM {t}_pairs p JOIN {t}_nodes a ON a.fid = p.citing_fid JOIN {t}_nodes b ON b.fid = p.cited_fid
@@ -321,6 +321,13 @@ def rescale_by_age(scores: pl.DataFrame, *, score: str = "pagerank", window: int
     return out, used
 
 
+def _in_scope(graph: FamilyGraph, scope: str) -> np.ndarray:
+    """Per node: in the main path's scope ('all', or 'landscape': a member in the landscape)."""
+    if scope == "all":
+        return np.ones(graph.n, dtype=bool)
+    return graph.nodes["in_landscape"].fill_null(False).to_numpy()
+
+
 def main_path_frames(graph: FamilyGraph, *, scope: str = "landscape", key_routes: int = KEY_ROUTES) -> tuple[pl.DataFrame, pl.DataFrame, gs.MainPathResult]:
     """Key-route main path on the landscape DAG (``scope='landscape'``: families with a member
     in the landscape and the citations among them) or on the whole graph (``'all'``).
@@ -333,7 +340,7 @@ def main_path_frames(graph: FamilyGraph, *, scope: str = "landscape", key_routes
     if scope not in ("landscape", "all"):
         raise ValueError("scope must be 'landscape' or 'all'")
     n = graph.n
-    inside = np.ones(n, dtype=bool) if scope == "all" else graph.nodes["in_landscape"].to_numpy()
+    inside = _in_scope(graph, scope)
     m = int(inside.sum())
     loc = np.full(n, -1, dtype=np.int32)
     loc[inside] = np.arange(m, dtype=np.int32)
@@ -475,9 +482,7 @@ def centrality_table(
     _, comp = gs.strong_components(g.n, src, dst)
     scc = np.bincount(comp, minlength=int(comp.max()) + 1 if comp.size else 0)
     # the main path's frame has the scope's nodes in node order: scattered into place, no join
-    inside = np.flatnonzero(g.nodes["in_landscape"].fill_null(False).to_numpy()) if main_path_scope == "landscape" \
-        else np.arange(g.n)
-    assert inside.size == mp_fams.height
+    inside = np.flatnonzero(_in_scope(g, main_path_scope))
     on_path = pl.Series("on_main_path", [None] * g.n, dtype=pl.Boolean).scatter(inside, mp_fams["on_main_path"])
     path_spc = pl.Series("main_path_spc", [None] * g.n, dtype=pl.Float64).scatter(inside, mp_fams["main_path_spc"])
     families = (
