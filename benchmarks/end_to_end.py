@@ -538,6 +538,8 @@ def main(argv: list[str] | None = None) -> int:
             p.unlink(missing_ok=True)
     for step in ("ingest", "train", "analyze", "royalty", "report"):
         if step == "train" and a.model_from:
+            if not {"train", "analyze"} & set(steps):
+                continue  # nothing here predicts (and e.g. `--steps gen` has no warehouse to copy into)
             copy_model(a.model_from, wh)
             res["model_from"] = str(a.model_from)
             os.environ["PATENTSCOPE_E2E_MODEL_FROM"] = str(a.model_from)
