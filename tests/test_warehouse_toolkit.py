@@ -334,3 +334,37 @@ def test_patentscope_memory_limit_caps_duckdb_and_refuses_nonsense(tmp_path, mon
     monkeypatch.setenv("PATENTSCOPE_MEMORY_LIMIT", "lots")
     with pytest.raises(WarehouseError, match="PATENTSCOPE_MEMORY_LIMIT='lots'"), writer(wh):
         pass
+
+
+def test_register_gives_duckdb_the_same_types_and_values_as_its_own_polars_conversion():
+    """connection.register hands DuckDB string views (no copy); every polars type the code
+    writes reads back as DuckDB's own conversion of the frame reads it."""
+    import datetime as dt
+    import decimal
+
+    frame = pl.DataFrame({
+        "s": ["a", None, "a string longer than twelve bytes"], "c": pl.Series(["x", "y", None], dtype=pl.Categorical),
+        "e": pl.Series(["p", "q", "p"], dtype=pl.Enum(["p", "q"])), "l": [["a", "b"], None, []],
+        "st": [{"a": 1, "b": "x"}, None, {"a": 2, "b": None}], "d": [dt.date(2020, 1, 1), None, dt.date(1, 1, 1)],
+        "ts": [dt.datetime(2020, 1, 1, 1, 2, 3), None, None],
+        "dec": pl.Series([decimal.Decimal("1.20"), None, decimal.Decimal("3.00")], dtype=pl.Decimal(10, 2)),
+        "b": [b"x", None, b"yy"], "n": [None, None, None], "i": pl.Series([1, 2, None], dtype=pl.Int8),
+        "u": pl.Series([1, 2, 3], dtype=pl.UInt32), "f": [1.5, None, 2.0], "bo": [True, None, False],
+        "ll": [[["a"]], None, [[]]], "ls": [[{"start": dt.date(2001, 1, 1), "end": None}], [], None],
+    })
+    con = duckdb.connect()
+    got = {}
+    for how in ("duckdb", "register"):
+        if how == "duckdb":
+            con.register("x", frame)
+        else:
+            connection.register(con, "x", frame)
+        got[how] = (con.execute("DESCRIBE x").fetchall(), con.execute("SELECT * FROM x").fetchall())
+        con.unregister("x")
+    assert got["register"] == got["duckdb"]
+    assert got["register"][1][2][0] == "a string longer than twelve bytes"
+    connection.register(con, "empty", frame.clear())
+    assert con.execute("SELECT count(*) FROM empty").fetchall() == [(0,)]
+    rel = con.sql("SELECT 1 AS one")
+    connection.register(con, "rel", rel)  # not a polars frame: as given
+    assert con.execute("SELECT one FROM rel").fetchall() == [(1,)]

@@ -48,7 +48,7 @@ from ..normalize import bigquery as nbq
 from ..normalize.batch import Row
 from ..sources import bigquery_sql
 from ..warehouse import migrations, toolkit
-from ..warehouse.connection import writer
+from ..warehouse.connection import register, writer
 from ..warehouse.save import Laps, insert_rows, now, save_frames
 from ..warehouse.save import read_cursor as read_source_cursor
 from . import IngestResult, Log, land_files
@@ -220,7 +220,7 @@ class _Stager:
 
         t = table.append_column("__row", pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64)))
         self.arrow[label] = table
-        self.con.register("_bq_arrow", t)
+        register(self.con, "_bq_arrow", t)
         try:
             self._insert(part, _stage_select(part, set(table.column_names)), "_bq_arrow", "__row", label)
         finally:
@@ -239,7 +239,7 @@ class _Stager:
 
         self.json[str(p)] = lines
         frame = pl.DataFrame({"n": pl.Series(range(1, len(lines) + 1), dtype=pl.Int64), "j": lines})
-        self.con.register("_bq_lines", frame)
+        register(self.con, "_bq_lines", frame)
         try:
             req = " AND ".join(f"json_exists(j, '$.{c}')" for c in nbq.REQUIRED[part])
             self.con.execute("CREATE OR REPLACE TEMP TABLE _bq_json AS SELECT n, j, CASE WHEN json_valid(j) THEN "

@@ -28,6 +28,7 @@ import polars as pl
 
 from ..errors import ConfigError, InputError
 from ..normalize import maintfee as mf
+from ..warehouse.connection import register
 from ..warehouse.save import now, read_cursor, write_cursor
 from ..warehouse.toolkit import recorded_run, transaction, writer
 from . import IngestResult, Log
@@ -156,7 +157,7 @@ def ingest_maintfee(
                            + ", ".join(mf.line_problems(b, layout)), "raw": b} for b in bad]
             cursor = {"file": name, "file_date": file_date.isoformat() if file_date else None, "sha256": sha,
                       "layout": layout.name, "lines": n_lines, "rejected": n_bad, "all_patents": all_patents}
-            con.register("_codes", code_frame)
+            register(con, "_codes", code_frame)
             try:
                 with transaction(con):
                     # w_fee is unique on the key of legal_events by construction (DISTINCT ON its

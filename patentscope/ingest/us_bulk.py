@@ -66,7 +66,7 @@ from ..landscape.sql import (
     symbol_sql,
 )
 from ..warehouse import migrations
-from ..warehouse.connection import transaction, writer
+from ..warehouse.connection import register, transaction, writer
 from ..warehouse.save import (
     finish_run,
     now,
@@ -418,7 +418,7 @@ class _Stager:
                                                      newlines_in_values=True, invalid_row_handler=on_bad),
                     convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in tf.header}),
                 )
-                self.con.register(name, reader)
+                register(self.con, name, reader)
                 try:
                     self.sql(statement.replace("{scan}", name))
                 finally:

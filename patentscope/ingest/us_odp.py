@@ -49,7 +49,7 @@ from ..normalize.uspto_odp import (
 )
 from ..sources.uspto_odp import OdpClient, iter_pages, plan_slices
 from ..warehouse import save as wsave
-from ..warehouse.connection import writer_lock
+from ..warehouse.connection import register, writer_lock
 from ..warehouse.toolkit import recorded_run, writer
 from . import IngestResult, Log
 from .registry import Option
@@ -101,7 +101,7 @@ def save_odp(con: duckdb.DuckDBPyConnection, batch: Batch, us: UsRows, *, run_id
 
     def us_tables(con: duckdb.DuckDBPyConnection) -> None:
         if apps:
-            con.register("_apps", pl.DataFrame({"a": apps}))
+            register(con, "_apps", pl.DataFrame({"a": apps}))
             try:
                 for table in US_TABLES:
                     con.execute(f"DELETE FROM {table} WHERE source = $s AND application_number IN (SELECT a FROM _apps)",
@@ -124,7 +124,7 @@ def resolve_keys(con: duckdb.DuckDBPyConnection, apps: Iterable[Application]) ->
               for a in apps if a.own_pub_key()[0] is None and a.application_number.isdigit()}
     if not wanted:
         return {}
-    con.register("_want", pl.DataFrame({"d": sorted(wanted)}))
+    register(con, "_want", pl.DataFrame({"d": sorted(wanted)}))
     try:
         rows = con.execute(
             "SELECT d, min(pub_key), count(DISTINCT pub_key) FROM publications p JOIN _want w "
@@ -139,7 +139,7 @@ def keep_known_kinds(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
     missing = [p["pub_key"] for p in batch.publications if p.get("kind") is None]
     if not missing:
         return
-    con.register("_k", pl.DataFrame({"k": missing}))
+    register(con, "_k", pl.DataFrame({"k": missing}))
     try:
         rows = con.execute("SELECT pub_key, pub_number, kind, kinds_seen FROM publications JOIN _k ON pub_key = k "
                            "WHERE kind IS NOT NULL").fetchall()

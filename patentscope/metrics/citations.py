@@ -43,7 +43,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import WarehouseError
-from ..warehouse.connection import tables, transaction
+from ..warehouse.connection import register, tables, transaction
 from . import graph_sparse as gs
 
 # defaults (docs/centrality.md explains the choices)
@@ -183,7 +183,7 @@ def build_family_graph(publications: pl.DataFrame | str, citations: pl.DataFrame
                 rel[key] = frame
             else:
                 view = f"{t}_{key}_in"
-                db.register(view, frame.select(cols))
+                register(db, view, frame.select(cols))
                 names.append(view)
                 rel[key] = view
         script = _GRAPH_SQL.format(t=t, pubs=rel["pubs"], cits=rel["cits"], where="WHERE in_landscape" if landscape_only else "")
@@ -638,7 +638,7 @@ def refresh(con: duckdb.DuckDBPyConnection, landscape_only: bool = False, **para
             # transaction very slowly (measured at 100k families: 20 s against under 1 s)
             for table, frame, key in _table_keys(res):
                 view = f"_patentscope_{table}"
-                con.register(view, frame.with_columns(pl.lit(run_id, dtype=pl.Int64).alias("run_id")))
+                register(con, view, frame.with_columns(pl.lit(run_id, dtype=pl.Int64).alias("run_id")))
                 registered.append(view)
                 update = ", ".join(f"{c} = excluded.{c}" for c in [*frame.columns, "run_id"] if c not in key)
                 con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view} ON CONFLICT DO UPDATE SET {update}").fetchall()

@@ -35,7 +35,7 @@ import duckdb
 import polars as pl
 
 from ..errors import ConfigError
-from ..warehouse.connection import tables
+from ..warehouse.connection import register, tables
 from ..warehouse.toolkit import replace_tables
 
 TOO_FEW = "too few to judge"
@@ -436,9 +436,9 @@ def stats_table(holdings: pl.DataFrame, segs: pl.DataFrame, period_type: str, we
             else pl.lit(None, dtype=pl.Boolean).alias("indiv"),
             (pl.col(weight).cast(pl.Float64) if weight else pl.lit(None, dtype=pl.Float64)).alias("w"),
             pl.lit(period_type).alias("period_type"), pl.col("group_country").cast(pl.Utf8))
-        con.register("_h", h)
+        register(con, "_h", h)
         if unknown is not None and unknown.height:
-            con.register("_u", unknown.with_columns(pl.col("group_country").cast(pl.Utf8), pl.lit(period_type).alias("period_type")))
+            register(con, "_u", unknown.with_columns(pl.col("group_country").cast(pl.Utf8), pl.lit(period_type).alias("period_type")))
         else:
             con.execute("CREATE VIEW _u AS SELECT period_type, pub_key, family_id, year, holder_group, group_country, jurisdiction "
                         "FROM _h WHERE false").fetchall()
@@ -447,10 +447,10 @@ def stats_table(holdings: pl.DataFrame, segs: pl.DataFrame, period_type: str, we
                     "(SELECT period_type, year FROM _h UNION ALL SELECT period_type, year FROM _u)").fetchall()
         con.execute(f"CREATE VIEW _cb AS {_SPANS_OF_YEARS.format(rows='_h', cols='holder_group, group_country, jurisdiction, fees, indiv, w')}").fetchall()
         con.execute(f"CREATE VIEW _cu AS {_SPANS_OF_YEARS.format(rows='_u', cols='holder_group, group_country, jurisdiction')}").fetchall()
-        con.register("_cs", segs.select("pub_key", "segment"))
+        register(con, "_cs", segs.select("pub_key", "segment"))
         con.execute("CREATE VIEW _cf AS SELECT family_id FROM _cb UNION SELECT family_id FROM _cu").fetchall()
         con.execute("CREATE VIEW _ch AS SELECT holder_group FROM _cb").fetchall()
-        con.register("_cw", pl.DataFrame({"period_type": [period_type], "weighting": ["centrality" if weight else weighting]}))
+        register(con, "_cw", pl.DataFrame({"period_type": [period_type], "weighting": ["centrality" if weight else weighting]}))
         compute_cells(con, th)
         out = con.sql("SELECT * FROM _c_out").pl()
     finally:
@@ -489,10 +489,10 @@ def refresh(con: duckdb.DuckDBPyConnection, expiry_frame: pl.DataFrame, *, today
     indiv = "coalesce(l.by_individual, false)" if kind else "NULL::BOOLEAN"
     weights = _centrality_weights(con)
     th = Thresholds.load()
-    con.register("_c_live", live.select("pub_key", "jurisdiction", "family_id", "year_from", "year_to", "holder_group",
+    register(con, "_c_live", live.select("pub_key", "jurisdiction", "family_id", "year_from", "year_to", "holder_group",
                                         "group_country", "by_individual"))
-    con.register("_c_w", weights)
-    con.register("_c_years", pl.DataFrame({"year": ys}, schema={"year": pl.Int32}))
+    register(con, "_c_w", weights)
+    register(con, "_c_years", pl.DataFrame({"year": ys}, schema={"year": pl.Int32}))
     views = ["_c_pubs", "_c_holders", "_cb", "_cu", "_cy", "_cs", "_cw", "_cf", "_ch"]
     try:
         con.execute("CREATE OR REPLACE TEMP VIEW _c_pubs AS SELECT pub_key, family_id, "

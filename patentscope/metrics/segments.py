@@ -26,7 +26,7 @@ import polars as pl
 from pydantic import Field
 
 from ..inputs import InputModel, NonEmptyStr, PositiveInt, Probability, read_toml, toml_text
-from ..warehouse.connection import transaction
+from ..warehouse.connection import register, transaction
 from ..warehouse.toolkit import replace_tables
 
 
@@ -438,7 +438,7 @@ def store_model(con: duckdb.DuckDBPyConnection, model: SegmentModel, scope: str,
     con.execute("INSERT INTO segment_models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [model_id, scope, version, model.training_version, model.n_training, list(model.segments), trained_at,
                  f"scikit-learn {sklearn.__version__}", model.to_bytes()]).fetchall()
-    con.register("_seg_scores", model.scores)
+    register(con, "_seg_scores", model.scores)
     try:
         con.execute(f"INSERT INTO segment_model_scores SELECT {model_id}, segment, positives, precision, recall, f1, used, note "
                     "FROM _seg_scores").fetchall()

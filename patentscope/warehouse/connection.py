@@ -426,3 +426,16 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
     """Run a query and return a polars frame."""
     return con.sql(sql, params=params or None).pl()
+
+
+def register(con: duckdb.DuckDBPyConnection, name: str, data: Any) -> None:
+    """Register ``data`` as the view ``name`` on ``con``: a polars frame as Arrow at polars'
+    newest compatibility level, whose strings are Arrow string views that DuckDB reads as
+    they are; anything else (a relation, an Arrow table or reader) as given. DuckDB's own
+    conversion of a polars frame asks for the oldest level, which copies every string into a
+    new buffer first: the expiry results at 1M SYNTHETIC publications (1.4M rows, ~1.7 GB of
+    calculation logs) 3.1 s, against 0.07 s this way; same column types and values
+    (tests/test_warehouse_toolkit.py)."""
+    if isinstance(data, pl.DataFrame):
+        data = data.to_arrow(compat_level=pl.CompatLevel.newest())
+    con.register(name, data)

@@ -25,7 +25,7 @@ import polars as pl
 from ..errors import RowError, WarehouseError
 from ..normalize.batch import CHILD_TABLES, Batch, Row
 from ..redact import scrub as _scrub  # run records never hold a secret
-from .connection import keys, transaction
+from .connection import keys, register, transaction
 
 # Lower rank wins when two sources disagree on a publication field.
 SOURCE_RANK = {"bulk": 1, "odp": 1, "ops": 2, "file": 3, "bigquery": 3, "sample": 4}
@@ -93,7 +93,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[Row] | str, c
         return
     frame = to_frame(con, table, rows)
     cols = ", ".join(frame.columns)
-    con.register("_incoming", frame)
+    register(con, "_incoming", frame)
     try:
         con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _incoming {conflict}").fetchall()
     finally:
@@ -251,7 +251,7 @@ def require_keys(con: duckdb.DuckDBPyConnection, table: str, rows: str | list[Ro
         return
     others = [r for r in rows if not isinstance(replaced, set) or r.get(pub) not in replaced]
     if others:
-        con.register("_others", to_frame(con, table, others).select(key))
+        register(con, "_others", to_frame(con, table, others).select(key))
         try:
             _require_no_clash(con, table, "SELECT * FROM _others")
         finally:
@@ -295,7 +295,7 @@ def save_batch(
             raise WarehouseError(f"batch of source {source} carries {name} rows of another source")
     data: dict[str, list[Row] | str] = {name: batch.table(name) for name in BATCH_TABLES if name != "publications"}
     if batch.publications:
-        con.register("_batch_publications", to_frame(con, "publications", batch.publications))
+        register(con, "_batch_publications", to_frame(con, "publications", batch.publications))
         data["publications"] = "_batch_publications"
     try:
         _write(con, source, data, run_id=run_id, rejected=batch.rejected, cursor=cursor, landing=landing,

@@ -31,7 +31,7 @@ import polars as pl
 
 from ..errors import WarehouseError
 from . import connection
-from .connection import in_transaction, keys, tables, transaction
+from .connection import in_transaction, keys, register, tables, transaction
 from .save import finish_run, start_run
 
 __all__ = ["Run", "filling", "in_transaction", "recorded_run", "replace_tables", "require_tables", "tables",
@@ -71,7 +71,7 @@ def replace_tables(
                 view = f"_replace_{table}"
                 # the frame is read once into a temporary table: every statement below reads it,
                 # and a registered polars frame is converted again on each read
-                con.register(f"{view}_frame", data)
+                register(con, f"{view}_frame", data)
                 views.append(view)
                 try:
                     con.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT * FROM {view}_frame").fetchall()

@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 
 from ...errors import WarehouseError
-from ...warehouse.connection import tables
+from ...warehouse.connection import register, tables
 from .common import EVENT_SCHEMA, PRIORITY_SCHEMA, PUB_SCHEMA, TERM_INPUT_SCHEMA, _conform
 from .engine import compute_expiry, public_columns
 from .evidence import evidence_frame
@@ -163,7 +163,7 @@ def refresh(
             rows += ex.height
             grids.append(status_grid(ex))
             office_parts.append(ex.filter(pl.col("jurisdiction") == pl.col("office")).select("status", "status_basis"))
-            con.register("_expiry_part", public_columns(ex).with_columns(
+            register(con, "_expiry_part", public_columns(ex).with_columns(
                 rules_version=pl.lit(rules.version), rules_sha256=pl.lit(rules.sha256), computed_at=pl.lit(now)))
             try:
                 con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _expiry_part").fetchall()

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from ...warehouse.connection import tables, transaction
+from ...warehouse.connection import register, tables, transaction
 from ..expiry.warehouse import designations_frame
 from .engine import blocking, inverse, sensitivity, simulate, threshold_year, variants
 from .portfolio import expand_ep
@@ -163,7 +163,7 @@ def run_scenario(con: duckdb.DuckDBPyConnection, sc: Scenario, *, store: bool = 
                 frame = out[table]
                 con.execute(f"DELETE FROM {table} WHERE scenario = $s", {"s": sc.name}).fetchall()
                 if frame.height:
-                    con.register("_roy", frame)
+                    register(con, "_roy", frame)
                     try:
                         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _roy").fetchall()
                     finally:
