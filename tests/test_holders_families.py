@@ -10,7 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from patentscope.holders.families import application_key, build_families
+import polars as pl
+
+from patentscope.holders.families import _us_serial_key, application_key, build_families
 
 D = dt.date
 
@@ -165,7 +167,7 @@ def test_vectorised_build_equals_the_row_by_row_reference_on_the_sample(sample_c
 
 
 # SYNTHETIC random cases: a few application numbers shared at random, DOCDB ids on some
-_NUMS = ["US12/609849", "US13/754416", "JP2008284566A", "63-68954", "EP96918894A", "554109", "", None,
+_NUMS = ["US12/609849", "US13/754416", "09/006830", "09006830", "13/754416", "JP2008284566A", "63-68954", "EP96918894A", "554109", "", None,
          "CN202210609436.5", "KR1020150012345"]
 _row = st.tuples(st.sampled_from(["US", "JP", "EP", "CN", "KR", None]), st.sampled_from(_NUMS),
                  st.sampled_from([None, D(1988, 3, 23), D(2008, 11, 5)]))
@@ -203,3 +205,21 @@ def test_a_member_without_an_id_takes_the_smallest_id_among_members_with_its_pri
     # no set and its family has three ids, so it keeps the constructed one
     assert fam == {"T-1": "F2", "T-2": "F3", "T-3": "F1", "T-4": "EXT:T-1", "T-5": "F1"}
     assert cf["docdb_family_ids"].to_list() == [["F1", "F2", "F3"]] and st.n_joined_by_priority == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.tuples(
+    st.sampled_from(["US", "us", "JP", "", None, "US "]),
+    st.one_of(st.none(), st.text(alphabet="0123456789/ ,U S-", max_size=12),
+              st.from_regex(r"\A\d{2}/?\d{6}\Z"), st.from_regex(r"\A\d{1,3}/?\d{5,7}\Z"))), min_size=1, max_size=20))
+def test_the_vectorised_us_serial_key_is_application_key_wherever_it_gives_one(rows) -> None:  # type: ignore[no-untyped-def]
+    """The polars fast path (the PatentsView/ODP forms "09/006830", "09006830") gives exactly
+    application_key's key where it gives one, and gives one for every such US number."""
+    f = pl.DataFrame(rows, schema={"cc": pl.Utf8, "n": pl.Utf8}, orient="row")
+    got = f.select(_us_serial_key(pl.col("cc"), pl.col("n")).alias("k"))["k"].to_list()
+    for (cc, n), k in zip(rows, got, strict=True):
+        if k is not None:
+            assert k == application_key(cc, n), (cc, n, k)
+        elif cc == "US" and n is not None and n.isascii() and len(n) in (8, 9) and n.replace("/", "", 1).isdigit() \
+                and (len(n) == 8 or n[2] == "/"):
+            raise AssertionError(f"fast path missed {cc!r} {n!r}")

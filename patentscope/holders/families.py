@@ -209,14 +209,40 @@ def build_families(pubs: Iterable[tuple[str, str | None, str | None, dt.date | N
                                pl.DataFrame(list(links), schema={"a": pl.Utf8, "b": pl.Utf8}, orient="row"))
 
 
+# A US application number in one of the two forms PatentsView and ODP print ("09/006830",
+# "09006830"): series code and serial. For these :func:`application_key` returns
+# "US:<series>/<serial>" (the 8-digit form and the "NN/NNNNNN" branch of its US case); the
+# polars expression below gives that key without a Python call per number, and every other
+# number still goes through application_key (tests/test_holders_families.py checks both agree).
+_US_SERIAL = r"^([0-9]{2})/?([0-9]{6})$"  # ASCII digits: other Unicode digits go to application_key
+
+
+def _us_serial_key(country: pl.Expr, number: pl.Expr) -> pl.Expr:
+    """application_key(country, number) where ``country`` is "US" and ``number`` is a series code
+    and a six-digit serial, with or without the slash; null elsewhere (left to application_key)."""
+    parts = number.str.extract_groups(_US_SERIAL)
+    serial = pl.lit("US:") + parts.struct[0].cast(pl.Int64).cast(pl.Utf8) + "/" \
+        + parts.struct[1].cast(pl.Int64).cast(pl.Utf8)
+    return pl.when(country == "US").then(serial)
+
+
 def _keyed(frame: pl.DataFrame, cols: list[str], out: str,
-           read: Callable[..., str | None] = application_key) -> pl.DataFrame:
+           read: Callable[..., str | None] = application_key, fast: pl.Expr | None = None) -> pl.DataFrame:
     """``frame`` with ``out`` = ``read(*cols)`` (default :func:`application_key`), called once per
-    distinct value of ``cols`` (the one reader of application numbers stays in Python)."""
+    distinct value of ``cols`` that ``fast`` (an expression giving the same key, or null where it
+    cannot tell) leaves null: the one reader of application numbers stays in Python, and the
+    common US forms skip it (1M SYNTHETIC distinct numbers: ~2.5 s of Python calls)."""
     distinct = frame.select(cols).unique()
-    keys = [read(*row) for row in distinct.iter_rows()]
-    return frame.join(distinct.with_columns(pl.Series(out, keys, dtype=pl.Utf8)), on=cols, how="left",
-                      nulls_equal=True, maintain_order="left")
+    if fast is not None:
+        distinct = distinct.with_columns(fast.alias(out))
+        rest = distinct.filter(pl.col(out).is_null())
+        keys = [read(*row) for row in rest.select(cols).iter_rows()]
+        distinct = pl.concat([distinct.filter(pl.col(out).is_not_null()),
+                              rest.with_columns(pl.Series(out, keys, dtype=pl.Utf8))])
+    else:
+        keys = [read(*row) for row in distinct.iter_rows()]
+        distinct = distinct.with_columns(pl.Series(out, keys, dtype=pl.Utf8))
+    return frame.join(distinct, on=cols, how="left", nulls_equal=True, maintain_order="left")
 
 
 def _claim_key(cc: str | None, number: str | None, date: dt.date | None, as_written: str | None) -> str | None:
@@ -247,9 +273,11 @@ def build_family_frames(pubs: pl.DataFrame, claims: pl.DataFrame, mode: str = "e
         given_family_id=pl.when(pl.col("family_id_source").is_in(given_ids)).then(pl.col("family_id")),
         given_source=pl.when(pl.col("family_id_source").is_in(given_ids)).then(pl.col("family_id_source")),
     )
-    p = _keyed(p, ["country", "application_number", "filing_date"], "application_key")
+    p = _keyed(p, ["country", "application_number", "filing_date"], "application_key",
+               fast=_us_serial_key(pl.col("country"), pl.col("application_number")))
     c = claims.select(list(CLAIM_SCHEMA)).cast(CLAIM_SCHEMA).join(p.select("pub_key"), on="pub_key", how="semi")
-    c = _keyed(c, ["priority_country", "priority_number", "priority_date", "claim_as_written"], "key", _claim_key)
+    c = _keyed(c, ["priority_country", "priority_number", "priority_date", "claim_as_written"], "key", _claim_key,
+               fast=_us_serial_key(pl.col("priority_country"), pl.col("priority_number")))
     st.n_unread_claims = int(c["key"].null_count())
     prio = (c.filter(pl.col("key").is_not_null()).group_by("pub_key")
             .agg(priority_keys=pl.col("key").unique().sort()))
@@ -270,7 +298,8 @@ def build_family_frames(pubs: pl.DataFrame, claims: pl.DataFrame, mode: str = "e
         pub_edges = pl.concat(ends)
         lk = links if links is not None else pl.DataFrame(schema={"a": pl.Utf8, "b": pl.Utf8})
         lk = lk.select(pl.col(lk.columns[0]).cast(pl.Utf8).alias("a"), pl.col(lk.columns[1]).cast(pl.Utf8).alias("b"))
-        lk = _keyed(_keyed(lk, ["a"], "ka", _us_key), ["b"], "kb", _us_key)
+        lk = _keyed(_keyed(lk, ["a"], "ka", _us_key, fast=_us_serial_key(pl.lit("US"), pl.col("a"))),
+                    ["b"], "kb", _us_key, fast=_us_serial_key(pl.lit("US"), pl.col("b")))
         link_edges = lk.select(u="A|" + pl.col("ka"), v="A|" + pl.col("kb")).drop_nulls()
     else:
         sig = pl.when(pl.col("priority_keys").list.len() > 0).then(pl.col("priority_keys").list.join("+")) \
