@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import polars as pl
 
 from patentscope.holders.families import _us_serial_key, application_key, build_families
 
