@@ -13,12 +13,15 @@ WITH ranked AS (
     SELECT 'blocking: ' || s.segment, p.family_id
     FROM publication_segments s JOIN publications p USING (pub_key)
     WHERE p.in_landscape AND s.segment <> 'unclassified' AND p.family_id IS NOT NULL
+), fam AS (  -- an integer per family of the sets: the joins and groupings below key on it
+    SELECT family_id, (row_number() OVER ())::INTEGER AS f FROM (SELECT DISTINCT family_id FROM sets)
+), fsets AS (SELECT s.family_set, fam.f FROM sets s JOIN fam USING (family_id)
 ), days AS (
     SELECT CAST($at + to_years(k::INTEGER) AS DATE) AS day FROM range(0, $years + 1) r(k)
 ), rows AS (
-    SELECT e.family_id, e.pub_key, e.in_force_from, e.expiry_date, coalesce(e.expiry_latest, e.expiry_date) AS latest_end,
+    SELECT fam.f AS family_id, e.pub_key, e.in_force_from, e.expiry_date, coalesce(e.expiry_latest, e.expiry_date) AS latest_end,
            e.status, len(coalesce(e.flags, [])) = 0 AS clean, coalesce(e.lapse_periods, []) AS lapses
-    FROM expiry_results e SEMI JOIN (SELECT DISTINCT family_id FROM sets) s USING (family_id)
+    FROM expiry_results e JOIN fam USING (family_id)
 ), live AS (
     SELECT DISTINCT d.day, r.family_id, r.pub_key
     FROM rows r JOIN days d ON r.in_force_from <= d.day AND d.day < r.expiry_date
@@ -42,16 +45,16 @@ WITH ranked AS (
     SELECT b.holder_basis, b.day, b.family_id, b.holder, 1.0 / n.k AS frac
     FROM by_basis b JOIN n_holders n USING (holder_basis, day, family_id)
 ), n_live AS (
-    SELECT s.family_set, l.day, count(DISTINCT l.family_id) AS n_in_force FROM live l JOIN sets s USING (family_id) GROUP BY ALL
+    SELECT s.family_set, l.day, count(DISTINCT l.family_id) AS n_in_force FROM live l JOIN fsets s ON s.f = l.family_id GROUP BY ALL
 ), n_unknown AS (
-    SELECT s.family_set, u.day, count(*) AS n_status_unknown FROM unknown u JOIN sets s USING (family_id) GROUP BY ALL
+    SELECT s.family_set, u.day, count(*) AS n_status_unknown FROM unknown u JOIN fsets s ON s.f = u.family_id GROUP BY ALL
 ), n_set AS (SELECT family_set, count(*) AS n_set FROM sets GROUP BY ALL),
 grid AS (
     SELECT n.family_set, d.day, n.n_set, coalesce(l.n_in_force, 0) AS n_in_force, coalesce(u.n_status_unknown, 0) AS n_status_unknown
     FROM n_set n CROSS JOIN days d LEFT JOIN n_live l USING (family_set, day) LEFT JOIN n_unknown u USING (family_set, day)
 ), shares AS (
     SELECT s.family_set, f.holder_basis, f.day, f.holder, sum(f.frac) AS families
-    FROM frac f JOIN sets s USING (family_id) GROUP BY ALL
+    FROM frac f JOIN fsets s ON s.f = f.family_id GROUP BY ALL
 )
 SELECT g.family_set, b.holder_basis, g.day, year(g.day) AS year, sh.holder, coalesce(sh.families, 0) AS families,
        CASE WHEN g.n_in_force > 0 THEN coalesce(sh.families, 0) / g.n_in_force END AS share,
