@@ -490,7 +490,7 @@ def refresh(con: duckdb.DuckDBPyConnection, expiry_frame: pl.DataFrame, *, today
     weights = _centrality_weights(con)
     th = Thresholds.load()
     register(con, "_c_live", live.select("pub_key", "jurisdiction", "family_id", "year_from", "year_to", "holder_group",
-                                        "group_country", "by_individual"))
+                                       "group_country", "by_individual"))
     register(con, "_c_w", weights)
     register(con, "_c_years", pl.DataFrame({"year": ys}, schema={"year": pl.Int32}))
     views = ["_c_pubs", "_c_holders", "_cb", "_cu", "_cy", "_cs", "_cw", "_cf", "_ch"]

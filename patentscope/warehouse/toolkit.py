@@ -70,7 +70,7 @@ def replace_tables(
             for table, data in frames.items():
                 view = f"_replace_{table}"
                 # the frame is read once into a temporary table: every statement below reads it,
-                # and a registered polars frame is converted again on each read
+                # and a registered relation runs again on each read
                 register(con, f"{view}_frame", data)
                 views.append(view)
                 try:
