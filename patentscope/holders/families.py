@@ -232,16 +232,12 @@ def _keyed(frame: pl.DataFrame, cols: list[str], out: str,
     distinct value of ``cols`` that ``fast`` (an expression giving the same key, or null where it
     cannot tell) leaves null: the one reader of application numbers stays in Python, and the
     common US forms skip it (1M SYNTHETIC distinct numbers: ~2.5 s of Python calls)."""
-    distinct = frame.select(cols).unique()
-    if fast is not None:
-        distinct = distinct.with_columns(fast.alias(out))
-        rest = distinct.filter(pl.col(out).is_null())
-        keys = [read(*row) for row in rest.select(cols).iter_rows()]
-        distinct = pl.concat([distinct.filter(pl.col(out).is_not_null()),
-                              rest.with_columns(pl.Series(out, keys, dtype=pl.Utf8))])
-    else:
-        keys = [read(*row) for row in distinct.iter_rows()]
-        distinct = distinct.with_columns(pl.Series(out, keys, dtype=pl.Utf8))
+    distinct = frame.select(cols).unique().with_columns(
+        (fast if fast is not None else pl.lit(None, dtype=pl.Utf8)).alias(out))
+    rest = distinct.filter(pl.col(out).is_null())
+    keys = [read(*row) for row in rest.select(cols).iter_rows()]
+    distinct = pl.concat([distinct.filter(pl.col(out).is_not_null()),
+                          rest.with_columns(pl.Series(out, keys, dtype=pl.Utf8))])
     return frame.join(distinct, on=cols, how="left", nulls_equal=True, maintain_order="left")
 
 
