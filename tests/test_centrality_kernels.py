@@ -178,6 +178,25 @@ def test_hits_equals_networkx(kind):
     assert np.abs(r2.authority - ra).sum() <= 1e-9
 
 
+
+def test_hits_lanczos_restart_on_a_larger_graph_equals_networkx(monkeypatch):
+    # SYNTHETIC: 2,000 nodes, 12,000 citations newer -> older with a dozen back in time; above
+    # the dense size, so the restart vector comes from the Lanczos solver (eigsh, 8 vectors)
+    rng = np.random.default_rng(5)
+    n, m = 2_000, 12_000
+    s, d = rng.integers(0, n, m), rng.integers(0, n, m)
+    s, d = np.maximum(s, d), np.minimum(s, d)
+    s, d = np.append(s, rng.integers(0, 50, 12)), np.append(d, rng.integers(1_900, n, 12))
+    calls = []
+    real = gs.eigsh
+    monkeypatch.setattr(gs, "eigsh", lambda *a, **k: calls.append(k) or real(*a, **k))
+    r = gs.hits(n, s, d, power_first=2)
+    assert len(calls) == 1 and calls[0]["ncv"] == 8
+    hubs, auths = nx.hits(_nx_graph(n, s, d), max_iter=100_000, tol=1e-15)
+    assert r.converged
+    assert np.abs(r.authority - np.array([auths[i] for i in range(n)])).sum() <= 1e-9
+    assert np.abs(r.hub - np.array([hubs[i] for i in range(n)])).sum() <= 1e-9
+
 def test_empty_and_single_node_graphs():
     e = np.zeros(0, dtype=np.int64)
     for method in ("auto", "power"):

@@ -114,10 +114,14 @@ WITH l AS (
     SELECT coalesce(l.a, ea.pid) AS a, coalesce(l.fa, ea.fid) AS fa, coalesce(l.b, eb.pid) AS b,
            coalesce(l.fb, eb.fid) AS fb, l.cited_year
     FROM {t}_l l LEFT JOIN {t}_ext ea ON ea.pub_key = l.a_key LEFT JOIN {t}_ext eb ON eb.pub_key = l.b_key),
-d AS (SELECT any_value(fa)::BIGINT << 32 | any_value(fb) AS ff, min(cited_year) AS cited_year FROM l
-      GROUP BY a::BIGINT << 32 | b),
-e AS (SELECT ff, count(*) AS links, min(cited_year) AS cited_year FROM d GROUP BY ff)
-SELECT (ff >> 32)::INTEGER AS citing_fid, (ff & 4294967295)::INTEGER AS cited_fid, links, cited_year FROM e;
+r AS (SELECT fa::BIGINT << 32 | fb AS ff, a::BIGINT << 32 | b AS ab, cited_year FROM l),
+e AS (SELECT ff, count(*) AS n, min(cited_year) AS cited_year FROM r GROUP BY ff),
+-- a family pair of one reference has one link: publication pairs are told apart only in the
+-- pairs of several (one grouping of all references, not two: 2.0 -> 1.1 s at 10M references)
+multi AS (SELECT ff, count(DISTINCT ab) AS links FROM r WHERE ff IN (SELECT ff FROM e WHERE n > 1) GROUP BY ff)
+SELECT (e.ff >> 32)::INTEGER AS citing_fid, (e.ff & 4294967295)::INTEGER AS cited_fid,
+       CASE WHEN e.n = 1 THEN 1 ELSE m.links END AS links, e.cited_year
+FROM e LEFT JOIN multi m USING (ff);
 
 CREATE TEMP TABLE {t}_nodes AS
 WITH wh AS (
