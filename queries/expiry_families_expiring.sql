@@ -28,7 +28,7 @@ SELECT fam.family_id,
        fam.members,
        fam.end_reasons,
        fam.statuses_at_status_date,
-       (SELECT any_value(holder_as_written) FROM publication_overview o WHERE o.family_id = fam.family_id) AS holder_as_written
+       (SELECT any_value(holder_as_written) FROM publication_brief o WHERE o.family_id = fam.family_id) AS holder_as_written
 FROM fam
 WHERE NOT fam.some_member_unknown
   AND year(fam.family_expiry) BETWEEN $from_year AND $to_year

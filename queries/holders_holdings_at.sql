@@ -6,7 +6,7 @@
 WITH d AS (SELECT coalesce($day, current_date) AS day),
 pubs AS (
     SELECT o.pub_key, o.family_id, o.holder_as_written
-    FROM publication_overview o
+    FROM publication_brief o
     WHERE (o.in_landscape OR NOT $landscape_only) AND o.holder_as_written IS NOT NULL
 ),
 held AS (

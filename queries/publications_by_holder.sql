@@ -8,7 +8,7 @@ SELECT coalesce(holder_as_written, '(holder not shown)') AS holder_as_written,
        list_sort(list_distinct(list(country))) AS offices,
        min(earliest_year)        AS first_year,
        max(earliest_year)        AS last_year
-FROM publication_overview
+FROM publication_brief
 WHERE in_landscape OR NOT $landscape_only
 GROUP BY ALL
 HAVING count(*) >= $min_publications

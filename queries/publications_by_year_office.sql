@@ -7,7 +7,7 @@ SELECT earliest_year AS year,
        country       AS office,
        count(*)      AS publications,
        count(DISTINCT family_id) AS families
-FROM publication_overview
+FROM publication_brief
 WHERE (in_landscape OR NOT $landscape_only)
   AND (earliest_year IS NULL OR earliest_year BETWEEN $from_year AND $to_year)
 GROUP BY ALL

@@ -113,7 +113,7 @@ def test_migration_keeps_rows_and_constraints_of_an_older_warehouse():
     checks = {t: sorted(r[0] for r in con.execute("SELECT expression FROM duckdb_constraints() WHERE table_name = $t "
                                                   "AND constraint_type = 'CHECK'", {"t": t}).fetchall())
               for t in CHILD_TABLES}
-    assert migrations.apply(con)[-1] == "0020_child_keys"
+    assert "0020_child_keys" in migrations.apply(con)
     for t in CHILD_TABLES:
         assert con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() == rows[t], t
         # the same columns in the same order and types; NOT NULL where the key implied it

@@ -50,3 +50,23 @@ def test_changed_applied_migration_is_refused():
     migrations.apply(con, [Migration("0001_a", "CREATE TABLE a (x INTEGER);")])
     with pytest.raises(MigrationError, match="applied to this warehouse with a different text"):
         migrations.apply(con, [Migration("0001_a", "CREATE TABLE a (x BIGINT);"), Migration("0002_b", "SELECT 1;")])
+
+
+def test_publication_overview_after_0021_equals_its_0002_definition(sample_con):
+    # 0021 split the overview into publication_brief + the counts: on the embedded sample (real
+    # records) every row, column, type and order must be what 0002's definition gives
+    src = next(m.sql for m in migrations.builtin_migrations() if m.name == "0002_views")
+    start = src.index("CREATE VIEW publication_overview AS")
+    old = src[start:src.index(";", start)].replace("CREATE VIEW publication_overview AS", "")
+    new_rel = sample_con.sql("SELECT * FROM publication_overview ORDER BY pub_key")
+    old_rel = sample_con.sql(f"SELECT * FROM ({old}) ORDER BY pub_key")
+    assert new_rel.columns == old_rel.columns and new_rel.types == old_rel.types
+    rows = new_rel.fetchall()
+    assert len(rows) > 100 and rows == old_rel.fetchall()
+    assert any(r[new_rel.columns.index("n_references")] for r in rows)   # the counts are there
+    # the brief is the overview without the classification and citation counts
+    brief = sample_con.sql("SELECT * FROM publication_brief ORDER BY pub_key")
+    counts = {"n_classifications", "cpc_symbols", "n_references", "n_cited_by_in_warehouse"}
+    assert brief.columns == [c for c in new_rel.columns if c not in counts]
+    keep = [new_rel.columns.index(c) for c in brief.columns]
+    assert brief.fetchall() == [tuple(r[i] for i in keep) for r in rows]

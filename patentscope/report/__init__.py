@@ -160,7 +160,7 @@ def _holders_section(con: duckdb.DuckDBPyConnection, have: set[str], today: dt.d
         out["as_written"] = _rows(con, """
             SELECT * FROM (SELECT coalesce(holder_as_written, '(holder not shown)') AS holder, count(*) AS publications,
                                   count(DISTINCT family_id) AS families, list_sort(list_distinct(list(country))) AS offices
-                           FROM publication_overview WHERE in_landscape GROUP BY ALL)
+                           FROM publication_brief WHERE in_landscape GROUP BY ALL)
             ORDER BY holder = '(holder not shown)', publications DESC, holder LIMIT 40""")
         return out
     out["available"] = True
@@ -331,7 +331,7 @@ def _records(con: duckdb.DuckDBPyConnection, have: set[str]) -> tuple[list[dict[
                o.landscape_reason, o.status_as_shown, o.source_url, p.application_number
                {', e.status AS computed_status, e.expiry_date' if status else ''}
                {', f.holder_flag' if flags else ', NULL AS holder_flag'}
-        FROM publication_overview o JOIN publications p ON p.pub_key = o.pub_key
+        FROM publication_brief o JOIN publications p ON p.pub_key = o.pub_key
         {'LEFT JOIN expiry_results e ON e.pub_key = o.pub_key AND e.jurisdiction = e.office' if status else ''}
         {'LEFT JOIN (SELECT pub_key, min(flag) AS holder_flag FROM publication_holder_flags GROUP BY pub_key) f ON f.pub_key = o.pub_key' if flags else ''}
         WHERE o.in_landscape

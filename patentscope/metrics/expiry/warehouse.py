@@ -56,7 +56,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, pub_keys: Sequence[str] | None =
             "priority_claims": q(f"SELECT {', '.join(PRIORITY_SCHEMA)} FROM priority_claims"),
         }
         if holders:
-            out["holders"] = q("SELECT pub_key, holder_as_written AS holder_group FROM publication_overview")
+            out["holders"] = q("SELECT pub_key, holder_as_written AS holder_group FROM publication_brief")
         out["reissue_of"] = q(f"SELECT * FROM ({_REISSUE_LINKS})")
         # one read of only the fields used here (the whole table is ~7 rows a publication: 2 GB at
         # 1M SYNTHETIC); each reader below takes its own fields from it
