@@ -6,7 +6,7 @@ WITH d AS (
     FROM field_values
     WHERE $field IS NULL OR field = $field
     GROUP BY pub_key, field
-    HAVING count(DISTINCT value) > 1
+    HAVING min(value) <> max(value)   -- value is NOT NULL: two values differ (cheaper than count(DISTINCT))
 )
 SELECT f.pub_key, f.field, f.value, f.chosen, f.source_record, f.source_url
 FROM field_values f JOIN d USING (pub_key, field)

@@ -7,6 +7,8 @@ import duckdb
 
 from patentscope.links import check_link
 from patentscope.report import build_context, public_page, render, write_report
+from patentscope.warehouse.connection import reader
+from patentscope.warehouse.query import load_queries, run_read_only
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 SECTIONS = ("summary", "holders", "segments", "basic-patents", "expiry", "royalty", "records", "methodology")
@@ -32,8 +34,13 @@ def test_report_sections_and_caveat(sample_warehouse, landscape, tmp_path):
 
 def test_sections_without_data_say_so(sample_warehouse, landscape):
     # the sample warehouse of this fixture is loaded but not analyzed
-    html = render(build_context(sample_warehouse, landscape))
+    ctx = build_context(sample_warehouse, landscape)
+    html = render(ctx)
     assert "Segments have not been computed yet" in html
+    # fields where two sources showed different values: as many as the named query lists
+    with reader(sample_warehouse) as con:
+        q = load_queries()["source_disagreements"]
+        assert ctx["disagreements"] == run_read_only(con, q.sql, q.bind({})).select("pub_key", "field").unique().height > 3
     assert "Citation centrality has not been computed yet" in html
     assert "Expiry has not been computed yet" in html
     assert "No royalty scenario has been run" in html

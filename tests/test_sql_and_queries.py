@@ -78,6 +78,13 @@ def test_named_queries_on_sample(sample_warehouse):
         assert set(det["pub_key"]) == {"US-4770723"} and "inventor" in set(det["field"])
         dis = run_read_only(con, qs["source_disagreements"].sql, qs["source_disagreements"].bind({"field": "status_as_shown"}))
         assert "US-4770723" in set(dis["pub_key"])
+        # every field with two values, against a plain reading of field_values (the report counts the same)
+        values: dict[tuple[str, str], set[str]] = {}
+        for pub_key, field, value in con.execute("SELECT pub_key, field, value FROM field_values").fetchall():
+            values.setdefault((pub_key, field), set()).add(value)
+        differ = {k for k, v in values.items() if len(v) > 1}
+        alld = run_read_only(con, qs["source_disagreements"].sql, qs["source_disagreements"].bind({}))
+        assert len(differ) > 3 and set(zip(alld["pub_key"], alld["field"], strict=True)) == differ
         cit = run_read_only(con, qs["citations_of"].sql, qs["citations_of"].bind({"pub_key": "US-4770723"}))
         assert "US-5110374" in set(cit.filter(cit["direction"] == "cited by")["other_pub_key"])
 

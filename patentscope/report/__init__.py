@@ -129,7 +129,9 @@ def build_context(warehouse: Path, landscape: Landscape, *, today: dt.date | Non
                                          "AND status IN ('ok', 'partial')").fetchall()[0][0]
         ctx["runs"] = _rows(con, """SELECT run_id, source, status, started_at, finished_at, rows_read, rows_rejected
                                    FROM ingest_runs ORDER BY run_id DESC LIMIT 12""")
-        ctx["disagreements"] = _count(con, "SELECT count(*) FROM (SELECT pub_key, field FROM field_values GROUP BY ALL HAVING count(DISTINCT value) > 1)")
+        # value is NOT NULL: two values differ exactly when min <> max (count(DISTINCT) took 1.5x as long)
+        ctx["disagreements"] = _count(con, "SELECT count(*) FROM (SELECT pub_key, field FROM field_values GROUP BY ALL "
+                                           "HAVING min(value) <> max(value))")
         ctx["quarantined"] = _count(con, "SELECT count(*) FROM quarantine")
         ctx["only_sample"] = [s["source"] for s in ctx["sources"]] == ["sample"]
         srcs = {s["source"] for s in ctx["sources"]}
