@@ -345,6 +345,30 @@ def test_refresh_in_small_batches_stores_the_same_rows(writable_copy):
     assert parts.frame is not None and whole.frame is not None
     assert parts.frame.sort("pub_key", "jurisdiction").equals(whole.frame.sort("pub_key", "jurisdiction"))
 
+
+def test_a_batch_that_fails_to_insert_leaves_the_previous_rows(writable_copy, monkeypatch):
+    """Batch i is inserted in a second thread while the engine computes batch i + 1: an insert
+    that fails (here the third of four) stops the step, its error reaches the caller and the
+    transaction leaves the previous tables."""
+    from patentscope.metrics.expiry import warehouse as expiry_warehouse
+
+    con, _ = writable_copy
+    refresh(con, TODAY, today=TODAY)
+    before = con.execute("SELECT * EXCLUDE (computed_at) FROM expiry_results ORDER BY ALL").fetchall()
+    real, calls = expiry_warehouse.public_columns, []
+
+    def failing(ex):  # type: ignore[no-untyped-def]
+        calls.append(ex.height)
+        if len(calls) == 3:
+            raise duckdb.IOException("SYNTHETIC: disk full while inserting")
+        return real(ex)
+
+    monkeypatch.setattr(expiry_warehouse, "public_columns", failing)
+    with pytest.raises(WarehouseError, match="rolled back"):
+        refresh(con, D(2030, 1, 1), today=TODAY, batch_size=40)
+    assert len(calls) == 3
+    assert con.execute("SELECT * EXCLUDE (computed_at) FROM expiry_results ORDER BY ALL").fetchall() == before
+
 def test_the_in_force_grid_in_small_chunks_gives_the_same_stock_and_live_rows(sample_expiry, monkeypatch):
     """live_families evaluates GRID_CHUNK (publication, jurisdiction) rows at a time (memory); any
     chunk size gives the same live rows and stock."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import duckdb
@@ -153,23 +154,38 @@ def refresh(
     from ...warehouse.toolkit import filling, replace_tables
 
     # one transaction (filling's): each batch's rows go straight into the new expiry_results, the
-    # stock and cliffs join it; a failure anywhere leaves the previous tables
-    with filling(con, "expiry_results", what="storing the expiry results") as target:
-        for part in _batches(inp, batch_size):
-            ex = compute_expiry(part["publications"], part["term_inputs"], part["legal_events"], part["priority_claims"],
-                                at=at, today=today, rules=rules, status_evidence=part.get("status_evidence"),
-                                reissue_of=part.get("reissue_of"), designations=part.get("designations"))
-            ex = ex.join(part["own"], on="pub_key", how="semi")  # a reissue's original read for it is another batch's row
-            rows += ex.height
-            grids.append(status_grid(ex))
-            office_parts.append(ex.filter(pl.col("jurisdiction") == pl.col("office")).select("status", "status_basis"))
+    # stock and cliffs join it; a failure anywhere leaves the previous tables. The insert of a
+    # batch runs in a second thread while the engine computes the next one (DuckDB and polars
+    # release the GIL); at most one insert is pending, and its error is raised here.
+    with filling(con, "expiry_results", what="storing the expiry results") as target, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="patentscope-expiry-insert") as writer:
+
+        def insert(ex: pl.DataFrame) -> None:
             register(con, "_expiry_part", public_columns(ex).with_columns(
                 rules_version=pl.lit(rules.version), rules_sha256=pl.lit(rules.sha256), computed_at=pl.lit(now)))
             try:
                 con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _expiry_part").fetchall()
             finally:
                 con.unregister("_expiry_part")
-            del ex  # the logs are in DuckDB now; the next batch reuses the memory
+
+        pending: Future[None] | None = None
+        try:
+            for part in _batches(inp, batch_size):
+                ex = compute_expiry(part["publications"], part["term_inputs"], part["legal_events"], part["priority_claims"],
+                                    at=at, today=today, rules=rules, status_evidence=part.get("status_evidence"),
+                                    reissue_of=part.get("reissue_of"), designations=part.get("designations"))
+                ex = ex.join(part["own"], on="pub_key", how="semi")  # a reissue's original read for it is another batch's row
+                rows += ex.height
+                grids.append(status_grid(ex))
+                office_parts.append(ex.filter(pl.col("jurisdiction") == pl.col("office")).select("status", "status_basis"))
+                if pending is not None:
+                    done, pending = pending, None
+                    done.result()
+                pending = writer.submit(insert, ex)
+                del ex  # held by the insert until it is in DuckDB; then the next batch reuses the memory
+        finally:
+            if pending is not None:
+                pending.result()
         del inp, part  # the engine's inputs (at 1M SYNTHETIC publications ~2.5 GB): not needed after it
         grid = pl.concat(grids)
         del grids
