@@ -376,11 +376,11 @@ def refresh(con: duckdb.DuckDBPyConnection, *, overrides_path: Path | None = Non
     # families first: publications.family_id is what expiry, concentration, centrality and
     # royalty read, and analyze runs this step before them
     stats_families = refresh_families(con, family_mode)
-    parties = con.execute(
+    shown = con.execute(
         "SELECT pub_key, role, name_as_written, country FROM parties WHERE role IN ('applicant', 'original_assignee', "
         "'current_assignee') ORDER BY pub_key, role, source, seq").fetchall()
     events = ownership_events(con)
-    parties += [(pk, "recorded_assignee", n, cc) for pk, evs in sorted(events.items()) for e in evs if e["moves_ownership"]
+    parties = shown + [(pk, "recorded_assignee", n, cc) for pk, evs in sorted(events.items()) for e in evs if e["moves_ownership"]
                 for n, cc in zip(e["assignees"], e["assignee_countries"] or [None] * len(e["assignees"]), strict=False)]
     inventors = con.execute("SELECT pub_key, name_as_written FROM parties WHERE role = 'inventor' ORDER BY pub_key, seq").fetchall()
     model = build_model(parties, inventors, lineage, overrides)
@@ -398,7 +398,7 @@ def refresh(con: duckdb.DuckDBPyConnection, *, overrides_path: Path | None = Non
                 "n_entities": pl.Int32, "n_unresolved": pl.Int32, "lineage_files": pl.Utf8, "lineage_sha256": pl.Utf8,
                 "overrides_file": pl.Utf8, "overrides_sha256": pl.Utf8, "n_overrides": pl.Int32,
                 "warnings": pl.List(pl.Utf8)})
-    chain = _chain(con, model, lineage, events)
+    chain = _chain(con, shown, model, lineage, events)
     frames = {"holder_chain": chain, "holder_names": model.names, "holder_entities": model.entities, "holder_groups": model.groups,
               "holder_match_evidence": model.evidence, "holder_build": build}
     _write(con, frames)
@@ -429,14 +429,14 @@ def ownership_events(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str,
     return dict(out)
 
 
-def _chain(con: duckdb.DuckDBPyConnection, model: HolderModel, lineage: Lineage,
+def _chain(con: duckdb.DuckDBPyConnection, shown: list[tuple[Any, ...]], model: HolderModel, lineage: Lineage,
            events: dict[str, list[dict[str, Any]]] | None = None) -> pl.DataFrame:
-    """Ownership links per publication (holders/ownership.py), from parties, reassignment lines
-    and recorded assignments."""
+    """Ownership links per publication (holders/ownership.py), from the holder-role parties as
+    ``refresh`` read them ((pub_key, role, name_as_written, country) in pub_key, role, source, seq
+    order: one read of the table, not two), reassignment lines and recorded
+    assignments."""
     from .ownership import build_chain
 
-    rows = con.execute("SELECT pub_key, role, name_as_written FROM parties WHERE role IN ('applicant', "
-                       "'original_assignee', 'current_assignee') ORDER BY pub_key, role, source, seq").fetchall()
     reassign = dict(con.execute("SELECT pub_key, string_agg(value, '; ') FROM field_values "
                                 "WHERE field = 'reassignments_as_shown' GROUP BY pub_key").fetchall())
     first = dict(con.execute("SELECT pub_key, coalesce(filing_date, priority_date, publication_date, grant_date) "
@@ -446,7 +446,7 @@ def _chain(con: duckdb.DuckDBPyConnection, model: HolderModel, lineage: Lineage,
         name_entities[n].add(e)
     ent_lkey = dict(model.entities.select("entity_id", "lineage_key").iter_rows())
     now = dict(model.groups.filter(pl.col("valid_to").is_null()).select("entity_id", "group_id").iter_rows())
-    return build_chain(rows, reassign, first, name_entities, ent_lkey, lineage, now, events)
+    return build_chain(shown, reassign, first, name_entities, ent_lkey, lineage, now, events)
 
 
 def _write(con: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame]) -> None:
