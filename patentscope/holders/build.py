@@ -433,8 +433,7 @@ def _chain(con: duckdb.DuckDBPyConnection, shown: list[tuple[Any, ...]], model: 
            events: dict[str, list[dict[str, Any]]] | None = None) -> pl.DataFrame:
     """Ownership links per publication (holders/ownership.py), from the holder-role parties as
     ``refresh`` read them ((pub_key, role, name_as_written, country) in pub_key, role, source, seq
-    order: one read of the table, not two), reassignment lines and recorded
-    assignments."""
+    order: one read of the table, not two), reassignment lines and recorded assignments."""
     from .ownership import build_chain
 
     reassign = dict(con.execute("SELECT pub_key, string_agg(value, '; ') FROM field_values "
